@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <jansson.h>
+
+#include "common/cg-secure.h"
+#include "protocol/cg-jwe.h"
+
+G_BEGIN_DECLS
+
+/* The agent's durable state: key material in the Secret Service (libsecret),
+ * sealed credential records and token HMACs in SQLite (STATE_DIR/state.db,
+ * WAL).  Every call is thread-safe; every change is committed before it
+ * returns TRUE/non-NULL.  Errors are in CG_ERROR.
+ *
+ * Key rules: keys are created only when the database records that none were
+ * ever made *and* the keyring collection is verifiably unlocked.  A locked
+ * collection gives CG_ERROR_LOCKED, no Secret Service CG_ERROR_UNAVAILABLE,
+ * keys recorded but absent from an unlocked keyring CG_ERROR_KEYS_MISSING.
+ * Every key-needing call retries the keyring when keys are not yet loaded,
+ * so unlocking recovers without a restart. */
+typedef struct CgVault CgVault;
+
+CgVault *cg_vault_open (const char *state_dir, GError **error);
+void cg_vault_free (CgVault *vault);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgVault, cg_vault_free)
+
+/* TRUE when keys are loaded (trying the keyring once more if they are not);
+ * otherwise the reason in @error. */
+gboolean cg_vault_keys_ready (CgVault *vault, GError **error);
+/* "ready", "locked", "unavailable" or "keys_missing" (static). */
+const char *cg_vault_keys_state_name (CgVault *vault);
+/* The current sealing key's public JWK with kid, or NULL (transfer full). */
+json_t *cg_vault_sealing_jwk (CgVault *vault, GError **error);
+
+/* Records.  @secret is a JSON string or an object of strings; it is sealed
+ * under the master key with the name and version bound in.  Metadata is
+ * {"name","type","properties","version","created","updated"} with RFC 3339
+ * UTC timestamps; never the secret. */
+json_t *cg_vault_put (CgVault *vault, const char *name, const char *type, json_t *properties,
+                      json_t *secret, GError **error);
+json_t *cg_vault_get (CgVault *vault, const char *name, GError **error);
+json_t *cg_vault_list (CgVault *vault, GError **error);                  /* array of metadata */
+gboolean cg_vault_delete (CgVault *vault, const char *name, GError **error);
+/* Metadata plus "secret": for the admin socket only. */
+json_t *cg_vault_resolve (CgVault *vault, const char *name, GError **error);
+
+/* EncryptedCredential with the current sealing key. */
+char *cg_vault_encrypt (CgVault *vault, const guint8 *value, gsize len, const char *ctx,
+                        GError **error);
+/* Open a value sealed to any key this agent holds; @kid_out (nullable)
+ * receives its kid.  Failures of the crypto are one CG_ERROR_DECRYPT. */
+CgBuf *cg_vault_decrypt (CgVault *vault, const char *jwe, const char *expected_ctx,
+                         char **kid_out, GError **error);
+
+/* Tokens: "cgt_" + base64url(32 random bytes).  Only HMAC-SHA256(token_key,
+ * token) is stored; the token key is STATE_DIR/token.key (0600), not in the
+ * keyring, so authentication still works while the keyring is locked. */
+char *cg_vault_token_create (CgVault *vault, const char *name, GError **error);
+json_t *cg_vault_token_list (CgVault *vault, GError **error);  /* [{"name","created","last_used"}] */
+gboolean cg_vault_token_revoke (CgVault *vault, const char *name, GError **error);
+/* The token's name if valid (transfer full), else NULL.  Constant work for
+ * well-formed and malformed tokens alike. */
+char *cg_vault_token_check (CgVault *vault, const char *token);
+
+/* Counts for status: {"credentials":N,"tokens":N,"keys":state,"kid":...}. */
+json_t *cg_vault_status (CgVault *vault);
+
+G_END_DECLS

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* The one error domain of credgate.  Each code maps to one HTTP status and
+ * one snake_case API code (cg_error_code_name, cg_error_http_status), so the
+ * layers below the HTTP server never decide what a client is told. */
+#define CG_ERROR (cg_error_quark ())
+GQuark cg_error_quark (void);
+
+typedef enum
+{
+  CG_ERROR_FAILED,            /* internal: 500 internal_error */
+  CG_ERROR_INVALID,           /* bad input: 400 invalid_request */
+  CG_ERROR_NOT_FOUND,         /* 404 not_found */
+  CG_ERROR_EXISTS,            /* 409 already_exists */
+  CG_ERROR_TOO_LARGE,         /* 413 too_large */
+  CG_ERROR_UNAUTHORIZED,      /* 401 unauthorized */
+  CG_ERROR_FORBIDDEN,         /* 403 forbidden */
+  CG_ERROR_LOCKED,            /* 503 secret_store_locked */
+  CG_ERROR_UNAVAILABLE,       /* 503 secret_store_unavailable */
+  CG_ERROR_KEYS_MISSING,      /* 503 secret_store_keys_missing */
+  CG_ERROR_DECRYPT,           /* 422 cannot_decrypt: one opaque failure */
+  CG_ERROR_IO,                /* 500 storage_error */
+  CG_ERROR_UNSUPPORTED,       /* 400 unsupported */
+  CG_ERROR_CONFLICT,          /* 409 conflict */
+} CgErrorCode;
+
+const char *cg_error_code_name (gint code);
+guint cg_error_http_status (gint code);
+
+G_END_DECLS

@@ -1,0 +1,63 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <jansson.h>
+
+#include "common/cg-secure.h"
+
+G_BEGIN_DECLS
+
+/* The EncryptedCredential format of DESIGN.md: JWE compact serialization,
+ * alg=ECDH-ES, enc=A256GCM, P-256, kid = RFC 7638 thumbprint of the
+ * recipient's public key, optional "ctx" header that must match at open.
+ * Built on nettle; nothing outside the allowlist reaches a key operation. */
+
+/* Upper bound on a compact JWE we accept (and on what we produce). */
+#define CG_JWE_MAX_LEN (256 * 1024)
+/* Upper bound on a plaintext we seal. */
+#define CG_JWE_MAX_PLAINTEXT (64 * 1024)
+
+/* A P-256 sealing key: public part always, private scalar optional. */
+typedef struct CgSealKey CgSealKey;
+
+CgSealKey *cg_seal_key_generate (GError **error);                         /* (transfer full) */
+/* From the 32-byte big-endian private scalar; the public point is derived. */
+CgSealKey *cg_seal_key_new_from_private (const guint8 *d, gsize len, GError **error);
+/* From a JWK object (kty EC, crv P-256, x, y, optional d); points are
+ * validated to lie on the curve.  "kid", if present, must match the
+ * thumbprint. */
+CgSealKey *cg_seal_key_new_from_jwk (json_t *jwk, GError **error);
+CgSealKey *cg_seal_key_ref (CgSealKey *key);
+void cg_seal_key_unref (CgSealKey *key);                                   /* wipes d */
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgSealKey, cg_seal_key_unref)
+
+gboolean cg_seal_key_has_private (CgSealKey *key);
+/* RFC 7638 SHA-256 thumbprint, base64url without padding (borrowed). */
+const char *cg_seal_key_get_kid (CgSealKey *key);
+/* {"kty","crv","x","y","kid","use":"enc","alg":"ECDH-ES"} (transfer full). */
+json_t *cg_seal_key_to_public_jwk (CgSealKey *key);
+/* The public JWK plus "d" (transfer full; caller must not log it). */
+json_t *cg_seal_key_to_private_jwk (CgSealKey *key);
+/* The 32-byte private scalar (transfer full, wiped on free); NULL without one. */
+CgBuf *cg_seal_key_export_private (CgSealKey *key);
+
+/* Seal @plaintext to @recipient; @ctx (nullable) is bound in the protected
+ * header.  Returns the compact serialization (transfer full). */
+char *cg_jwe_seal (CgSealKey *recipient, const char *ctx, const guint8 *plaintext, gsize len,
+                   GError **error);
+
+/* Check the form and the header allowlist without any key operation:
+ * five parts, canonical base64url, alg/enc/epk/kid present and allowed, no
+ * zip/crit/jku/jwk/x5u/x5c/x5t, no unknown header fields, sizes bounded.
+ * On success gives the kid and ctx (either may be NULL if not wanted). */
+gboolean cg_jwe_peek (const char *jwe, gsize len, char **kid, char **ctx, GError **error);
+
+/* Open @jwe with @key (which must hold the private part and whose kid must
+ * match).  If @expected_ctx is non-NULL, the header's ctx must equal it; if
+ * NULL, a header ctx is accepted.  Every failure after the key operation is
+ * the same CG_ERROR_DECRYPT "cannot decrypt" error. */
+CgBuf *cg_jwe_open (CgSealKey *key, const char *jwe, gsize len, const char *expected_ctx,
+                    GError **error);
+
+G_END_DECLS
