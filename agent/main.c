@@ -1,8 +1,144 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* credgate-agent: options, process hygiene, and the start/stop order.
+ * Everything it does lives in libcgagent.a. */
 #include "config.h"
+
+#include "agent/cg-admin.h"
+#include "agent/cg-agent.h"
+#include "agent/cg-audit.h"
+#include "agent/cg-server.h"
+#include "agent/cg-tls.h"
+#include "common/cg-error.h"
+#include "common/cg-file.h"
+#include "common/cg-json.h"
+
+#include <glib-unix.h>
+#include <gnutls/gnutls.h>
+#include <stdio.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+
+/* Before anything can hold a secret: no core dumps, no ptrace by other
+ * processes of the same user, and nothing we create readable by others. */
+static void
+harden_process (void)
+{
+  struct rlimit zero = { 0, 0 };
+  setrlimit (RLIMIT_CORE, &zero);
+  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
+  umask (077);
+}
+
+static gboolean
+quit_cb (gpointer loop)
+{
+  g_message ("stopping: finishing requests in flight");
+  g_main_loop_quit (loop);
+  return G_SOURCE_CONTINUE;
+}
+
+/* SIGHUP: take up a certificate pair that was dropped into the state
+ * directory.  A bad pair is logged and the served one stays. */
+static gboolean
+reload_cb (gpointer data)
+{
+  CgAgent *agent = data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgCertPair) pair = cg_cert_pair_ensure (agent->config->state_dir, NULL, &error);
+  if (!pair)
+    {
+      g_warning ("SIGHUP: keeping the current certificate: %s", error->message);
+      return G_SOURCE_CONTINUE;
+    }
+  cg_tls_set_pair (pair);
+  g_message ("SIGHUP: serving certificate %s", cg_cert_pair_get_spki_pin (pair));
+  return G_SOURCE_CONTINUE;
+}
+
+static int
+die (const GError *error)
+{
+  fprintf (stderr, "credgate-agent: %s\n", error->message);
+  return 1;
+}
 
 int
 main (int argc, char **argv)
 {
+  g_autoptr (GError) error = NULL;
+  CgConfig config;
+  CgAgent agent = { 0 };
+
+  harden_process ();
+  cg_json_use_wiping_allocator ();
+  setvbuf (stdout, NULL, _IOLBF, 0);
+
+  if (!cg_config_parse (&config, argc, argv, &error))
+    {
+      if (!error)
+        return 0; /* --version */
+      return die (error);
+    }
+  if (!cg_tls_check_priority (config.priority, &error))
+    return die (error);
+  if (config.audit_log && !cg_audit_open (config.audit_log, &error))
+    return die (error);
+  if (!cg_mkdir_private (config.state_dir, 0700, &error))
+    return die (error);
+
+  agent.config = &config;
+  agent.started = g_get_real_time ();
+  agent.throttle = cg_throttle_new (config.auth_failures);
+  agent.vault = cg_vault_open (config.state_dir, &error);
+  if (!agent.vault)
+    return die (error);
+
+  /* A locked or missing keyring is not fatal: the agent serves, answers
+   * sealing calls with 503, and picks the keys up once it is unlocked. */
+  g_autoptr (GError) key_error = NULL;
+  if (!cg_vault_keys_ready (agent.vault, &key_error))
+    g_warning ("secret store: %s; sealing calls will answer 503 until it is available",
+               key_error->message);
+
+  gboolean generated = FALSE;
+  g_autoptr (CgCertPair) pair = cg_cert_pair_ensure (config.state_dir, &generated, &error);
+  if (!pair)
+    return die (error);
+  if (generated)
+    g_message ("generated a self-signed certificate in %s/tls", config.state_dir);
+  cg_tls_set_pair (pair);
+
+  CgServer *server = cg_server_start (&agent, &error);
+  if (!server)
+    return die (error);
+  CgAdmin *admin = cg_admin_start (&agent, config.admin_socket, &error);
+  if (!admin)
+    {
+      cg_server_stop (server);
+      return die (error);
+    }
+
+  g_auto (GStrv) urls = cg_server_get_urls (server);
+  cg_admin_set_urls (admin, urls);
+  for (char **u = urls; *u; u++)
+    printf ("listening on %s\n", *u);
+  printf ("certificate %s\n", cg_cert_pair_get_spki_pin (pair));
+  printf ("admin socket %s\n", config.admin_socket);
+
+  GMainLoop *loop = g_main_loop_new (NULL, FALSE);
+  g_unix_signal_add (SIGTERM, quit_cb, loop);
+  g_unix_signal_add (SIGINT, quit_cb, loop);
+  g_unix_signal_add (SIGHUP, reload_cb, &agent);
+  g_main_loop_run (loop);
+
+  cg_admin_stop (admin);
+  cg_server_stop (server);
+  cg_tls_shutdown ();
+  cg_vault_free (agent.vault);
+  cg_throttle_free (agent.throttle);
+  cg_audit_close ();
+  cg_config_clear (&config);
+  g_main_loop_unref (loop);
   return 0;
 }

@@ -44,3 +44,12 @@ cg_error_http_status (gint code)
       return error_table[i].status;
   return 500;
 }
+
+gint
+cg_error_code_from_name (const char *name)
+{
+  for (gsize i = 0; name && i < G_N_ELEMENTS (error_table); i++)
+    if (g_str_equal (error_table[i].name, name))
+      return error_table[i].code;
+  return CG_ERROR_FAILED;
+}

@@ -31,5 +31,7 @@ typedef enum
 
 const char *cg_error_code_name (gint code);
 guint cg_error_http_status (gint code);
+/* The code for an API code name; CG_ERROR_FAILED for an unknown one. */
+gint cg_error_code_from_name (const char *name);
 
 G_END_DECLS

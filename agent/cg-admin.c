@@ -1,0 +1,335 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "agent/cg-admin.h"
+#include "agent/cg-admin-proto.h"
+#include "agent/cg-api.h"
+#include "agent/cg-audit.h"
+#include "common/cg-error.h"
+#include "common/cg-file.h"
+#include "common/cg-json.h"
+#include "common/cg-secure.h"
+
+#include <errno.h>
+#include <gio/gunixsocketaddress.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+struct CgAdmin
+{
+  CgAgent *agent;
+  GSocketService *service;
+  char *path;
+  GStrv urls;
+};
+
+typedef json_t *(*Command) (CgAgent *agent, json_t *args, const char *who, GError **error);
+
+/* Arguments: the request object minus "command", strictly checked. */
+static gboolean
+need_fields (json_t *args, const char *const *allowed, GError **error)
+{
+  return cg_json_check_fields (args, allowed, NULL, error);
+}
+
+static const char *
+need_name (json_t *args, GError **error)
+{
+  const char *name;
+  if (!cg_json_get_string (args, "name", TRUE, &name, error))
+    return NULL;
+  return name;
+}
+
+static CgAdmin *the_admin; /* for status URLs; one admin socket per process */
+
+static json_t *
+cmd_status (CgAgent *agent, json_t *args, const char *who, GError **error)
+{
+  static const char *const allowed[] = { "command", NULL };
+  if (!need_fields (args, allowed, error))
+    return NULL;
+  json_t *status = cg_api_info (agent);
+  json_auto_t *vault_status = cg_vault_status (agent->vault);
+  json_object_update (status, vault_status);
+  json_object_set_new (status, "pid", json_integer (getpid ()));
+  json_object_set_new (status, "uptimeSeconds",
+                       json_integer ((g_get_real_time () - agent->started) / G_USEC_PER_SEC));
+  json_t *urls = json_array ();
+  if (the_admin && the_admin->urls)
+    for (char **u = the_admin->urls; *u; u++)
+      json_array_append_new (urls, json_string (*u));
+  json_object_set_new (status, "listening", urls);
+  return status;
+}
+
+static json_t *
+cmd_token_create (CgAgent *agent, json_t *args, const char *who, GError **error)
+{
+  static const char *const allowed[] = { "command", "name", NULL };
+  const char *name;
+  if (!need_fields (args, allowed, error) || !(name = need_name (args, error)))
+    return NULL;
+  char *token = cg_vault_token_create (agent->vault, name, error);
+  cg_audit_log (who, "local", "token.create", name, token ? "ok" : (*error)->message);
+  if (!token)
+    return NULL;
+  json_t *result = json_pack ("{s:s, s:s}", "name", name, "token", token);
+  cg_wipe_str (token);
+  return result;
+}
+
+static json_t *
+cmd_token_list (CgAgent *agent, json_t *args, const char *who, GError **error)
+{
+  static const char *const allowed[] = { "command", NULL };
+  if (!need_fields (args, allowed, error))
+    return NULL;
+  return cg_vault_token_list (agent->vault, error);
+}
+
+static json_t *
+cmd_token_revoke (CgAgent *agent, json_t *args, const char *who, GError **error)
+{
+  static const char *const allowed[] = { "command", "name", NULL };
+  const char *name;
+  if (!need_fields (args, allowed, error) || !(name = need_name (args, error)))
+    return NULL;
+  gboolean ok = cg_vault_token_revoke (agent->vault, name, error);
+  cg_audit_log (who, "local", "token.revoke", name, ok ? "ok" : (*error)->message);
+  return ok ? json_pack ("{s:s, s:b}", "name", name, "revoked", TRUE) : NULL;
+}
+
+static json_t *
+cmd_credential_list (CgAgent *agent, json_t *args, const char *who, GError **error)
+{
+  static const char *const allowed[] = { "command", NULL };
+  if (!need_fields (args, allowed, error))
+    return NULL;
+  return cg_vault_list (agent->vault, error);
+}
+
+static json_t *
+cmd_credential_delete (CgAgent *agent, json_t *args, const char *who, GError **error)
+{
+  static const char *const allowed[] = { "command", "name", NULL };
+  const char *name;
+  if (!need_fields (args, allowed, error) || !(name = need_name (args, error)))
+    return NULL;
+  gboolean ok = cg_vault_delete (agent->vault, name, error);
+  cg_audit_log (who, "local", "credential.delete", name, ok ? "ok" : (*error)->message);
+  return ok ? json_pack ("{s:s, s:b}", "name", name, "deleted", TRUE) : NULL;
+}
+
+static json_t *
+cmd_credential_resolve (CgAgent *agent, json_t *args, const char *who, GError **error)
+{
+  static const char *const allowed[] = { "command", "name", NULL };
+  const char *name;
+  if (!need_fields (args, allowed, error) || !(name = need_name (args, error)))
+    return NULL;
+  json_t *record = cg_vault_resolve (agent->vault, name, error);
+  /* Reading a secret is worth a line in the audit log too. */
+  cg_audit_log (who, "local", "credential.resolve", name, record ? "ok" : (*error)->message);
+  return record;
+}
+
+static json_t *
+cmd_decrypt (CgAgent *agent, json_t *args, const char *who, GError **error)
+{
+  static const char *const allowed[] = { "command", "encryptedCredential", "context", NULL };
+  const char *jwe, *context;
+  if (!need_fields (args, allowed, error)
+      || !cg_json_get_string (args, "encryptedCredential", TRUE, &jwe, error)
+      || !cg_json_get_string (args, "context", FALSE, &context, error))
+    return NULL;
+  g_autofree char *kid = NULL;
+  g_autoptr (CgBuf) plain = cg_vault_decrypt (agent->vault, jwe, context, &kid, error);
+  cg_audit_log (who, "local", "decrypt", kid, plain ? "ok" : (*error)->message);
+  if (!plain)
+    return NULL;
+  /* A value made by another JOSE tool need not be text; JSON strings
+   * must be, so such a value travels as base64. */
+  if (g_utf8_validate ((const char *) plain->data, plain->len, NULL)
+      && !memchr (plain->data, 0, plain->len))
+    return json_pack ("{s:s%, s:s?}", "value", (const char *) plain->data, plain->len, "kid",
+                      kid);
+  char *b64 = g_base64_encode (plain->data, plain->len);
+  json_t *result = json_pack ("{s:s, s:s?}", "valueBase64", b64, "kid", kid);
+  cg_wipe_str (b64);
+  return result;
+}
+
+static const struct
+{
+  const char *name;
+  Command run;
+} commands[] = {
+  { "status", cmd_status },
+  { "token.create", cmd_token_create },
+  { "token.list", cmd_token_list },
+  { "token.revoke", cmd_token_revoke },
+  { "credential.list", cmd_credential_list },
+  { "credential.delete", cmd_credential_delete },
+  { "credential.resolve", cmd_credential_resolve },
+  { "decrypt", cmd_decrypt },
+};
+
+static json_t *
+error_reply (const GError *error)
+{
+  gint code = error->domain == CG_ERROR ? error->code : CG_ERROR_FAILED;
+  return json_pack ("{s:{s:s, s:s}}", "error", "code", cg_error_code_name (code), "message",
+                    error->message);
+}
+
+json_t *
+cg_admin_handle (CgAgent *agent, json_t *request, const char *who)
+{
+  g_autoptr (GError) error = NULL;
+  const char *name = NULL;
+
+  if (!json_is_object (request) || !cg_json_get_string (request, "command", TRUE, &name, &error))
+    {
+      if (!error)
+        g_set_error_literal (&error, CG_ERROR, CG_ERROR_INVALID, "the request must be an object");
+      return error_reply (error);
+    }
+  for (gsize i = 0; i < G_N_ELEMENTS (commands); i++)
+    if (g_str_equal (commands[i].name, name))
+      {
+        json_t *result = commands[i].run (agent, request, who, &error);
+        if (!result)
+          return error_reply (error);
+        return json_pack ("{s:o}", "result", result);
+      }
+  g_set_error (&error, CG_ERROR, CG_ERROR_INVALID, "unknown command \"%s\"", name);
+  return error_reply (error);
+}
+
+static gboolean
+run_cb (GThreadedSocketService *service, GSocketConnection *conn, GObject *source, gpointer data)
+{
+  CgAdmin *admin = data;
+  g_autoptr (GError) error = NULL;
+  json_auto_t *reply = NULL;
+  g_autofree char *who = NULL;
+
+  /* Only root or the agent's own user may talk to it; the 0600 socket
+   * says the same, this holds even if the mode is changed. */
+  g_autoptr (GCredentials) creds
+      = g_socket_get_credentials (g_socket_connection_get_socket (conn), &error);
+  uid_t uid = creds ? g_credentials_get_unix_user (creds, NULL) : (uid_t) -1;
+  if (!creds || (uid != 0 && uid != geteuid ()))
+    {
+      g_warning ("admin socket: refused a client with uid %d", (int) uid);
+      return TRUE;
+    }
+  who = g_strdup_printf ("admin:uid=%u", (unsigned) uid);
+
+  gsize len = 0;
+  char *text = cg_admin_read_message (g_io_stream_get_input_stream (G_IO_STREAM (conn)), &len,
+                                      NULL, &error);
+  if (!text)
+    reply = error_reply (error);
+  else
+    {
+      json_auto_t *request = cg_json_load_strict (text, len, &error);
+      cg_wipe (text, len);
+      g_free (text);
+      reply = request ? cg_admin_handle (admin->agent, request, who) : error_reply (error);
+    }
+
+  char *out = cg_json_dump (reply);
+  GOutputStream *os = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+  g_output_stream_write_all (os, out, strlen (out), NULL, NULL, NULL);
+  g_output_stream_write_all (os, "\n", 1, NULL, NULL, NULL);
+  cg_wipe_str (out);
+  return TRUE;
+}
+
+/* A socket file left by an agent that died is removed; one that answers
+ * belongs to a running agent and is an error. */
+static gboolean
+clear_stale_socket (const char *path, GError **error)
+{
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    return TRUE;
+  g_autoptr (GSocketClient) client = g_socket_client_new ();
+  g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (path);
+  g_autoptr (GSocketConnection) conn
+      = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (addr), NULL, NULL);
+  if (conn)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_EXISTS,
+                   "another agent is already serving the admin socket %s", path);
+      return FALSE;
+    }
+  struct stat st;
+  if (lstat (path, &st) == 0 && !S_ISSOCK (st.st_mode))
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_EXISTS,
+                   "%s exists and is not a socket; refusing to replace it", path);
+      return FALSE;
+    }
+  unlink (path);
+  return TRUE;
+}
+
+CgAdmin *
+cg_admin_start (CgAgent *agent, const char *path, GError **error)
+{
+  g_autofree char *dir = g_path_get_dirname (path);
+  g_autoptr (GError) local = NULL;
+
+  if (!cg_mkdir_private (dir, 0700, error) || !clear_stale_socket (path, error))
+    return NULL;
+
+  g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (path);
+  GSocketService *service = g_threaded_socket_service_new (4);
+  mode_t old = umask (0177);
+  gboolean ok = g_socket_listener_add_address (G_SOCKET_LISTENER (service), addr,
+                                               G_SOCKET_TYPE_STREAM, G_SOCKET_PROTOCOL_DEFAULT,
+                                               NULL, NULL, &local);
+  umask (old);
+  if (!ok || chmod (path, 0600) < 0)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot create the admin socket %s: %s", path,
+                   local ? local->message : g_strerror (errno));
+      g_object_unref (service);
+      return NULL;
+    }
+
+  CgAdmin *admin = g_new0 (CgAdmin, 1);
+  admin->agent = agent;
+  admin->service = service;
+  admin->path = g_strdup (path);
+  g_signal_connect (service, "run", G_CALLBACK (run_cb), admin);
+  g_socket_service_start (service);
+  the_admin = admin;
+  return admin;
+}
+
+void
+cg_admin_set_urls (CgAdmin *admin, GStrv urls)
+{
+  g_strfreev (admin->urls);
+  admin->urls = g_strdupv (urls);
+}
+
+void
+cg_admin_stop (CgAdmin *admin)
+{
+  if (!admin)
+    return;
+  g_socket_service_stop (admin->service);
+  g_socket_listener_close (G_SOCKET_LISTENER (admin->service));
+  g_object_unref (admin->service);
+  unlink (admin->path);
+  if (the_admin == admin)
+    the_admin = NULL;
+  g_strfreev (admin->urls);
+  g_free (admin->path);
+  g_free (admin);
+}

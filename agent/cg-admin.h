@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "agent/cg-agent.h"
+
+G_BEGIN_DECLS
+
+/* The admin socket (see cg-admin-proto.h): mode 0600, peer uid checked on
+ * every connection, served on its own threads. */
+typedef struct CgAdmin CgAdmin;
+
+CgAdmin *cg_admin_start (CgAgent *agent, const char *path, GError **error);
+void cg_admin_stop (CgAdmin *admin);
+
+/* Answer one decoded request (exposed for tests).  @who names the peer for
+ * the audit log.  Returns {"result":…} or {"error":…} (transfer full). */
+json_t *cg_admin_handle (CgAgent *agent, json_t *request, const char *who);
+
+/* Extra status fields the agent adds (listening URLs), set once at start. */
+void cg_admin_set_urls (CgAdmin *admin, GStrv urls);
+
+G_END_DECLS

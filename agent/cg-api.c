@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "agent/cg-api.h"
+#include "agent/cg-audit.h"
+#include "agent/cg-tls.h"
+#include "common/cg-error.h"
+#include "common/cg-json.h"
+#include "protocol/cg-names.h"
+
+#include <string.h>
+
+#define CREDENTIALS_PREFIX "/v1/credentials/"
+
+typedef enum MHD_Result (*Handler) (CgAgent *agent, CgRequest *req, const char *who,
+                                    const char *name);
+
+static enum MHD_Result handle_info (CgAgent *, CgRequest *, const char *, const char *);
+static enum MHD_Result handle_list (CgAgent *, CgRequest *, const char *, const char *);
+static enum MHD_Result handle_get (CgAgent *, CgRequest *, const char *, const char *);
+static enum MHD_Result handle_put (CgAgent *, CgRequest *, const char *, const char *);
+static enum MHD_Result handle_delete (CgAgent *, CgRequest *, const char *, const char *);
+static enum MHD_Result handle_encrypt (CgAgent *, CgRequest *, const char *, const char *);
+static enum MHD_Result handle_verify (CgAgent *, CgRequest *, const char *, const char *);
+
+/* The whole API.  A path ending in '/' takes one name segment after it. */
+static const struct
+{
+  const char *method;
+  const char *path;
+  gboolean needs_token;
+  Handler handler;
+} routes[] = {
+  { "GET", "/v1/info", FALSE, handle_info },
+  { "GET", "/v1/credentials", TRUE, handle_list },
+  { "GET", CREDENTIALS_PREFIX, TRUE, handle_get },
+  { "PUT", CREDENTIALS_PREFIX, TRUE, handle_put },
+  { "DELETE", CREDENTIALS_PREFIX, TRUE, handle_delete },
+  { "POST", "/v1/encrypt", TRUE, handle_encrypt },
+  { "POST", "/v1/verify", TRUE, handle_verify },
+};
+
+static const char UNAUTHORIZED_MESSAGE[] = "a valid access token is required";
+
+json_t *
+cg_api_info (CgAgent *agent)
+{
+  g_autoptr (CgCertPair) pair = cg_tls_get_pair ();
+  json_t *jwk = cg_vault_sealing_jwk (agent->vault, NULL);
+  return json_pack ("{s:s, s:s, s:i, s:s?, s:o?, s:s, s:n}", "agent", "credgate-agent",
+                    "version", PACKAGE_VERSION, "api", 1, "tlsPin",
+                    pair ? cg_cert_pair_get_spki_pin (pair) : NULL, "sealingKey", jwk,
+                    "secretStore", cg_vault_keys_state_name (agent->vault), "nextTlsPin");
+}
+
+/* Parse the request body as a JSON object holding only @allowed fields.
+ * On failure the 400 is already queued and NULL returned. */
+static json_t *
+parse_body (CgRequest *req, const char *const *allowed, enum MHD_Result *ret)
+{
+  g_autoptr (GError) error = NULL;
+  const char *bad_field = NULL;
+
+  json_t *body = cg_json_load_strict ((const char *) req->body, req->body_len, &error);
+  if (body && !cg_json_check_fields (body, allowed, &bad_field, &error))
+    {
+      *ret = cg_http_reply_gerror (req->connection, error, bad_field);
+      json_decref (body);
+      return NULL;
+    }
+  if (!body)
+    *ret = cg_http_reply_gerror (req->connection, error, NULL);
+  return body;
+}
+
+static enum MHD_Result
+handle_info (CgAgent *agent, CgRequest *req, const char *who, const char *name)
+{
+  json_auto_t *info = cg_api_info (agent);
+  return cg_http_reply_json (req->connection, MHD_HTTP_OK, info);
+}
+
+static enum MHD_Result
+handle_list (CgAgent *agent, CgRequest *req, const char *who, const char *name)
+{
+  g_autoptr (GError) error = NULL;
+  json_auto_t *list = cg_vault_list (agent->vault, &error);
+  if (!list)
+    return cg_http_reply_gerror (req->connection, error, NULL);
+  json_auto_t *body = json_pack ("{s:O}", "credentials", list);
+  return cg_http_reply_json (req->connection, MHD_HTTP_OK, body);
+}
+
+static enum MHD_Result
+handle_get (CgAgent *agent, CgRequest *req, const char *who, const char *name)
+{
+  g_autoptr (GError) error = NULL;
+  json_auto_t *meta = cg_vault_get (agent->vault, name, &error);
+  if (!meta)
+    return cg_http_reply_gerror (req->connection, error, NULL);
+  return cg_http_reply_json (req->connection, MHD_HTTP_OK, meta);
+}
+
+static enum MHD_Result
+handle_put (CgAgent *agent, CgRequest *req, const char *who, const char *name)
+{
+  static const char *const allowed[] = { "type", "properties", "secret", NULL };
+  g_autoptr (GError) error = NULL;
+  enum MHD_Result ret;
+  const char *type;
+
+  json_auto_t *body = parse_body (req, allowed, &ret);
+  if (!body)
+    return ret;
+  if (!cg_json_get_string (body, "type", TRUE, &type, &error))
+    return cg_http_reply_gerror (req->connection, error, "type");
+  json_t *properties = json_object_get (body, "properties");
+  if (properties && !json_is_object (properties))
+    return cg_http_reply_error (req->connection, 400, "invalid_request",
+                                "field \"properties\" must be an object", "properties");
+  json_t *secret = json_object_get (body, "secret");
+  if (!secret)
+    return cg_http_reply_error (req->connection, 400, "invalid_request",
+                                "missing field \"secret\"", "secret");
+
+  json_auto_t *empty = json_object ();
+  json_auto_t *meta = cg_vault_put (agent->vault, name, type, properties ? properties : empty,
+                                    secret, &error);
+  cg_audit_log (who, req->client, "credential.put", name, meta ? "ok" : error->message);
+  if (!meta)
+    return cg_http_reply_gerror (req->connection, error, NULL);
+  unsigned status = json_integer_value (json_object_get (meta, "version")) == 1 ? 201 : 200;
+  return cg_http_reply_json (req->connection, status, meta);
+}
+
+static enum MHD_Result
+handle_delete (CgAgent *agent, CgRequest *req, const char *who, const char *name)
+{
+  g_autoptr (GError) error = NULL;
+  gboolean ok = cg_vault_delete (agent->vault, name, &error);
+  cg_audit_log (who, req->client, "credential.delete", name, ok ? "ok" : error->message);
+  if (!ok)
+    return cg_http_reply_gerror (req->connection, error, NULL);
+  json_auto_t *body = json_pack ("{s:s, s:b}", "name", name, "deleted", TRUE);
+  return cg_http_reply_json (req->connection, MHD_HTTP_OK, body);
+}
+
+static enum MHD_Result
+handle_encrypt (CgAgent *agent, CgRequest *req, const char *who, const char *name)
+{
+  static const char *const allowed[] = { "value", "context", "linkedService", NULL };
+  g_autoptr (GError) error = NULL;
+  enum MHD_Result ret;
+  const char *value, *context;
+
+  json_auto_t *body = parse_body (req, allowed, &ret);
+  if (!body)
+    return ret;
+  if (json_object_get (body, "linkedService"))
+    return cg_http_reply_error (req->connection, 400, "unsupported",
+                                "linked services are encrypted by credgate-encrypt-value "
+                                "--linked-service; this agent takes \"value\"",
+                                "linkedService");
+  if (!cg_json_get_string (body, "value", TRUE, &value, &error))
+    return cg_http_reply_gerror (req->connection, error, "value");
+  if (!cg_json_get_string (body, "context", FALSE, &context, &error))
+    return cg_http_reply_gerror (req->connection, error, "context");
+
+  g_autofree char *jwe = cg_vault_encrypt (agent->vault, (const guint8 *) value,
+                                           json_string_length (json_object_get (body, "value")),
+                                           context, &error);
+  if (!jwe)
+    return cg_http_reply_gerror (req->connection, error, NULL);
+  g_autofree char *kid = NULL;
+  cg_jwe_peek (jwe, strlen (jwe), &kid, NULL, NULL);
+  json_auto_t *reply = json_pack ("{s:s, s:s?}", "encryptedCredential", jwe, "kid", kid);
+  return cg_http_reply_json (req->connection, MHD_HTTP_OK, reply);
+}
+
+static enum MHD_Result
+handle_verify (CgAgent *agent, CgRequest *req, const char *who, const char *name)
+{
+  static const char *const allowed[] = { "encryptedCredential", "context", NULL };
+  g_autoptr (GError) error = NULL;
+  enum MHD_Result ret;
+  const char *jwe, *context;
+
+  json_auto_t *body = parse_body (req, allowed, &ret);
+  if (!body)
+    return ret;
+  if (!cg_json_get_string (body, "encryptedCredential", TRUE, &jwe, &error))
+    return cg_http_reply_gerror (req->connection, error, "encryptedCredential");
+  if (!cg_json_get_string (body, "context", FALSE, &context, &error))
+    return cg_http_reply_gerror (req->connection, error, "context");
+
+  g_autofree char *kid = NULL;
+  g_autoptr (CgBuf) plain = cg_vault_decrypt (agent->vault, jwe, context, &kid, &error);
+  if (!plain)
+    return cg_http_reply_gerror (req->connection, error, "encryptedCredential");
+  json_auto_t *reply = json_pack ("{s:b, s:s?}", "ok", TRUE, "kid", kid);
+  return cg_http_reply_json (req->connection, MHD_HTTP_OK, reply);
+}
+
+/* Bearer token → token name (transfer full), or NULL with the 401/429
+ * already queued. */
+static char *
+authenticate (CgAgent *agent, CgRequest *req, enum MHD_Result *ret)
+{
+  if (cg_throttle_is_blocked (agent->throttle, req->client))
+    {
+      *ret = cg_http_reply_error (req->connection, MHD_HTTP_TOO_MANY_REQUESTS,
+                                  "too_many_requests",
+                                  "too many failed attempts from this address; try later",
+                                  NULL);
+      return NULL;
+    }
+  const char *header
+      = MHD_lookup_connection_value (req->connection, MHD_HEADER_KIND, "Authorization");
+  char *who = NULL;
+  if (header && g_ascii_strncasecmp (header, "Bearer ", 7) == 0)
+    who = cg_vault_token_check (agent->vault, header + 7);
+  if (!who)
+    {
+      cg_throttle_fail (agent->throttle, req->client);
+      cg_audit_log (NULL, req->client, "auth", req->url, header ? "bad_token" : "no_token");
+      *ret = cg_http_reply_error (req->connection, MHD_HTTP_UNAUTHORIZED, "unauthorized",
+                                  UNAUTHORIZED_MESSAGE, NULL);
+      return NULL;
+    }
+  cg_throttle_succeed (agent->throttle, req->client);
+  return who;
+}
+
+enum MHD_Result
+cg_api_dispatch (CgAgent *agent, CgRequest *req)
+{
+  gboolean path_known = FALSE;
+  GString *allow = g_string_new (NULL);
+  const char *url = req->url;
+
+  for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
+    {
+      const char *path = routes[i].path;
+      gsize plen = strlen (path);
+      const char *name = NULL;
+
+      if (g_str_has_suffix (path, "/"))
+        {
+          if (strncmp (url, path, plen) != 0 || url[plen] == '\0')
+            continue;
+          name = url + plen;
+        }
+      else if (!g_str_equal (url, path))
+        continue;
+
+      path_known = TRUE;
+      if (!g_str_equal (req->method, routes[i].method))
+        {
+          g_string_append_printf (allow, "%s%s", allow->len ? ", " : "", routes[i].method);
+          continue;
+        }
+      g_string_free (allow, TRUE);
+
+      enum MHD_Result ret;
+      g_autofree char *who = NULL;
+      if (routes[i].needs_token && !(who = authenticate (agent, req, &ret)))
+        return ret;
+      if (name && !cg_name_is_valid (name))
+        return cg_http_reply_error (req->connection, 400, "invalid_name",
+                                    "names are 1 to 128 characters of A-Z a-z 0-9 . _ -",
+                                    "name");
+      if (req->too_large)
+        return cg_http_reply_error (req->connection, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+                                    "the request body is too large", NULL);
+      return routes[i].handler (agent, req, who, name);
+    }
+
+  enum MHD_Result ret;
+  if (path_known)
+    {
+      json_auto_t *body = json_pack ("{s:{s:s, s:s}}", "error", "code", "method_not_allowed",
+                                     "message", "method not allowed on this path");
+      g_autofree char *text = cg_json_dump (body);
+      struct MHD_Response *resp
+          = MHD_create_response_from_buffer (strlen (text), text, MHD_RESPMEM_MUST_COPY);
+      MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+      MHD_add_response_header (resp, MHD_HTTP_HEADER_ALLOW, allow->str);
+      ret = MHD_queue_response (req->connection, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+      MHD_destroy_response (resp);
+    }
+  else
+    ret = cg_http_reply_error (req->connection, MHD_HTTP_NOT_FOUND, "not_found", "no such path",
+                               NULL);
+  g_string_free (allow, TRUE);
+  return ret;
+}

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+#define CG_DEFAULT_PORT 8050
+#define CG_DEFAULT_PRIORITY                                                                   \
+  "NORMAL:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:+CHACHA20-POLY1305:"  \
+  "+AES-128-GCM:-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-COMP-ALL:%SERVER_PRECEDENCE"
+
+/* The agent's settings: built-in defaults, then the GKeyFile ([agent]
+ * group, same names as the long options with '-' as '_'), then the command
+ * line, each overriding the one before. */
+typedef struct
+{
+  char *config_file;
+  guint port;
+  char **listen;              /* NULL: every address */
+  char *state_dir;
+  char *admin_socket;
+  char *priority;
+  guint max_connections;
+  guint max_connections_per_ip;
+  guint idle_timeout;         /* seconds */
+  gsize max_body;             /* bytes */
+  guint threads;              /* 0: one per CPU */
+  guint auth_failures;        /* failed logins per address per minute before 429 */
+  char *audit_log;            /* optional file, in addition to stderr */
+} CgConfig;
+
+/* Fills @config from defaults, the config file and @argv.  Errors are one
+ * line fit for stderr.  Returns FALSE with no error for --help/--version
+ * (already printed). */
+gboolean cg_config_parse (CgConfig *config, int argc, char **argv, GError **error);
+void cg_config_clear (CgConfig *config);
+
+/* The admin socket path used when none is given: $CREDGATE_ADMIN_SOCKET,
+ * else $XDG_RUNTIME_DIR/credgate/admin.sock for a user, else
+ * /run/credgate/admin.sock. (transfer full) */
+char *cg_config_default_admin_socket (void);
+
+G_END_DECLS

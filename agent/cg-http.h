@@ -1,0 +1,43 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <jansson.h>
+#include <microhttpd.h>
+
+G_BEGIN_DECLS
+
+/* One HTTP request as the access handler accumulates it.  The body is
+ * bounded (max_body) and wiped when the request ends: it may hold a secret. */
+typedef struct
+{
+  struct MHD_Connection *connection;
+  char *method;
+  char *url;
+  char *client;            /* client IP address, for throttling and audit */
+  guint8 *body;
+  gsize body_len;
+  gsize body_max;
+  gboolean too_large;
+  gboolean seen_first_call;
+} CgRequest;
+
+CgRequest *cg_request_new (struct MHD_Connection *connection, const char *method,
+                           const char *url, gsize body_max);
+void cg_request_free (CgRequest *req);
+/* Append upload data; past the limit sets too_large and drops the rest. */
+void cg_request_append (CgRequest *req, const char *data, gsize len);
+
+/* Queue a JSON response (the value is not consumed).  Every response is
+ * no-store: nothing the agent says belongs in a cache. */
+enum MHD_Result cg_http_reply_json (struct MHD_Connection *c, unsigned int status, json_t *body);
+enum MHD_Result cg_http_reply_error (struct MHD_Connection *c, unsigned int status,
+                                     const char *code, const char *message, const char *field);
+/* Status and code from a CG_ERROR; other domains are a 500. */
+enum MHD_Result cg_http_reply_gerror (struct MHD_Connection *c, const GError *error,
+                                      const char *field);
+
+/* The connection's peer address as text ("127.0.0.1", "::1"). */
+char *cg_http_client_address (struct MHD_Connection *c);
+
+G_END_DECLS

@@ -1,0 +1,254 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "agent/cg-server.h"
+#include "agent/cg-api.h"
+#include "agent/cg-http.h"
+#include "agent/cg-tls.h"
+#include "common/cg-error.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct CgServer
+{
+  CgAgent *agent;
+  GPtrArray *daemons; /* struct MHD_Daemon * */
+  GPtrArray *urls;
+};
+
+static enum MHD_Result
+access_cb (void *cls, struct MHD_Connection *connection, const char *url, const char *method,
+           const char *version, const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+  CgServer *server = cls;
+  CgRequest *req = *con_cls;
+
+  if (!req)
+    {
+      req = cg_request_new (connection, method, url, server->agent->config->max_body);
+      *con_cls = req;
+
+      /* A declared length past the limit is refused before a byte of it is
+       * read. */
+      const char *cl = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
+                                                    MHD_HTTP_HEADER_CONTENT_LENGTH);
+      guint64 declared;
+      if (cl && g_ascii_string_to_unsigned (cl, 10, 0, G_MAXUINT64, &declared, NULL)
+          && declared > req->body_max)
+        return cg_http_reply_error (connection, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+                                    "the request body is too large", NULL);
+
+      /* Answer on a later call: queueing on the first one makes MHD close
+       * the connection and costs keep-alive (DESIGN.md, pitfalls). */
+      return MHD_YES;
+    }
+
+  if (*upload_data_size > 0)
+    {
+      cg_request_append (req, upload_data, *upload_data_size);
+      *upload_data_size = 0;
+      return MHD_YES;
+    }
+
+  return cg_api_dispatch (server->agent, req);
+}
+
+static void
+completed_cb (void *cls, struct MHD_Connection *connection, void **con_cls,
+              enum MHD_RequestTerminationCode toe)
+{
+  cg_request_free (*con_cls);
+  *con_cls = NULL;
+}
+
+static void
+connection_cb (void *cls, struct MHD_Connection *connection, void **socket_context,
+               enum MHD_ConnectionNotificationCode toe)
+{
+  if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+    return;
+  /* Without TCP_NODELAY a one-shot request waits ~40 ms on delayed ACK. */
+  const union MHD_ConnectionInfo *info
+      = MHD_get_connection_info (connection, MHD_CONNECTION_INFO_CONNECTION_FD);
+  int one = 1;
+  if (info)
+    setsockopt (info->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+}
+
+static void
+log_cb (void *cls, const char *fmt, va_list ap)
+{
+  /* MHD's own messages: handshake failures of clients and the like. */
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  g_strchomp (msg);
+  g_debug ("libmicrohttpd: %s", msg);
+}
+
+/* Bind one listening socket; errors name the address. */
+static int
+bind_listen (const char *addr, guint port, GError **error)
+{
+  struct sockaddr_storage ss = { 0 };
+  socklen_t sslen;
+  int family;
+
+  if (strchr (addr, ':'))
+    {
+      struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) &ss;
+      s6->sin6_family = family = AF_INET6;
+      s6->sin6_port = htons (port);
+      inet_pton (AF_INET6, addr, &s6->sin6_addr);
+      sslen = sizeof *s6;
+    }
+  else
+    {
+      struct sockaddr_in *s4 = (struct sockaddr_in *) &ss;
+      s4->sin_family = family = AF_INET;
+      s4->sin_port = htons (port);
+      inet_pton (AF_INET, addr, &s4->sin_addr);
+      sslen = sizeof *s4;
+    }
+
+  int fd = socket (family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0)
+    {
+      int e = errno;
+      g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot listen on %s: %s", addr, g_strerror (e));
+      return -1;
+    }
+  int one = 1, zero = 0;
+  setsockopt (fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  /* "::" alone serves IPv4 too; an explicit IPv6 address does not. */
+  if (family == AF_INET6)
+    setsockopt (fd, IPPROTO_IPV6, IPV6_V6ONLY, g_str_equal (addr, "::") ? &zero : &one,
+                sizeof one);
+  if (bind (fd, (struct sockaddr *) &ss, sslen) < 0 || listen (fd, 128) < 0)
+    {
+      int e = errno;
+      close (fd);
+      g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot listen on %s port %u: %s%s", addr, port,
+                   g_strerror (e),
+                   e == EADDRINUSE ? " (another program is using this port; choose one with "
+                                     "--port)"
+                                   : "");
+      return -1;
+    }
+  return fd;
+}
+
+static gboolean
+start_daemon (CgServer *server, const char *addr, GError **error)
+{
+  const CgConfig *cfg = server->agent->config;
+  int fd = bind_listen (addr, cfg->port, error);
+  if (fd < 0)
+    return FALSE;
+
+  guint threads = cfg->threads ? cfg->threads : MAX (g_get_num_processors (), 1);
+  struct MHD_OptionItem ops[] = {
+    { MHD_OPTION_LISTEN_SOCKET, fd, NULL },
+    { MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *) cg_tls_retrieve_cb },
+    { MHD_OPTION_HTTPS_PRIORITIES, 0, cfg->priority },
+    { MHD_OPTION_THREAD_POOL_SIZE, threads, NULL },
+    { MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL },
+    { MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip, NULL },
+    { MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout, NULL },
+    /* Headers and the MHD read buffer live in this pool; bodies are
+     * accumulated by us against max_body. */
+    { MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL },
+    { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) completed_cb, NULL },
+    { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t) connection_cb, NULL },
+    { MHD_OPTION_EXTERNAL_LOGGER, (intptr_t) log_cb, NULL },
+    { MHD_OPTION_END, 0, NULL },
+  };
+  struct MHD_Daemon *d = MHD_start_daemon (
+      MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+      0, NULL, NULL, access_cb, server, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+  if (!d)
+    {
+      close (fd);
+      g_set_error (error, CG_ERROR, CG_ERROR_FAILED,
+                   "cannot start the TLS server on %s port %u (see messages above)", addr,
+                   cfg->port);
+      return FALSE;
+    }
+  g_ptr_array_add (server->daemons, d);
+  if (strchr (addr, ':'))
+    g_ptr_array_add (server->urls, g_strdup_printf ("https://[%s]:%u/", addr, cfg->port));
+  else
+    g_ptr_array_add (server->urls, g_strdup_printf ("https://%s:%u/", addr, cfg->port));
+  return TRUE;
+}
+
+CgServer *
+cg_server_start (CgAgent *agent, GError **error)
+{
+  CgServer *server = g_new0 (CgServer, 1);
+  server->agent = agent;
+  server->daemons = g_ptr_array_new ();
+  server->urls = g_ptr_array_new_with_free_func (g_free);
+
+  if (agent->config->listen)
+    {
+      for (char **a = agent->config->listen; *a; a++)
+        if (!start_daemon (server, *a, error))
+          goto fail;
+    }
+  else
+    {
+      /* All addresses: dual-stack "::", or IPv4 alone on a host without
+       * IPv6. */
+      g_autoptr (GError) v6_error = NULL;
+      if (!start_daemon (server, "::", &v6_error))
+        {
+          if (strstr (v6_error->message, "Address family not supported") == NULL)
+            {
+              g_propagate_error (error, g_steal_pointer (&v6_error));
+              goto fail;
+            }
+          if (!start_daemon (server, "0.0.0.0", error))
+            goto fail;
+        }
+    }
+  return server;
+
+fail:
+  cg_server_stop (server);
+  return NULL;
+}
+
+GStrv
+cg_server_get_urls (CgServer *server)
+{
+  GStrvBuilder *b = g_strv_builder_new ();
+  for (guint i = 0; i < server->urls->len; i++)
+    g_strv_builder_add (b, server->urls->pdata[i]);
+  GStrv v = g_strv_builder_end (b);
+  g_strv_builder_unref (b);
+  return v;
+}
+
+void
+cg_server_stop (CgServer *server)
+{
+  if (!server)
+    return;
+  for (guint i = 0; i < server->daemons->len; i++)
+    {
+      struct MHD_Daemon *d = server->daemons->pdata[i];
+      MHD_socket fd = MHD_quiesce_daemon (d);
+      MHD_stop_daemon (d);
+      if (fd != MHD_INVALID_SOCKET)
+        close (fd);
+    }
+  g_ptr_array_unref (server->daemons);
+  g_ptr_array_unref (server->urls);
+  g_free (server);
+}

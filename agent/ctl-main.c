@@ -1,0 +1,269 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* credgatectl: the host admin's tool.  It talks to the running agent over
+ * the admin socket only; it never opens the state directory itself, so the
+ * agent stays the one writer of keys and records. */
+#include "config.h"
+
+#include "agent/cg-admin-proto.h"
+#include "agent/cg-config.h"
+#include "common/cg-error.h"
+#include "common/cg-file.h"
+#include "common/cg-json.h"
+#include "common/cg-secure.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+enum
+{
+  EXIT_REFUSED = 1,     /* the agent answered with an error */
+  EXIT_USAGE = 2,
+  EXIT_UNREACHABLE = 3, /* no agent on the socket */
+};
+
+static const char usage_text[]
+    = "Usage: credgatectl [--socket PATH] [--json] COMMAND [ARGS]\n"
+      "\n"
+      "Commands:\n"
+      "  status                      the agent's state, addresses, certificate, keys\n"
+      "  token create NAME           make an access token; it is printed once, alone\n"
+      "  token list                  tokens by name (never the tokens themselves)\n"
+      "  token revoke NAME           revoke a token; effective on its next request\n"
+      "  credential list             stored credentials (metadata only)\n"
+      "  credential delete NAME      remove a stored credential\n"
+      "  credential resolve NAME     print a stored credential as JSON, secret included\n"
+      "  decrypt [--context NAME]    read an EncryptedCredential on stdin, print the value\n"
+      "\n"
+      "Options:\n"
+      "  --socket PATH   the agent's admin socket (default $CREDGATE_ADMIN_SOCKET,\n"
+      "                  $XDG_RUNTIME_DIR/credgate/admin.sock, or /run/credgate/admin.sock)\n"
+      "  --json          print results as JSON\n"
+      "\n"
+      "Exit status: 0 success, 1 refused by the agent, 2 usage, 3 agent unreachable.\n";
+
+static gboolean opt_json;
+
+static int usage_error (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
+
+static int
+usage_error (const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  fprintf (stderr, "credgatectl: ");
+  vfprintf (stderr, fmt, ap);
+  va_end (ap);
+  fprintf (stderr, "\nTry 'credgatectl --help'.\n");
+  return EXIT_USAGE;
+}
+
+static int
+fail (const GError *error)
+{
+  fprintf (stderr, "credgatectl: %s\n", error->message);
+  if (error->domain == CG_ERROR && error->code == CG_ERROR_UNAVAILABLE
+      && strstr (error->message, "cannot reach the agent"))
+    return EXIT_UNREACHABLE;
+  return EXIT_REFUSED;
+}
+
+static void
+print_json (json_t *value)
+{
+  char *text = json_dumps (value, JSON_INDENT (2) | JSON_ENCODE_ANY);
+  puts (text);
+  cg_wipe_str (text);
+}
+
+static const char *
+str_or (json_t *obj, const char *key, const char *fallback)
+{
+  const char *s = json_string_value (json_object_get (obj, key));
+  return s ? s : fallback;
+}
+
+static void
+print_status (json_t *s)
+{
+  printf ("agent:         %s %s\n", str_or (s, "agent", "?"), str_or (s, "version", "?"));
+  printf ("pid:           %" JSON_INTEGER_FORMAT "\n", json_integer_value (json_object_get (s, "pid")));
+  size_t i;
+  json_t *u;
+  json_array_foreach (json_object_get (s, "listening"), i, u)
+    printf ("listening:     %s\n", json_string_value (u));
+  printf ("certificate:   %s\n", str_or (s, "tlsPin", "-"));
+  printf ("secret store:  %s\n", str_or (s, "secretStore", "?"));
+  printf ("sealing key:   %s\n", str_or (s, "kid", "-"));
+  printf ("credentials:   %" JSON_INTEGER_FORMAT "\n",
+          json_integer_value (json_object_get (s, "credentials")));
+  printf ("tokens:        %" JSON_INTEGER_FORMAT "\n",
+          json_integer_value (json_object_get (s, "tokens")));
+  printf ("state dir:     %s\n", str_or (s, "state_dir", "-"));
+}
+
+static void
+print_table (json_t *rows, const char *const *columns)
+{
+  size_t i;
+  json_t *row;
+  for (const char *const *c = columns; *c; c++)
+    printf ("%-32s", *c);
+  printf ("\n");
+  json_array_foreach (rows, i, row)
+    {
+      for (const char *const *c = columns; *c; c++)
+        {
+          json_t *v = json_object_get (row, *c);
+          if (json_is_integer (v))
+            printf ("%-32" JSON_INTEGER_FORMAT, json_integer_value (v));
+          else
+            printf ("%-32s", json_is_string (v) ? json_string_value (v) : "-");
+        }
+      printf ("\n");
+    }
+}
+
+/* Read the EncryptedCredential from stdin: bounded, surrounding
+ * whitespace dropped. */
+static char *
+read_stdin_jwe (GError **error)
+{
+  char *text = NULL;
+  gsize len = 0;
+  if (!cg_fd_read_capped (STDIN_FILENO, "standard input", 512 * 1024, &text, &len, error))
+    return NULL;
+  g_strstrip (text);
+  if (!*text)
+    {
+      g_free (text);
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID,
+                           "no EncryptedCredential on standard input");
+      return NULL;
+    }
+  return text;
+}
+
+int
+main (int argc, char **argv)
+{
+  g_autofree char *opt_socket = NULL;
+  gboolean opt_help = FALSE;
+  GOptionEntry entries[] = {
+    { "socket", 0, 0, G_OPTION_ARG_FILENAME, &opt_socket, NULL, NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, NULL, NULL },
+    { "help", 'h', 0, G_OPTION_ARG_NONE, &opt_help, NULL, NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
+  g_autoptr (GError) error = NULL;
+
+  cg_json_use_wiping_allocator ();
+  g_option_context_set_help_enabled (ctx, FALSE);
+  g_option_context_set_strict_posix (ctx, TRUE);
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return usage_error ("%s", error->message);
+  if (opt_help)
+    {
+      fputs (usage_text, stdout);
+      return 0;
+    }
+  if (argc < 2)
+    return usage_error ("%s", "no command given");
+
+  g_autofree char *socket_path = opt_socket ? g_strdup (opt_socket)
+                                            : cg_config_default_admin_socket ();
+  const char *group = argv[1];
+  const char *verb = argc > 2 ? argv[2] : NULL;
+  const char *arg = argc > 3 ? argv[3] : NULL;
+  json_auto_t *request = NULL;
+  int expected_args = 0;  /* after group (and verb) */
+
+  if (g_str_equal (group, "status"))
+    {
+      request = json_pack ("{s:s}", "command", "status");
+      expected_args = 2;
+      verb = NULL;
+    }
+  else if (g_str_equal (group, "decrypt"))
+    {
+      const char *context = NULL;
+      if (argc == 4 && g_str_equal (argv[2], "--context"))
+        context = argv[3];
+      else if (argc == 3 && g_str_has_prefix (argv[2], "--context="))
+        context = argv[2] + strlen ("--context=");
+      else if (argc != 2)
+        return usage_error ("decrypt takes only --context NAME; the value comes on %s",
+                            "standard input");
+      char *jwe = read_stdin_jwe (&error);
+      if (!jwe)
+        return fail (error);
+      request = json_pack ("{s:s, s:s, s:s?}", "command", "decrypt", "encryptedCredential", jwe,
+                           "context", context);
+      g_free (jwe);
+      expected_args = argc;
+    }
+  else if (g_str_equal (group, "token") || g_str_equal (group, "credential"))
+    {
+      if (!verb)
+        return usage_error ("'%s' needs a subcommand", group);
+      gboolean takes_name = !g_str_equal (verb, "list");
+      gboolean known = g_str_equal (group, "token")
+                           ? (g_strv_contains ((const char *const[]){ "create", "list", "revoke", NULL }, verb))
+                           : (g_strv_contains ((const char *const[]){ "list", "delete", "resolve", NULL }, verb));
+      if (!known)
+        return usage_error ("unknown subcommand '%s'", verb);
+      if (takes_name && !arg)
+        return usage_error ("'%s' needs a NAME", verb);
+      g_autofree char *command = g_strdup_printf ("%s.%s", group, verb);
+      request = json_pack ("{s:s, s:s?}", "command", command, "name", takes_name ? arg : NULL);
+      expected_args = takes_name ? 4 : 3;
+    }
+  else
+    return usage_error ("unknown command '%s'", group);
+
+  if (argc > expected_args)
+    return usage_error ("unexpected argument '%s'", argv[expected_args]);
+
+  json_auto_t *result = cg_admin_call (socket_path, request, &error);
+  if (!result)
+    return fail (error);
+
+  if (opt_json && !(g_str_equal (group, "token") && g_str_equal (verb, "create")))
+    {
+      print_json (result);
+      return 0;
+    }
+
+  if (g_str_equal (group, "status"))
+    print_status (result);
+  else if (g_str_equal (group, "decrypt"))
+    {
+      const char *value = json_string_value (json_object_get (result, "value"));
+      if (value)
+        fwrite (value, 1, json_string_length (json_object_get (result, "value")), stdout);
+      else
+        {
+          gsize len = 0;
+          guchar *raw = g_base64_decode (str_or (result, "valueBase64", ""), &len);
+          fwrite (raw, 1, len, stdout);
+          cg_wipe (raw, len);
+          g_free (raw);
+        }
+      fflush (stdout);
+    }
+  else if (g_str_equal (verb, "create"))
+    /* The token alone, so that $(credgatectl token create ci) works. */
+    printf ("%s\n", str_or (result, "token", ""));
+  else if (g_str_equal (verb, "list"))
+    print_table (result, g_str_equal (group, "token")
+                             ? (const char *const[]){ "name", "created", "last_used", NULL }
+                             : (const char *const[]){ "name", "type", "version", "updated", NULL });
+  else if (g_str_equal (verb, "resolve"))
+    print_json (result);
+  else
+    printf ("%s %s\n", verb, arg);
+  return 0;
+}

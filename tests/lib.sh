@@ -1,0 +1,87 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Shared helpers for the integration tests.  They run inside tests/cg-test-env
+# (private D-Bus session, unlocked gnome-keyring) and drive the real agent
+# with real clients: curl, gnutls-cli, openssl, python3's ssl module.
+set -euo pipefail
+
+: "${top_builddir:?run through make check or tests/cg-test-env}"
+: "${top_srcdir:?}"
+AGENT="$top_builddir/credgate-agent"
+CTL="$top_builddir/credgatectl"
+WORK=$(mktemp -d "${CG_TEST_WORK:-/tmp}/it.XXXXXX")
+STATE="$WORK/state"
+SOCKET="$WORK/admin.sock"
+AGENT_LOG="$WORK/agent.log"
+AGENT_PID=
+PORT=
+
+fail () { echo "FAIL: $*" >&2; [ -f "$AGENT_LOG" ] && { echo "--- agent log" >&2; tail -n 30 "$AGENT_LOG" >&2; }; exit 1; }
+pass () { echo "ok - $*"; }
+
+cleanup () {
+  [ -n "$AGENT_PID" ] && kill -TERM "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+# start_agent [extra agent options…]: on a free port; waits until the admin
+# socket answers.
+start_agent () {
+  local tries
+  for tries in 1 2 3 4 5; do
+    PORT=$(( 20000 + RANDOM % 40000 ))
+    "$AGENT" --port "$PORT" --listen 127.0.0.1,::1 --state-dir "$STATE" --admin-socket "$SOCKET" \
+      "$@" >"$AGENT_LOG.out" 2>>"$AGENT_LOG" &
+    AGENT_PID=$!
+    local i
+    for i in $(seq 100); do
+      if ! kill -0 "$AGENT_PID" 2>/dev/null; then
+        wait "$AGENT_PID" || true
+        AGENT_PID=
+        grep -q 'Address already in use' "$AGENT_LOG" && continue 2
+        fail "agent did not start"
+      fi
+      "$CTL" --socket "$SOCKET" status >/dev/null 2>&1 && return 0
+      sleep 0.05
+    done
+    fail "agent did not answer on its admin socket"
+  done
+  fail "no free port found"
+}
+
+stop_agent () {
+  kill -TERM "$AGENT_PID"
+  wait "$AGENT_PID" || fail "agent exited with status $? on SIGTERM"
+  AGENT_PID=
+}
+
+ctl () { "$CTL" --socket "$SOCKET" "$@"; }
+
+# api METHOD PATH [TOKEN] [BODY]: prints "STATUS BODY"; BODY from stdin if "-".
+# The token travels in a header file, the body on stdin: never in argv.
+api () {
+  local method=$1 path=$2 token=${3:-} body=${4:-}
+  local hdr="$WORK/hdr.$$" out="$WORK/out.$$"
+  : > "$hdr"
+  [ -n "$token" ] && printf 'Authorization: Bearer %s\n' "$token" > "$hdr"
+  local args=(-sS -o "$out" -w '%{http_code}' --cacert "$STATE/tls/server.crt"
+              -H @"$hdr" -X "$method")
+  [ -n "$body" ] && args+=(-H 'Content-Type: application/json' --data-binary @-)
+  local code
+  if [ -n "$body" ]; then
+    code=$(printf '%s' "$body" | curl "${args[@]}" "https://localhost:$PORT$path")
+  else
+    code=$(curl "${args[@]}" "https://localhost:$PORT$path" </dev/null)
+  fi
+  printf '%s %s\n' "$code" "$(cat "$out")"
+  rm -f "$hdr" "$out"
+}
+
+# expect_status "STATUS BODY" CODE [ERROR_CODE]
+expect () {
+  local got=$1 code=$2 err=${3:-}
+  [ "${got%% *}" = "$code" ] || fail "expected HTTP $code, got: $got"
+  if [ -n "$err" ]; then
+    echo "${got#* }" | grep -q "\"code\": *\"$err\"" || fail "expected error $err, got: $got"
+  fi
+}

@@ -1,0 +1,75 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Store → list → resolve through a real agent over TLS with curl; the secret
+# is nowhere in the state directory in plaintext; a restart keeps it all.
+. "$top_srcdir/tests/lib.sh"
+
+CANARY="canary-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+start_agent
+
+TOKEN=$(ctl token create it-roundtrip)
+[[ "$TOKEN" == cgt_* ]] || fail "token create printed '$TOKEN'"
+pass "token create prints the token alone"
+
+r=$(api PUT /v1/credentials/sql-prod "$TOKEN" \
+  "{\"type\":\"sqlserver\",\"properties\":{\"server\":\"db1\",\"user\":\"app\"},\"secret\":{\"password\":\"$CANARY\"}}")
+expect "$r" 201
+echo "$r" | grep -q '"version":1' || fail "no version 1 in $r"
+echo "$r" | grep -q "$CANARY" && fail "the PUT reply echoes the secret"
+pass "PUT stores a credential (201, version 1)"
+
+r=$(api PUT /v1/credentials/sql-prod "$TOKEN" "{\"type\":\"sqlserver\",\"secret\":\"$CANARY-2\"}")
+expect "$r" 200
+echo "$r" | grep -q '"version":2' || fail "replace did not bump version: $r"
+pass "PUT replaces and bumps the version"
+
+r=$(api GET /v1/credentials "$TOKEN")
+expect "$r" 200
+echo "$r" | grep -q '"name":"sql-prod"' || fail "list lacks sql-prod: $r"
+echo "$r" | grep -q "$CANARY" && fail "list shows the secret"
+r=$(api GET /v1/credentials/sql-prod "$TOKEN")
+expect "$r" 200
+echo "$r" | grep -q -- '"secret"' && fail "GET returns a secret field: $r"
+pass "GET list and GET one return metadata only"
+
+out=$(ctl credential resolve sql-prod)
+echo "$out" | grep -q "$CANARY-2" || fail "resolve did not give the secret back: $out"
+pass "credgatectl credential resolve gives the secret back on the host"
+
+ctl credential list | grep -q sql-prod || fail "credgatectl credential list"
+
+# Encrypt → decrypt (admin side) and verify.
+r=$(api POST /v1/encrypt "$TOKEN" "{\"value\":\"$CANARY-enc\",\"context\":\"ls1\"}")
+expect "$r" 200
+jwe=$(echo "${r#* }" | sed -n 's/.*"encryptedCredential":"\([^"]*\)".*/\1/p')
+[ -n "$jwe" ] || fail "no encryptedCredential in $r"
+[ "$(printf '%s' "$jwe" | ctl decrypt --context ls1)" = "$CANARY-enc" ] || fail "decrypt round trip"
+printf '%s' "$jwe" | ctl decrypt --context other >/dev/null 2>&1 && fail "decrypt ignored the context"
+r=$(api POST /v1/verify "$TOKEN" "{\"encryptedCredential\":\"$jwe\",\"context\":\"ls1\"}")
+expect "$r" 200
+echo "$r" | grep -q '"ok":true' || fail "verify: $r"
+pass "encrypt, verify and credgatectl decrypt agree"
+
+sync
+if grep -rqa "$CANARY" "$STATE"; then
+  fail "the secret appears in plaintext under the state directory: $(grep -rla "$CANARY" "$STATE")"
+fi
+grep -qa "$CANARY" "$AGENT_LOG" "$AGENT_LOG.out" && fail "the secret appears in the agent's log"
+pass "no plaintext secret in the state directory or the log"
+
+stop_agent
+start_agent
+ctl credential resolve sql-prod | grep -q "$CANARY-2" || fail "after restart the record does not resolve"
+r=$(api GET /v1/credentials/sql-prod "$TOKEN")
+expect "$r" 200
+pass "after a restart the record and the token are still there"
+
+r=$(api DELETE /v1/credentials/sql-prod "$TOKEN")
+expect "$r" 200
+expect "$(api GET /v1/credentials/sql-prod "$TOKEN")" 404 not_found
+ctl credential delete sql-prod 2>/dev/null && fail "deleting twice succeeded"
+pass "DELETE removes; a second delete is refused"
+
+[ "$(stat -c %a "$SOCKET")" = 600 ] || fail "admin socket mode $(stat -c %a "$SOCKET")"
+[ "$(stat -c %a "$STATE")" = 700 ] || fail "state dir mode $(stat -c %a "$STATE")"
+pass "admin socket 0600, state directory 0700"
