@@ -1,0 +1,24 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The desktop client opens a real GTK 4 window on a real X server (Xvfb).
+set -euo pipefail
+: "${top_builddir:?}"
+disp=":$(( 90 + RANDOM % 400 ))"
+Xvfb "$disp" -screen 0 1024x768x24 -nolisten tcp >/dev/null 2>&1 &
+xvfb=$!
+app=
+trap 'kill $app $xvfb 2>/dev/null || true' EXIT
+for _ in $(seq 50); do xdpyinfo -display "$disp" >/dev/null 2>&1 && break; sleep 0.1; done
+
+DISPLAY=$disp GDK_BACKEND=x11 LANGUAGE=en "$top_builddir/credgate-manager" &
+app=$!
+for _ in $(seq 100); do
+  if xwininfo -display "$disp" -root -tree 2>/dev/null | grep -q '"credgate Manager"'; then
+    echo "ok - credgate-manager maps a window titled 'credgate Manager'"
+    exit 0
+  fi
+  kill -0 $app 2>/dev/null || { echo "FAIL: credgate-manager exited"; exit 1; }
+  sleep 0.1
+done
+echo "FAIL: no credgate-manager window appeared"
+exit 1
