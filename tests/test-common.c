@@ -1,0 +1,174 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Unit tests of common/: atomic private files, capped reads, strict JSON,
+ * error names, secret buffers; and protocol/cg-names. */
+#include "config.h"
+
+#include "common/cg-error.h"
+#include "common/cg-file.h"
+#include "common/cg-json.h"
+#include "common/cg-secure.h"
+#include "protocol/cg-names.h"
+
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+static char *
+make_tmpdir (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("cg-common-XXXXXX", &error);
+  g_assert_no_error (error);
+  return dir;
+}
+
+static void
+test_write_atomic_mode (void)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "secret", NULL);
+  g_autoptr (GError) error = NULL;
+  struct stat st;
+
+  g_assert_true (cg_file_write_atomic (path, "one", 3, 0600, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_stat (path, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+
+  /* Replacing keeps the mode asked for and leaves no temporary behind. */
+  g_assert_true (cg_file_write_atomic (path, "two!", 4, 0600, &error));
+  g_autofree char *contents = NULL;
+  g_assert_true (g_file_get_contents (path, &contents, NULL, NULL));
+  g_assert_cmpstr (contents, ==, "two!");
+  g_autoptr (GDir) d = g_dir_open (dir, 0, NULL);
+  int n = 0;
+  while (g_dir_read_name (d))
+    n++;
+  g_assert_cmpint (n, ==, 1);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+static void
+test_write_atomic_failure_keeps_old (void)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "missing-dir", "file", NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_assert_false (cg_file_write_atomic (path, "x", 1, 0600, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_IO);
+  g_assert_nonnull (strstr (error->message, "missing-dir"));
+  g_rmdir (dir);
+}
+
+static void
+test_read_capped (void)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *path = g_build_filename (dir, "f", NULL);
+  g_autoptr (GError) error = NULL;
+  char *contents = NULL;
+  gsize len = 0;
+
+  g_assert_true (g_file_set_contents (path, "0123456789", 10, NULL));
+  g_assert_true (cg_file_read_capped (path, 10, &contents, &len, &error));
+  g_assert_cmpuint (len, ==, 10);
+  g_assert_cmpstr (contents, ==, "0123456789");
+  g_free (contents);
+
+  g_assert_false (cg_file_read_capped (path, 9, &contents, &len, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+
+  g_autofree char *missing = g_build_filename (dir, "nope", NULL);
+  g_assert_false (cg_file_read_capped (missing, 9, &contents, &len, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
+  g_unlink (path);
+  g_rmdir (dir);
+}
+
+static void
+test_json_strict (void)
+{
+  g_autoptr (GError) error = NULL;
+  static const char *const allowed[] = { "a", "b", NULL };
+  const char *bad = NULL;
+
+  json_t *v = cg_json_load_strict ("{\"a\":1,\"a\":2}", 13, &error);
+  g_assert_null (v);
+  g_assert_error (error, CG_ERROR, CG_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "line 1"));
+  g_clear_error (&error);
+
+  v = cg_json_load_strict ("{\"a\":1}\n{}", 11, &error);
+  g_assert_null (v);
+  g_clear_error (&error);
+
+  v = cg_json_load_strict ("{\"a\":1,\"c\":2}", 13, &error);
+  g_assert_nonnull (v);
+  g_assert_false (cg_json_check_fields (v, allowed, &bad, &error));
+  g_assert_cmpstr (bad, ==, "c");
+  g_clear_error (&error);
+  json_decref (v);
+
+  v = cg_json_load_strict ("[1]", 3, &error);
+  g_assert_false (cg_json_check_fields (v, allowed, &bad, &error));
+  g_assert_null (bad);
+  json_decref (v);
+}
+
+static void
+test_error_names (void)
+{
+  g_assert_cmpstr (cg_error_code_name (CG_ERROR_LOCKED), ==, "secret_store_locked");
+  g_assert_cmpuint (cg_error_http_status (CG_ERROR_LOCKED), ==, 503);
+  g_assert_cmpuint (cg_error_http_status (CG_ERROR_TOO_LARGE), ==, 413);
+  g_assert_cmpint (cg_error_code_from_name ("secret_store_unavailable"), ==, CG_ERROR_UNAVAILABLE);
+  g_assert_cmpint (cg_error_code_from_name ("no_such"), ==, CG_ERROR_FAILED);
+}
+
+static void
+test_buf (void)
+{
+  g_autoptr (CgBuf) b = cg_buf_new_copy ("secret", 6);
+  g_assert_cmpuint (b->len, ==, 6);
+  g_assert_cmpstr ((char *) b->data, ==, "secret");
+  g_assert_true (cg_equal_ct ("abc", "abc", 3));
+  g_assert_false (cg_equal_ct ("abc", "abd", 3));
+}
+
+static void
+test_names (void)
+{
+  g_assert_true (cg_name_is_valid ("sql-prod_1.eu"));
+  g_assert_false (cg_name_is_valid (""));
+  g_assert_false (cg_name_is_valid (NULL));
+  g_assert_false (cg_name_is_valid ("."));
+  g_assert_false (cg_name_is_valid (".."));
+  g_assert_false (cg_name_is_valid ("a/b"));
+  g_assert_false (cg_name_is_valid ("a b"));
+  g_assert_false (cg_name_is_valid ("é"));
+  char long_name[130];
+  memset (long_name, 'n', 128);
+  long_name[128] = '\0';
+  g_assert_true (cg_name_is_valid (long_name));
+  long_name[128] = 'n';
+  long_name[129] = '\0';
+  g_assert_false (cg_name_is_valid (long_name));
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  cg_json_use_wiping_allocator ();
+  g_test_add_func ("/common/file/write-atomic-mode", test_write_atomic_mode);
+  g_test_add_func ("/common/file/write-atomic-failure", test_write_atomic_failure_keeps_old);
+  g_test_add_func ("/common/file/read-capped", test_read_capped);
+  g_test_add_func ("/common/json/strict", test_json_strict);
+  g_test_add_func ("/common/error/names", test_error_names);
+  g_test_add_func ("/common/secure/buf", test_buf);
+  g_test_add_func ("/protocol/names", test_names);
+  return g_test_run ();
+}
