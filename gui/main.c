@@ -1,26 +1,28 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
+#include <curl/curl.h>
 #include <glib/gi18n.h>
-#include <gtk/gtk.h>
+#include <locale.h>
 
-static void
-activate_cb (GtkApplication *app, gpointer user_data)
-{
-  GtkWidget *window = gtk_application_window_new (app);
-  gtk_window_set_title (GTK_WINDOW (window), _("credgate Manager"));
-  gtk_window_present (GTK_WINDOW (window));
-}
+#include "gui/cg-application.h"
 
 int
 main (int argc, char **argv)
 {
-  bindtextdomain (GETTEXT_PACKAGE, LOCALEDIR);
+  /* CREDGATE_LOCALEDIR lets the tests run translations from a scratch
+   * install without touching the system's locale directory. */
+  const char *localedir = g_getenv ("CREDGATE_LOCALEDIR");
+
+  setlocale (LC_ALL, "");
+  bindtextdomain (GETTEXT_PACKAGE, localedir && *localedir ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
+  /* Before any thread exists: the client's workers use curl. */
+  curl_global_init (CURL_GLOBAL_DEFAULT);
 
-  g_autoptr (GtkApplication) app = gtk_application_new ("org.credgate.Manager",
-                                                         G_APPLICATION_DEFAULT_FLAGS);
-  g_signal_connect (app, "activate", G_CALLBACK (activate_cb), NULL);
-  return g_application_run (G_APPLICATION (app), argc, argv);
+  g_autoptr (CgApplication) app = cg_application_new ();
+  int status = g_application_run (G_APPLICATION (app), argc, argv);
+  curl_global_cleanup ();
+  return status;
 }

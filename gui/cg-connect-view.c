@@ -1,0 +1,191 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "gui/cg-connect-view.h"
+
+#include <glib/gi18n.h>
+
+#include "protocol/cg-known-agents.h"
+
+struct _CgConnectView
+{
+  GtkWidget parent_instance;
+
+  GtkEntry *host_entry;
+  GtkSpinButton *port_spin;
+  GtkPasswordEntry *token_entry;
+  GtkCheckButton *remember_check;
+  GtkSpinner *spinner;
+  GtkButton *connect_button;
+  GtkListBox *known_list;
+  gboolean busy;
+};
+
+G_DEFINE_FINAL_TYPE (CgConnectView, cg_connect_view, GTK_TYPE_WIDGET)
+
+enum
+{
+  SIGNAL_CONNECT,
+  N_SIGNALS
+};
+static guint signals[N_SIGNALS];
+
+static void
+emit_connect (CgConnectView *self, const char *host, guint port, const char *token)
+{
+  g_autofree char *trimmed = g_strstrip (g_strdup (host));
+  if (!*trimmed || self->busy)
+    {
+      gtk_widget_grab_focus (GTK_WIDGET (self->host_entry));
+      return;
+    }
+  g_signal_emit (self, signals[SIGNAL_CONNECT], 0, trimmed, port, token,
+                 gtk_check_button_get_active (self->remember_check));
+}
+
+static void
+connect_action_cb (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  CgConnectView *self = CG_CONNECT_VIEW (widget);
+  emit_connect (self, gtk_editable_get_text (GTK_EDITABLE (self->host_entry)),
+                (guint) gtk_spin_button_get_value_as_int (self->port_spin),
+                gtk_editable_get_text (GTK_EDITABLE (self->token_entry)));
+}
+
+static void
+known_row_activated_cb (CgConnectView *self, GtkListBoxRow *row)
+{
+  const char *address = g_object_get_data (G_OBJECT (row), "cg-address");
+  g_autofree char *host = NULL;
+  guint port = 0;
+  if (!address || !cg_agent_address_parse (address, &host, &port, NULL))
+    return;
+  gtk_editable_set_text (GTK_EDITABLE (self->host_entry), host);
+  gtk_spin_button_set_value (self->port_spin, port);
+  /* One click reconnects: the token comes from the keyring. */
+  emit_connect (self, host, port, "");
+}
+
+static void
+host_changed_cb (CgConnectView *self)
+{
+  const char *host = gtk_editable_get_text (GTK_EDITABLE (self->host_entry));
+  gtk_widget_action_set_enabled (GTK_WIDGET (self), "connect-view.connect",
+                                 !self->busy && host && *host);
+}
+
+void
+cg_connect_view_set_busy (CgConnectView *self, gboolean busy)
+{
+  self->busy = busy;
+  if (busy)
+    gtk_spinner_start (self->spinner);
+  else
+    gtk_spinner_stop (self->spinner);
+  gtk_widget_set_sensitive (GTK_WIDGET (self->known_list), !busy);
+  gtk_accessible_update_state (GTK_ACCESSIBLE (self->spinner), GTK_ACCESSIBLE_STATE_BUSY, busy,
+                               -1);
+  host_changed_cb (self);
+}
+
+void
+cg_connect_view_clear_token (CgConnectView *self)
+{
+  gtk_editable_set_text (GTK_EDITABLE (self->token_entry), "");
+}
+
+void
+cg_connect_view_focus (CgConnectView *self)
+{
+  GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
+  if (GTK_IS_WINDOW (root))
+    gtk_window_set_default_widget (GTK_WINDOW (root), GTK_WIDGET (self->connect_button));
+  gtk_widget_grab_focus (GTK_WIDGET (self->host_entry));
+}
+
+void
+cg_connect_view_set_known_agents (CgConnectView *self, GPtrArray *agents)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->known_list)), *next; child; child = next)
+    {
+      /* The placeholder is a child too: only rows go. */
+      next = gtk_widget_get_next_sibling (child);
+      if (GTK_IS_LIST_BOX_ROW (child))
+        gtk_list_box_remove (self->known_list, child);
+    }
+
+  for (guint i = 0; agents && i < agents->len; i++)
+    {
+      const CgKnownAgent *agent = g_ptr_array_index (agents, i);
+      const char *address = agent->address;
+      GtkWidget *row = gtk_list_box_row_new ();
+      GtkWidget *box = gtk_box_new (GTK_ORIENTATION_VERTICAL, 2);
+      GtkWidget *title = gtk_label_new (address);
+      GtkWidget *pin = gtk_label_new (agent->pin);
+
+      gtk_widget_set_margin_top (box, 8);
+      gtk_widget_set_margin_bottom (box, 8);
+      gtk_widget_set_margin_start (box, 12);
+      gtk_widget_set_margin_end (box, 12);
+      gtk_label_set_xalign (GTK_LABEL (title), 0);
+      gtk_label_set_xalign (GTK_LABEL (pin), 0);
+      gtk_label_set_ellipsize (GTK_LABEL (pin), PANGO_ELLIPSIZE_MIDDLE);
+      gtk_widget_add_css_class (pin, "dim-label");
+      gtk_widget_add_css_class (pin, "cg-mono");
+      gtk_box_append (GTK_BOX (box), title);
+      gtk_box_append (GTK_BOX (box), pin);
+      gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
+
+      g_autofree char *a11y = g_strdup_printf (_("Reconnect to %s"), address);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL, a11y,
+                                      -1);
+      gtk_widget_set_tooltip_text (row, a11y);
+      g_object_set_data_full (G_OBJECT (row), "cg-address", g_strdup (address), g_free);
+      gtk_list_box_append (self->known_list, row);
+    }
+}
+
+static void
+cg_connect_view_dispose (GObject *object)
+{
+  gtk_widget_dispose_template (GTK_WIDGET (object), CG_TYPE_CONNECT_VIEW);
+  G_OBJECT_CLASS (cg_connect_view_parent_class)->dispose (object);
+}
+
+static void
+cg_connect_view_class_init (CgConnectViewClass *klass)
+{
+  GObjectClass *object_class = G_OBJECT_CLASS (klass);
+  GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
+
+  object_class->dispose = cg_connect_view_dispose;
+
+  signals[SIGNAL_CONNECT] = g_signal_new ("connect", G_TYPE_FROM_CLASS (klass),
+                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
+                                          4, G_TYPE_STRING, G_TYPE_UINT, G_TYPE_STRING,
+                                          G_TYPE_BOOLEAN);
+
+  gtk_widget_class_set_template_from_resource (widget_class,
+                                               "/org/credgate/Manager/cg-connect-view.ui");
+  gtk_widget_class_bind_template_child (widget_class, CgConnectView, host_entry);
+  gtk_widget_class_bind_template_child (widget_class, CgConnectView, port_spin);
+  gtk_widget_class_bind_template_child (widget_class, CgConnectView, token_entry);
+  gtk_widget_class_bind_template_child (widget_class, CgConnectView, remember_check);
+  gtk_widget_class_bind_template_child (widget_class, CgConnectView, spinner);
+  gtk_widget_class_bind_template_child (widget_class, CgConnectView, connect_button);
+  gtk_widget_class_bind_template_child (widget_class, CgConnectView, known_list);
+  gtk_widget_class_bind_template_callback (widget_class, known_row_activated_cb);
+  gtk_widget_class_install_action (widget_class, "connect-view.connect", NULL,
+                                   connect_action_cb);
+  gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
+}
+
+static void
+cg_connect_view_init (CgConnectView *self)
+{
+  gtk_widget_init_template (GTK_WIDGET (self));
+  g_signal_connect_swapped (self->host_entry, "changed", G_CALLBACK (host_changed_cb), self);
+  host_changed_cb (self);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->spinner), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _("Connecting"), -1);
+}

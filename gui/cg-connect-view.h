@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gtk/gtk.h>
+
+G_BEGIN_DECLS
+
+/* The connect form and the known agents.  It only collects input: the
+ * "connect" signal (host, port, token, remember) hands it to the window,
+ * which runs the connection.  An empty token means "the one in my keyring". */
+#define CG_TYPE_CONNECT_VIEW (cg_connect_view_get_type ())
+G_DECLARE_FINAL_TYPE (CgConnectView, cg_connect_view, CG, CONNECT_VIEW, GtkWidget)
+
+void cg_connect_view_set_busy (CgConnectView *self, gboolean busy);
+/* @agents: GPtrArray of const CgKnownAgent * (cg-known-agents.h; borrowed). */
+void cg_connect_view_set_known_agents (CgConnectView *self, GPtrArray *agents);
+/* Clear the token entry (after it went into the keyring or was refused). */
+void cg_connect_view_clear_token (CgConnectView *self);
+/* Focus the host entry and make Connect the window's default. */
+void cg_connect_view_focus (CgConnectView *self);
+
+G_END_DECLS

@@ -1,0 +1,90 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <gio/gio.h>
+#include <jansson.h>
+
+G_BEGIN_DECLS
+
+/* The GUI's one door to the agent: GTask wrappers around protocol/'s
+ * blocking CgClient (cg-client.h), one CgClient per call in a worker thread,
+ * completing on the caller's main context, so the window never waits on
+ * the network.  Errors are CG_CLIENT_ERROR (transport, pin), CG_ERROR (the
+ * agent's reply), or for the first-contact probe G_IO_ERROR / G_TLS_ERROR;
+ * cg-connection.h turns each into plain words. */
+
+/* What the first contact learns about an agent. */
+typedef struct
+{
+  char *pin;        /* "sha256:BASE64" of the leaf's SubjectPublicKeyInfo */
+  char *subject;    /* RFC 4514 DN */
+  char *issuer;
+  GStrv sans;       /* DNS names and IP addresses */
+  GDateTime *not_before;
+  GDateTime *not_after;
+  gboolean self_signed;
+} CgAgentProbe;
+
+void cg_agent_probe_free (CgAgentProbe *probe);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgAgentProbe, cg_agent_probe_free)
+
+#define CG_TYPE_MANAGER_CLIENT (cg_manager_client_get_type ())
+G_DECLARE_FINAL_TYPE (CgManagerClient, cg_manager_client, CG, MANAGER_CLIENT, GObject)
+
+CgManagerClient *cg_manager_client_new (void);
+
+/* Where the next calls go.  @pin (the trusted SPKI pin) and @token are
+ * copied; the old token is wiped. */
+void cg_manager_client_set_agent (CgManagerClient *self, const char *host, guint port,
+                                  const char *pin);
+void cg_manager_client_set_token (CgManagerClient *self, const char *token);
+const char *cg_manager_client_get_host (CgManagerClient *self);
+guint cg_manager_client_get_port (CgManagerClient *self);
+
+/* First contact: a TLS handshake without trust, to show the certificate.
+ * Nothing is sent on that connection. */
+void cg_manager_client_probe_async (CgManagerClient *self, const char *host, guint port,
+                                    GCancellable *cancellable, GAsyncReadyCallback callback,
+                                    gpointer user_data);
+CgAgentProbe *cg_manager_client_probe_finish (CgManagerClient *self, GAsyncResult *result,
+                                              GError **error);
+
+/* After trust: GET /v1/info and GET /v1/credentials over the pinned
+ * connection, with the token: proves the token and fetches the list.
+ * Returns {"info": …, "credentials": […]} (transfer full). */
+void cg_manager_client_connect_async (CgManagerClient *self, GCancellable *cancellable,
+                                      GAsyncReadyCallback callback, gpointer user_data);
+json_t *cg_manager_client_connect_finish (CgManagerClient *self, GAsyncResult *result,
+                                          GError **error);
+
+/* GET /v1/credentials: the array of metadata (transfer full). */
+void cg_manager_client_list_async (CgManagerClient *self, GCancellable *cancellable,
+                                   GAsyncReadyCallback callback, gpointer user_data);
+json_t *cg_manager_client_list_finish (CgManagerClient *self, GAsyncResult *result,
+                                       GError **error);
+
+/* GET /v1/credentials/{name}: metadata (transfer full). */
+void cg_manager_client_get_async (CgManagerClient *self, const char *name,
+                                  GCancellable *cancellable, GAsyncReadyCallback callback,
+                                  gpointer user_data);
+/* PUT /v1/credentials/{name} with @body (borrowed; serialised at once and
+ * the copy wiped after sending): the stored metadata. */
+void cg_manager_client_put_async (CgManagerClient *self, const char *name, json_t *body,
+                                  GCancellable *cancellable, GAsyncReadyCallback callback,
+                                  gpointer user_data);
+/* DELETE /v1/credentials/{name}. */
+void cg_manager_client_delete_async (CgManagerClient *self, const char *name,
+                                     GCancellable *cancellable, GAsyncReadyCallback callback,
+                                     gpointer user_data);
+/* POST /v1/encrypt {"value","context"}: {"encryptedCredential","kid"}. */
+void cg_manager_client_encrypt_async (CgManagerClient *self, const char *value,
+                                      const char *context, GCancellable *cancellable,
+                                      GAsyncReadyCallback callback, gpointer user_data);
+/* The reply of get, put, delete and encrypt (transfer full). */
+json_t *cg_manager_client_call_finish (CgManagerClient *self, GAsyncResult *result,
+                                       GError **error);
+
+/* The details of a DER certificate, for tests and the probe (transfer full). */
+CgAgentProbe *cg_agent_probe_from_der (const guint8 *der, gsize len, GError **error);
+
+G_END_DECLS
