@@ -1,0 +1,272 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "cli/cg-encrypt-cmd.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "cli/cg-agent-trust.h"
+#include "cli/cg-exit.h"
+#include "cli/cg-read-value.h"
+#include "common/cg-error.h"
+#include "common/cg-file.h"
+#include "common/cg-json.h"
+#include "protocol/cg-jwe.h"
+#include "protocol/cg-linked-service.h"
+
+/* A linked-service file or a JWK is small; a bigger one is a mistake. */
+#define LINKED_SERVICE_MAX (1024 * 1024)
+#define KEY_FILE_MAX (64 * 1024)
+
+static char *
+default_token_file (void)
+{
+  const char *env = g_getenv ("CREDGATE_TOKEN_FILE");
+  if (env && *env)
+    return g_strdup (env);
+  return g_build_filename (g_get_user_config_dir (), "credgate", "token", NULL);
+}
+
+/* An online session: a trusted, pinned client that carries the token. */
+static CgClient *
+open_session (const CgEncryptOptions *opts, const char *address, gboolean need_token,
+              json_t **info, GError **error)
+{
+  g_autoptr (CgClient) client
+      = cg_agent_trust_connect (address, opts->pin, opts->trust_on_first_use, info, error);
+  if (!client)
+    return NULL;
+  if (need_token)
+    {
+      g_autofree char *path = opts->token_file ? g_strdup (opts->token_file)
+                                               : default_token_file ();
+      g_autoptr (GError) local = NULL;
+      if (!cg_client_load_token (client, path, &local))
+        {
+          g_set_error (error, CG_ERROR, CG_ERROR_UNAUTHORIZED,
+                       "no access token: %s (use --token-file, CREDGATE_TOKEN_FILE or %s/credgate/token)",
+                       local->message, g_get_user_config_dir ());
+          g_clear_pointer (info, json_decref);
+          return NULL;
+        }
+    }
+  return g_steal_pointer (&client);
+}
+
+static int
+run_fetch_key (const CgEncryptOptions *opts)
+{
+  g_autoptr (GError) error = NULL;
+  json_auto_t *info = NULL;
+  g_autoptr (CgClient) client = open_session (opts, opts->fetch_key, FALSE, &info, &error);
+  if (!client)
+    return cg_exit_fail (error);
+  /* Check the key before handing it on: a point off the curve or a kid
+   * that is not its thumbprint would only fail later, at the agent. */
+  json_t *jwk = json_object_get (info, "sealingKey");
+  g_autoptr (CgSealKey) key = cg_seal_key_new_from_jwk (jwk, &error);
+  if (!key)
+    {
+      g_prefix_error (&error, "the agent's sealing key is unusable: ");
+      return cg_exit_fail (error);
+    }
+  json_auto_t *pub = cg_seal_key_to_public_jwk (key);
+  g_autofree char *text = json_dumps (pub, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+  printf ("%s\n", text);
+  return CG_EXIT_OK;
+}
+
+static CgSealKey *
+load_key_file (const char *path, GError **error)
+{
+  g_autofree char *text = NULL;
+  gsize len;
+  if (!cg_file_read_capped (path, KEY_FILE_MAX, &text, &len, error))
+    return NULL;
+  json_auto_t *jwk = cg_json_load_strict (text, len, error);
+  if (!jwk)
+    {
+      g_prefix_error (error, "%s: ", path);
+      return NULL;
+    }
+  CgSealKey *key = cg_seal_key_new_from_jwk (jwk, error);
+  if (!key)
+    g_prefix_error (error, "%s is not a P-256 sealing key: ", path);
+  return key;
+}
+
+/* Seal @plain bound to @ctx: offline with --key, else through the agent. */
+static char *
+seal (const CgEncryptOptions *opts, const CgBuf *plain, const char *ctx, char **kid_out,
+      GError **error)
+{
+  if (opts->key_file)
+    {
+      g_autoptr (CgSealKey) key = load_key_file (opts->key_file, error);
+      if (!key)
+        return NULL;
+      if (kid_out)
+        *kid_out = g_strdup (cg_seal_key_get_kid (key));
+      return cg_jwe_seal (key, ctx, plain->data, plain->len, error);
+    }
+
+  json_auto_t *info = NULL;
+  g_autoptr (CgClient) client = open_session (opts, opts->agent, TRUE, &info, error);
+  if (!client)
+    return NULL;
+  json_auto_t *body = json_object ();
+  json_object_set_new (body, "value", json_stringn ((const char *) plain->data, plain->len));
+  if (!json_is_string (json_object_get (body, "value")))
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID,
+                           "the value is not valid UTF-8 text; the agent takes text only");
+      return NULL;
+    }
+  if (ctx)
+    json_object_set_new (body, "context", json_string (ctx));
+  json_auto_t *reply = cg_client_request (client, "POST", "/v1/encrypt", body, error);
+  if (!reply)
+    return NULL;
+  const char *jwe = json_string_value (json_object_get (reply, "encryptedCredential"));
+  if (!jwe || !cg_jwe_peek (jwe, strlen (jwe), kid_out, NULL, NULL))
+    {
+      g_set_error_literal (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PROTOCOL,
+                           "the agent's reply holds no valid encryptedCredential");
+      return NULL;
+    }
+  return g_strdup (jwe);
+}
+
+static int
+run_encrypt_value (const CgEncryptOptions *opts)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgBuf) plain = cg_read_value (opts->input, "Value to encrypt: ",
+                                           CG_JWE_MAX_PLAINTEXT, &error);
+  if (!plain)
+    return cg_exit_fail (error);
+  g_autofree char *kid = NULL;
+  g_autofree char *jwe = seal (opts, plain, opts->context, &kid, &error);
+  if (!jwe)
+    return cg_exit_fail (error);
+  if (opts->json)
+    {
+      json_auto_t *out = json_pack ("{s:s, s:s?, s:s?}", "encryptedCredential", jwe, "kid", kid,
+                                    "context", opts->context);
+      g_autofree char *text = json_dumps (out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+      printf ("%s\n", text);
+    }
+  else
+    printf ("%s\n", jwe);
+  return CG_EXIT_OK;
+}
+
+static int
+run_linked_service (const CgEncryptOptions *opts)
+{
+  g_autoptr (GError) error = NULL;
+  const char *path = opts->linked_service;
+  g_autofree char *text = NULL;
+  gsize len;
+  struct stat st = { 0 };
+
+  if (opts->in_place && stat (path, &st) < 0)
+    {
+      g_set_error (&error, CG_ERROR, CG_ERROR_NOT_FOUND, "cannot open %s: %s", path,
+                   g_strerror (errno));
+      return cg_exit_fail (error);
+    }
+  if (!cg_file_read_capped (path, LINKED_SERVICE_MAX, &text, &len, &error))
+    return cg_exit_fail (error);
+  g_autoptr (CgLinkedService) ls = cg_linked_service_parse (text, len, opts->force, &error);
+  cg_wipe (text, len);
+  if (!ls)
+    {
+      if (g_error_matches (error, CG_ERROR, CG_ERROR_EXISTS))
+        {
+          g_autofree char *msg = g_strdup_printf ("refused: %s (--force replaces it)",
+                                                  error->message);
+          g_free (error->message);
+          error->message = g_steal_pointer (&msg);
+        }
+      else
+        g_prefix_error (&error, "%s: ", g_str_equal (path, "-") ? "standard input" : path);
+      return cg_exit_fail (error);
+    }
+
+  g_autoptr (CgBuf) secrets = cg_linked_service_get_secrets (ls);
+  g_autofree char *jwe = seal (opts, secrets, cg_linked_service_get_name (ls), NULL, &error);
+  if (!jwe)
+    return cg_exit_fail (error);
+  g_autofree char *out = cg_linked_service_rewrite (ls, jwe, &error);
+  if (!out)
+    return cg_exit_fail (error);
+
+  if (opts->in_place)
+    {
+      /* Atomic, and the file keeps its mode. */
+      if (!cg_file_write_atomic (path, out, strlen (out), st.st_mode & 07777, &error))
+        return cg_exit_fail (error);
+    }
+  else
+    fputs (out, stdout);
+  return CG_EXIT_OK;
+}
+
+static int
+run_verify (const CgEncryptOptions *opts)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgBuf) value = cg_read_value (opts->input, "EncryptedCredential: ", CG_JWE_MAX_LEN,
+                                           &error);
+  if (!value)
+    return cg_exit_fail (error);
+  const char *jwe = (const char *) value->data;
+  /* Our own check first: a malformed value needs no round trip. */
+  if (strlen (jwe) != value->len || !cg_jwe_peek (jwe, value->len, NULL, NULL, &error))
+    {
+      if (!error)
+        g_set_error_literal (&error, CG_ERROR, CG_ERROR_INVALID, "not an EncryptedCredential");
+      g_prefix_error (&error, "not a valid EncryptedCredential: ");
+      return cg_exit_fail (error);
+    }
+
+  json_auto_t *info = NULL;
+  g_autoptr (CgClient) client = open_session (opts, opts->agent, TRUE, &info, &error);
+  if (!client)
+    return cg_exit_fail (error);
+  json_auto_t *body = json_pack ("{s:s, s:s?}", "encryptedCredential", jwe, "context",
+                                 opts->context);
+  json_auto_t *reply = cg_client_request (client, "POST", "/v1/verify", body, &error);
+  if (!reply)
+    return cg_exit_fail (error);
+  if (!json_is_true (json_object_get (reply, "ok")))
+    {
+      g_set_error_literal (&error, CG_ERROR, CG_ERROR_DECRYPT, "the agent cannot decrypt it");
+      return cg_exit_fail (error);
+    }
+  const char *kid = json_string_value (json_object_get (reply, "kid"));
+  if (opts->json)
+    {
+      g_autofree char *text = json_dumps (reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
+      printf ("%s\n", text);
+    }
+  else
+    printf ("ok %s\n", kid ? kid : "");
+  return CG_EXIT_OK;
+}
+
+int
+cg_encrypt_cmd_run (const CgEncryptOptions *opts)
+{
+  if (opts->fetch_key)
+    return run_fetch_key (opts);
+  if (opts->verify)
+    return run_verify (opts);
+  if (opts->linked_service)
+    return run_linked_service (opts);
+  return run_encrypt_value (opts);
+}

@@ -1,0 +1,31 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+
+G_BEGIN_DECLS
+
+/* credgate-encrypt-value's options, as cli/main.c parsed and checked them
+ * (all borrowed). */
+typedef struct
+{
+  const char *agent;          /* --agent HOST[:PORT] */
+  const char *input;          /* --input FILE */
+  const char *token_file;     /* --token-file FILE */
+  const char *pin;            /* --pin sha256:... */
+  gboolean trust_on_first_use;
+  const char *context;        /* --context NAME */
+  gboolean json;
+  const char *linked_service; /* --linked-service FILE|- */
+  gboolean in_place;          /* -i */
+  gboolean force;
+  const char *fetch_key;      /* --fetch-key HOST[:PORT] */
+  const char *key_file;       /* --key FILE */
+  gboolean verify;
+} CgEncryptOptions;
+
+/* Run the command; returns the exit status (cli/cg-exit.h) after printing
+ * any error on one line of stderr. */
+int cg_encrypt_cmd_run (const CgEncryptOptions *opts);
+
+G_END_DECLS

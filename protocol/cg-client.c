@@ -1,0 +1,405 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "protocol/cg-client.h"
+
+#include <curl/curl.h>
+#include <gnutls/gnutls.h>
+#include <string.h>
+
+#include "certs/cg-cert.h"
+#include "common/cg-error.h"
+#include "common/cg-file.h"
+#include "common/cg-secure.h"
+#include "protocol/cg-known-agents.h"
+
+/* Replies are small JSON objects; anything past this is not the agent. */
+#define REPLY_MAX (1024 * 1024)
+#define TOKEN_FILE_MAX 4096
+#define DEFAULT_CONNECT_TIMEOUT_S 10
+#define DEFAULT_TIMEOUT_S 30
+
+G_DEFINE_QUARK (credgate-client-error-quark, cg_client_error)
+
+struct CgClient
+{
+  CURL *curl; /* kept across requests: its connection stays alive */
+  char *host;
+  guint port;
+  char *address; /* "host:port", for messages */
+  char *pin;
+  char *next_pin;
+  char *peer_pin;
+  CgBuf *token;
+  guint connect_timeout;
+  guint timeout;
+};
+
+static void
+global_init (void)
+{
+  static gsize once = 0;
+  if (g_once_init_enter (&once))
+    {
+      curl_global_init (CURL_GLOBAL_DEFAULT);
+      g_once_init_leave (&once, 1);
+    }
+}
+
+CgClient *
+cg_client_new (const char *host, guint port)
+{
+  global_init ();
+  CgClient *client = g_new0 (CgClient, 1);
+  client->curl = curl_easy_init ();
+  client->host = g_strdup (host);
+  client->port = port;
+  client->address = cg_agent_address_format (host, port);
+  client->connect_timeout = DEFAULT_CONNECT_TIMEOUT_S;
+  client->timeout = DEFAULT_TIMEOUT_S;
+  return client;
+}
+
+void
+cg_client_free (CgClient *client)
+{
+  if (!client)
+    return;
+  if (client->curl)
+    curl_easy_cleanup (client->curl);
+  g_free (client->host);
+  g_free (client->address);
+  g_free (client->pin);
+  g_free (client->next_pin);
+  g_free (client->peer_pin);
+  cg_buf_free (client->token);
+  g_free (client);
+}
+
+void
+cg_client_set_pins (CgClient *client, const char *pin, const char *next_pin)
+{
+  g_free (client->pin);
+  g_free (client->next_pin);
+  client->pin = g_strdup (pin);
+  client->next_pin = g_strdup (next_pin);
+}
+
+void
+cg_client_set_token (CgClient *client, const char *token)
+{
+  cg_buf_free (client->token);
+  client->token = token ? cg_buf_new_copy (token, strlen (token)) : NULL;
+}
+
+gboolean
+cg_client_load_token (CgClient *client, const char *path, GError **error)
+{
+  char *text = NULL;
+  gsize len;
+  if (!cg_file_read_capped (path, TOKEN_FILE_MAX, &text, &len, error))
+    return FALSE;
+  char *nl = strchr (text, '\n');
+  if (nl)
+    *nl = '\0';
+  g_strstrip (text);
+  /* scripts/start writes a curl header file; take the token from it too. */
+  const char *token = text;
+  if (g_ascii_strncasecmp (token, "Authorization: Bearer ", 22) == 0)
+    token += 22;
+  gboolean ok = *token != '\0';
+  for (const char *c = token; ok && *c; c++)
+    ok = g_ascii_isgraph (*c);
+  if (ok)
+    cg_client_set_token (client, token);
+  else
+    g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
+                 "the token file %s does not hold a token on its first line", path);
+  cg_wipe (text, len);
+  g_free (text);
+  return ok;
+}
+
+void
+cg_client_set_timeouts (CgClient *client, guint connect_s, guint total_s)
+{
+  client->connect_timeout = connect_s;
+  client->timeout = total_s;
+}
+
+const char *
+cg_client_get_peer_pin (CgClient *client)
+{
+  return client->peer_pin;
+}
+
+static char *
+make_url (CgClient *client, const char *path)
+{
+  return g_strdup_printf ("https://%s%s", client->address, path);
+}
+
+static size_t
+write_cb (char *ptr, size_t size, size_t nmemb, void *user_data)
+{
+  CgBuf **buf = user_data;
+  size_t n = size * nmemb;
+  if ((*buf)->len + n > REPLY_MAX)
+    return 0; /* curl reports CURLE_WRITE_ERROR */
+  /* Grow by copying into a fresh wiped buffer, so no stray copy of a reply
+   * is left behind by realloc. */
+  CgBuf *bigger = cg_buf_new ((*buf)->len + n);
+  memcpy (bigger->data, (*buf)->data, (*buf)->len);
+  memcpy (bigger->data + (*buf)->len, ptr, n);
+  cg_buf_free (*buf);
+  *buf = bigger;
+  return n;
+}
+
+/* Options every request shares.  The trust store is never loaded: with a
+ * pin the CA check is off, and CAINFO/CAPATH NULL means GnuTLS curl has no
+ * file to read even if something turned verification back on. */
+static void
+setup_common (CgClient *client, CURL *curl, const char *url, char *errbuf)
+{
+  curl_easy_setopt (curl, CURLOPT_URL, url);
+  curl_easy_setopt (curl, CURLOPT_PROTOCOLS_STR, "https");
+  curl_easy_setopt (curl, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt (curl, CURLOPT_TCP_NODELAY, 1L);
+  curl_easy_setopt (curl, CURLOPT_CONNECTTIMEOUT, (long) client->connect_timeout);
+  curl_easy_setopt (curl, CURLOPT_TIMEOUT, (long) client->timeout);
+  curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, errbuf);
+  curl_easy_setopt (curl, CURLOPT_SSL_VERIFYPEER, 0L);
+  curl_easy_setopt (curl, CURLOPT_SSL_VERIFYHOST, 0L);
+  curl_easy_setopt (curl, CURLOPT_CAINFO, NULL);
+  curl_easy_setopt (curl, CURLOPT_CAPATH, NULL);
+  curl_easy_setopt (curl, CURLOPT_CERTINFO, 1L);
+  curl_easy_setopt (curl, CURLOPT_PROXY, ""); /* the agent is reached directly */
+}
+
+/* The SPKI pin of the leaf certificate the server presented, from curl's
+ * certificate info; NULL if it is not there. */
+static char *
+peer_pin_from_certinfo (CURL *curl)
+{
+  struct curl_certinfo *ci = NULL;
+  if (curl_easy_getinfo (curl, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci
+      || ci->num_of_certs < 1)
+    return NULL;
+  for (struct curl_slist *s = ci->certinfo[0]; s; s = s->next)
+    if (g_str_has_prefix (s->data, "Cert:"))
+      {
+        gnutls_datum_t pem = { (unsigned char *) s->data + 5, strlen (s->data + 5) };
+        gnutls_datum_t der = { NULL, 0 };
+        if (gnutls_pem_base64_decode2 ("CERTIFICATE", &pem, &der) < 0)
+          return NULL;
+        char *pin = cg_cert_spki_pin_from_der (der.data, der.size, NULL);
+        gnutls_free (der.data);
+        return pin;
+      }
+  return NULL;
+}
+
+static void
+set_transport_error (CgClient *client, CURLcode code, const char *errbuf, GError **error)
+{
+  const char *what = errbuf && *errbuf ? errbuf : curl_easy_strerror (code);
+  switch (code)
+    {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_OPERATION_TIMEDOUT:
+    case CURLE_GOT_NOTHING:
+    case CURLE_SEND_ERROR:
+    case CURLE_RECV_ERROR:
+    case CURLE_PARTIAL_FILE:
+      g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_UNREACHABLE,
+                   "cannot reach the agent at %s: %s", client->address, what);
+      break;
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CIPHER:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CERTPROBLEM:
+      g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_TLS,
+                   "TLS with the agent at %s failed: %s", client->address, what);
+      break;
+    case CURLE_WRITE_ERROR:
+      g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PROTOCOL,
+                   "the reply from %s is larger than %d bytes", client->address, REPLY_MAX);
+      break;
+    default:
+      g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_UNREACHABLE,
+                   "request to the agent at %s failed: %s", client->address, what);
+      break;
+    }
+}
+
+char *
+cg_client_fetch_pin (CgClient *client, GError **error)
+{
+  g_autofree char *url = make_url (client, "/");
+  char errbuf[CURL_ERROR_SIZE] = "";
+  /* A handle of its own: an unverified connection must never be reused by
+   * a pinned request. */
+  CURL *curl = curl_easy_init ();
+  setup_common (client, curl, url, errbuf);
+  curl_easy_setopt (curl, CURLOPT_CONNECT_ONLY, 1L);
+  CURLcode code = curl_easy_perform (curl);
+  char *pin = NULL;
+  if (code != CURLE_OK)
+    set_transport_error (client, code, errbuf, error);
+  else if (!(pin = peer_pin_from_certinfo (curl)))
+    g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_TLS,
+                 "the agent at %s presented no usable certificate", client->address);
+  curl_easy_cleanup (curl);
+  return pin;
+}
+
+static void
+set_pin_mismatch (CgClient *client, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  g_autofree char *actual = cg_client_fetch_pin (client, &local);
+  g_autofree char *expected = client->next_pin
+                                  ? g_strdup_printf ("%s or %s", client->pin, client->next_pin)
+                                  : g_strdup (client->pin);
+  g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PIN_MISMATCH,
+               "the agent at %s presented key %s, expected %s", client->address,
+               actual ? actual : "(unknown)", expected);
+}
+
+static json_t *
+parse_reply (CgClient *client, long status, CgBuf *buf, GError **error)
+{
+  json_error_t jerr;
+  json_t *reply = buf->len ? json_loadb ((const char *) buf->data, buf->len,
+                                         JSON_REJECT_DUPLICATES, &jerr)
+                           : NULL;
+  if (status >= 200 && status < 300)
+    {
+      if (!json_is_object (reply))
+        {
+          g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PROTOCOL,
+                       "the agent at %s sent a reply that is not a JSON object",
+                       client->address);
+          json_decref (reply);
+          return NULL;
+        }
+      return reply;
+    }
+
+  json_t *err = json_object_get (reply, "error");
+  const char *code = json_string_value (json_object_get (err, "code"));
+  const char *message = json_string_value (json_object_get (err, "message"));
+  g_autofree char *fallback = g_strdup_printf ("HTTP status %ld", status);
+  if (status == 429)
+    g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_BUSY,
+                 "the agent at %s refuses for now after failed attempts: %s", client->address,
+                 message ? message : fallback);
+  else
+    {
+      gint cg_code = code ? cg_error_code_from_name (code) : CG_ERROR_FAILED;
+      if (!code && status == 401)
+        cg_code = CG_ERROR_UNAUTHORIZED;
+      if (cg_code == CG_ERROR_UNAUTHORIZED)
+        g_set_error (error, CG_ERROR, cg_code, "the agent at %s rejected the access token: %s",
+                     client->address, message ? message : fallback);
+      else
+        g_set_error (error, CG_ERROR, cg_code, "the agent at %s refused: %s%s%s%s",
+                     client->address, message ? message : fallback, code ? " (" : "",
+                     code ? code : "", code ? ")" : "");
+    }
+  json_decref (reply);
+  return NULL;
+}
+
+json_t *
+cg_client_request (CgClient *client, const char *method, const char *path, json_t *body,
+                   GError **error)
+{
+  g_return_val_if_fail (method && path, NULL);
+  if (!client->pin)
+    {
+      g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PIN_MISMATCH,
+                   "no pin for the agent at %s: it is not trusted yet", client->address);
+      return NULL;
+    }
+
+  CURL *curl = client->curl;
+  g_autofree char *url = make_url (client, path);
+  g_autofree char *pins = NULL;
+  char errbuf[CURL_ERROR_SIZE] = "";
+  char *auth = NULL, *body_text = NULL;
+  struct curl_slist *headers = NULL;
+  CgBuf *reply_buf = cg_buf_new (0);
+  json_t *reply = NULL;
+
+  /* reset keeps the live connection and the TLS session cache. */
+  curl_easy_reset (curl);
+  setup_common (client, curl, url, errbuf);
+  pins = client->next_pin ? g_strdup_printf ("sha256//%s;sha256//%s", client->pin + 7,
+                                             client->next_pin + 7)
+                          : g_strdup_printf ("sha256//%s", client->pin + 7);
+  curl_easy_setopt (curl, CURLOPT_PINNEDPUBLICKEY, pins);
+  curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
+  curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, write_cb);
+  curl_easy_setopt (curl, CURLOPT_WRITEDATA, &reply_buf);
+
+  headers = curl_slist_append (headers, "Accept: application/json");
+  if (client->token)
+    {
+      auth = g_strconcat ("Authorization: Bearer ", (char *) client->token->data, NULL);
+      headers = curl_slist_append (headers, auth);
+    }
+  if (body)
+    {
+      body_text = json_dumps (body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+      headers = curl_slist_append (headers, "Content-Type: application/json");
+      curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body_text);
+      curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE, (long) strlen (body_text));
+    }
+  curl_easy_setopt (curl, CURLOPT_HTTPHEADER, headers);
+
+  CURLcode code = curl_easy_perform (curl);
+  if (code == CURLE_SSL_PINNEDPUBKEYNOTMATCH)
+    set_pin_mismatch (client, error);
+  else if (code != CURLE_OK)
+    set_transport_error (client, code, errbuf, error);
+  else
+    {
+      long status = 0;
+      curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &status);
+      g_free (client->peer_pin);
+      client->peer_pin = peer_pin_from_certinfo (curl);
+      reply = parse_reply (client, status, reply_buf, error);
+    }
+
+  curl_easy_setopt (curl, CURLOPT_HTTPHEADER, NULL);
+  curl_easy_setopt (curl, CURLOPT_POSTFIELDS, NULL);
+  curl_slist_free_all (headers);
+  cg_wipe_str (auth);
+  cg_wipe_str (body_text);
+  cg_buf_free (reply_buf);
+  return reply;
+}
+
+json_t *
+cg_client_get_info (CgClient *client, GError **error)
+{
+  json_t *info = cg_client_request (client, "GET", "/v1/info", NULL, error);
+  if (!info)
+    return NULL;
+  json_t *key = json_object_get (info, "sealingKey");
+  const char *pin = json_string_value (json_object_get (info, "tlsPin"));
+  json_t *next = json_object_get (info, "nextTlsPin");
+  if (!json_is_object (key) || !json_is_string (json_object_get (key, "kid")) || !pin
+      || (next && !json_is_null (next) && !cg_pin_is_valid (json_string_value (next))))
+    {
+      g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PROTOCOL,
+                   "the agent at %s sent /v1/info without a sealing key, kid or valid pins",
+                   client->address);
+      json_decref (info);
+      return NULL;
+    }
+  return info;
+}

@@ -1,0 +1,254 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# credgate-encrypt-value against a real agent: trust on first use, pins and
+# the known-agents file, values and linked services online and offline,
+# --verify, exit codes, and interop with the jose CLI and python3-jwcrypto.
+. "$top_srcdir/tests/lib.sh"
+
+EV="$top_builddir/credgate-encrypt-value"
+DATA="$top_srcdir/tests/data/linked-service"
+KNOWN="$XDG_CONFIG_HOME/credgate/known_agents"
+command -v jose >/dev/null || fail "the jose CLI is missing (scripts/setup installs it)"
+python3 -c 'import jwcrypto' 2>/dev/null || fail "python3-jwcrypto is missing (scripts/setup installs it)"
+
+# run CMD…: stdout to $WORK/out, stderr to $WORK/err, status in $rc.
+run () { set +e; "$@" >"$WORK/out" 2>"$WORK/err"; rc=$?; set -e; }
+expect_rc () {
+  [ "$rc" = "$1" ] || fail "$2: expected exit $1, got $rc; stderr: $(cat "$WORK/err")"
+  [ "$rc" = 0 ] || [ "$(wc -l <"$WORK/err")" = 1 ] || fail "$2: the error is not one line: $(cat "$WORK/err")"
+}
+err_has () { grep -qF -- "$1" "$WORK/err" || fail "stderr lacks '$1': $(cat "$WORK/err")"; }
+decrypt () { ctl decrypt "$@" <"$WORK/out"; }
+
+start_agent
+TOKEN=$(ctl token create it-encrypt-value)
+printf '%s\n' "$TOKEN" >"$WORK/token"
+export CREDGATE_TOKEN_FILE="$WORK/token"
+A="localhost:$PORT"
+PIN=$(ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["tlsPin"])')
+[[ "$PIN" == sha256:* ]] || fail "no pin from credgatectl status: $PIN"
+OTHER_PIN="sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+# --- first contact ---------------------------------------------------------
+run "$EV" --agent "$A" <<<"v0"
+expect_rc 4 "unknown agent, no pin"
+err_has "not known"; err_has "$PIN"
+[ -e "$KNOWN" ] && fail "a refused agent was recorded"
+pass "an unknown agent without --pin or --trust-on-first-use is refused (exit 4), its pin shown"
+
+run "$EV" --agent "$A" --trust-on-first-use <<<"value-1"
+expect_rc 0 "TOFU"
+err_has "first use"
+grep -qxF "localhost:$PORT $PIN" "$KNOWN" || fail "known_agents: $(cat "$KNOWN")"
+[ "$(stat -c %a "$KNOWN")" = 600 ] || fail "known_agents mode $(stat -c %a "$KNOWN")"
+[ "$(decrypt)" = "value-1" ] || fail "credgatectl decrypt did not give value-1 back"
+pass "--trust-on-first-use records the pin (0600) and the value opens with credgatectl decrypt"
+
+printf 'value-2' | "$EV" --agent "$A" >"$WORK/out" 2>"$WORK/err" || fail "pinned from known_agents: $(cat "$WORK/err")"
+[ -s "$WORK/err" ] && fail "a known agent should be silent: $(cat "$WORK/err")"
+[ "$(decrypt)" = "value-2" ] || fail "value-2"
+pass "a known agent is used pinned, silently; stdin without a newline works"
+
+# --- pins --------------------------------------------------------------------
+run "$EV" --agent "$A" --pin "$PIN" --input <(printf 'value-3\n')
+expect_rc 0 "--pin right"
+[ "$(decrypt)" = "value-3" ] || fail "--input value-3"
+pass "--pin with the right key and --input FILE"
+
+run "$EV" --agent "$A" --pin "$OTHER_PIN" <<<"x"
+expect_rc 4 "--pin wrong"
+err_has "$PIN"; err_has "$OTHER_PIN"
+pass "--pin mismatch is refused (exit 4) with both pins"
+
+cp "$KNOWN" "$WORK/known.good"
+printf '# mine\nlocalhost:%s %s\n' "$PORT" "$OTHER_PIN" >"$KNOWN"
+run "$EV" --agent "$A" <<<"x"
+expect_rc 4 "changed key"
+err_has "CHANGED"; err_has "known $OTHER_PIN"; err_has "offered $PIN"; err_has "line 2 of $KNOWN"
+pass "a changed key is refused ssh-style with both fingerprints"
+
+printf 'localhost:%s %s next:%s\n' "$PORT" "$OTHER_PIN" "$PIN" >"$KNOWN"
+run "$EV" --agent "$A" <<<"value-4"
+expect_rc 0 "staged next pin"
+err_has "staged"
+grep -qxF "localhost:$PORT $PIN" "$KNOWN" || fail "known_agents not moved to the next pin: $(cat "$KNOWN")"
+[ "$(decrypt)" = "value-4" ] || fail "value-4"
+pass "a staged next pin is accepted without a prompt and becomes the pin"
+cp "$WORK/known.good" "$KNOWN"
+
+# --- options, tokens, errors ---------------------------------------------------
+run "$EV" --agent "$A" secret-on-argv
+expect_rc 2 "value on argv"
+err_has "never taken from the command line"
+run "$EV" --agent "$A" --pin sha256:short
+expect_rc 2 "bad pin syntax"
+run "$EV" --agent "$A" --key /dev/null
+expect_rc 2 "--key with --agent"
+pass "a value on the command line and bad option sets are usage errors (exit 2)"
+
+printf 'cgt_not-a-real-token\n' >"$WORK/bad-token"
+run "$EV" --agent "$A" --token-file "$WORK/bad-token" <<<"x"
+expect_rc 5 "bad token"
+err_has "rejected the access token"
+run env -u CREDGATE_TOKEN_FILE "$EV" --agent "$A" <<<"x"
+expect_rc 5 "no token"
+err_has "no access token"
+printf 'Authorization: Bearer %s\n' "$TOKEN" >"$WORK/token.header"
+run "$EV" --agent "$A" --token-file "$WORK/token.header" <<<"value-5"
+expect_rc 0 "header-style token file"
+pass "a rejected or missing token is exit 5; a curl header file works as a token file"
+
+run "$EV" --agent "127.0.0.1:1" --pin "$PIN" <<<"x"
+expect_rc 3 "unreachable"
+err_has "cannot reach the agent"
+run "$EV" --agent "$A" <"/dev/null"
+expect_rc 6 "empty value"
+head -c 70000 /dev/zero | tr '\0' a >"$WORK/big"
+run "$EV" --agent "$A" --input "$WORK/big"
+expect_rc 6 "too large value"
+pass "unreachable agent is exit 3; empty or oversize value is exit 6"
+
+# --- context and --json ------------------------------------------------------
+run "$EV" --agent "$A" --context ls-one <<<"bound"
+expect_rc 0 "--context"
+[ "$(decrypt --context ls-one)" = "bound" ] || fail "context decrypt"
+decrypt --context ls-two >/dev/null 2>&1 && fail "a value bound to ls-one opened as ls-two"
+pass "--context binds the value to one linked service"
+
+run "$EV" --agent "$A" --json --context c <<<"j"
+expect_rc 0 "--json"
+python3 - "$WORK/out" <<'PY' || fail "--json output: $(cat "$WORK/out")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert set(d) == {"encryptedCredential", "kid", "context"} and d["context"] == "c", d
+PY
+pass "--json prints encryptedCredential, kid and context"
+
+# --- --verify ------------------------------------------------------------------
+run "$EV" --agent "$A" --context v1 <<<"to-verify"
+JWE=$(cat "$WORK/out")
+run "$EV" --agent "$A" --verify --context v1 <<<"$JWE"
+expect_rc 0 "verify ok"
+grep -q '^ok ' "$WORK/out" || fail "verify output: $(cat "$WORK/out")"
+# Flip one character in the middle of the ciphertext: still canonical base64url.
+TAMPERED=$(python3 - "$JWE" <<'PY'
+import sys
+p = sys.argv[1].split(".")
+c = list(p[3]); i = len(c) // 2
+c[i] = "B" if c[i] != "B" else "C"
+p[3] = "".join(c); print(".".join(p))
+PY
+)
+run "$EV" --agent "$A" --verify --context v1 <<<"$TAMPERED"
+expect_rc 7 "verify tampered"
+run "$EV" --agent "$A" --verify --context other <<<"$JWE"
+expect_rc 7 "verify other context"
+run "$EV" --agent "$A" --verify <<<"not.a.jwe"
+expect_rc 6 "verify garbage"
+pass "--verify: ok with the kid; tampered or other context exit 7; garbage exit 6"
+
+# --- linked services -----------------------------------------------------------
+check_ls () { # FILE_OUT EXPECTED NAME SECRET…
+  local out=$1 expected=$2 name=$3; shift 3
+  local s
+  for s in "$@"; do grep -qF -- "$s" "$out" && fail "secret '$s' left in the output"; done
+  python3 - "$out" >"$WORK/jwe" <<'PY'
+import json, sys
+print(json.load(open(sys.argv[1]))["properties"]["typeProperties"]["encryptedCredential"])
+PY
+  sed "s|$(cat "$WORK/jwe")|JWE.TEST.VALUE|" "$out" | diff -u "$expected" - >&2 || fail "output differs from $expected"
+  ctl decrypt --context "$name" <"$WORK/jwe" >"$WORK/plain" || fail "the linked service's value does not open as $name"
+  ctl decrypt --context other <"$WORK/jwe" >/dev/null 2>&1 && fail "the linked service's value opens as another name"
+  return 0
+}
+run "$EV" --agent "$A" --linked-service "$DATA/new-shape.json"
+expect_rc 0 "linked service, new shape"
+check_ls "$WORK/out" "$DATA/new-shape.expected.json" SqlServerLS 'p@ss' acctkey spkey 'sig=abc' nestedpwd '"tok"'
+python3 - "$WORK/plain" <<'PY' || fail "sealed secrets: $(cat "$WORK/plain")"
+import json, sys
+d = json.load(open(sys.argv[1]))
+assert d == {"password": 'p@ss"w0rd', "accountKey": "acctkey==", "servicePrincipalKey": "spkey",
+             "sasToken": "sv=2020&sig=abc", "nested.alpha.2.pwd": "nestedpwd", "nested.token": "tok"}, d
+PY
+pass "linked service (typeProperties shape): secrets removed, order kept, bound to its name"
+
+run "$EV" --agent "$A" --linked-service - <"$DATA/old-shape.json"
+expect_rc 0 "linked service, old shape, stdin"
+check_ls "$WORK/out" "$DATA/old-shape.expected.json" OnPremSql-1 "se;cr"
+grep -qF '"connectionString.Password":"se;cr'"'"'et"' "$WORK/plain" || fail "old shape secrets: $(cat "$WORK/plain")"
+pass "linked service (connectionString shape) from stdin: Password= removed from the string"
+
+cp "$DATA/old-shape.json" "$WORK/ls.json"; chmod 640 "$WORK/ls.json"
+run "$EV" --agent "$A" --linked-service "$WORK/ls.json" -i
+expect_rc 0 "-i"
+[ -s "$WORK/out" ] && fail "-i printed the document"
+[ "$(stat -c %a "$WORK/ls.json")" = 640 ] || fail "-i changed the mode to $(stat -c %a "$WORK/ls.json")"
+check_ls "$WORK/ls.json" "$DATA/old-shape.expected.json" OnPremSql-1 "se;cr"
+ls "$WORK"/ls.json.tmp.* >/dev/null 2>&1 && fail "-i left a temporary file"
+sum=$(sha256sum <"$WORK/ls.json")
+run "$EV" --agent "$A" --linked-service "$WORK/ls.json" -i
+expect_rc 7 "-i again"
+err_has "--force"
+[ "$(sha256sum <"$WORK/ls.json")" = "$sum" ] || fail "a refused -i changed the file"
+pass "-i rewrites in place keeping the mode; a second run is refused (exit 7) and leaves the file alone"
+
+printf '{\n  "name": "x",\n  "properties": oops\n}\n' >"$WORK/bad.json"
+run "$EV" --agent "$A" --linked-service "$WORK/bad.json"
+expect_rc 6 "bad JSON"
+err_has "line 3, column"
+pass "bad JSON is exit 6 with line and column"
+
+# --- offline -----------------------------------------------------------------
+run "$EV" --fetch-key "$A"
+expect_rc 0 "--fetch-key"
+cp "$WORK/out" "$WORK/agent.jwk"
+KID=$(python3 -c 'import json,sys; k=json.load(open(sys.argv[1])); assert k["kty"]=="EC" and k["crv"]=="P-256" and "d" not in k; print(k["kid"])' "$WORK/agent.jwk") \
+  || fail "--fetch-key printed: $(cat "$WORK/agent.jwk")"
+run "$EV" --fetch-key "$A" --pin "$OTHER_PIN"
+expect_rc 4 "--fetch-key wrong pin"
+pass "--fetch-key prints the sealing JWK with its kid over a pinned connection"
+
+# Offline must not need the agent at all: seal while it is stopped.
+stop_agent
+run "$EV" --key "$WORK/agent.jwk" --context off-1 <<<"offline-value"
+expect_rc 0 "--key"
+cp "$WORK/out" "$WORK/offline.jwe"
+run "$EV" --key "$WORK/agent.jwk" --linked-service "$DATA/new-shape.json"
+expect_rc 0 "--key linked service"
+cp "$WORK/out" "$WORK/offline-ls.json"
+start_agent
+[ "$(ctl decrypt --context off-1 <"$WORK/offline.jwe")" = "offline-value" ] || fail "offline value does not open"
+check_ls "$WORK/offline-ls.json" "$DATA/new-shape.expected.json" SqlServerLS 'p@ss' acctkey
+pass "--key seals offline (agent stopped); the agent opens values and linked services made so"
+
+# --- interop -------------------------------------------------------------------
+jose jwk gen -i '{"kty":"EC","crv":"P-256","alg":"ECDH-ES"}' -o "$WORK/jose.jwk" 2>/dev/null \
+  || jose jwk gen -i '{"kty":"EC","crv":"P-256"}' -o "$WORK/jose.jwk"
+jose jwk pub -i "$WORK/jose.jwk" -o "$WORK/jose.pub.jwk"
+run "$EV" --key "$WORK/jose.pub.jwk" --context interop <<<"interop-value"
+expect_rc 0 "--key with a jose JWK"
+[ "$(jose jwe dec -i "$WORK/out" -k "$WORK/jose.jwk" -O-)" = "interop-value" ] || fail "jose jwe dec"
+python3 - "$WORK/jose.jwk" "$WORK/out" <<'PY' || fail "python3-jwcrypto could not open our JWE"
+import sys
+from jwcrypto import jwe, jwk
+key = jwk.JWK.from_json(open(sys.argv[1]).read())
+t = jwe.JWE()
+t.deserialize(open(sys.argv[2]).read().strip(), key=key)
+assert t.payload == b"interop-value", t.payload
+PY
+pass "a JWE we make offline opens with jose jwe dec and python3-jwcrypto"
+
+printf 'from-jose' | jose jwe enc -i "{\"protected\":{\"alg\":\"ECDH-ES\",\"enc\":\"A256GCM\",\"kid\":\"$KID\"}}" \
+  -I- -k "$WORK/agent.jwk" -o- -c >"$WORK/jose.jwe"
+[ "$(ctl decrypt <"$WORK/jose.jwe")" = "from-jose" ] || fail "the agent did not open jose's JWE"
+python3 - "$WORK/agent.jwk" >"$WORK/jwcrypto.jwe" <<'PY' || fail "python3-jwcrypto could not encrypt"
+import json, sys
+from jwcrypto import jwe, jwk
+key = jwk.JWK.from_json(open(sys.argv[1]).read())
+hdr = {"alg": "ECDH-ES", "enc": "A256GCM", "kid": key.key_id}
+t = jwe.JWE(b"from-jwcrypto", protected=json.dumps(hdr))
+t.add_recipient(key)
+print(t.serialize(compact=True))
+PY
+[ "$(ctl decrypt <"$WORK/jwcrypto.jwe")" = "from-jwcrypto" ] || fail "the agent did not open jwcrypto's JWE"
+pass "JWEs made by jose and python3-jwcrypto for the agent's key open in the agent"
