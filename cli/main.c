@@ -14,6 +14,7 @@
 #include "cli/cg-exit.h"
 #include "common/cg-json.h"
 #include "protocol/cg-known-agents.h"
+#include "protocol/cg-names.h"
 
 static const char usage_text[]
     = "Usage: credgate-encrypt-value --agent HOST[:PORT] [OPTIONS]     value on stdin, --input or prompt\n"
@@ -95,6 +96,8 @@ check_options (const CgEncryptOptions *o)
 {
   if (o->pin && !cg_pin_is_valid (o->pin))
     return cg_exit_usage ("--pin must be sha256: and the base64 of 32 bytes");
+  if (o->context && !cg_name_is_valid (o->context))
+    return cg_exit_usage ("--context must be a name: [A-Za-z0-9._-]{1,128}");
   if (o->pin && o->trust_on_first_use)
     return cg_exit_usage ("--pin and --trust-on-first-use exclude each other");
   if (o->fetch_key)

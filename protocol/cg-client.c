@@ -318,10 +318,10 @@ cg_client_request (CgClient *client, const char *method, const char *path, json_
                    GError **error)
 {
   g_return_val_if_fail (method && path, NULL);
-  if (!client->pin)
+  if (!cg_pin_is_valid (client->pin) || (client->next_pin && !cg_pin_is_valid (client->next_pin)))
     {
       g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PIN_MISMATCH,
-                   "no pin for the agent at %s: it is not trusted yet", client->address);
+                   "no valid pin for the agent at %s: it is not trusted yet", client->address);
       return NULL;
     }
 

@@ -126,6 +126,8 @@ parse_line (const char *path, guint lineno, const char *text, Line *line, GError
 {
   g_auto (GStrv) fields = g_strsplit_set (text, " \t", -1);
   g_autoptr (GPtrArray) words = g_ptr_array_new ();
+  g_autofree char *host = NULL; /* before any goto: it is freed at "bad" too */
+  guint port;
   for (char **f = fields; *f; f++)
     if (**f)
       g_ptr_array_add (words, *f);
@@ -134,8 +136,6 @@ parse_line (const char *path, guint lineno, const char *text, Line *line, GError
     goto bad;
   const char *address = words->pdata[0], *pin = words->pdata[1];
   const char *next = words->len == 3 ? words->pdata[2] : NULL;
-  g_autofree char *host = NULL;
-  guint port;
   if (!cg_agent_address_parse (address, &host, &port, NULL) || !cg_pin_is_valid (pin))
     goto bad;
   if (next && (!g_str_has_prefix (next, "next:") || !cg_pin_is_valid (next + 5)))
