@@ -112,8 +112,12 @@ cg_cert_dialog_new (GtkWindow *parent, const char *address, const CgAgentProbe *
                             "was replaced and the new fingerprint below matches the one they gave "
                             "you."));
       gtk_button_set_label (self->trust_button, _("_Replace the trusted key"));
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self->trust_button),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                      _("Replace the trusted key"), -1);
       gtk_widget_add_css_class (GTK_WIDGET (self->trust_button), "destructive-action");
       gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->cancel_button));
+      gtk_window_set_focus (GTK_WINDOW (self), GTK_WIDGET (self->cancel_button));
       gtk_window_set_title (GTK_WINDOW (self), _("Certificate changed"));
     }
   else
@@ -125,8 +129,11 @@ cg_cert_dialog_new (GtkWindow *parent, const char *address, const CgAgentProbe *
                             "below with the one the agent printed when it started (or that "
                             "credgatectl status shows) before you trust it."));
       gtk_button_set_label (self->trust_button, _("_Trust and connect"));
+      gtk_accessible_update_property (GTK_ACCESSIBLE (self->trust_button),
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, _("Trust and connect"), -1);
       gtk_widget_add_css_class (GTK_WIDGET (self->trust_button), "suggested-action");
       gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->trust_button));
+      gtk_window_set_focus (GTK_WINDOW (self), GTK_WIDGET (self->trust_button));
     }
 
   g_autofree char *sans = probe->sans ? g_strjoinv (", ", probe->sans) : g_strdup ("");

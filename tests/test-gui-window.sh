@@ -3,11 +3,14 @@
 # The desktop client opens a real GTK 4 window on a real X server (Xvfb).
 set -euo pipefail
 : "${top_builddir:?}"
-disp=":$(( 90 + RANDOM % 400 ))"
-Xvfb "$disp" -screen 0 1024x768x24 -nolisten tcp >/dev/null 2>&1 &
+# Xvfb picks a free display itself: other tests run in parallel.
+dispfile=$(mktemp)
+Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$dispfile" >/dev/null 2>&1 &
 xvfb=$!
 app=
-trap 'kill $app $xvfb 2>/dev/null || true' EXIT
+trap 'kill $app $xvfb 2>/dev/null || true; rm -f "$dispfile"' EXIT
+for _ in $(seq 100); do [ -s "$dispfile" ] && break; sleep 0.05; done
+disp=":$(head -1 "$dispfile")"
 for _ in $(seq 50); do xdpyinfo -display "$disp" >/dev/null 2>&1 && break; sleep 0.1; done
 
 DISPLAY=$disp GDK_BACKEND=x11 LANGUAGE=en "$top_builddir/credgate-manager" &

@@ -1,0 +1,139 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# End to end through the real window: a real agent and token, credgate-manager
+# on Xvfb, the connect form, the certificate check and a SQL Server credential
+# filled in by keyboard through the widgets themselves (xdotool sends X key
+# events to the focused widget, using the mnemonics a keyboard user would),
+# then credgatectl on the agent's side checks what arrived.  Once in English
+# and once in Dutch; screenshots of each screen go to tests/artifacts/.
+#
+# Why xdotool and not AT-SPI for input: GTK 4.8 implements no AT-SPI
+# EditableText, so text cannot be set through AT-SPI; tests/test-gui-e2e.py
+# reads the accessibility tree to check every control has a name and role.
+. "$top_srcdir/tests/lib.sh"
+
+for tool in Xvfb xdotool import msgfmt xdpyinfo; do
+  command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (scripts/setup)"; exit 77; }
+done
+
+ART="${CG_TEST_ARTIFACTS:-$top_srcdir/tests/artifacts}"
+mkdir -p "$ART"
+
+# Translations from the source tree, compiled into a scratch locale dir.
+LOCALEDIR="$WORK/locale"
+for lang in nl de; do
+  mkdir -p "$LOCALEDIR/$lang/LC_MESSAGES"
+  msgfmt --check -o "$LOCALEDIR/$lang/LC_MESSAGES/credgate.mo" "$top_srcdir/po/$lang.po"
+done
+t () { LANG=C.UTF-8 LANGUAGE=$UI_LANG TEXTDOMAINDIR=$LOCALEDIR gettext credgate "$1"; }
+
+start_agent
+TOKEN=$(ctl token create gui-e2e)
+[[ "$TOKEN" == cgt_* ]] || fail "token create printed '$TOKEN'"
+
+# Xvfb picks a free display itself (-displayfd): other tests run in parallel.
+Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$WORK/display" >/dev/null 2>&1 &
+XVFB_PID=$!
+APP_PID=
+trap 'kill $APP_PID $XVFB_PID 2>/dev/null || true; cleanup' EXIT
+for _ in $(seq 100); do [ -s "$WORK/display" ] && break; sleep 0.05; done
+[ -s "$WORK/display" ] || fail "Xvfb did not start"
+export DISPLAY=":$(head -1 "$WORK/display")"
+for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
+
+# wait_window TITLE: the id of the visible window with exactly that title.
+wait_window () {
+  local id
+  for _ in $(seq 100); do
+    id=$(xdotool search --onlyvisible --name "^$1\$" 2>/dev/null | tail -1) || true
+    if [ -n "$id" ]; then echo "$id"; return 0; fi
+    kill -0 "$APP_PID" 2>/dev/null || fail "credgate-manager exited; log: $(cat "$WORK/app.log")"
+    sleep 0.1
+  done
+  fail "no window titled '$1'; log: $(cat "$WORK/app.log")"
+}
+# There is no window manager: give keyboard focus to a window ourselves.
+focus () { xdotool windowfocus "$1"; sleep 0.3; }
+key () { xdotool key --clearmodifiers "$@"; sleep 0.25; }
+typetext () { printf '%s' "$1" | xdotool type --delay 15 --file -; sleep 0.2; }
+shot () { sleep 0.6; import -window root "$ART/gui-$UI_LANG-$1.png"; }
+
+# run_gui LANG NAME SECRET: one whole session in LANG.
+run_gui () {
+  UI_LANG=$1; local name=$2 secret=$3
+  # A fresh config dir: no known agents, so the first-contact check shows.
+  local config="$WORK/config-$UI_LANG"
+  mkdir -p "$config"
+  XDG_CONFIG_HOME=$config LANG=C.UTF-8 LANGUAGE=$UI_LANG CREDGATE_LOCALEDIR=$LOCALEDIR \
+    GDK_BACKEND=x11 GTK_A11Y=${GTK_A11Y:-atspi} "$top_builddir/credgate-manager" \
+    >"$WORK/app.log" 2>&1 &
+  APP_PID=$!
+
+  local main; main=$(wait_window "$(t 'credgate Manager')")
+  focus "$main"
+  # The host entry has the focus; the rest by mnemonic.
+  typetext localhost
+  key alt+p ctrl+a; typetext "$PORT"
+  key alt+t; printf '%s' "$TOKEN" | xdotool type --delay 5 --file -
+  shot 1-connect
+  key Return
+
+  local cert; cert=$(wait_window "$(t 'Agent certificate')")
+  focus "$cert"
+  shot 2-certificate
+  key alt+t
+  sleep 1
+  grep -q "localhost:$PORT sha256:" "$config/credgate/known_agents" ||
+    fail "trusting did not write the known-agents file"
+
+  focus "$main"
+  # Connected: the list is empty; Ctrl+N adds.
+  shot 3-credentials-empty
+  key ctrl+n
+  local editor; editor=$(wait_window "$(t 'New credential')")
+  focus "$editor"
+  typetext "$name"
+  key alt+r; typetext db1.example.com
+  key alt+d; typetext sales
+  key alt+u; typetext app_user
+  key alt+w; typetext "$secret"
+  shot 4-editor
+  key Return
+
+  local r=
+  for _ in $(seq 50); do
+    r=$(ctl credential resolve "$name" 2>/dev/null) && break
+    sleep 0.2
+  done
+  [ -n "$r" ] || fail "[$UI_LANG] the credential $name did not arrive at the agent"
+  echo "$r" | grep -q -- "$secret" || fail "[$UI_LANG] resolve gave no secret: $r"
+  echo "$r" | grep -q 'db1.example.com' || fail "[$UI_LANG] server property missing: $r"
+  echo "$r" | grep -q 'sqlserver' || fail "[$UI_LANG] type is not sqlserver: $r"
+  pass "[$UI_LANG] connect, trust, add a SQL Server credential through the window; credgatectl resolves it"
+
+  focus "$main"
+  sleep 0.5
+  shot 5-credentials
+  # The token went into the user's keyring, not a file.
+  secret-tool lookup host localhost port "$PORT" 2>/dev/null | grep -q '^cgt_' ||
+    fail "[$UI_LANG] the token is not in the keyring"
+  grep -rqs "$TOKEN" "$config" "$HOME" && fail "[$UI_LANG] the token is in a plain file"
+  pass "[$UI_LANG] the token is in the keyring and in no file"
+
+  # Debian's python3 has the GObject bindings; a python3 earlier in PATH
+  # (pyenv, a venv) may not.
+  local py=/usr/bin/python3
+  [ -x "$py" ] || py=python3
+  if [ -n "${CG_E2E_A11Y-1}" ] && "$py" -c 'import gi; gi.require_version("Atspi", "2.0")' 2>/dev/null; then
+    "$py" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" >"$ART/gui-$UI_LANG-a11y.txt" ||
+      fail "[$UI_LANG] accessibility check: $(grep FAIL "$ART/gui-$UI_LANG-a11y.txt")"
+    pass "[$UI_LANG] every control in the accessibility tree has a name and a role"
+  fi
+
+  kill "$APP_PID"; wait "$APP_PID" 2>/dev/null || true; APP_PID=
+}
+
+CANARY="pw-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+run_gui en sql-e2e-en "$CANARY-en"
+run_gui nl sql-e2e-nl "$CANARY-nl"
+echo "screenshots: $ART/gui-{en,nl}-*.png"
