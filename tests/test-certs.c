@@ -1,0 +1,720 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* Unit tests of certs/: self-signed generation, SPKI pins (checked against
+ * openssl), PEM/DER loading and its errors, saving, and the state
+ * directory's pair.  Fixtures come from tests/data/make-cert-fixtures. */
+#include "config.h"
+
+#include "certs/cg-cert.h"
+#include "common/cg-error.h"
+
+#include <arpa/inet.h>
+#include <glib/gstdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#define DAY (24 * 3600)
+
+/* Where make-cert-fixtures wrote, or NULL when it could not run. */
+static char *fixtures;
+
+static char *
+make_tmpdir (void)
+{
+  g_autoptr (GError) error = NULL;
+  char *dir = g_dir_make_tmp ("cg-certs-XXXXXX", &error);
+  g_assert_no_error (error);
+  return dir;
+}
+
+static void
+rm_rf (const char *path)
+{
+  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
+  if (d)
+    {
+      const char *name;
+      while ((name = g_dir_read_name (d)))
+        {
+          g_autofree char *child = g_build_filename (path, name, NULL);
+          rm_rf (child);
+        }
+      g_rmdir (path);
+    }
+  else
+    g_unlink (path);
+}
+
+static char *
+fixture (const char *name)
+{
+  return g_build_filename (fixtures, name, NULL);
+}
+
+static gboolean
+need_fixtures (void)
+{
+  if (!fixtures)
+    g_test_skip ("no fixtures (make-cert-fixtures needs certtool)");
+  return fixtures != NULL;
+}
+
+static void
+make_fixtures (void)
+{
+  const char *srcdir = g_getenv ("top_srcdir");
+  g_autofree char *script = g_build_filename (srcdir ? srcdir : CG_TEST_SRCDIR, "tests", "data",
+                                              "make-cert-fixtures", NULL);
+  g_autofree char *dir = make_tmpdir ();
+  const char *argv[] = { script, dir, NULL };
+  g_autoptr (GError) error = NULL;
+  int status = 0;
+
+  if (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL,
+                    &status, &error)
+      && g_spawn_check_wait_status (status, NULL))
+    fixtures = g_steal_pointer (&dir);
+  else
+    {
+      g_printerr ("# %s failed; fixture tests will be skipped\n", script);
+      rm_rf (dir);
+    }
+}
+
+/* The leaf's subjectAltNames, as "DNS:name" and "IP:address". */
+static GPtrArray *
+get_sans (gnutls_x509_crt_t crt)
+{
+  GPtrArray *sans = g_ptr_array_new_with_free_func (g_free);
+  for (unsigned int i = 0;; i++)
+    {
+      char buf[512];
+      size_t size = sizeof buf;
+      unsigned int type = 0;
+      int r = gnutls_x509_crt_get_subject_alt_name2 (crt, i, buf, &size, &type, NULL);
+      if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+        break;
+      g_assert_cmpint (r, >=, 0);
+      if (type == GNUTLS_SAN_DNSNAME)
+        g_ptr_array_add (sans, g_strdup_printf ("DNS:%.*s", (int) size, buf));
+      else if (type == GNUTLS_SAN_IPADDRESS)
+        {
+          char addr[INET6_ADDRSTRLEN];
+          g_assert_true (size == 4 || size == 16);
+          g_assert_nonnull (inet_ntop (size == 4 ? AF_INET : AF_INET6, buf, addr, sizeof addr));
+          g_ptr_array_add (sans, g_strdup_printf ("IP:%s", addr));
+        }
+    }
+  return sans;
+}
+
+static gboolean
+has_string (GPtrArray *array, const char *s)
+{
+  for (guint i = 0; i < array->len; i++)
+    if (g_ascii_strcasecmp (array->pdata[i], s) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+static char *
+leaf_der_pin (CgCertPair *pair)
+{
+  gnutls_datum_t der = { NULL, 0 };
+  g_autoptr (GError) error = NULL;
+  g_assert_cmpint (gnutls_x509_crt_export2 (cg_cert_pair_get_leaf (pair), GNUTLS_X509_FMT_DER,
+                                            &der),
+                   >=, 0);
+  char *pin = cg_cert_spki_pin_from_der (der.data, der.size, &error);
+  g_assert_no_error (error);
+  gnutls_free (der.data);
+  return pin;
+}
+
+static void
+check_self_signed (CgKeyType type)
+{
+  g_autoptr (GError) error = NULL;
+  time_t now = time (NULL);
+  g_autoptr (CgCertPair) pair = cg_cert_pair_generate_self_signed (type, CG_CERT_SELF_SIGNED_DAYS,
+                                                                   &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (pair);
+  gnutls_x509_crt_t leaf = cg_cert_pair_get_leaf (pair);
+
+  /* Version 3, a positive 20-byte serial. */
+  g_assert_cmpint (gnutls_x509_crt_get_version (leaf), ==, 3);
+  guint8 serial[40];
+  size_t serial_size = sizeof serial;
+  g_assert_cmpint (gnutls_x509_crt_get_serial (leaf, serial, &serial_size), ==, 0);
+  g_assert_cmpuint (serial_size, ==, 20);
+  g_assert_cmpuint (serial[0] & 0x80, ==, 0);
+  g_assert_cmpuint (serial[0], !=, 0);
+
+  /* Valid from an hour ago, for 395 days. */
+  time_t not_before = gnutls_x509_crt_get_activation_time (leaf);
+  time_t not_after = gnutls_x509_crt_get_expiration_time (leaf);
+  g_assert_cmpint (not_before, <=, now - 3600 + 5);
+  g_assert_cmpint (not_before, >=, now - 3600 - 60);
+  g_assert_cmpint (not_after, >=, now + CG_CERT_SELF_SIGNED_DAYS * DAY - 60);
+  g_assert_cmpint (not_after, <=, now + CG_CERT_SELF_SIGNED_DAYS * DAY + 60);
+  g_assert_cmpint (cg_cert_pair_get_not_after (pair), ==, not_after);
+
+  /* Names this host and the loopback ones. */
+  g_autoptr (GPtrArray) sans = get_sans (leaf);
+  g_assert_true (has_string (sans, "DNS:localhost"));
+  g_assert_true (has_string (sans, "IP:127.0.0.1"));
+  g_assert_true (has_string (sans, "IP:::1"));
+  g_autofree char *host_san = g_strconcat ("DNS:", g_get_host_name (), NULL);
+  if (!g_hostname_is_ip_address (g_get_host_name ()) && strchr (g_get_host_name (), '_') == NULL)
+    g_assert_true (has_string (sans, host_san));
+  for (guint i = 0; i < sans->len; i++)
+    for (guint j = i + 1; j < sans->len; j++)
+      g_assert_cmpstr (sans->pdata[i], !=, sans->pdata[j]);
+  char cn[256];
+  size_t cn_size = sizeof cn;
+  g_assert_cmpint (gnutls_x509_crt_get_dn_by_oid (leaf, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn,
+                                                  &cn_size),
+                   ==, 0);
+  g_autofree char *cn_san = g_strconcat ("DNS:", cn, NULL);
+  g_assert_true (has_string (sans, cn_san));
+
+  /* A server certificate: not a CA, serverAuth, the right key usage. */
+  unsigned int critical = 0;
+  g_assert_cmpint (gnutls_x509_crt_get_basic_constraints (leaf, &critical, NULL, NULL), ==, 0);
+  unsigned int usage = 0;
+  g_assert_cmpint (gnutls_x509_crt_get_key_usage (leaf, &usage, &critical), >=, 0);
+  unsigned int want = GNUTLS_KEY_DIGITAL_SIGNATURE;
+  if (type == CG_KEY_TYPE_RSA_3072)
+    want |= GNUTLS_KEY_KEY_ENCIPHERMENT;
+  g_assert_cmpuint (usage, ==, want);
+  gboolean server_auth = FALSE;
+  for (unsigned int i = 0;; i++)
+    {
+      char oid[128];
+      size_t oid_size = sizeof oid;
+      int r = gnutls_x509_crt_get_key_purpose_oid (leaf, i, oid, &oid_size, NULL);
+      if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+        break;
+      g_assert_cmpint (r, >=, 0);
+      if (strcmp (oid, GNUTLS_KP_TLS_WWW_SERVER) == 0)
+        server_auth = TRUE;
+    }
+  g_assert_true (server_auth);
+  guint8 key_id[64];
+  size_t key_id_size = sizeof key_id;
+  g_assert_cmpint (gnutls_x509_crt_get_subject_key_id (leaf, key_id, &key_id_size, NULL), ==, 0);
+
+  /* Key and signature algorithms. */
+  unsigned int bits = 0;
+  int algo = gnutls_x509_crt_get_pk_algorithm (leaf, &bits);
+  int sign = gnutls_x509_crt_get_signature_algorithm (leaf);
+  switch (type)
+    {
+    case CG_KEY_TYPE_ECDSA_P256:
+      g_assert_cmpint (algo, ==, GNUTLS_PK_ECDSA);
+      g_assert_cmpuint (bits, ==, 256);
+      g_assert_cmpint (sign, ==, GNUTLS_SIGN_ECDSA_SHA256);
+      break;
+    case CG_KEY_TYPE_ECDSA_P384:
+      g_assert_cmpint (algo, ==, GNUTLS_PK_ECDSA);
+      g_assert_cmpuint (bits, ==, 384);
+      g_assert_cmpint (sign, ==, GNUTLS_SIGN_ECDSA_SHA384);
+      break;
+    case CG_KEY_TYPE_RSA_3072:
+      g_assert_cmpint (algo, ==, GNUTLS_PK_RSA);
+      g_assert_cmpuint (bits, ==, 3072);
+      g_assert_cmpint (sign, ==, GNUTLS_SIGN_RSA_SHA256);
+      break;
+    default:
+      g_assert_not_reached ();
+    }
+
+  g_assert_true (cg_cert_pair_is_self_signed (pair));
+
+  /* One certificate to serve, with its key. */
+  unsigned int n = 0;
+  gnutls_pcert_st *pcerts = cg_cert_pair_get_pcerts (pair, &n);
+  g_assert_nonnull (pcerts);
+  g_assert_cmpuint (n, ==, 1);
+  g_assert_nonnull (cg_cert_pair_get_privkey (pair));
+
+  /* A pin of the right shape, the same as from the DER certificate. */
+  const char *pin = cg_cert_pair_get_spki_pin (pair);
+  g_assert_true (g_str_has_prefix (pin, "sha256:"));
+  g_assert_cmpuint (strlen (pin), ==, strlen ("sha256:") + 44);
+  g_autofree char *der_pin = leaf_der_pin (pair);
+  g_assert_cmpstr (pin, ==, der_pin);
+
+  /* References: a second holder keeps it alive. */
+  CgCertPair *other = cg_cert_pair_ref (pair);
+  g_assert_true (other == pair);
+  cg_cert_pair_unref (other);
+  g_assert_cmpstr (cg_cert_pair_get_spki_pin (pair), ==, pin);
+}
+
+static void
+test_selfsign_p256 (void)
+{
+  check_self_signed (CG_KEY_TYPE_ECDSA_P256);
+}
+
+static void
+test_selfsign_p384 (void)
+{
+  check_self_signed (CG_KEY_TYPE_ECDSA_P384);
+}
+
+static void
+test_selfsign_rsa3072 (void)
+{
+  check_self_signed (CG_KEY_TYPE_RSA_3072);
+}
+
+static void
+test_selfsign_unique (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgCertPair) a = cg_cert_pair_generate_self_signed (CG_KEY_TYPE_ECDSA_P256, 1, &error);
+  g_assert_no_error (error);
+  g_autoptr (CgCertPair) b = cg_cert_pair_generate_self_signed (CG_KEY_TYPE_ECDSA_P256, 1, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (cg_cert_pair_get_spki_pin (a), !=, cg_cert_pair_get_spki_pin (b));
+  guint8 sa[20], sb[20];
+  size_t la = sizeof sa, lb = sizeof sb;
+  g_assert_cmpint (gnutls_x509_crt_get_serial (cg_cert_pair_get_leaf (a), sa, &la), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_get_serial (cg_cert_pair_get_leaf (b), sb, &lb), ==, 0);
+  g_assert_false (la == lb && memcmp (sa, sb, la) == 0);
+}
+
+/* The pin is what curl --pinnedpubkey and this openssl pipeline take. */
+static void
+check_openssl_pin (CgKeyType type)
+{
+  g_autofree char *openssl = g_find_program_in_path ("openssl");
+  if (!openssl)
+    {
+      g_test_skip ("openssl not installed");
+      return;
+    }
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgCertPair) pair = cg_cert_pair_generate_self_signed (type, 30, &error);
+  g_assert_no_error (error);
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *crt = g_build_filename (dir, "c.pem", NULL);
+  g_autofree char *key = g_build_filename (dir, "k.pem", NULL);
+  g_assert_true (cg_cert_pair_save_files (pair, crt, key, &error));
+  g_assert_no_error (error);
+
+  g_autofree char *quoted = g_shell_quote (crt);
+  g_autofree char *cmd = g_strdup_printf (
+      "openssl x509 -in %s -pubkey -noout | openssl pkey -pubin -outform der "
+      "| openssl dgst -sha256 -binary | base64",
+      quoted);
+  const char *argv[] = { "/bin/sh", "-c", cmd, NULL };
+  g_autofree char *out = NULL;
+  int status = 0;
+  g_assert_true (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, &out,
+                               NULL, &status, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_spawn_check_wait_status (status, NULL));
+  g_autofree char *expected = g_strconcat ("sha256:", g_strstrip (out), NULL);
+  g_assert_cmpstr (cg_cert_pair_get_spki_pin (pair), ==, expected);
+  rm_rf (dir);
+}
+
+static void
+test_pin_openssl_p256 (void)
+{
+  check_openssl_pin (CG_KEY_TYPE_ECDSA_P256);
+}
+
+static void
+test_pin_openssl_p384 (void)
+{
+  check_openssl_pin (CG_KEY_TYPE_ECDSA_P384);
+}
+
+static void
+test_pin_openssl_rsa (void)
+{
+  check_openssl_pin (CG_KEY_TYPE_RSA_3072);
+}
+
+static void
+test_pin_from_der_garbage (void)
+{
+  g_autoptr (GError) error = NULL;
+  static const guint8 junk[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+  g_assert_null (cg_cert_spki_pin_from_der (junk, sizeof junk, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_null (cg_cert_spki_pin_from_der (junk, 0, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_INVALID);
+}
+
+static void
+test_files_roundtrip (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgCertPair) pair = cg_cert_pair_generate_self_signed (CG_KEY_TYPE_ECDSA_P256, 30,
+                                                                   &error);
+  g_assert_no_error (error);
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *crt = g_build_filename (dir, "server.crt", NULL);
+  g_autofree char *key = g_build_filename (dir, "server.key", NULL);
+  struct stat st;
+
+  g_assert_true (cg_cert_pair_save_files (pair, crt, key, &error));
+  g_assert_no_error (error);
+  g_assert_cmpint (g_stat (key, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  g_assert_cmpint (g_stat (crt, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0644);
+
+  g_autofree char *key_text = NULL;
+  g_assert_true (g_file_get_contents (key, &key_text, NULL, NULL));
+  g_assert_true (g_str_has_prefix (key_text, "-----BEGIN PRIVATE KEY-----"));
+  g_autofree char *crt_text = NULL;
+  g_assert_true (g_file_get_contents (crt, &crt_text, NULL, NULL));
+  g_autofree char *chain = cg_cert_pair_chain_pem (pair);
+  g_assert_cmpstr (crt_text, ==, chain);
+  g_assert_true (g_str_has_prefix (chain, "-----BEGIN CERTIFICATE-----"));
+
+  g_autoptr (CgCertPair) loaded = cg_cert_pair_load_files (crt, key, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (loaded);
+  g_assert_cmpstr (cg_cert_pair_get_spki_pin (loaded), ==, cg_cert_pair_get_spki_pin (pair));
+  g_assert_cmpint (cg_cert_pair_get_not_after (loaded), ==, cg_cert_pair_get_not_after (pair));
+  g_assert_true (cg_cert_pair_is_self_signed (loaded));
+  g_assert_true (gnutls_x509_crt_equals (cg_cert_pair_get_leaf (loaded),
+                                         cg_cert_pair_get_leaf (pair)));
+
+  /* Saving again replaces both. */
+  g_autoptr (CgCertPair) next = cg_cert_pair_generate_self_signed (CG_KEY_TYPE_RSA_3072, 30,
+                                                                   &error);
+  g_assert_no_error (error);
+  g_assert_true (cg_cert_pair_save_files (next, crt, key, &error));
+  g_assert_no_error (error);
+  g_clear_pointer (&loaded, cg_cert_pair_unref);
+  loaded = cg_cert_pair_load_files (crt, key, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (cg_cert_pair_get_spki_pin (loaded), ==, cg_cert_pair_get_spki_pin (next));
+  rm_rf (dir);
+}
+
+/* Loading CHAIN + KEY fails with CODE and a message naming NAMED (a fixture
+ * name) and containing WORDS. */
+static void
+check_load_fails (const char *chain, const char *key, int code, const char *named,
+                  const char *words)
+{
+  g_autofree char *chain_path = fixture (chain);
+  g_autofree char *key_path = fixture (key);
+  g_autofree char *named_path = fixture (named);
+  g_autoptr (GError) error = NULL;
+
+  g_autoptr (CgCertPair) pair = cg_cert_pair_load_files (chain_path, key_path, &error);
+  g_assert_null (pair);
+  g_assert_error (error, CG_ERROR, code);
+  g_test_message ("%s", error->message);
+  g_assert_true (g_str_has_prefix (error->message, named_path));
+  g_assert_nonnull (strstr (error->message, words));
+}
+
+static void
+test_load_empty (void)
+{
+  if (!need_fixtures ())
+    return;
+  check_load_fails ("empty.pem", "leaf.key", CG_ERROR_INVALID, "empty.pem", "no certificate found");
+  check_load_fails ("leaf.crt", "empty.pem", CG_ERROR_INVALID, "empty.pem", "no private key found");
+}
+
+static void
+test_load_garbage (void)
+{
+  if (!need_fixtures ())
+    return;
+  check_load_fails ("garbage.pem", "leaf.key", CG_ERROR_INVALID, "garbage.pem",
+                    "no certificate found");
+  check_load_fails ("leaf.crt", "garbage.pem", CG_ERROR_INVALID, "garbage.pem",
+                    "no private key found");
+  /* A key where the certificate should be, and the other way round. */
+  check_load_fails ("leaf.key", "leaf.crt", CG_ERROR_INVALID, "leaf.key", "no certificate found");
+  check_load_fails ("leaf.crt", "leaf.crt", CG_ERROR_INVALID, "leaf.crt", "no private key found");
+}
+
+static void
+test_load_truncated (void)
+{
+  if (!need_fixtures ())
+    return;
+  check_load_fails ("truncated.pem", "leaf.key", CG_ERROR_INVALID, "truncated.pem",
+                    "no certificate found");
+}
+
+static void
+test_load_mismatch (void)
+{
+  if (!need_fixtures ())
+    return;
+  check_load_fails ("leaf.crt", "other.key", CG_ERROR_INVALID, "other.key",
+                    "private key does not match the certificate");
+  check_load_fails ("chain.pem", "ca.key", CG_ERROR_INVALID, "ca.key",
+                    "private key does not match the certificate");
+  check_load_fails ("rsa.crt", "leaf.key", CG_ERROR_INVALID, "leaf.key",
+                    "private key does not match the certificate");
+}
+
+static void
+test_load_missing (void)
+{
+  if (!need_fixtures ())
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *crt = fixture ("leaf.crt");
+  g_autofree char *none = fixture ("no-such-file");
+  g_assert_null (cg_cert_pair_load_files (none, crt, &error));
+  g_assert_nonnull (error);
+  g_assert_nonnull (strstr (error->message, none));
+}
+
+static void
+test_load_encrypted (void)
+{
+  if (!need_fixtures ())
+    return;
+  check_load_fails ("leaf.crt", "encrypted.key", CG_ERROR_UNSUPPORTED, "encrypted.key",
+                    "the private key is encrypted; ");
+  check_load_fails ("leaf.crt", "encrypted-key.der", CG_ERROR_UNSUPPORTED, "encrypted-key.der",
+                    "the private key is encrypted; ");
+}
+
+static void
+test_load_dates (void)
+{
+  if (!need_fixtures ())
+    return;
+  check_load_fails ("expired.crt", "leaf.key", CG_ERROR_INVALID, "expired.crt",
+                    "expired on 2021-01-01");
+  check_load_fails ("future.crt", "leaf.key", CG_ERROR_INVALID, "future.crt",
+                    "not valid yet (valid from 2099-01-01");
+}
+
+static void
+test_load_unsorted (void)
+{
+  if (!need_fixtures ())
+    return;
+  check_load_fails ("unsorted.pem", "leaf.key", CG_ERROR_INVALID, "unsorted.pem",
+                    "out of order");
+}
+
+static void
+test_load_der (void)
+{
+  if (!need_fixtures ())
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *der = fixture ("leaf.der");
+  g_autofree char *pem = fixture ("leaf.crt");
+  g_autofree char *key = fixture ("leaf.key");
+  g_autofree char *key_der = fixture ("leaf-key.der");
+
+  g_autoptr (CgCertPair) from_pem = cg_cert_pair_load_files (pem, key, &error);
+  g_assert_no_error (error);
+  g_autoptr (CgCertPair) from_der = cg_cert_pair_load_files (der, key_der, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (cg_cert_pair_get_spki_pin (from_der), ==, cg_cert_pair_get_spki_pin (from_pem));
+  unsigned int n = 0;
+  cg_cert_pair_get_pcerts (from_der, &n);
+  g_assert_cmpuint (n, ==, 1);
+  /* Signed by the test CA, so not self-signed. */
+  g_assert_false (cg_cert_pair_is_self_signed (from_der));
+
+  /* The pin from the raw DER agrees. */
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (der, &bytes, &len, NULL));
+  g_autofree char *pin = cg_cert_spki_pin_from_der ((const guint8 *) bytes, len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (pin, ==, cg_cert_pair_get_spki_pin (from_pem));
+}
+
+static void
+test_load_chain (void)
+{
+  if (!need_fixtures ())
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *chain = fixture ("chain.pem");
+  g_autofree char *key = fixture ("leaf.key");
+  g_autofree char *leaf_der = fixture ("leaf.der");
+
+  g_autoptr (CgCertPair) pair = cg_cert_pair_load_files (chain, key, &error);
+  g_assert_no_error (error);
+  unsigned int n = 0;
+  gnutls_pcert_st *pcerts = cg_cert_pair_get_pcerts (pair, &n);
+  g_assert_cmpuint (n, ==, 2);
+  g_assert_false (cg_cert_pair_is_self_signed (pair));
+
+  /* Leaf first, the pin is the leaf's, and the PEM holds both. */
+  g_autofree char *bytes = NULL;
+  gsize len = 0;
+  g_assert_true (g_file_get_contents (leaf_der, &bytes, &len, NULL));
+  g_assert_cmpuint (pcerts[0].cert.size, ==, len);
+  g_assert_cmpmem (pcerts[0].cert.data, pcerts[0].cert.size, bytes, len);
+  g_autofree char *pin = cg_cert_spki_pin_from_der ((const guint8 *) bytes, len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (pin, ==, cg_cert_pair_get_spki_pin (pair));
+  g_autofree char *pem = cg_cert_pair_chain_pem (pair);
+  g_assert_nonnull (strstr (strstr (pem, "-----END CERTIFICATE-----"), "-----BEGIN CERTIFICATE"));
+
+  /* An RSA key in PKCS#1 PEM loads too, and its certificate is
+   * self-signed. */
+  g_autofree char *rsa_crt = fixture ("rsa.crt");
+  g_autofree char *rsa_key = fixture ("rsa.key");
+  g_autoptr (CgCertPair) rsa = cg_cert_pair_load_files (rsa_crt, rsa_key, &error);
+  g_assert_no_error (error);
+  g_assert_true (cg_cert_pair_is_self_signed (rsa));
+}
+
+static void
+test_ensure_generates_once (void)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *state = g_build_filename (dir, "state", NULL);
+  g_autofree char *tls = g_build_filename (state, "tls", NULL);
+  g_autofree char *key = g_build_filename (tls, "server.key", NULL);
+  g_autoptr (GError) error = NULL;
+  gboolean generated = FALSE;
+  struct stat st;
+
+  g_autoptr (CgCertPair) first = cg_cert_pair_ensure (state, &generated, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (first);
+  g_assert_true (generated);
+  g_assert_true (cg_cert_pair_is_self_signed (first));
+  g_assert_cmpint (g_stat (tls, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0700);
+  g_assert_cmpint (g_stat (key, &st), ==, 0);
+  g_assert_cmpint (st.st_mode & 0777, ==, 0600);
+  gint64 days = (cg_cert_pair_get_not_after (first) - g_get_real_time () / G_USEC_PER_SEC) / DAY;
+  g_assert_cmpint (days, >=, CG_CERT_SELF_SIGNED_DAYS - 1);
+  g_assert_cmpint (days, <=, CG_CERT_SELF_SIGNED_DAYS);
+  unsigned int bits = 0;
+  g_assert_cmpint (gnutls_x509_crt_get_pk_algorithm (cg_cert_pair_get_leaf (first), &bits), ==,
+                   GNUTLS_PK_ECDSA);
+  g_assert_cmpuint (bits, ==, 256);
+
+  generated = TRUE;
+  g_autoptr (CgCertPair) second = cg_cert_pair_ensure (state, &generated, &error);
+  g_assert_no_error (error);
+  g_assert_false (generated);
+  g_assert_cmpstr (cg_cert_pair_get_spki_pin (second), ==, cg_cert_pair_get_spki_pin (first));
+
+  /* NULL for generated is fine. */
+  g_autoptr (CgCertPair) third = cg_cert_pair_ensure (state, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (cg_cert_pair_get_spki_pin (third), ==, cg_cert_pair_get_spki_pin (first));
+  rm_rf (dir);
+}
+
+static void
+test_ensure_corrupt (void)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *tls = g_build_filename (dir, "tls", NULL);
+  g_autofree char *crt = g_build_filename (tls, "server.crt", NULL);
+  g_autofree char *key = g_build_filename (tls, "server.key", NULL);
+  g_autoptr (GError) error = NULL;
+  gboolean generated = TRUE;
+
+  g_autoptr (CgCertPair) pair = cg_cert_pair_ensure (dir, NULL, &error);
+  g_assert_no_error (error);
+  const char *broken = "-----BEGIN CERTIFICATE-----\nnot base64 at all\n";
+  g_assert_true (g_file_set_contents (crt, broken, -1, NULL));
+  g_autofree char *key_before = NULL;
+  g_assert_true (g_file_get_contents (key, &key_before, NULL, NULL));
+
+  g_autoptr (CgCertPair) again = cg_cert_pair_ensure (dir, &generated, &error);
+  g_assert_null (again);
+  g_assert_false (generated);
+  g_assert_error (error, CG_ERROR, CG_ERROR_INVALID);
+  g_assert_true (g_str_has_prefix (error->message, crt));
+
+  /* Both files are as the admin left them. */
+  g_autofree char *crt_after = NULL, *key_after = NULL;
+  g_assert_true (g_file_get_contents (crt, &crt_after, NULL, NULL));
+  g_assert_cmpstr (crt_after, ==, broken);
+  g_assert_true (g_file_get_contents (key, &key_after, NULL, NULL));
+  g_assert_cmpstr (key_after, ==, key_before);
+  rm_rf (dir);
+}
+
+static void
+test_ensure_one_missing (void)
+{
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *tls = g_build_filename (dir, "tls", NULL);
+  g_autofree char *crt = g_build_filename (tls, "server.crt", NULL);
+  g_autofree char *key = g_build_filename (tls, "server.key", NULL);
+  g_autoptr (GError) error = NULL;
+
+  g_autoptr (CgCertPair) pair = cg_cert_pair_ensure (dir, NULL, &error);
+  g_assert_no_error (error);
+
+  g_autofree char *key_text = NULL;
+  g_assert_true (g_file_get_contents (key, &key_text, NULL, NULL));
+  g_assert_cmpint (g_unlink (key), ==, 0);
+  g_assert_null (cg_cert_pair_ensure (dir, NULL, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
+  g_assert_true (g_str_has_prefix (error->message, key));
+  g_assert_false (g_file_test (key, G_FILE_TEST_EXISTS));
+  g_clear_error (&error);
+
+  g_assert_true (g_file_set_contents (key, key_text, -1, NULL));
+  g_assert_cmpint (g_unlink (crt), ==, 0);
+  g_assert_null (cg_cert_pair_ensure (dir, NULL, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
+  g_assert_true (g_str_has_prefix (error->message, crt));
+  g_assert_false (g_file_test (crt, G_FILE_TEST_EXISTS));
+  rm_rf (dir);
+}
+
+int
+main (int argc, char **argv)
+{
+  g_test_init (&argc, &argv, NULL);
+  make_fixtures ();
+
+  g_test_add_func ("/certs/selfsign/p256", test_selfsign_p256);
+  g_test_add_func ("/certs/selfsign/p384", test_selfsign_p384);
+  g_test_add_func ("/certs/selfsign/rsa3072", test_selfsign_rsa3072);
+  g_test_add_func ("/certs/selfsign/unique", test_selfsign_unique);
+  g_test_add_func ("/certs/pin/openssl-p256", test_pin_openssl_p256);
+  g_test_add_func ("/certs/pin/openssl-p384", test_pin_openssl_p384);
+  g_test_add_func ("/certs/pin/openssl-rsa3072", test_pin_openssl_rsa);
+  g_test_add_func ("/certs/pin/der-garbage", test_pin_from_der_garbage);
+  g_test_add_func ("/certs/files/roundtrip", test_files_roundtrip);
+  g_test_add_func ("/certs/load/empty", test_load_empty);
+  g_test_add_func ("/certs/load/garbage", test_load_garbage);
+  g_test_add_func ("/certs/load/truncated", test_load_truncated);
+  g_test_add_func ("/certs/load/mismatch", test_load_mismatch);
+  g_test_add_func ("/certs/load/missing", test_load_missing);
+  g_test_add_func ("/certs/load/encrypted", test_load_encrypted);
+  g_test_add_func ("/certs/load/dates", test_load_dates);
+  g_test_add_func ("/certs/load/unsorted", test_load_unsorted);
+  g_test_add_func ("/certs/load/der", test_load_der);
+  g_test_add_func ("/certs/load/chain", test_load_chain);
+  g_test_add_func ("/certs/ensure/generates-once", test_ensure_generates_once);
+  g_test_add_func ("/certs/ensure/corrupt", test_ensure_corrupt);
+  g_test_add_func ("/certs/ensure/one-missing", test_ensure_one_missing);
+
+  int ret = g_test_run ();
+  if (fixtures)
+    rm_rf (fixtures);
+  g_free (fixtures);
+  return ret;
+}
