@@ -438,7 +438,7 @@ cg_jwe_open (CgSealKey *key, const char *jwe, gsize len, const char *expected_ct
              GError **error)
 {
   g_autoptr (CgBuf) plaintext = NULL;
-  guint8 z[CG_P256_LEN], cek[CEK_LEN], tag[TAG_LEN];
+  guint8 z[CG_P256_LEN] = { 0 }, cek[CEK_LEN], tag[TAG_LEN];
   struct gcm_aes256_ctx gcm;
   JweParts parts = { 0 };
   gboolean ok;

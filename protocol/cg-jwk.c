@@ -33,7 +33,8 @@ cg_jwk_thumbprint_p256 (const guint8 *x, const guint8 *y)
 
   /* RFC 7638 §3.2: the required members only, in lexicographic order, no
    * whitespace.  base64url needs no JSON escaping. */
-  canonical = g_strdup_printf ("{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}", bx, by);
+  canonical = g_strdup_printf ("{\"crv\":\"P-256\",\"kty\":\"EC\",\"x\":\"%s\",\"y\":\"%s\"}",
+                               bx, by);
   sha256_init (&ctx);
   sha256_update (&ctx, strlen (canonical), (const guint8 *) canonical);
   sha256_digest (&ctx, sizeof digest, digest);
@@ -186,7 +187,8 @@ cg_seal_key_new_from_jwk (json_t *jwk, GError **error)
   value = json_object_get (jwk, "key_ops");
   if (value && !json_is_array (value))
     {
-      g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID, "JWK field \"key_ops\" must be an array");
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID,
+                           "JWK field \"key_ops\" must be an array");
       return NULL;
     }
 
@@ -200,7 +202,8 @@ cg_seal_key_new_from_jwk (json_t *jwk, GError **error)
     }
   if (!cg_p256_point_valid (x, y))
     {
-      g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID, "JWK point is not on the P-256 curve");
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID,
+                           "JWK point is not on the P-256 curve");
       return NULL;
     }
 

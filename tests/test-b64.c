@@ -15,8 +15,9 @@ test_rfc4648_vectors (void)
     const char *plain;
     const char *encoded;
   } vectors[] = {
-    { "", "" },         { "f", "Zg" },          { "fo", "Zm8" },       { "foo", "Zm9v" },
-    { "foob", "Zm9vYg" }, { "fooba", "Zm9vYmE" }, { "foobar", "Zm9vYmFy" }, { "\xfb\xff\xbf", "-_-_" },
+    { "", "" },           { "f", "Zg" },          { "fo", "Zm8" },
+    { "foo", "Zm9v" },    { "foob", "Zm9vYg" },   { "fooba", "Zm9vYmE" },
+    { "foobar", "Zm9vYmFy" }, { "\xfb\xff\xbf", "-_-_" },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (vectors); i++)

@@ -23,6 +23,9 @@
  *     .digest()).decode().rstrip("="))'
  * and `jose jwk thp -a S256` agree. */
 #define RFC7515_KID "oKIywvGUpTVTyxMQ3bwIIeQUudfr_CkLMjCE19ECD-U"
+/* Pieces of JWK text for the refusal cases. */
+#define EC_P256 "\"kty\":\"EC\",\"crv\":\"P-256\""
+#define XY "\"x\":\"" RFC7515_X "\",\"y\":\"" RFC7515_Y "\""
 
 static guint8 *
 b64d (const char *text, gsize *len)
@@ -352,6 +355,12 @@ test_forbidden_members (void)
     json_object_set_new (header, "typ", json_integer (1));
     bad = with_header (jwe, header);
     assert_refused (key, bad, CG_ERROR_INVALID, "\"typ\" must be a string");
+
+    json_object_set_new (header, "typ", json_string ("JWE"));
+    json_object_set_new (header, "ctx", json_null ());
+    g_free (g_steal_pointer (&bad));
+    bad = with_header (jwe, header);
+    assert_refused (key, bad, CG_ERROR_INVALID, "\"ctx\" must be a string");
   }
 }
 
@@ -425,7 +434,8 @@ test_epk (void)
     const char *epk_json;
     gint code;
   } cases[] = {
-    { "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"@X@\",\"y\":\"@Y@\",\"d\":\"AA\"}", CG_ERROR_INVALID },
+    { "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"@X@\",\"y\":\"@Y@\",\"d\":\"AA\"}",
+      CG_ERROR_INVALID },
     { "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"@X@\"}", CG_ERROR_INVALID },
     { "{\"kty\":\"RSA\",\"crv\":\"P-256\",\"x\":\"@X@\",\"y\":\"@Y@\"}", CG_ERROR_UNSUPPORTED },
     { "{\"kty\":\"EC\",\"crv\":\"P-384\",\"x\":\"@X@\",\"y\":\"@Y@\"}", CG_ERROR_UNSUPPORTED },
@@ -731,22 +741,27 @@ test_jwk_invalid (void)
     gint code;
   } cases[] = {
     { "[]", CG_ERROR_INVALID },
-    { "{\"kty\":\"RSA\",\"crv\":\"P-256\",\"x\":\"" RFC7515_X "\",\"y\":\"" RFC7515_Y "\"}", CG_ERROR_UNSUPPORTED },
-    { "{\"kty\":\"EC\",\"crv\":\"P-384\",\"x\":\"" RFC7515_X "\",\"y\":\"" RFC7515_Y "\"}", CG_ERROR_UNSUPPORTED },
-    { "{\"crv\":\"P-256\",\"x\":\"" RFC7515_X "\",\"y\":\"" RFC7515_Y "\"}", CG_ERROR_INVALID },
+    { "{\"kty\":\"RSA\",\"crv\":\"P-256\"," XY "}", CG_ERROR_UNSUPPORTED },
+    { "{\"kty\":\"EC\",\"crv\":\"P-384\"," XY "}", CG_ERROR_UNSUPPORTED },
+    { "{\"crv\":\"P-256\"," XY "}", CG_ERROR_INVALID },
     { "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_X "\"}", CG_ERROR_INVALID },
-    { "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_X "A\",\"y\":\"" RFC7515_Y "\"}", CG_ERROR_INVALID },
-    { "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_X "\",\"y\":\"" RFC7515_Y "=\"}", CG_ERROR_INVALID },
+    { "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_X "A\",\"y\":\"" RFC7515_Y "\"}",
+      CG_ERROR_INVALID },
+    { "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_X "\",\"y\":\"" RFC7515_Y "=\"}",
+      CG_ERROR_INVALID },
     /* y of another point: not on the curve. */
-    { "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_X "\",\"y\":\"" RFC7515_X "\"}", CG_ERROR_INVALID },
+    { "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_X "\",\"y\":\"" RFC7515_X "\"}",
+      CG_ERROR_INVALID },
     /* d that belongs to another key. */
-    { "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_X "\",\"y\":\"" RFC7515_Y "\",\"d\":\"0_NxaRPUMQoAJt50Gz8YiTr8gRTwyEaCumd-MToTmIo\"}", CG_ERROR_INVALID },
+    { "{" EC_P256 "," XY ",\"d\":\"0_NxaRPUMQoAJt50Gz8YiTr8gRTwyEaCumd-MToTmIo\"}",
+      CG_ERROR_INVALID },
     /* d of zero. */
-    { "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_X "\",\"y\":\"" RFC7515_Y "\",\"d\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}", CG_ERROR_INVALID },
-    { "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_X "\",\"y\":\"" RFC7515_Y "\",\"kid\":\"nope\"}", CG_ERROR_INVALID },
-    { "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_X "\",\"y\":\"" RFC7515_Y "\",\"use\":\"sig\"}", CG_ERROR_UNSUPPORTED },
-    { "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_X "\",\"y\":\"" RFC7515_Y "\",\"alg\":\"ES256\"}", CG_ERROR_UNSUPPORTED },
-    { "{\"kty\":\"EC\",\"crv\":\"P-256\",\"x\":\"" RFC7515_X "\",\"y\":\"" RFC7515_Y "\",\"x5c\":[]}", CG_ERROR_INVALID },
+    { "{" EC_P256 "," XY ",\"d\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\"}",
+      CG_ERROR_INVALID },
+    { "{" EC_P256 "," XY ",\"kid\":\"nope\"}", CG_ERROR_INVALID },
+    { "{" EC_P256 "," XY ",\"use\":\"sig\"}", CG_ERROR_UNSUPPORTED },
+    { "{" EC_P256 "," XY ",\"alg\":\"ES256\"}", CG_ERROR_UNSUPPORTED },
+    { "{" EC_P256 "," XY ",\"x5c\":[]}", CG_ERROR_INVALID },
   };
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
