@@ -8,8 +8,10 @@
 EV="$top_builddir/credgate-encrypt-value"
 DATA="$top_srcdir/tests/data/linked-service"
 KNOWN="$XDG_CONFIG_HOME/credgate/known_agents"
+# Debian's python3 (where python3-jwcrypto lives), not one earlier on PATH.
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
 command -v jose >/dev/null || fail "the jose CLI is missing (scripts/setup installs it)"
-python3 -c 'import jwcrypto' 2>/dev/null || fail "python3-jwcrypto is missing (scripts/setup installs it)"
+"$PY" -c 'import jwcrypto' 2>/dev/null || fail "python3-jwcrypto is missing (scripts/setup installs it)"
 
 # run CMD…: stdout to $WORK/out, stderr to $WORK/err, status in $rc.
 run () { set +e; "$@" >"$WORK/out" 2>"$WORK/err"; rc=$?; set -e; }
@@ -25,7 +27,7 @@ TOKEN=$(ctl token create it-encrypt-value)
 printf '%s\n' "$TOKEN" >"$WORK/token"
 export CREDGATE_TOKEN_FILE="$WORK/token"
 A="localhost:$PORT"
-PIN=$(ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["tlsPin"])')
+PIN=$(ctl --json status | "$PY" -c 'import json,sys; print(json.load(sys.stdin)["tlsPin"])')
 [[ "$PIN" == sha256:* ]] || fail "no pin from credgatectl status: $PIN"
 OTHER_PIN="sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
@@ -117,7 +119,7 @@ pass "--context binds the value to one linked service"
 
 run "$EV" --agent "$A" --json --context c <<<"j"
 expect_rc 0 "--json"
-python3 - "$WORK/out" <<'PY' || fail "--json output: $(cat "$WORK/out")"
+"$PY" - "$WORK/out" <<'PY' || fail "--json output: $(cat "$WORK/out")"
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert set(d) == {"encryptedCredential", "kid", "context"} and d["context"] == "c", d
@@ -131,7 +133,7 @@ run "$EV" --agent "$A" --verify --context v1 <<<"$JWE"
 expect_rc 0 "verify ok"
 grep -q '^ok ' "$WORK/out" || fail "verify output: $(cat "$WORK/out")"
 # Flip one character in the middle of the ciphertext: still canonical base64url.
-TAMPERED=$(python3 - "$JWE" <<'PY'
+TAMPERED=$("$PY" - "$JWE" <<'PY'
 import sys
 p = sys.argv[1].split(".")
 c = list(p[3]); i = len(c) // 2
@@ -152,7 +154,7 @@ check_ls () { # FILE_OUT EXPECTED NAME SECRET…
   local out=$1 expected=$2 name=$3; shift 3
   local s
   for s in "$@"; do grep -qF -- "$s" "$out" && fail "secret '$s' left in the output"; done
-  python3 - "$out" >"$WORK/jwe" <<'PY'
+  "$PY" - "$out" >"$WORK/jwe" <<'PY'
 import json, sys
 print(json.load(open(sys.argv[1]))["properties"]["typeProperties"]["encryptedCredential"])
 PY
@@ -164,7 +166,7 @@ PY
 run "$EV" --agent "$A" --linked-service "$DATA/new-shape.json"
 expect_rc 0 "linked service, new shape"
 check_ls "$WORK/out" "$DATA/new-shape.expected.json" SqlServerLS 'p@ss' acctkey spkey 'sig=abc' nestedpwd '"tok"'
-python3 - "$WORK/plain" <<'PY' || fail "sealed secrets: $(cat "$WORK/plain")"
+"$PY" - "$WORK/plain" <<'PY' || fail "sealed secrets: $(cat "$WORK/plain")"
 import json, sys
 d = json.load(open(sys.argv[1]))
 assert d == {"password": 'p@ss"w0rd', "accountKey": "acctkey==", "servicePrincipalKey": "spkey",
@@ -202,7 +204,7 @@ pass "bad JSON is exit 6 with line and column"
 run "$EV" --fetch-key "$A"
 expect_rc 0 "--fetch-key"
 cp "$WORK/out" "$WORK/agent.jwk"
-KID=$(python3 -c 'import json,sys; k=json.load(open(sys.argv[1])); assert k["kty"]=="EC" and k["crv"]=="P-256" and "d" not in k; print(k["kid"])' "$WORK/agent.jwk") \
+KID=$("$PY" -c 'import json,sys; k=json.load(open(sys.argv[1])); assert k["kty"]=="EC" and k["crv"]=="P-256" and "d" not in k; print(k["kid"])' "$WORK/agent.jwk") \
   || fail "--fetch-key printed: $(cat "$WORK/agent.jwk")"
 run "$EV" --fetch-key "$A" --pin "$OTHER_PIN"
 expect_rc 4 "--fetch-key wrong pin"
@@ -228,7 +230,7 @@ jose jwk pub -i "$WORK/jose.jwk" -o "$WORK/jose.pub.jwk"
 run "$EV" --key "$WORK/jose.pub.jwk" --context interop <<<"interop-value"
 expect_rc 0 "--key with a jose JWK"
 [ "$(jose jwe dec -i "$WORK/out" -k "$WORK/jose.jwk" -O-)" = "interop-value" ] || fail "jose jwe dec"
-python3 - "$WORK/jose.jwk" "$WORK/out" <<'PY' || fail "python3-jwcrypto could not open our JWE"
+"$PY" - "$WORK/jose.jwk" "$WORK/out" <<'PY' || fail "python3-jwcrypto could not open our JWE"
 import sys
 from jwcrypto import jwe, jwk
 key = jwk.JWK.from_json(open(sys.argv[1]).read())
@@ -238,10 +240,19 @@ assert t.payload == b"interop-value", t.payload
 PY
 pass "a JWE we make offline opens with jose jwe dec and python3-jwcrypto"
 
+# The prompt on a terminal: script(1) gives us one; the value must not echo.
+(sleep 1; printf 'tty-secret-value\n') |
+  timeout 20 script -qec "'$EV' --key '$WORK/jose.pub.jwk'" /dev/null >"$WORK/tty.out" || fail "prompt run failed"
+grep -q 'Value to encrypt:' "$WORK/tty.out" || fail "no prompt: $(cat -A "$WORK/tty.out")"
+grep -q 'tty-secret-value' "$WORK/tty.out" && fail "the value was echoed on the terminal"
+[ "$(tail -n 1 "$WORK/tty.out" | tr -d '\r' | jose jwe dec -i- -k "$WORK/jose.jwk" -O-)" = "tty-secret-value" ] \
+  || fail "the prompted value did not round-trip"
+pass "on a terminal the value is read from a prompt without echo"
+
 printf 'from-jose' | jose jwe enc -i "{\"protected\":{\"alg\":\"ECDH-ES\",\"enc\":\"A256GCM\",\"kid\":\"$KID\"}}" \
   -I- -k "$WORK/agent.jwk" -o- -c >"$WORK/jose.jwe"
 [ "$(ctl decrypt <"$WORK/jose.jwe")" = "from-jose" ] || fail "the agent did not open jose's JWE"
-python3 - "$WORK/agent.jwk" >"$WORK/jwcrypto.jwe" <<'PY' || fail "python3-jwcrypto could not encrypt"
+"$PY" - "$WORK/agent.jwk" >"$WORK/jwcrypto.jwe" <<'PY' || fail "python3-jwcrypto could not encrypt"
 import json, sys
 from jwcrypto import jwe, jwk
 key = jwk.JWK.from_json(open(sys.argv[1]).read())
