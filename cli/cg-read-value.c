@@ -76,7 +76,7 @@ prompt_no_echo (const char *prompt, gsize max, GError **error)
   if (!ok)
     {
       cg_buf_free (buf);
-      g_set_error (error, CG_ERROR, CG_ERROR_TOO_LARGE, "the value is longer than %" G_GSIZE_FORMAT
+      g_set_error (error, CG_ERROR, CG_ERROR_TOO_LARGE, "the value is larger than %" G_GSIZE_FORMAT
                    " bytes", max);
       return NULL;
     }
@@ -95,8 +95,16 @@ cg_read_value (const char *path, const char *prompt, gsize max, GError **error)
       char *text = NULL;
       gsize len = 0;
       /* One byte of slack for the newline we drop. */
-      if (!cg_file_read_capped (path ? path : "-", max + 1, &text, &len, error))
-        return NULL;
+      g_autoptr (GError) local = NULL;
+      if (!cg_file_read_capped (path ? path : "-", max + 1, &text, &len, &local))
+        {
+          if (g_error_matches (local, CG_ERROR, CG_ERROR_TOO_LARGE))
+            g_set_error (error, CG_ERROR, CG_ERROR_TOO_LARGE,
+                         "the value is larger than %" G_GSIZE_FORMAT " bytes", max);
+          else
+            g_propagate_error (error, g_steal_pointer (&local));
+          return NULL;
+        }
       gsize read_len = len;
       if (len > 0 && text[len - 1] == '\n')
         len--;
@@ -107,7 +115,7 @@ cg_read_value (const char *path, const char *prompt, gsize max, GError **error)
           cg_wipe (text, read_len);
           g_free (text);
           g_set_error (error, CG_ERROR, CG_ERROR_TOO_LARGE,
-                       "the value is longer than %" G_GSIZE_FORMAT " bytes", max);
+                       "the value is larger than %" G_GSIZE_FORMAT " bytes", max);
           return NULL;
         }
       buf = cg_buf_new_copy (text, len);

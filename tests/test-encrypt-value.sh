@@ -105,9 +105,12 @@ expect_rc 3 "unreachable"
 err_has "cannot reach the agent"
 run "$EV" --agent "$A" <"/dev/null"
 expect_rc 6 "empty value"
-head -c 70000 /dev/zero | tr '\0' a >"$WORK/big"
+head -c 10000000 /dev/zero | tr '\0' a >"$WORK/big"
 run "$EV" --agent "$A" --input "$WORK/big"
 expect_rc 6 "too large value"
+run "$EV" --agent "$A" <"$WORK/big"
+expect_rc 6 "10 MB on stdin"
+err_has "larger than"
 pass "unreachable agent is exit 3; empty or oversize value is exit 6"
 
 # --- context and --json ------------------------------------------------------
