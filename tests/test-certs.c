@@ -9,9 +9,12 @@
 
 #include <arpa/inet.h>
 #include <glib/gstdio.h>
+#include <signal.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #define DAY (24 * 3600)
 
@@ -285,6 +288,152 @@ test_selfsign_unique (void)
   g_assert_cmpint (gnutls_x509_crt_get_serial (cg_cert_pair_get_leaf (a), sa, &la), ==, 0);
   g_assert_cmpint (gnutls_x509_crt_get_serial (cg_cert_pair_get_leaf (b), sb, &lb), ==, 0);
   g_assert_false (la == lb && memcmp (sa, sb, la) == 0);
+}
+
+/* Same subject and issuer, but signed by some other key: not self-signed,
+ * and the signature check (not the names) must be what says so. */
+static void
+test_selfsign_forged (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgCertPair) real = cg_cert_pair_generate_self_signed (CG_KEY_TYPE_ECDSA_P256, 30,
+                                                                   &error);
+  g_assert_no_error (error);
+  g_autoptr (CgCertPair) other = cg_cert_pair_generate_self_signed (CG_KEY_TYPE_ECDSA_P256, 30,
+                                                                    &error);
+  g_assert_no_error (error);
+  gnutls_pubkey_t pub = NULL;
+  gnutls_x509_crt_t crt = NULL;
+  guint8 serial[] = { 0x01, 0x02, 0x03 };
+  time_t now = time (NULL);
+
+  g_assert_cmpint (gnutls_pubkey_init (&pub), ==, 0);
+  g_assert_cmpint (gnutls_pubkey_import_privkey (pub, cg_cert_pair_get_privkey (real), 0, 0), ==,
+                   0);
+  g_assert_cmpint (gnutls_x509_crt_init (&crt), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_pubkey (crt, pub), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_version (crt, 3), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_serial (crt, serial, sizeof serial), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_activation_time (crt, now - 60), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_expiration_time (crt, now + DAY), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_set_dn_by_oid (crt, GNUTLS_OID_X520_COMMON_NAME, 0, "forged",
+                                                  6),
+                   ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_privkey_sign (crt, crt, cg_cert_pair_get_privkey (other),
+                                                 GNUTLS_DIG_SHA256, 0),
+                   ==, 0);
+  gnutls_datum_t pem = { NULL, 0 };
+  g_assert_cmpint (gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_PEM, &pem), ==, 0);
+  gnutls_x509_crt_deinit (crt);
+  gnutls_pubkey_deinit (pub);
+
+  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *crt_path = g_build_filename (dir, "c.pem", NULL);
+  g_autofree char *key_path = g_build_filename (dir, "k.pem", NULL);
+  g_assert_true (cg_cert_pair_save_files (real, crt_path, key_path, &error));
+  g_assert_no_error (error);
+  g_assert_true (g_file_set_contents (crt_path, (const char *) pem.data, pem.size, NULL));
+  gnutls_free (pem.data);
+
+  g_autoptr (CgCertPair) forged = cg_cert_pair_load_files (crt_path, key_path, &error);
+  g_assert_no_error (error);
+  gnutls_x509_crt_t leaf = cg_cert_pair_get_leaf (forged);
+  g_assert_true (gnutls_x509_crt_check_issuer (leaf, leaf));
+  g_assert_false (cg_cert_pair_is_self_signed (forged));
+  rm_rf (dir);
+}
+
+/* A real handshake: the pair serves through a retrieve callback as the
+ * agent's does, a client that trusts the chain checks the host name and
+ * sees the same pin. */
+static CgCertPair *serving;
+
+static int
+retrieve_cb (gnutls_session_t session, const gnutls_datum_t *req_ca_rdn, int nreqs,
+             const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length, gnutls_pcert_st **pcert,
+             unsigned int *pcert_length, gnutls_privkey_t *privkey)
+{
+  *pcert = cg_cert_pair_get_pcerts (serving, pcert_length);
+  *privkey = cg_cert_pair_get_privkey (serving);
+  return 0;
+}
+
+static gpointer
+server_thread (gpointer data)
+{
+  int fd = GPOINTER_TO_INT (data);
+  gnutls_certificate_credentials_t cred = NULL;
+  gnutls_session_t session = NULL;
+  int r;
+
+  g_assert_cmpint (gnutls_certificate_allocate_credentials (&cred), ==, 0);
+  gnutls_certificate_set_retrieve_function2 (cred, retrieve_cb);
+  g_assert_cmpint (gnutls_init (&session, GNUTLS_SERVER), ==, 0);
+  g_assert_cmpint (gnutls_set_default_priority (session), ==, 0);
+  g_assert_cmpint (gnutls_credentials_set (session, GNUTLS_CRD_CERTIFICATE, cred), ==, 0);
+  gnutls_transport_set_int (session, fd);
+  do
+    r = gnutls_handshake (session);
+  while (r < 0 && !gnutls_error_is_fatal (r));
+  if (r == 0)
+    gnutls_bye (session, GNUTLS_SHUT_WR);
+  gnutls_deinit (session);
+  gnutls_certificate_free_credentials (cred);
+  close (fd);
+  return GINT_TO_POINTER (r);
+}
+
+static void
+check_handshake (CgKeyType type, const char *name)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgCertPair) pair = cg_cert_pair_generate_self_signed (type, 30, &error);
+  g_assert_no_error (error);
+  int fds[2];
+  g_assert_cmpint (socketpair (AF_UNIX, SOCK_STREAM, 0, fds), ==, 0);
+  serving = pair;
+  GThread *thread = g_thread_new ("server", server_thread, GINT_TO_POINTER (fds[1]));
+
+  gnutls_certificate_credentials_t cred = NULL;
+  gnutls_session_t session = NULL;
+  g_autofree char *chain = cg_cert_pair_chain_pem (pair);
+  gnutls_datum_t ca = { (unsigned char *) chain, strlen (chain) };
+  int r;
+  g_assert_cmpint (gnutls_certificate_allocate_credentials (&cred), ==, 0);
+  g_assert_cmpint (gnutls_certificate_set_x509_trust_mem (cred, &ca, GNUTLS_X509_FMT_PEM), ==, 1);
+  g_assert_cmpint (gnutls_init (&session, GNUTLS_CLIENT), ==, 0);
+  g_assert_cmpint (gnutls_set_default_priority (session), ==, 0);
+  g_assert_cmpint (gnutls_credentials_set (session, GNUTLS_CRD_CERTIFICATE, cred), ==, 0);
+  gnutls_session_set_verify_cert (session, name, 0);
+  gnutls_transport_set_int (session, fds[0]);
+  do
+    r = gnutls_handshake (session);
+  while (r < 0 && !gnutls_error_is_fatal (r));
+  if (r < 0)
+    g_test_message ("client handshake: %s", gnutls_strerror (r));
+  g_assert_cmpint (r, ==, 0);
+
+  unsigned int n = 0;
+  const gnutls_datum_t *peer = gnutls_certificate_get_peers (session, &n);
+  g_assert_cmpuint (n, ==, 1);
+  g_autofree char *pin = cg_cert_spki_pin_from_der (peer[0].data, peer[0].size, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (pin, ==, cg_cert_pair_get_spki_pin (pair));
+
+  gnutls_bye (session, GNUTLS_SHUT_WR);
+  gnutls_deinit (session);
+  gnutls_certificate_free_credentials (cred);
+  close (fds[0]);
+  g_assert_cmpint (GPOINTER_TO_INT (g_thread_join (thread)), ==, 0);
+  serving = NULL;
+}
+
+static void
+test_tls_handshake (void)
+{
+  check_handshake (CG_KEY_TYPE_ECDSA_P256, "localhost");
+  check_handshake (CG_KEY_TYPE_ECDSA_P384, "127.0.0.1");
+  check_handshake (CG_KEY_TYPE_RSA_3072, "::1");
 }
 
 /* The pin is what curl --pinnedpubkey and this openssl pipeline take. */
@@ -687,12 +836,16 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
+  /* The handshake test's two ends close while the other may still write. */
+  signal (SIGPIPE, SIG_IGN);
   make_fixtures ();
 
   g_test_add_func ("/certs/selfsign/p256", test_selfsign_p256);
   g_test_add_func ("/certs/selfsign/p384", test_selfsign_p384);
   g_test_add_func ("/certs/selfsign/rsa3072", test_selfsign_rsa3072);
   g_test_add_func ("/certs/selfsign/unique", test_selfsign_unique);
+  g_test_add_func ("/certs/selfsign/forged", test_selfsign_forged);
+  g_test_add_func ("/certs/selfsign/handshake", test_tls_handshake);
   g_test_add_func ("/certs/pin/openssl-p256", test_pin_openssl_p256);
   g_test_add_func ("/certs/pin/openssl-p384", test_pin_openssl_p384);
   g_test_add_func ("/certs/pin/openssl-rsa3072", test_pin_openssl_rsa);
