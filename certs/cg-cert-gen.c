@@ -165,7 +165,7 @@ cg_cert_pair_generate_self_signed (CgKeyType type, guint days, GError **error)
   unsigned int usage = GNUTLS_KEY_DIGITAL_SIGNATURE;
   CgCertPair *pair = NULL;
 
-  g_return_val_if_fail (days > 0 && days <= 3650, NULL);
+  g_return_val_if_fail (days > 0 && days <= 36500, NULL);
 
   switch (type)
     {
