@@ -78,11 +78,11 @@ update_preview (CgLinkedView *self)
 
   g_autofree char *stripped = g_strstrip (g_strdup (text ? text : ""));
   gboolean has_text = *stripped != '\0';
-  cg_wipe_str (stripped);
+  cg_wipe_str (g_steal_pointer (&stripped));
   g_autoptr (CgLinkedService) ls = NULL;
   if (text && *text)
     ls = cg_linked_service_parse (text, strlen (text), TRUE, &error);
-  cg_wipe_str (text);
+  cg_wipe_str (g_steal_pointer (&text));
 
   if (!ls)
     {
@@ -174,7 +174,7 @@ encrypt_action_cb (GtkWidget *widget, const char *action_name, GVariant *paramet
   if (self->busy || !self->client)
     return;
   g_autoptr (CgLinkedService) ls = cg_linked_service_parse (text, strlen (text), TRUE, &error);
-  cg_wipe_str (text);
+  cg_wipe_str (g_steal_pointer (&text));
   if (!ls)
     {
       show_message (self, error->message);
@@ -185,7 +185,7 @@ encrypt_action_cb (GtkWidget *widget, const char *action_name, GVariant *paramet
   set_busy (self, TRUE);
   cg_manager_client_encrypt_async (self->client, value, cg_linked_service_get_name (ls),
                                    self->cancellable, encrypt_done_cb, g_object_ref (self));
-  cg_wipe_str (value);
+  cg_wipe_str (g_steal_pointer (&value));
   g_clear_pointer (&self->pending, cg_linked_service_free);
   self->pending = g_steal_pointer (&ls);
 }
@@ -338,6 +338,8 @@ cg_linked_view_class_init (CgLinkedViewClass *klass)
   gtk_widget_class_install_action (widget_class, "linked.encrypt", NULL, encrypt_action_cb);
   gtk_widget_class_install_action (widget_class, "linked.copy", NULL, copy_action_cb);
   gtk_widget_class_install_action (widget_class, "linked.save", NULL, save_action_cb);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_o, GDK_CONTROL_MASK, "linked.open",
+                                       NULL);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 
@@ -350,4 +352,14 @@ cg_linked_view_init (CgLinkedView *self)
                             G_CALLBACK (input_changed_cb), self);
   gtk_widget_action_set_enabled (GTK_WIDGET (self), "linked.encrypt", FALSE);
   set_output (self, NULL);
+
+  /* Ctrl+Return encrypts even from inside the JSON box, which would
+   * otherwise take the key itself: so catch it on the way down. */
+  GtkEventController *shortcuts = gtk_shortcut_controller_new ();
+  gtk_event_controller_set_propagation_phase (shortcuts, GTK_PHASE_CAPTURE);
+  gtk_shortcut_controller_add_shortcut (
+    GTK_SHORTCUT_CONTROLLER (shortcuts),
+    gtk_shortcut_new (gtk_shortcut_trigger_parse_string ("<Control>Return"),
+                      gtk_named_action_new ("linked.encrypt")));
+  gtk_widget_add_controller (GTK_WIDGET (self), shortcuts);
 }

@@ -350,6 +350,14 @@ connect_view_connect_cb (CgWindow *self, const char *host, guint port, const cha
 }
 
 static void
+show_page_action_cb (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  CgWindow *self = CG_WINDOW (widget);
+  if (cg_connection_get_state (self->connection) == CG_CONNECTION_CONNECTED)
+    gtk_stack_set_visible_child_name (self->main_stack, g_variant_get_string (parameter, NULL));
+}
+
+static void
 disconnect_action_cb (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   CgWindow *self = CG_WINDOW (widget);
@@ -410,6 +418,12 @@ cg_window_class_init (CgWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, connect_view_connect_cb);
   gtk_widget_class_install_action (widget_class, "manager.disconnect", NULL,
                                    disconnect_action_cb);
+  gtk_widget_class_install_action (widget_class, "manager.show-page", "s", show_page_action_cb);
+  /* Alt+1 / Alt+2 switch pages, as tabs do in GNOME applications. */
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "manager.show-page",
+                                       "s", "credentials");
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_2, GDK_ALT_MASK, "manager.show-page",
+                                       "s", "linked");
 }
 
 static void

@@ -54,9 +54,41 @@ def walk(node, depth, problems, seen):
         walk(node.get_child_at_index(i), depth + 1, problems, seen)
 
 
+def find_named(node, name, depth=0):
+    if node is None or depth > 60:
+        return None
+    try:
+        if node.get_name() == name and node.get_role() == Atspi.Role.TEXT:
+            return node
+        for i in range(node.get_child_count()):
+            found = find_named(node.get_child_at_index(i), name, depth + 1)
+            if found is not None:
+                return found
+    except Exception:
+        return None
+    return None
+
+
+def print_text(app, name):
+    """Print the contents of the text view named @name (through AT-SPI's
+    Text interface, as a screen reader would read it)."""
+    for _ in range(50):
+        node = find_named(app, name)
+        if node is not None:
+            content = Atspi.Text.get_text(node, 0, Atspi.Text.get_character_count(node))
+            if content:
+                print(content)
+                return 0
+        time.sleep(0.2)
+    print("FAIL: no text in %r" % name)
+    return 1
+
+
 def main():
     pid = int(sys.argv[1])
     app = find_app(pid)
+    if app is not None and len(sys.argv) > 3 and sys.argv[2] == "--text":
+        return print_text(app, sys.argv[3])
     if app is None:
         print("FAIL: credgate-manager is not on the accessibility bus")
         return 1

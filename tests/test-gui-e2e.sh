@@ -121,18 +121,44 @@ run_gui () {
   grep -rqs "$TOKEN" "$config" "$HOME" && fail "[$UI_LANG] the token is in a plain file"
   pass "[$UI_LANG] the token is in the keyring and in no file"
 
-  # Debian's python3 has the GObject bindings; a python3 earlier in PATH
-  # (pyenv, a venv) may not.
-  local py=/usr/bin/python3
-  [ -x "$py" ] || py=python3
-  if [ -n "${CG_E2E_A11Y-1}" ] && "$py" -c 'import gi; gi.require_version("Atspi", "2.0")' 2>/dev/null; then
-    "$py" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" >"$ART/gui-$UI_LANG-a11y.txt" ||
+  # Encrypt for a linked service: Alt+2 opens the page, Alt+J (the label's
+  # mnemonic) the JSON box; Ctrl+Return encrypts.
+  key alt+2
+  key "alt+$(t 'Linked service _JSON' | sed 's/.*_\(.\).*/\1/' | tr '[:upper:]' '[:lower:]')"
+  typetext "{\"name\": \"ls-$UI_LANG\", \"properties\": {\"type\": \"SqlServer\", \"typeProperties\": {\"connectionString\": \"Server=db1;Database=sales;User ID=app;Password=$secret-ls;\"}}}"
+  sleep 0.8
+  key ctrl+Return
+  sleep 1.5
+  shot 6-linked-service
+  if [ -n "$HAVE_ATSPI" ]; then
+    local out
+    out=$("$PY" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" --text "$(t 'Re_written JSON' | tr -d _)") ||
+      fail "[$UI_LANG] no rewritten JSON: $out"
+    echo "$out" | grep -q -- "$secret-ls" && fail "[$UI_LANG] the rewritten JSON still holds the password"
+    echo "$out" | grep -q 'Server=db1;Database=sales;User ID=app' || fail "[$UI_LANG] rewritten JSON lost fields: $out"
+    local jwe; jwe=$(echo "$out" | sed -n 's/.*"encryptedCredential": *"\([^"]*\)".*/\1/p')
+    [ -n "$jwe" ] || fail "[$UI_LANG] no encryptedCredential in: $out"
+    printf '%s' "$jwe" | ctl decrypt --context "ls-$UI_LANG" | grep -q -- "$secret-ls" ||
+      fail "[$UI_LANG] the encrypted credential does not open to the password on the agent"
+    pass "[$UI_LANG] linked service rewritten through the window; the agent opens its encryptedCredential"
+  fi
+  key alt+1
+
+  if [ -n "$HAVE_ATSPI" ]; then
+    "$PY" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" >"$ART/gui-$UI_LANG-a11y.txt" ||
       fail "[$UI_LANG] accessibility check: $(grep FAIL "$ART/gui-$UI_LANG-a11y.txt")"
     pass "[$UI_LANG] every control in the accessibility tree has a name and a role"
   fi
 
   kill "$APP_PID"; wait "$APP_PID" 2>/dev/null || true; APP_PID=
 }
+
+# Debian's python3 has the GObject bindings; a python3 earlier in PATH
+# (pyenv, a venv) may not.  Without them the AT-SPI checks are skipped.
+PY=/usr/bin/python3
+[ -x "$PY" ] || PY=python3
+HAVE_ATSPI=
+"$PY" -c 'import gi; gi.require_version("Atspi", "2.0")' 2>/dev/null && HAVE_ATSPI=1
 
 CANARY="pw-$(head -c 6 /dev/urandom | od -An -tx1 | tr -d ' \n')"
 run_gui en sql-e2e-en "$CANARY-en"
