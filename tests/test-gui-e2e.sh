@@ -71,10 +71,21 @@ run_gui () {
 
   local main; main=$(wait_window "$(t 'credgate Manager')")
   focus "$main"
-  # The host entry has the focus; the rest by mnemonic.
+  # The host entry has the focus; the rest by mnemonic.  First a wrong
+  # token: the window must say so in words, and trust nothing for good.
   typetext localhost
   key alt+p ctrl+a; typetext "$PORT"
-  key alt+t; printf '%s' "$TOKEN" | xdotool type --delay 5 --file -
+  key alt+t; typetext cgt_not-a-valid-token
+  key Return
+  focus "$(wait_window "$(t 'Agent certificate')")"
+  key Return
+  focus "$main"
+  sleep 1
+  shot 0-token-rejected
+  [ -e "$config/credgate/known_agents" ] && fail "[$UI_LANG] a failed login saved the agent's pin"
+  pass "[$UI_LANG] a rejected token leaves the connect page with a message"
+
+  key alt+t ctrl+a; printf '%s' "$TOKEN" | xdotool type --delay 5 --file -
   shot 1-connect
   key Return
 
