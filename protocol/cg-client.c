@@ -355,6 +355,8 @@ cg_client_request (CgClient *client, const char *method, const char *path, json_
     {
       body_text = json_dumps (body, JSON_COMPACT | JSON_PRESERVE_ORDER);
       headers = curl_slist_append (headers, "Content-Type: application/json");
+      /* No "Expect: 100-continue" round trip before a body over 1 KiB. */
+      headers = curl_slist_append (headers, "Expect:");
       curl_easy_setopt (curl, CURLOPT_POSTFIELDS, body_text);
       curl_easy_setopt (curl, CURLOPT_POSTFIELDSIZE, (long) strlen (body_text));
     }
