@@ -66,6 +66,17 @@ known_row_activated_cb (CgConnectView *self, GtkListBoxRow *row)
   emit_connect (self, host, port, "");
 }
 
+static gboolean
+port_activate_cb (GtkWidget *widget, GVariant *args, gpointer user_data)
+{
+  CgConnectView *self = CG_CONNECT_VIEW (user_data);
+  /* GTK 4.8's spin button has no activates-default: Enter there connects
+   * too, with the value as typed. */
+  gtk_spin_button_update (self->port_spin);
+  gtk_widget_activate_action (GTK_WIDGET (self), "connect-view.connect", NULL);
+  return TRUE;
+}
+
 static void
 host_changed_cb (CgConnectView *self)
 {
@@ -185,6 +196,15 @@ cg_connect_view_init (CgConnectView *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   g_signal_connect_swapped (self->host_entry, "changed", G_CALLBACK (host_changed_cb), self);
+
+  GtkEventController *shortcuts = gtk_shortcut_controller_new ();
+  gtk_event_controller_set_propagation_phase (shortcuts, GTK_PHASE_CAPTURE);
+  gtk_shortcut_controller_add_shortcut (
+    GTK_SHORTCUT_CONTROLLER (shortcuts),
+    gtk_shortcut_new (gtk_alternative_trigger_new (gtk_keyval_trigger_new (GDK_KEY_Return, 0),
+                                                   gtk_keyval_trigger_new (GDK_KEY_KP_Enter, 0)),
+                      gtk_callback_action_new (port_activate_cb, self, NULL)));
+  gtk_widget_add_controller (GTK_WIDGET (self->port_spin), shortcuts);
   host_changed_cb (self);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->spinner), GTK_ACCESSIBLE_PROPERTY_LABEL,
                                   _("Connecting"), -1);

@@ -216,6 +216,26 @@ search_changed_cb (CgCredentialsView *self)
   gtk_list_box_invalidate_filter (self->list_box);
 }
 
+static void open_editor (CgCredentialsView *self, json_t *meta);
+
+/* Enter in the search box edits the first credential that matches: type a
+ * few letters, press Enter, and the form is open. */
+static void
+search_activate_cb (CgCredentialsView *self)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->list_box)); child;
+       child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_LIST_BOX_ROW (child) && gtk_widget_get_child_visible (child))
+      {
+        json_t *meta = g_object_get_data (G_OBJECT (child), "cg-meta");
+        if (meta)
+          {
+            open_editor (self, meta);
+            return;
+          }
+      }
+}
+
 static void
 editor_saved_cb (CgCredentialsView *self, const char *name)
 {
@@ -314,6 +334,12 @@ delete_action_cb (GtkWidget *widget, const char *action_name, GVariant *paramete
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
+static gboolean
+focus_search_cb (GtkWidget *widget, GVariant *args, gpointer user_data)
+{
+  return gtk_widget_grab_focus (GTK_WIDGET (CG_CREDENTIALS_VIEW (widget)->search_entry));
+}
+
 static void
 cg_credentials_view_dispose (GObject *object)
 {
@@ -343,6 +369,7 @@ cg_credentials_view_class_init (CgCredentialsViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CgCredentialsView, list_box);
   gtk_widget_class_bind_template_child (widget_class, CgCredentialsView, placeholder_label);
   gtk_widget_class_bind_template_callback (widget_class, search_changed_cb);
+  gtk_widget_class_bind_template_callback (widget_class, search_activate_cb);
   gtk_widget_class_bind_template_callback (widget_class, row_activated_cb);
   gtk_widget_class_install_action (widget_class, "credentials.add", NULL, add_action_cb);
   gtk_widget_class_install_action (widget_class, "credentials.refresh", NULL,
@@ -353,6 +380,7 @@ cg_credentials_view_class_init (CgCredentialsViewClass *klass)
                                        "credentials.add", NULL);
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "credentials.refresh",
                                        NULL);
+  gtk_widget_class_add_binding (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, focus_search_cb, NULL);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 
