@@ -251,8 +251,8 @@ run_cb (GThreadedSocketService *service, GSocketConnection *conn, GObject *sourc
 
 /* A socket file left by an agent that died is removed; one that answers
  * belongs to a running agent and is an error. */
-static gboolean
-clear_stale_socket (const char *path, GError **error)
+gboolean
+cg_admin_claim_path (const char *path, GError **error)
 {
   if (!g_file_test (path, G_FILE_TEST_EXISTS))
     return TRUE;
@@ -283,7 +283,7 @@ cg_admin_start (CgAgent *agent, const char *path, GError **error)
   g_autofree char *dir = g_path_get_dirname (path);
   g_autoptr (GError) local = NULL;
 
-  if (!cg_mkdir_private (dir, 0700, error) || !clear_stale_socket (path, error))
+  if (!cg_mkdir_private (dir, 0700, error) || !cg_admin_claim_path (path, error))
     return NULL;
 
   g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (path);

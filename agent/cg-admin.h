@@ -9,6 +9,9 @@ G_BEGIN_DECLS
  * every connection, served on its own threads. */
 typedef struct CgAdmin CgAdmin;
 
+/* Before anything else at start: refuse a path another running agent
+ * serves, remove one a dead agent left. */
+gboolean cg_admin_claim_path (const char *path, GError **error);
 CgAdmin *cg_admin_start (CgAgent *agent, const char *path, GError **error);
 void cg_admin_stop (CgAdmin *admin);
 

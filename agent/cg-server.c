@@ -19,9 +19,16 @@
 struct CgServer
 {
   CgAgent *agent;
+  GArray *fds;        /* bound listening sockets, until the daemons take them */
+  GPtrArray *addrs;   /* the address of each */
   GPtrArray *daemons; /* struct MHD_Daemon * */
   GPtrArray *urls;
 };
+
+/* A body declared this many times over the limit is refused at once and
+ * the connection closed; a smaller excess is read, dropped and answered
+ * 413 so that the client sees the answer rather than a reset. */
+#define DROP_AT_ONCE_FACTOR 16
 
 static enum MHD_Result
 access_cb (void *cls, struct MHD_Connection *connection, const char *url, const char *method,
@@ -42,8 +49,12 @@ access_cb (void *cls, struct MHD_Connection *connection, const char *url, const 
       guint64 declared;
       if (cl && g_ascii_string_to_unsigned (cl, 10, 0, G_MAXUINT64, &declared, NULL)
           && declared > req->body_max)
-        return cg_http_reply_error (connection, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
-                                    "the request body is too large", NULL);
+        {
+          if (declared / DROP_AT_ONCE_FACTOR > req->body_max)
+            return cg_http_reply_error (connection, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
+                                        "the request body is too large", NULL);
+          req->too_large = TRUE;
+        }
 
       /* Answer on a later call: queueing on the first one makes MHD close
        * the connection and costs keep-alive (DESIGN.md, pitfalls). */
@@ -144,12 +155,9 @@ bind_listen (const char *addr, guint port, GError **error)
 }
 
 static gboolean
-start_daemon (CgServer *server, const char *addr, GError **error)
+start_daemon (CgServer *server, int fd, const char *addr, GError **error)
 {
   const CgConfig *cfg = server->agent->config;
-  int fd = bind_listen (addr, cfg->port, error);
-  if (fd < 0)
-    return FALSE;
 
   guint threads = cfg->threads ? cfg->threads : MAX (g_get_num_processors (), 1);
   struct MHD_OptionItem ops[] = {
@@ -173,7 +181,6 @@ start_daemon (CgServer *server, const char *addr, GError **error)
       0, NULL, NULL, access_cb, server, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
   if (!d)
     {
-      close (fd);
       g_set_error (error, CG_ERROR, CG_ERROR_FAILED,
                    "cannot start the TLS server on %s port %u (see messages above)", addr,
                    cfg->port);
@@ -187,18 +194,31 @@ start_daemon (CgServer *server, const char *addr, GError **error)
   return TRUE;
 }
 
+static gboolean
+add_listener (CgServer *server, const char *addr, GError **error)
+{
+  int fd = bind_listen (addr, server->agent->config->port, error);
+  if (fd < 0)
+    return FALSE;
+  g_array_append_val (server->fds, fd);
+  g_ptr_array_add (server->addrs, g_strdup (addr));
+  return TRUE;
+}
+
 CgServer *
-cg_server_start (CgAgent *agent, GError **error)
+cg_server_bind (CgAgent *agent, GError **error)
 {
   CgServer *server = g_new0 (CgServer, 1);
   server->agent = agent;
+  server->fds = g_array_new (FALSE, FALSE, sizeof (int));
+  server->addrs = g_ptr_array_new_with_free_func (g_free);
   server->daemons = g_ptr_array_new ();
   server->urls = g_ptr_array_new_with_free_func (g_free);
 
   if (agent->config->listen)
     {
       for (char **a = agent->config->listen; *a; a++)
-        if (!start_daemon (server, *a, error))
+        if (!add_listener (server, *a, error))
           goto fail;
     }
   else
@@ -206,14 +226,14 @@ cg_server_start (CgAgent *agent, GError **error)
       /* All addresses: dual-stack "::", or IPv4 alone on a host without
        * IPv6. */
       g_autoptr (GError) v6_error = NULL;
-      if (!start_daemon (server, "::", &v6_error))
+      if (!add_listener (server, "::", &v6_error))
         {
           if (strstr (v6_error->message, "Address family not supported") == NULL)
             {
               g_propagate_error (error, g_steal_pointer (&v6_error));
               goto fail;
             }
-          if (!start_daemon (server, "0.0.0.0", error))
+          if (!add_listener (server, "0.0.0.0", error))
             goto fail;
         }
     }
@@ -222,6 +242,19 @@ cg_server_start (CgAgent *agent, GError **error)
 fail:
   cg_server_stop (server);
   return NULL;
+}
+
+gboolean
+cg_server_start (CgServer *server, GError **error)
+{
+  for (guint i = 0; i < server->fds->len; i++)
+    {
+      if (!start_daemon (server, g_array_index (server->fds, int, i), server->addrs->pdata[i],
+                         error))
+        return FALSE;
+      g_array_index (server->fds, int, i) = -1; /* the daemon owns it now */
+    }
+  return TRUE;
 }
 
 GStrv
@@ -248,6 +281,11 @@ cg_server_stop (CgServer *server)
       if (fd != MHD_INVALID_SOCKET)
         close (fd);
     }
+  for (guint i = 0; i < server->fds->len; i++)
+    if (g_array_index (server->fds, int, i) >= 0)
+      close (g_array_index (server->fds, int, i));
+  g_array_unref (server->fds);
+  g_ptr_array_unref (server->addrs);
   g_ptr_array_unref (server->daemons);
   g_ptr_array_unref (server->urls);
   g_free (server);

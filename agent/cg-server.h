@@ -9,9 +9,12 @@ G_BEGIN_DECLS
  * with its own thread pool, all answering through cg_api_dispatch. */
 typedef struct CgServer CgServer;
 
-/* Binds every address (a port in use is an error that names it) and starts
- * serving.  The certificate must already be set with cg_tls_set_pair. */
-CgServer *cg_server_start (CgAgent *agent, GError **error);
+/* Binds every address: first, so that a port in use stops the agent
+ * before it touches keys or certificates.  The error names the address. */
+CgServer *cg_server_bind (CgAgent *agent, GError **error);
+/* Starts serving on the bound sockets.  The certificate must already be set
+ * with cg_tls_set_pair and agent->vault be open. */
+gboolean cg_server_start (CgServer *server, GError **error);
 /* Lines "https://ADDR:PORT/" (transfer full). */
 GStrv cg_server_get_urls (CgServer *server);
 /* Stops accepting, finishes requests in flight, frees. */

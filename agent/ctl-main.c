@@ -200,7 +200,7 @@ main (int argc, char **argv)
       char *jwe = read_stdin_jwe (&error);
       if (!jwe)
         return fail (error);
-      request = json_pack ("{s:s, s:s, s:s?}", "command", "decrypt", "encryptedCredential", jwe,
+      request = json_pack ("{s:s, s:s, s:s*}", "command", "decrypt", "encryptedCredential", jwe,
                            "context", context);
       g_free (jwe);
       expected_args = argc;
@@ -218,7 +218,7 @@ main (int argc, char **argv)
       if (takes_name && !arg)
         return usage_error ("'%s' needs a NAME", verb);
       g_autofree char *command = g_strdup_printf ("%s.%s", group, verb);
-      request = json_pack ("{s:s, s:s?}", "command", command, "name", takes_name ? arg : NULL);
+      request = json_pack ("{s:s, s:s*}", "command", command, "name", takes_name ? arg : NULL);
       expected_args = takes_name ? 4 : 3;
     }
   else

@@ -88,6 +88,14 @@ main (int argc, char **argv)
     return die (error);
 
   agent.config = &config;
+  /* Everything that can refuse to start without side effects comes first:
+   * the port, the admin socket; only then keys and certificates. */
+  CgServer *server = cg_server_bind (&agent, &error);
+  if (!server)
+    return die (error);
+  if (!cg_admin_claim_path (config.admin_socket, &error))
+    return die (error);
+
   agent.started = g_get_real_time ();
   agent.throttle = cg_throttle_new (config.auth_failures);
   agent.vault = cg_vault_open (config.state_dir, &error);
@@ -109,8 +117,7 @@ main (int argc, char **argv)
     g_message ("generated a self-signed certificate in %s/tls", config.state_dir);
   cg_tls_set_pair (pair);
 
-  CgServer *server = cg_server_start (&agent, &error);
-  if (!server)
+  if (!cg_server_start (server, &error))
     return die (error);
   CgAdmin *admin = cg_admin_start (&agent, config.admin_socket, &error);
   if (!admin)

@@ -61,7 +61,8 @@ ctl () { "$CTL" --socket "$SOCKET" "$@"; }
 # The token travels in a header file, the body on stdin: never in argv.
 api () {
   local method=$1 path=$2 token=${3:-} body=${4:-}
-  local hdr="$WORK/hdr.$$" out="$WORK/out.$$"
+  local hdr out
+  hdr=$(mktemp "$WORK/hdr.XXXXXX"); out=$(mktemp "$WORK/out.XXXXXX")
   : > "$hdr"
   [ -n "$token" ] && printf 'Authorization: Bearer %s\n' "$token" > "$hdr"
   local args=(-sS -o "$out" -w '%{http_code}' --cacert "$STATE/tls/server.crt"
@@ -73,8 +74,10 @@ api () {
   else
     code=$(curl "${args[@]}" "https://localhost:$PORT$path" </dev/null)
   fi
-  printf '%s %s\n' "$code" "$(cat "$out")"
+  local reply
+  reply=$(cat "$out")
   rm -f "$hdr" "$out"
+  printf '%s %s\n' "$code" "$reply"
 }
 
 # expect_status "STATUS BODY" CODE [ERROR_CODE]

@@ -1,0 +1,144 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#include "config.h"
+
+#include "agent/cg-db.h"
+#include "common/cg-error.h"
+
+#include <sys/stat.h>
+
+#define SCHEMA_VERSION 1
+
+static const char schema_v1[]
+    = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+      "CREATE TABLE seal_keys (kid TEXT PRIMARY KEY, created TEXT NOT NULL,"
+      "  current INTEGER NOT NULL DEFAULT 0, retired INTEGER NOT NULL DEFAULT 0);"
+      "CREATE TABLE credentials (name TEXT PRIMARY KEY, type TEXT NOT NULL,"
+      "  properties TEXT NOT NULL, version INTEGER NOT NULL, created TEXT NOT NULL,"
+      "  updated TEXT NOT NULL, sealed BLOB NOT NULL);"
+      "CREATE TABLE tokens (name TEXT PRIMARY KEY, hmac BLOB NOT NULL UNIQUE,"
+      "  created TEXT NOT NULL, last_used TEXT);"
+      "PRAGMA user_version = 1;";
+
+void
+cg_db_set_error (GError **error, sqlite3 *db, const char *what)
+{
+  int code = sqlite3_errcode (db);
+  const char *reason = sqlite3_errmsg (db);
+  if (code == SQLITE_FULL)
+    reason = "the disk is full";
+  else if (code == SQLITE_READONLY)
+    reason = "the state database is read-only";
+  else if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
+    reason = "the state database is damaged";
+  g_set_error (error, CG_ERROR, CG_ERROR_IO, "%s: %s", what, reason);
+}
+
+gboolean
+cg_db_exec (sqlite3 *db, const char *sql, GError **error)
+{
+  if (sqlite3_exec (db, sql, NULL, NULL, NULL) != SQLITE_OK)
+    {
+      cg_db_set_error (error, db, "state database");
+      return FALSE;
+    }
+  return TRUE;
+}
+
+sqlite3_stmt *
+cg_db_prepare (sqlite3 *db, const char *sql, GError **error)
+{
+  sqlite3_stmt *stmt = NULL;
+  if (sqlite3_prepare_v2 (db, sql, -1, &stmt, NULL) != SQLITE_OK)
+    {
+      cg_db_set_error (error, db, "state database");
+      return NULL;
+    }
+  return stmt;
+}
+
+sqlite3 *
+cg_db_open (const char *path, GError **error)
+{
+  sqlite3 *db = NULL;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW
+              | SQLITE_OPEN_FULLMUTEX;
+  if (sqlite3_open_v2 (path, &db, flags, NULL) != SQLITE_OK)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot open %s: %s", path,
+                   db ? sqlite3_errmsg (db) : "out of memory");
+      sqlite3_close (db);
+      return NULL;
+    }
+  /* The file holds sealed records and token HMACs: nobody else's business
+   * even so.  SQLite gives -wal and -shm the database file's mode. */
+  chmod (path, 0600);
+  sqlite3_busy_timeout (db, 5000);
+  sqlite3_extended_result_codes (db, 0);
+
+  if (!cg_db_exec (db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+                       "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;", error))
+    goto fail;
+
+  sqlite3_stmt *stmt = cg_db_prepare (db, "PRAGMA user_version", error);
+  if (!stmt)
+    goto fail;
+  int version = sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int (stmt, 0) : -1;
+  sqlite3_finalize (stmt);
+
+  if (version == 0)
+    {
+      if (!cg_db_exec (db, "BEGIN IMMEDIATE", error))
+        goto fail;
+      if (!cg_db_exec (db, schema_v1, error) || !cg_db_exec (db, "COMMIT", error))
+        {
+          sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+          goto fail;
+        }
+    }
+  else if (version != SCHEMA_VERSION)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_IO,
+                   "%s has schema version %d; this agent knows version %d "
+                   "(a newer credgate made it?)",
+                   path, version, SCHEMA_VERSION);
+      goto fail;
+    }
+  return db;
+
+fail:
+  sqlite3_close (db);
+  return NULL;
+}
+
+char *
+cg_db_meta_get (sqlite3 *db, const char *key, GError **error)
+{
+  sqlite3_stmt *stmt = cg_db_prepare (db, "SELECT value FROM meta WHERE key = ?", error);
+  if (!stmt)
+    return NULL;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+  char *value = NULL;
+  int r = sqlite3_step (stmt);
+  if (r == SQLITE_ROW)
+    value = g_strdup ((const char *) sqlite3_column_text (stmt, 0));
+  else if (r != SQLITE_DONE)
+    cg_db_set_error (error, db, "state database");
+  sqlite3_finalize (stmt);
+  return value;
+}
+
+gboolean
+cg_db_meta_set (sqlite3 *db, const char *key, const char *value, GError **error)
+{
+  sqlite3_stmt *stmt
+      = cg_db_prepare (db, "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", error);
+  if (!stmt)
+    return FALSE;
+  sqlite3_bind_text (stmt, 1, key, -1, SQLITE_STATIC);
+  sqlite3_bind_text (stmt, 2, value, -1, SQLITE_STATIC);
+  gboolean ok = sqlite3_step (stmt) == SQLITE_DONE;
+  if (!ok)
+    cg_db_set_error (error, db, "state database");
+  sqlite3_finalize (stmt);
+  return ok;
+}

@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <libsecret/secret.h>
+
+#include "common/cg-secure.h"
+
+G_BEGIN_DECLS
+
+/* The agent's key material in the Secret Service (libsecret, _sync calls).
+ * One schema, "org.credgate.Key", with attributes that hold nothing
+ * secret: "instance" (the random id of one state directory, so several
+ * agents can share a keyring), "kind" ("master" or "seal") and "kid" ("" for
+ * the master key).  The secret is the base64 of 32 key bytes. */
+const SecretSchema *cg_secret_schema_get (void);
+
+/* Is the default collection there and unlocked?  Sets CG_ERROR_LOCKED or
+ * CG_ERROR_UNAVAILABLE otherwise.  Every lookup that comes back empty must
+ * be checked with this: a locked keyring answers "not found". */
+gboolean cg_keystore_check_unlocked (GError **error);
+
+/* Cheap re-check for keys already loaded: reads the collection proxy's
+ * cached Locked property and the service's name owner (no D-Bus round
+ * trip).  FALSE with the reason once the keyring was locked or went away. */
+gboolean cg_keystore_still_unlocked (GError **error);
+
+/* 32 key bytes, or NULL: with *error set on a D-Bus failure, without when
+ * there is no such item (the caller then checks the lock state). */
+CgBuf *cg_keystore_lookup (const char *instance, const char *kind, const char *kid,
+                           GError **error);
+gboolean cg_keystore_store (const char *instance, const char *kind, const char *kid,
+                            const CgBuf *key, GError **error);
+
+G_END_DECLS

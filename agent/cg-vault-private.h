@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "agent/cg-vault.h"
+
+#include <sqlite3.h>
+
+G_BEGIN_DECLS
+
+/* Shared by cg-vault.c (keys, records) and cg-vault-tokens.c. */
+struct CgVault
+{
+  GMutex lock;                /* guards everything below */
+  char *state_dir;
+  sqlite3 *db;
+  char *instance;             /* this state directory's id in the keyring */
+  CgBuf *token_key;           /* HMAC key for tokens, from STATE_DIR/token.key */
+  /* Loaded keys (NULL until the keyring gives them). */
+  CgBuf *master;
+  GHashTable *seal_keys;      /* kid → CgSealKey */
+  CgSealKey *current;         /* borrowed from seal_keys */
+  gint last_key_error;        /* CG_ERROR code of the last failed load, -1 if none */
+};
+
+char *cg_vault_now_rfc3339 (void);
+gboolean cg_vault_tokens_init (CgVault *vault, GError **error);
+
+G_END_DECLS
