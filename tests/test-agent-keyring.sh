@@ -32,6 +32,16 @@ kid=$(ctl --json status | sed -n 's/.*"kid": "\(.*\)".*/\1/p')
 [ -n "$kid" ] || fail "no kid after unlock"
 pass "after unlock the same agent creates its keys and stores (no restart)"
 
+# Locked while running: keys in memory stop serving at once, and come back
+# on unlock.
+"$KEYRING_CTL" lock
+sleep 0.2
+expect "$(api PUT /v1/credentials/a "$TOKEN" "$body")" 503 secret_store_locked
+ctl credential resolve a >/dev/null 2>&1 && fail "resolve worked with the keyring locked"
+"$KEYRING_CTL" unlock
+expect "$(api PUT /v1/credentials/a "$TOKEN" "$body")" 200
+pass "locked while running: 503 at once; unlocked: serving again"
+
 # 3. Restart with the keyring locked: 503, and unlocking brings back the
 #    same keys, not new ones.
 stop_agent
