@@ -259,7 +259,7 @@ printf 'from-jose' | jose jwe enc -i "{\"protected\":{\"alg\":\"ECDH-ES\",\"enc\
 import json, sys
 from jwcrypto import jwe, jwk
 key = jwk.JWK.from_json(open(sys.argv[1]).read())
-hdr = {"alg": "ECDH-ES", "enc": "A256GCM", "kid": key.key_id}
+hdr = {"alg": "ECDH-ES", "enc": "A256GCM", "kid": json.load(open(sys.argv[1]))["kid"]}
 t = jwe.JWE(b"from-jwcrypto", protected=json.dumps(hdr))
 t.add_recipient(key)
 print(t.serialize(compact=True))
