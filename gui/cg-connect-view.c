@@ -66,6 +66,17 @@ known_row_activated_cb (CgConnectView *self, GtkListBoxRow *row)
   emit_connect (self, host, port, "");
 }
 
+/* Alt+K lands on the first known agent: a list box takes no focus itself. */
+static gboolean
+known_list_mnemonic_activate_cb (GtkWidget *list, gboolean group_cycling, gpointer user_data)
+{
+  for (GtkWidget *child = gtk_widget_get_first_child (list); child;
+       child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_LIST_BOX_ROW (child))
+      return gtk_widget_grab_focus (child);
+  return FALSE;
+}
+
 static gboolean
 port_activate_cb (GtkWidget *widget, GVariant *args, gpointer user_data)
 {
@@ -196,6 +207,9 @@ cg_connect_view_init (CgConnectView *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   g_signal_connect_swapped (self->host_entry, "changed", G_CALLBACK (host_changed_cb), self);
+
+  g_signal_connect (self->known_list, "mnemonic-activate",
+                    G_CALLBACK (known_list_mnemonic_activate_cb), self);
 
   GtkEventController *shortcuts = gtk_shortcut_controller_new ();
   gtk_event_controller_set_propagation_phase (shortcuts, GTK_PHASE_CAPTURE);

@@ -54,14 +54,14 @@ def walk(node, depth, problems, seen):
         walk(node.get_child_at_index(i), depth + 1, problems, seen)
 
 
-def find_named(node, name, depth=0):
+def find_named(node, name, depth=0, role=Atspi.Role.TEXT):
     if node is None or depth > 60:
         return None
     try:
-        if node.get_name() == name and node.get_role() == Atspi.Role.TEXT:
+        if node.get_name() == name and (role is None or node.get_role() == role):
             return node
         for i in range(node.get_child_count()):
-            found = find_named(node.get_child_at_index(i), name, depth + 1)
+            found = find_named(node.get_child_at_index(i), name, depth + 1, role)
             if found is not None:
                 return found
     except Exception:
@@ -89,6 +89,15 @@ def main():
     app = find_app(pid)
     if app is not None and len(sys.argv) > 3 and sys.argv[2] == "--text":
         return print_text(app, sys.argv[3])
+    if app is not None and len(sys.argv) > 3 and sys.argv[2] == "--find":
+        # A visible control with that accessible name, within a few seconds.
+        for _ in range(50):
+            node = find_named(app, sys.argv[3], role=None)
+            if node is not None and node.get_state_set().contains(Atspi.StateType.VISIBLE):
+                return 0
+            time.sleep(0.1)
+        print("FAIL: nothing visible is named %r" % sys.argv[3])
+        return 1
     if app is None:
         print("FAIL: credgate-manager is not on the accessibility bus")
         return 1

@@ -26,6 +26,8 @@ for lang in nl de; do
   msgfmt --check -o "$LOCALEDIR/$lang/LC_MESSAGES/credgate.mo" "$top_srcdir/po/$lang.po"
 done
 t () { LANG=C.UTF-8 LANGUAGE=$UI_LANG TEXTDOMAINDIR=$LOCALEDIR gettext credgate "$1"; }
+# mn MSGID: the mnemonic letter of a translated label, as an xdotool key.
+mn () { echo "alt+$(t "$1" | sed 's/^[^_]*_\(.\).*/\1/' | tr '[:upper:]' '[:lower:]')"; }
 
 start_agent
 TOKEN=$(ctl token create gui-e2e)
@@ -154,7 +156,7 @@ run_gui () {
   # Encrypt for a linked service: Alt+2 opens the page, Alt+J (the label's
   # mnemonic) the JSON box; Ctrl+Return encrypts.
   key alt+2
-  key "alt+$(t 'Linked service _JSON' | sed 's/.*_\(.\).*/\1/' | tr '[:upper:]' '[:lower:]')"
+  key "$(mn 'Linked service _JSON')"
   typetext "{\"name\": \"ls-$UI_LANG\", \"properties\": {\"type\": \"SqlServer\", \"typeProperties\": {\"connectionString\": \"Server=db1;Database=sales;User ID=app;Password=$secret-ls;\"}}}"
   sleep 0.8
   key ctrl+Return
@@ -173,6 +175,23 @@ run_gui () {
     pass "[$UI_LANG] linked service rewritten through the window; the agent opens its encryptedCredential"
   fi
   key alt+1
+
+  # Disconnect, then one-click reconnect from the known agents: the pin is
+  # known (no prompt) and the token comes from the keyring.
+  key "$(mn '_Disconnect')"
+  sleep 0.5
+  shot 8-known-agents
+  key "$(mn '_Known agents')"
+  key Return
+  sleep 1.5
+  shot 9-reconnected
+  xdotool search --onlyvisible --name "^$(t 'Agent certificate')\$" >/dev/null 2>&1 &&
+    fail "[$UI_LANG] a known agent asked for trust again"
+  if [ -n "$HAVE_ATSPI" ]; then
+    "$PY" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" --find "$(t 'Edit %s' | sed "s/%s/$name/")" ||
+      fail "[$UI_LANG] reconnecting from the known agents did not show the credentials"
+    pass "[$UI_LANG] known agent: one-click reconnect, pin and keyring token reused"
+  fi
 
   if [ -n "$HAVE_ATSPI" ]; then
     "$PY" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" >"$ART/gui-$UI_LANG-a11y.txt" ||
