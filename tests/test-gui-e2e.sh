@@ -73,11 +73,29 @@ run_gui () {
 
   local main; main=$(wait_window "$(t 'credgate Manager')")
   focus "$main"
-  # The host entry has the focus; the rest by mnemonic.  First a wrong
-  # token: the window must say so in words, and trust nothing for good.
+  # The host entry has the focus; the rest by mnemonic.
   typetext localhost
   key alt+p ctrl+a; typetext "$PORT"
-  key alt+t; typetext cgt_not-a-valid-token
+
+  # A changed key: a pin for this address that the agent does not have.
+  # The warning blocks, shows both pins, and Cancel (the default) keeps the
+  # old pin and sends nothing.
+  mkdir -p "$config/credgate"
+  local bogus="sha256:$(head -c 32 /dev/urandom | base64)"
+  printf 'localhost:%s %s\n' "$PORT" "$bogus" > "$config/credgate/known_agents"
+  key alt+t; typetext cgt_never-sent
+  key Return
+  focus "$(wait_window "$(t 'Certificate changed')")"
+  shot 0a-key-changed
+  key Return
+  focus "$main"
+  sleep 0.5
+  grep -q "$bogus" "$config/credgate/known_agents" || fail "[$UI_LANG] cancelling replaced the pin"
+  pass "[$UI_LANG] a changed key is a blocking warning; cancel keeps the trusted pin"
+  rm "$config/credgate/known_agents"
+
+  # A wrong token: the window must say so in words, and trust nothing for good.
+  key alt+t ctrl+a; typetext cgt_not-a-valid-token
   key Return
   focus "$(wait_window "$(t 'Agent certificate')")"
   key Return
