@@ -222,6 +222,9 @@ run "$EV" --key "$WORK/agent.jwk" --linked-service "$DATA/new-shape.json"
 expect_rc 0 "--key linked service"
 cp "$WORK/out" "$WORK/offline-ls.json"
 start_agent
+# A new port: the same agent (same state, same certificate) under a new address.
+A="localhost:$PORT"
+printf '%s %s\n' "$A" "$PIN" >>"$KNOWN"
 [ "$(ctl decrypt --context off-1 <"$WORK/offline.jwe")" = "offline-value" ] || fail "offline value does not open"
 check_ls "$WORK/offline-ls.json" "$DATA/new-shape.expected.json" SqlServerLS 'p@ss' acctkey
 pass "--key seals offline (agent stopped); the agent opens values and linked services made so"
@@ -266,3 +269,57 @@ print(t.serialize(compact=True))
 PY
 [ "$(ctl decrypt <"$WORK/jwcrypto.jwe")" = "from-jwcrypto" ] || fail "the agent did not open jwcrypto's JWE"
 pass "JWEs made by jose and python3-jwcrypto for the agent's key open in the agent"
+
+# --- what the agent must refuse ------------------------------------------------
+# Each is refused by the agent (credgatectl decrypt) and by --verify (exit 6
+# when our own header check already refuses it, 7 when the agent does).
+GOOD=$(printf 'good' | "$EV" --key "$WORK/agent.jwk")
+"$PY" - "$WORK/agent.jwk" "$GOOD" "$WORK/bad" <<'PY' || fail "making the bad JWEs"
+import base64, json, os, sys
+jwk = json.load(open(sys.argv[1])); good = sys.argv[2]; out = sys.argv[3]
+os.makedirs(out, exist_ok=True)
+b64 = lambda b: base64.urlsafe_b64encode(b).rstrip(b"=").decode()
+hdr = json.loads(base64.urlsafe_b64decode(good.split(".")[0] + "=="))
+rest = good.split(".")[1:]
+def with_header(name, **changes):
+    h = dict(hdr); h.update(changes); h = {k: v for k, v in h.items() if v is not None}
+    open(f"{out}/{name}", "w").write(".".join([b64(json.dumps(h).encode())] + rest))
+with_header("alg-RSA1_5", alg="RSA1_5")
+with_header("alg-dir", alg="dir", epk=None)
+with_header("alg-none", alg="none")
+with_header("alg-PBES2", alg="PBES2-HS256+A128KW", p2s="c2FsdHNhbHRzYWx0c2FsdA", p2c=1000)
+with_header("alg-ECDH-ES+A256KW", alg="ECDH-ES+A256KW")
+with_header("enc-A128GCM", enc="A128GCM")
+with_header("zip", zip="DEF")
+with_header("crit", crit=["exp"], exp=1)
+with_header("jku", jku="https://example.com/k")
+with_header("unknown-kid", kid=b64(os.urandom(32)))
+epk = dict(hdr["epk"]); y = bytearray(base64.urlsafe_b64decode(epk["y"] + "=")); y[-1] ^= 1
+epk["y"] = b64(bytes(y)); with_header("point-off-curve", epk=epk)
+parts = good.split(".")
+open(f"{out}/truncated", "w").write(good[:-10])
+open(f"{out}/four-parts", "w").write(".".join(parts[:4]))
+open(f"{out}/padded", "w").write(".".join(parts[:3] + [parts[3] + "=" * (-len(parts[3]) % 4 or 4), parts[4]]))
+t = bytearray(base64.urlsafe_b64decode(parts[4] + "==")); t[0] ^= 0x80
+open(f"{out}/tag-flipped", "w").write(".".join(parts[:4] + [b64(bytes(t))]))
+iv = bytearray(base64.urlsafe_b64decode(parts[2] + "==")); iv[0] ^= 1
+open(f"{out}/iv-flipped", "w").write(".".join(parts[:2] + [b64(bytes(iv))] + parts[3:]))
+open(f"{out}/reencoded-std-base64", "w").write(good.replace("-", "+").replace("_", "/") if ("-" in good or "_" in good) else good[:-1] + "+")
+PY
+[ "$(ctl decrypt <<<"$GOOD")" = good ] || fail "the unmodified JWE does not open"
+for f in "$WORK"/bad/*; do
+  name=$(basename "$f")
+  ctl decrypt <"$f" >/dev/null 2>&1 && fail "the agent opened a JWE with $name"
+  run "$EV" --agent "$A" --verify --input "$f"
+  [ "$rc" = 6 ] || [ "$rc" = 7 ] || fail "--verify of $name: exit $rc: $(cat "$WORK/err")"
+  expect_rc "$rc" "--verify of $name"
+done
+pass "refused by the agent and by --verify: other algs (RSA1_5, dir, none, PBES2, ECDH-ES+A256KW), zip, crit, jku, unknown kid, off-curve point, truncated, re-encoded, flipped"
+
+printf 'hello' | "$EV" --key "$WORK/agent.jwk" --context ls-a >"$WORK/ls-a.jwe"
+ctl decrypt --context ls-b <"$WORK/ls-a.jwe" >/dev/null 2>&1 && fail "a value bound to ls-a opened as ls-b"
+run "$EV" --agent "$A" --verify --context ls-a --input "$WORK/ls-a.jwe"
+expect_rc 0 "--verify the right linked service"
+run "$EV" --agent "$A" --verify --context ls-b --input "$WORK/ls-a.jwe"
+expect_rc 7 "--verify another linked service"
+pass "a value bound to another linked service is refused"
