@@ -120,12 +120,12 @@ make_row (CgCredentialsView *self, json_t *meta)
   return row;
 }
 
-void
-cg_credentials_view_clear (CgCredentialsView *self)
+static void
+remove_rows (CgCredentialsView *self)
 {
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->list_box)), *next; child; child = next)
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->list_box)), *next; child;
+       child = next)
     {
-      /* The placeholder is a child too: only rows go. */
       next = gtk_widget_get_next_sibling (child);
       if (GTK_IS_LIST_BOX_ROW (child))
         gtk_list_box_remove (self->list_box, child);
@@ -134,9 +134,20 @@ cg_credentials_view_clear (CgCredentialsView *self)
 }
 
 void
+cg_credentials_view_clear (CgCredentialsView *self)
+{
+  remove_rows (self);
+  gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
+}
+  g_clear_pointer (&self->list, json_decref);
+  gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
+}
+
+void
 cg_credentials_view_set_list (CgCredentialsView *self, json_t *list)
 {
-  cg_credentials_view_clear (self);
+  /* A refresh keeps the search: only a disconnect clears it. */
+  remove_rows (self);
   self->list = json_incref (list);
   size_t i;
   json_t *meta;

@@ -5,6 +5,7 @@
 #include <glib/gi18n.h>
 #include <locale.h>
 
+#include "common/cg-json.h"
 #include "gui/cg-application.h"
 
 int
@@ -18,6 +19,8 @@ main (int argc, char **argv)
   bindtextdomain (GETTEXT_PACKAGE, localedir && *localedir ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");
   textdomain (GETTEXT_PACKAGE);
+  /* Request bodies carry secrets: every JSON allocation wipes itself. */
+  cg_json_use_wiping_allocator ();
   /* Before any thread exists: the client's workers use curl. */
   curl_global_init (CURL_GLOBAL_DEFAULT);
 
