@@ -139,9 +139,6 @@ cg_credentials_view_clear (CgCredentialsView *self)
   remove_rows (self);
   gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
 }
-  g_clear_pointer (&self->list, json_decref);
-  gtk_editable_set_text (GTK_EDITABLE (self->search_entry), "");
-}
 
 void
 cg_credentials_view_set_list (CgCredentialsView *self, json_t *list)
