@@ -3,6 +3,7 @@
 
 #include "common/cg-file.h"
 #include "common/cg-error.h"
+#include "common/cg-secure.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -85,12 +86,35 @@ gboolean
 cg_fd_read_capped (int fd, const char *what, gsize max, char **contents, gsize *len,
                    GError **error)
 {
-  GByteArray *buf = g_byte_array_new ();
-  guint8 chunk[8192];
+  /* What is read may be a secret: grow by copying into a new buffer and
+   * wiping the old one, never by realloc, which would leave copies behind. */
+  gsize cap = MIN (max, 4096) + 1, used = 0;
+  char *buf = g_malloc (cap);
 
   for (;;)
     {
-      ssize_t n = read (fd, chunk, sizeof chunk);
+      if (used == cap - 1)
+        {
+          if (used >= max)
+            {
+              /* One more byte tells a file of exactly max from a larger one. */
+              char probe;
+              ssize_t n = read (fd, &probe, 1);
+              if (n == 0)
+                break;
+              g_set_error (error, CG_ERROR, CG_ERROR_TOO_LARGE,
+                           "%s is larger than %" G_GSIZE_FORMAT " bytes", what, max);
+              goto fail;
+            }
+          gsize bigger = MIN (max, (cap - 1) * 2) + 1;
+          char *grown = g_malloc (bigger);
+          memcpy (grown, buf, used);
+          cg_wipe (buf, cap);
+          g_free (buf);
+          buf = grown;
+          cap = bigger;
+        }
+      ssize_t n = read (fd, buf + used, cap - 1 - used);
       if (n < 0 && errno == EINTR)
         continue;
       if (n < 0)
@@ -101,25 +125,17 @@ cg_fd_read_capped (int fd, const char *what, gsize max, char **contents, gsize *
         }
       if (n == 0)
         break;
-      if (buf->len + (gsize) n > max)
-        {
-          g_set_error (error, CG_ERROR, CG_ERROR_TOO_LARGE, "%s is larger than %" G_GSIZE_FORMAT
-                       " bytes", what, max);
-          goto fail;
-        }
-      g_byte_array_append (buf, chunk, n);
+      used += n;
     }
-  memset (chunk, 0, sizeof chunk);
+  buf[used] = '\0';
   if (len)
-    *len = buf->len;
-  g_byte_array_append (buf, (const guint8 *) "", 1);
-  *contents = (char *) g_byte_array_free (buf, FALSE);
+    *len = used;
+  *contents = buf;
   return TRUE;
 
 fail:
-  memset (chunk, 0, sizeof chunk);
-  memset (buf->data, 0, buf->len);
-  g_byte_array_free (buf, TRUE);
+  cg_wipe (buf, cap);
+  g_free (buf);
   return FALSE;
 }
 
