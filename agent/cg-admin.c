@@ -161,6 +161,38 @@ cmd_decrypt (CgAgent *agent, json_t *args, const char *who, GError **error)
   return result;
 }
 
+static json_t *
+cmd_key_list (CgAgent *agent, json_t *args, const char *who, GError **error)
+{
+  static const char *const allowed[] = { "command", NULL };
+  if (!need_fields (args, allowed, error))
+    return NULL;
+  return cg_vault_key_list (agent->vault, error);
+}
+
+static json_t *
+cmd_key_rotate (CgAgent *agent, json_t *args, const char *who, GError **error)
+{
+  static const char *const allowed[] = { "command", NULL };
+  if (!need_fields (args, allowed, error))
+    return NULL;
+  g_autofree char *kid = cg_vault_key_rotate (agent->vault, error);
+  cg_audit_log (who, "local", "key.rotate", kid, kid ? "ok" : (*error)->message);
+  return kid ? json_pack ("{s:s}", "kid", kid) : NULL;
+}
+
+static json_t *
+cmd_key_retire (CgAgent *agent, json_t *args, const char *who, GError **error)
+{
+  static const char *const allowed[] = { "command", "name", NULL };
+  const char *kid;
+  if (!need_fields (args, allowed, error) || !(kid = need_name (args, error)))
+    return NULL;
+  gboolean ok = cg_vault_key_retire (agent->vault, kid, error);
+  cg_audit_log (who, "local", "key.retire", kid, ok ? "ok" : (*error)->message);
+  return ok ? json_pack ("{s:s, s:b}", "kid", kid, "retired", TRUE) : NULL;
+}
+
 static const struct
 {
   const char *name;
@@ -174,6 +206,9 @@ static const struct
   { "credential.delete", cmd_credential_delete },
   { "credential.resolve", cmd_credential_resolve },
   { "decrypt", cmd_decrypt },
+  { "key.list", cmd_key_list },
+  { "key.rotate", cmd_key_rotate },
+  { "key.retire", cmd_key_retire },
 };
 
 static json_t *

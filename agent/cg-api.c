@@ -22,6 +22,7 @@ static enum MHD_Result handle_put (CgAgent *, CgRequest *, const char *, const c
 static enum MHD_Result handle_delete (CgAgent *, CgRequest *, const char *, const char *);
 static enum MHD_Result handle_encrypt (CgAgent *, CgRequest *, const char *, const char *);
 static enum MHD_Result handle_verify (CgAgent *, CgRequest *, const char *, const char *);
+static enum MHD_Result handle_rewrap (CgAgent *, CgRequest *, const char *, const char *);
 
 /* The whole API.  A path ending in '/' takes one name segment after it. */
 static const struct
@@ -38,6 +39,7 @@ static const struct
   { "DELETE", CREDENTIALS_PREFIX, TRUE, handle_delete },
   { "POST", "/v1/encrypt", TRUE, handle_encrypt },
   { "POST", "/v1/verify", TRUE, handle_verify },
+  { "POST", "/v1/rewrap", TRUE, handle_rewrap },
 };
 
 static const char UNAUTHORIZED_MESSAGE[] = "a valid access token is required";
@@ -198,6 +200,31 @@ handle_verify (CgAgent *agent, CgRequest *req, const char *who, const char *name
   if (!plain)
     return cg_http_reply_gerror (req->connection, error, "encryptedCredential");
   json_auto_t *reply = json_pack ("{s:b, s:s?}", "ok", TRUE, "kid", kid);
+  return cg_http_reply_json (req->connection, MHD_HTTP_OK, reply);
+}
+
+static enum MHD_Result
+handle_rewrap (CgAgent *agent, CgRequest *req, const char *who, const char *name)
+{
+  static const char *const allowed[] = { "encryptedCredential", "context", NULL };
+  g_autoptr (GError) error = NULL;
+  enum MHD_Result ret;
+  const char *jwe, *context;
+
+  json_auto_t *body = parse_body (req, allowed, &ret);
+  if (!body)
+    return ret;
+  if (!cg_json_get_string (body, "encryptedCredential", TRUE, &jwe, &error))
+    return cg_http_reply_gerror (req->connection, error, "encryptedCredential");
+  if (!cg_json_get_string (body, "context", FALSE, &context, &error))
+    return cg_http_reply_gerror (req->connection, error, "context");
+
+  g_autofree char *fresh = cg_vault_rewrap (agent->vault, jwe, context, &error);
+  if (!fresh)
+    return cg_http_reply_gerror (req->connection, error, "encryptedCredential");
+  g_autofree char *kid = NULL;
+  cg_jwe_peek (fresh, strlen (fresh), &kid, NULL, NULL);
+  json_auto_t *reply = json_pack ("{s:s, s:s?}", "encryptedCredential", fresh, "kid", kid);
   return cg_http_reply_json (req->connection, MHD_HTTP_OK, reply);
 }
 

@@ -23,6 +23,8 @@ struct CgVault
 };
 
 char *cg_vault_now_rfc3339 (void);
+/* With the lock held: keys loaded (or the reason why not). */
+gboolean cg_vault_ensure_keys (CgVault *vault, GError **error);
 gboolean cg_vault_tokens_init (CgVault *vault, GError **error);
 
 G_END_DECLS

@@ -165,7 +165,7 @@ load_keys (CgVault *v, GError **error)
   if (!master)
     return (error && *error) ? FALSE : missing_or_locked ("master key", error);
 
-  sqlite3_stmt *st = cg_db_prepare (v->db, "SELECT kid, current FROM seal_keys", error);
+  sqlite3_stmt *st = cg_db_prepare (v->db, "SELECT kid, current FROM seal_keys WHERE retired = 0", error);
   if (!st)
     return FALSE;
   g_autoptr (GHashTable) keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
@@ -215,8 +215,8 @@ load_keys (CgVault *v, GError **error)
 }
 
 /* With the lock held. */
-static gboolean
-ensure_keys (CgVault *v, GError **error)
+gboolean
+cg_vault_ensure_keys (CgVault *v, GError **error)
 {
   g_autoptr (GError) local = NULL;
 
@@ -248,7 +248,7 @@ gboolean
 cg_vault_keys_ready (CgVault *v, GError **error)
 {
   g_mutex_lock (&v->lock);
-  gboolean ok = ensure_keys (v, error);
+  gboolean ok = cg_vault_ensure_keys (v, error);
   g_mutex_unlock (&v->lock);
   return ok;
 }
@@ -257,7 +257,7 @@ const char *
 cg_vault_keys_state_name (CgVault *v)
 {
   g_mutex_lock (&v->lock);
-  gboolean ok = ensure_keys (v, NULL);
+  gboolean ok = cg_vault_ensure_keys (v, NULL);
   gint code = v->last_key_error;
   g_mutex_unlock (&v->lock);
   if (ok)
@@ -278,7 +278,7 @@ cg_vault_sealing_jwk (CgVault *v, GError **error)
 {
   json_t *jwk = NULL;
   g_mutex_lock (&v->lock);
-  if (ensure_keys (v, error))
+  if (cg_vault_ensure_keys (v, error))
     jwk = cg_seal_key_to_public_jwk (v->current);
   g_mutex_unlock (&v->lock);
   return jwk;
@@ -427,7 +427,7 @@ cg_vault_put (CgVault *v, const char *name, const char *type, json_t *properties
   json_t *meta = NULL;
 
   g_mutex_lock (&v->lock);
-  if (ensure_keys (v, error))
+  if (cg_vault_ensure_keys (v, error))
     meta = put_locked (v, name, type, properties, props_text, secret_text, error);
   g_mutex_unlock (&v->lock);
   cg_wipe_str (secret_text);
@@ -524,7 +524,7 @@ cg_vault_resolve (CgVault *v, const char *name, GError **error)
   json_t *record = NULL;
 
   g_mutex_lock (&v->lock);
-  if (ensure_keys (v, error) && (record = get_locked (v, name, &sealed, error)))
+  if (cg_vault_ensure_keys (v, error) && (record = get_locked (v, name, &sealed, error)))
     {
       gsize len;
       const guint8 *blob = g_bytes_get_data (sealed, &len);
@@ -553,7 +553,7 @@ cg_vault_encrypt (CgVault *v, const guint8 *value, gsize len, const char *ctx, G
 {
   g_autoptr (CgSealKey) key = NULL;
   g_mutex_lock (&v->lock);
-  if (ensure_keys (v, error))
+  if (cg_vault_ensure_keys (v, error))
     key = cg_seal_key_ref (v->current);
   g_mutex_unlock (&v->lock);
   /* Seal outside the lock: the key is immutable and refcounted. */
@@ -571,7 +571,7 @@ cg_vault_decrypt (CgVault *v, const char *jwe, const char *expected_ctx, char **
 
   g_autoptr (CgSealKey) key = NULL;
   g_mutex_lock (&v->lock);
-  if (ensure_keys (v, error))
+  if (cg_vault_ensure_keys (v, error))
     {
       CgSealKey *k = g_hash_table_lookup (v->seal_keys, kid);
       if (k)

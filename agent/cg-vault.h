@@ -64,6 +64,18 @@ gboolean cg_vault_token_revoke (CgVault *vault, const char *name, GError **error
  * well-formed and malformed tokens alike. */
 char *cg_vault_token_check (CgVault *vault, const char *token);
 
+/* Sealing keys.  Rotation makes a new current key; older keys keep
+ * opening what was sealed to them.  Retiring a key stops it from opening
+ * anything (it stays in the keyring for backups); the current key cannot be
+ * retired.  list: [{"kid","created","current","retired"}]. */
+json_t *cg_vault_key_list (CgVault *vault, GError **error);
+char *cg_vault_key_rotate (CgVault *vault, GError **error);            /* the new kid */
+gboolean cg_vault_key_retire (CgVault *vault, const char *kid, GError **error);
+/* Open @jwe with whichever key it was sealed to and seal the same value,
+ * with the same ctx, to the current key; the plaintext never leaves. */
+char *cg_vault_rewrap (CgVault *vault, const char *jwe, const char *expected_ctx,
+                       GError **error);
+
 /* Counts for status: {"credentials":N,"tokens":N,"keys":state,"kid":...}. */
 json_t *cg_vault_status (CgVault *vault);
 

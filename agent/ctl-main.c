@@ -35,6 +35,9 @@ static const char usage_text[]
       "  credential delete NAME      remove a stored credential\n"
       "  credential resolve NAME     print a stored credential as JSON, secret included\n"
       "  decrypt [--context NAME]    read an EncryptedCredential on stdin, print the value\n"
+      "  key list                    sealing keys: kid, created, current, retired\n"
+      "  key rotate                  make a new current sealing key; old ones keep opening\n"
+      "  key retire KID              stop a non-current key from opening anything\n"
       "\n"
       "Options:\n"
       "  --socket PATH   the agent's admin socket (default $CREDGATE_ADMIN_SOCKET,\n"
@@ -205,14 +208,19 @@ main (int argc, char **argv)
       g_free (jwe);
       expected_args = argc;
     }
-  else if (g_str_equal (group, "token") || g_str_equal (group, "credential"))
+  else if (g_str_equal (group, "token") || g_str_equal (group, "credential")
+           || g_str_equal (group, "key"))
     {
       if (!verb)
         return usage_error ("'%s' needs a subcommand", group);
-      gboolean takes_name = !g_str_equal (verb, "list");
-      gboolean known = g_str_equal (group, "token")
-                           ? (g_strv_contains ((const char *const[]){ "create", "list", "revoke", NULL }, verb))
-                           : (g_strv_contains ((const char *const[]){ "list", "delete", "resolve", NULL }, verb));
+      gboolean takes_name = !g_str_equal (verb, "list") && !g_str_equal (verb, "rotate");
+      static const char *const token_verbs[] = { "create", "list", "revoke", NULL };
+      static const char *const credential_verbs[] = { "list", "delete", "resolve", NULL };
+      static const char *const key_verbs[] = { "list", "rotate", "retire", NULL };
+      const char *const *verbs = g_str_equal (group, "token")        ? token_verbs
+                                 : g_str_equal (group, "credential") ? credential_verbs
+                                                                     : key_verbs;
+      gboolean known = g_strv_contains (verbs, verb);
       if (!known)
         return usage_error ("unknown subcommand '%s'", verb);
       if (takes_name && !arg)
@@ -253,6 +261,19 @@ main (int argc, char **argv)
           g_free (raw);
         }
       fflush (stdout);
+    }
+  else if (g_str_equal (group, "key") && g_str_equal (verb, "rotate"))
+    printf ("%s\n", str_or (result, "kid", ""));
+  else if (g_str_equal (group, "key") && g_str_equal (verb, "list"))
+    {
+      size_t i;
+      json_t *k;
+      printf ("%-46s %-22s %s\n", "kid", "created", "state");
+      json_array_foreach (result, i, k)
+        printf ("%-46s %-22s %s\n", str_or (k, "kid", "?"), str_or (k, "created", "?"),
+                json_is_true (json_object_get (k, "current"))   ? "current"
+                : json_is_true (json_object_get (k, "retired")) ? "retired"
+                                                                : "old (still opens)");
     }
   else if (g_str_equal (verb, "create"))
     /* The token alone, so that $(credgatectl token create ci) works. */

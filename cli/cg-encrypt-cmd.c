@@ -259,9 +259,92 @@ run_verify (const CgEncryptOptions *opts)
   return CG_EXIT_OK;
 }
 
+/* Ask the agent to re-seal @jwe to its current key (transfer full). */
+static char *
+rewrap (CgClient *client, const char *jwe, const char *context, GError **error)
+{
+  json_auto_t *body = json_pack ("{s:s, s:s*}", "encryptedCredential", jwe, "context", context);
+  json_auto_t *reply = cg_client_request (client, "POST", "/v1/rewrap", body, error);
+  const char *fresh = reply ? json_string_value (json_object_get (reply, "encryptedCredential"))
+                            : NULL;
+  if (reply && !fresh)
+    g_set_error_literal (error, CG_ERROR, CG_ERROR_FAILED, "the agent sent no encryptedCredential");
+  return g_strdup (fresh);
+}
+
+/* --rewrap: the value (or a linked-service file's encryptedCredential) is
+ * opened and sealed again inside the agent; the plaintext never travels. */
+static int
+run_rewrap (const CgEncryptOptions *opts)
+{
+  g_autoptr (GError) error = NULL;
+  json_auto_t *info = NULL;
+  g_autoptr (CgClient) client = open_session (opts, opts->agent, TRUE, &info, &error);
+  if (!client)
+    return cg_exit_fail (error);
+
+  if (!opts->linked_service)
+    {
+      g_autoptr (CgBuf) value = cg_read_value (opts->input, "EncryptedCredential: ",
+                                               CG_JWE_MAX_LEN, &error);
+      if (!value)
+        return cg_exit_fail (error);
+      g_autofree char *fresh = rewrap (client, (const char *) value->data, opts->context, &error);
+      if (!fresh)
+        return cg_exit_fail (error);
+      printf ("%s\n", fresh);
+      return CG_EXIT_OK;
+    }
+
+  const char *path = opts->linked_service;
+  g_autofree char *text = NULL;
+  gsize len;
+  struct stat st = { 0 };
+  if (opts->in_place && stat (path, &st) < 0)
+    {
+      g_set_error (&error, CG_ERROR, CG_ERROR_NOT_FOUND, "cannot open %s: %s", path,
+                   g_strerror (errno));
+      return cg_exit_fail (error);
+    }
+  if (!cg_file_read_capped (path, LINKED_SERVICE_MAX, &text, &len, &error))
+    return cg_exit_fail (error);
+  json_auto_t *root = cg_json_load_strict (text, len, &error);
+  if (!root)
+    {
+      g_prefix_error (&error, "%s: ", g_str_equal (path, "-") ? "standard input" : path);
+      return cg_exit_fail (error);
+    }
+  const char *name = json_string_value (json_object_get (root, "name"));
+  json_t *tp = json_object_get (json_object_get (root, "properties"), "typeProperties");
+  const char *old = json_string_value (json_object_get (tp, "encryptedCredential"));
+  if (!name || !old)
+    {
+      g_set_error (&error, CG_ERROR, CG_ERROR_INVALID,
+                   "%s: no name or no properties.typeProperties.encryptedCredential to rewrap",
+                   path);
+      return cg_exit_fail (error);
+    }
+  g_autofree char *fresh = rewrap (client, old, name, &error);
+  if (!fresh)
+    return cg_exit_fail (error);
+  json_object_set_new (tp, "encryptedCredential", json_string (fresh));
+  g_autofree char *dumped = json_dumps (root, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
+  g_autofree char *out = g_strconcat (dumped, "\n", NULL);
+  if (opts->in_place)
+    {
+      if (!cg_file_write_atomic (path, out, strlen (out), st.st_mode & 07777, &error))
+        return cg_exit_fail (error);
+    }
+  else
+    fputs (out, stdout);
+  return CG_EXIT_OK;
+}
+
 int
 cg_encrypt_cmd_run (const CgEncryptOptions *opts)
 {
+  if (opts->rewrap)
+    return run_rewrap (opts);
   if (opts->fetch_key)
     return run_fetch_key (opts);
   if (opts->verify)

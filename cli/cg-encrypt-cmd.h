@@ -22,6 +22,7 @@ typedef struct
   const char *fetch_key;      /* --fetch-key HOST[:PORT] */
   const char *key_file;       /* --key FILE */
   gboolean verify;
+  gboolean rewrap;            /* --rewrap */
 } CgEncryptOptions;
 
 /* Run the command; returns the exit status (cli/cg-exit.h) after printing

@@ -22,6 +22,7 @@ static const char usage_text[]
       "       credgate-encrypt-value --key FILE [--context NAME | --linked-service FILE|- ...]\n"
       "       credgate-encrypt-value --fetch-key HOST[:PORT] [--pin PIN | --trust-on-first-use]\n"
       "       credgate-encrypt-value --agent HOST[:PORT] --verify [--context NAME]\n"
+      "       credgate-encrypt-value --agent HOST[:PORT] --rewrap [--context NAME | --linked-service FILE [-i]]\n"
       "\n"
       "Seals a value as an EncryptedCredential (JWE, ECDH-ES + A256GCM, P-256) that only the\n"
       "agent can open.  The value is never taken from the command line: it comes on stdin,\n"
@@ -47,6 +48,9 @@ static const char usage_text[]
       "  --key FILE               encrypt offline to that JWK; no network at all\n"
       "  --verify                 ask the agent whether it can open the EncryptedCredential on\n"
       "                           stdin (or --input): \"ok KID\", or exit status 7\n"
+      "  --rewrap                 have the agent re-seal an EncryptedCredential (stdin, --input)\n"
+      "                           or a linked-service file's encryptedCredential to its current\n"
+      "                           key, after `credgatectl key rotate`; the value never leaves it\n"
       "  -h, --help               this text\n"
       "\n"
       "Exit status:\n"
@@ -72,6 +76,7 @@ enum
   OPT_FETCH_KEY,
   OPT_KEY,
   OPT_VERIFY,
+  OPT_REWRAP,
 };
 
 static const struct option long_options[] = {
@@ -87,6 +92,7 @@ static const struct option long_options[] = {
   { "fetch-key", required_argument, NULL, OPT_FETCH_KEY },
   { "key", required_argument, NULL, OPT_KEY },
   { "verify", no_argument, NULL, OPT_VERIFY },
+  { "rewrap", no_argument, NULL, OPT_REWRAP },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
 };
@@ -111,6 +117,12 @@ check_options (const CgEncryptOptions *o)
                           "--token-file");
   if (!o->key_file && !o->agent)
     return cg_exit_usage ("say where to encrypt: --agent HOST[:PORT] or --key FILE");
+  if (o->rewrap && (o->key_file || o->verify || o->force))
+    return cg_exit_usage ("--rewrap asks an --agent; it takes no --key, --verify or --force");
+  if (o->rewrap)
+    return (o->in_place && (!o->linked_service || g_str_equal (o->linked_service, "-")))
+               ? cg_exit_usage ("-i rewrites a --linked-service FILE")
+               : 0;
   if (o->verify && (o->key_file || o->linked_service))
     return cg_exit_usage ("--verify asks an --agent about one value");
   if (o->linked_service && (o->context || o->input))
@@ -152,6 +164,7 @@ main (int argc, char **argv)
       case OPT_FETCH_KEY: o.fetch_key = optarg; break;
       case OPT_KEY: o.key_file = optarg; break;
       case OPT_VERIFY: o.verify = TRUE; break;
+      case OPT_REWRAP: o.rewrap = TRUE; break;
       case 'h':
         fputs (usage_text, stdout);
         return CG_EXIT_OK;
