@@ -195,6 +195,12 @@ cg_credentials_view_refresh (CgCredentialsView *self)
 }
 
 void
+cg_credentials_view_focus_search (CgCredentialsView *self)
+{
+  gtk_widget_grab_focus (GTK_WIDGET (self->search_entry));
+}
+
+void
 cg_credentials_view_set_client (CgCredentialsView *self, CgManagerClient *client)
 {
   g_set_object (&self->client, client);
@@ -242,6 +248,24 @@ search_activate_cb (CgCredentialsView *self)
             return;
           }
       }
+}
+
+/* Ctrl+Delete asks to delete the first credential that matches the search,
+ * as Enter edits it. */
+static gboolean
+delete_match_cb (GtkWidget *widget, GVariant *args, gpointer user_data)
+{
+  CgCredentialsView *self = CG_CREDENTIALS_VIEW (widget);
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->list_box)); child;
+       child = gtk_widget_get_next_sibling (child))
+    if (GTK_IS_LIST_BOX_ROW (child) && gtk_widget_get_child_visible (child))
+      {
+        json_t *meta = g_object_get_data (G_OBJECT (child), "cg-meta");
+        const char *name = json_string_value (json_object_get (meta, "name"));
+        if (name)
+          return gtk_widget_activate_action (widget, "credentials.delete", "s", name);
+      }
+  return FALSE;
 }
 
 static void
@@ -337,6 +361,7 @@ delete_action_cb (GtkWidget *widget, const char *action_name, GVariant *paramete
   gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_CANCEL);
   G_GNUC_END_IGNORE_DEPRECATIONS
 
+  gtk_window_set_title (GTK_WINDOW (dialog), _("Delete credential"));
   g_object_set_data_full (G_OBJECT (dialog), "cg-name", g_strdup (name), g_free);
   g_signal_connect_object (dialog, "response", G_CALLBACK (confirm_response_cb), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
@@ -389,6 +414,7 @@ cg_credentials_view_class_init (CgCredentialsViewClass *klass)
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "credentials.refresh",
                                        NULL);
   gtk_widget_class_add_binding (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, focus_search_cb, NULL);
+
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 
@@ -398,6 +424,16 @@ cg_credentials_view_init (CgCredentialsView *self)
   gtk_widget_init_template (GTK_WIDGET (self));
   self->cancellable = g_cancellable_new ();
   gtk_list_box_set_filter_func (self->list_box, filter_cb, self, NULL);
+
+  /* Caught on the way down: the search box would take Ctrl+Delete as
+   * "delete a word". */
+  GtkEventController *shortcuts = gtk_shortcut_controller_new ();
+  gtk_event_controller_set_propagation_phase (shortcuts, GTK_PHASE_CAPTURE);
+  gtk_shortcut_controller_add_shortcut (
+    GTK_SHORTCUT_CONTROLLER (shortcuts),
+    gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_Delete, GDK_CONTROL_MASK),
+                      gtk_callback_action_new (delete_match_cb, NULL, NULL)));
+  gtk_widget_add_controller (GTK_WIDGET (self), shortcuts);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->list_box),
                                   GTK_ACCESSIBLE_PROPERTY_LABEL, _("Credentials"), -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->search_entry),

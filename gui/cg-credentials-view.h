@@ -19,5 +19,7 @@ void cg_credentials_view_set_client (CgCredentialsView *self, CgManagerClient *c
 void cg_credentials_view_set_list (CgCredentialsView *self, json_t *list);
 void cg_credentials_view_refresh (CgCredentialsView *self);
 void cg_credentials_view_clear (CgCredentialsView *self);
+/* Put the keyboard in the search box (after connecting). */
+void cg_credentials_view_focus_search (CgCredentialsView *self);
 
 G_END_DECLS

@@ -202,7 +202,7 @@ auth_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   gtk_stack_set_visible_child_name (self->main_stack, "credentials");
   gtk_stack_set_visible_child_name (self->page_stack, "main");
   gtk_window_set_default_widget (GTK_WINDOW (self), NULL);
-  gtk_widget_grab_focus (GTK_WIDGET (self->credentials_view));
+  cg_credentials_view_focus_search (self->credentials_view);
 }
 
 static void

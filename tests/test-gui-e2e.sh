@@ -124,7 +124,10 @@ run_gui () {
   key ctrl+n
   local editor; editor=$(wait_window "$(t 'New credential')")
   focus "$editor"
-  typetext "$name"
+  # Checked as you type: a space is not allowed in a name.
+  typetext "bad name"
+  shot 4a-editor-invalid
+  key ctrl+a; typetext "$name"
   key alt+r; typetext db1.example.com
   key alt+d; typetext sales
   key alt+u; typetext app_user
@@ -210,6 +213,17 @@ run_gui () {
       fail "[$UI_LANG] reconnecting from the known agents did not show the credentials"
     pass "[$UI_LANG] known agent: one-click reconnect, pin and keyring token reused"
   fi
+
+  # Delete with confirmation: Ctrl+F, the name, Ctrl+Delete; Cancel is the
+  # default, the delete button has a mnemonic.
+  key ctrl+f ctrl+a; typetext "$name"; key ctrl+Delete
+  focus "$(wait_window "$(t 'Delete credential')")"
+  shot 10-delete-confirm
+  key "$(mn '_Delete')"
+  for _ in $(seq 50); do ctl credential resolve "$name" >/dev/null 2>&1 || break; sleep 0.2; done
+  ctl credential resolve "$name" >/dev/null 2>&1 && fail "[$UI_LANG] the confirmed delete did not reach the agent"
+  pass "[$UI_LANG] delete asks first, then the agent forgets the credential"
+  focus "$main"
 
   if [ -n "$HAVE_ATSPI" ]; then
     "$PY" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" >"$ART/gui-$UI_LANG-a11y.txt" ||
