@@ -174,6 +174,25 @@ run_gui () {
   grep -rqs "$TOKEN" "$config" "$HOME" && fail "[$UI_LANG] the token is in a plain file"
   pass "[$UI_LANG] the token is in the keyring and in no file"
 
+  # The agent's secret store locked: saving fails in plain words, in the
+  # form, which stays open with what was typed.
+  local kctl="$top_builddir/tests/keyring-ctl"
+  if [ -x "$kctl" ] && [ -n "$HAVE_ATSPI" ]; then
+    "$kctl" lock
+    key ctrl+n
+    focus "$(wait_window "$(t 'New credential')")"
+    typetext "$name-locked"
+    key alt+r; typetext db3; key alt+u; typetext app; key alt+w; typetext "$secret-locked"
+    key Return
+    "$PY" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" --find "$(t 'The secret store on the agent’s host is locked or unavailable, so the agent cannot seal or open credentials. Ask its administrator to unlock it.')" ||
+      fail "[$UI_LANG] a locked secret store is not explained in the form"
+    shot 6a-store-locked
+    key Escape
+    "$kctl" unlock
+    focus "$main"
+    pass "[$UI_LANG] a locked secret store on the agent is shown in words"
+  fi
+
   # Encrypt for a linked service: Alt+2 opens the page, Alt+J (the label's
   # mnemonic) the JSON box; Ctrl+Return encrypts.
   key alt+2
