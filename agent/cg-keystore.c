@@ -8,8 +8,53 @@
 
 #define KEY_LEN 32
 
-static GMutex proxy_lock;
-static SecretCollection *default_collection; /* cached proxy, for cheap re-checks */
+/* The default collection whose signals we follow, and a counter its
+ * signals bump.  Handlers run in the main context of the thread that made
+ * the proxy and touch nothing but the counter. */
+static GMutex watch_lock;
+static SecretCollection *watched;
+static gint generation;
+
+static void
+properties_changed_cb (GDBusProxy *proxy, GVariant *changed, GStrv invalidated,
+                       gpointer user_data)
+{
+  g_atomic_int_inc (&generation);
+}
+
+static void
+name_owner_cb (GObject *proxy, GParamSpec *pspec, gpointer user_data)
+{
+  g_atomic_int_inc (&generation);
+}
+
+static void
+watch_collection (SecretCollection *collection)
+{
+  g_mutex_lock (&watch_lock);
+  if (watched != collection)
+    {
+      if (watched)
+        {
+          g_signal_handlers_disconnect_by_data (watched, &generation);
+          g_object_unref (watched);
+        }
+      watched = g_object_ref (collection);
+      g_signal_connect (watched, "g-properties-changed", G_CALLBACK (properties_changed_cb),
+                        &generation);
+      g_signal_connect (watched, "notify::g-name-owner", G_CALLBACK (name_owner_cb),
+                        &generation);
+      /* A different collection is a change too. */
+      g_atomic_int_inc (&generation);
+    }
+  g_mutex_unlock (&watch_lock);
+}
+
+guint
+cg_keystore_generation (void)
+{
+  return (guint) g_atomic_int_get (&generation);
+}
 
 const SecretSchema *
 cg_secret_schema_get (void)
@@ -28,9 +73,12 @@ cg_secret_schema_get (void)
 }
 
 gboolean
-cg_keystore_check_unlocked (GError **error)
+cg_keystore_check_unlocked (guint *generation_out, GError **error)
 {
   g_autoptr (GError) local = NULL;
+  if (generation_out)
+    *generation_out = cg_keystore_generation ();
+
   g_autoptr (SecretService) service
       = secret_service_get_sync (SECRET_SERVICE_LOAD_COLLECTIONS, NULL, &local);
   if (!service)
@@ -49,41 +97,30 @@ cg_keystore_check_unlocked (GError **error)
                    local ? local->message : "");
       return FALSE;
     }
+  watch_collection (collection);
 
-  g_mutex_lock (&proxy_lock);
-  g_set_object (&default_collection, collection);
-  g_mutex_unlock (&proxy_lock);
-
-  if (secret_collection_get_locked (collection))
+  /* Ask, rather than trust the proxy's cached property: nothing may have
+   * iterated the context that updates it since the keyring changed. */
+  GDBusProxy *proxy = G_DBUS_PROXY (collection);
+  g_autoptr (GVariant) reply = g_dbus_connection_call_sync (
+      g_dbus_proxy_get_connection (proxy), g_dbus_proxy_get_name (proxy),
+      g_dbus_proxy_get_object_path (proxy), "org.freedesktop.DBus.Properties", "Get",
+      g_variant_new ("(ss)", "org.freedesktop.Secret.Collection", "Locked"),
+      G_VARIANT_TYPE ("(v)"), G_DBUS_CALL_FLAGS_NONE, -1, NULL, &local);
+  if (!reply)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_UNAVAILABLE,
+                   "cannot ask the secret store whether it is locked: %s", local->message);
+      return FALSE;
+    }
+  g_autoptr (GVariant) value = NULL;
+  g_variant_get (reply, "(v)", &value);
+  if (!g_variant_is_of_type (value, G_VARIANT_TYPE_BOOLEAN) || g_variant_get_boolean (value))
     {
       g_set_error_literal (error, CG_ERROR, CG_ERROR_LOCKED, "the secret store is locked");
       return FALSE;
     }
   return TRUE;
-}
-
-gboolean
-cg_keystore_still_unlocked (GError **error)
-{
-  gboolean locked = FALSE, gone = FALSE;
-
-  g_mutex_lock (&proxy_lock);
-  if (!default_collection)
-    gone = TRUE;
-  else
-    {
-      g_autofree char *owner = g_dbus_proxy_get_name_owner (G_DBUS_PROXY (default_collection));
-      gone = owner == NULL;
-      locked = !gone && secret_collection_get_locked (default_collection);
-    }
-  g_mutex_unlock (&proxy_lock);
-
-  if (gone)
-    g_set_error_literal (error, CG_ERROR, CG_ERROR_UNAVAILABLE,
-                         "the Secret Service went away");
-  else if (locked)
-    g_set_error_literal (error, CG_ERROR, CG_ERROR_LOCKED, "the secret store is locked");
-  return !gone && !locked;
 }
 
 CgBuf *

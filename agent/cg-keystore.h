@@ -17,13 +17,18 @@ const SecretSchema *cg_secret_schema_get (void);
 
 /* Is the default collection there and unlocked?  Sets CG_ERROR_LOCKED or
  * CG_ERROR_UNAVAILABLE otherwise.  Every lookup that comes back empty must
- * be checked with this: a locked keyring answers "not found". */
-gboolean cg_keystore_check_unlocked (GError **error);
+ * be checked with this: a locked keyring answers "not found".  The Locked
+ * property is read over D-Bus, not from a proxy's cache that may be stale.
+ * @generation (nullable) receives cg_keystore_generation () as it was
+ * before the check, so a change during the check is not missed. */
+gboolean cg_keystore_check_unlocked (guint *generation, GError **error);
 
-/* Cheap re-check for keys already loaded: reads the collection proxy's
- * cached Locked property and the service's name owner (no D-Bus round
- * trip).  FALSE with the reason once the keyring was locked or went away. */
-gboolean cg_keystore_still_unlocked (GError **error);
+/* Bumped (atomically) whenever the default collection's properties change
+ * or the Secret Service's name owner changes: the signals are dispatched
+ * by the main context of the thread that first checked the keyring (the
+ * agent's main loop).  Keys loaded under one generation are good while it
+ * lasts; reading it is the cheap per-request re-check, no D-Bus at all. */
+guint cg_keystore_generation (void);
 
 /* 32 key bytes, or NULL: with *error set on a D-Bus failure, without when
  * there is no such item (the caller then checks the lock state). */

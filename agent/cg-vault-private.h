@@ -19,6 +19,7 @@ struct CgVault
   CgBuf *master;
   GHashTable *seal_keys;      /* kid → CgSealKey */
   CgSealKey *current;         /* borrowed from seal_keys */
+  guint key_generation;       /* cg_keystore_generation () the keys were checked at */
   gint last_key_error;        /* CG_ERROR code of the last failed load, -1 if none */
 };
 

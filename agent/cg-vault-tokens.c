@@ -18,6 +18,7 @@
 #include <nettle/hmac.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #define TOKEN_KEY_LEN 32
 #define TOKEN_RAW_LEN 32
@@ -40,16 +41,24 @@ cg_vault_tokens_init (CgVault *v, GError **error)
           return FALSE;
         }
       g_autoptr (CgBuf) key = cg_buf_new (TOKEN_KEY_LEN);
-      gnutls_rnd (GNUTLS_RND_KEY, key->data, key->len);
+      if (gnutls_rnd (GNUTLS_RND_KEY, key->data, key->len) < 0)
+        {
+          g_set_error_literal (error, CG_ERROR, CG_ERROR_FAILED, "no randomness for a key");
+          return FALSE;
+        }
       if (!cg_file_write_atomic (path, key->data, key->len, 0600, error))
         return FALSE;
       v->token_key = g_steal_pointer (&key);
       return TRUE;
     }
-  if (!S_ISREG (st.st_mode) || (st.st_mode & 077))
+  /* Whoever can read this file can check guessed tokens offline against a
+   * copy of state.db: refuse to run with one others could have read. */
+  if (!S_ISREG (st.st_mode) || (st.st_mode & 077) || st.st_uid != geteuid ())
     {
       g_set_error (error, CG_ERROR, CG_ERROR_IO,
-                   "%s must be a regular file readable by its owner only (chmod 600)", path);
+                   "%s must be a regular file owned by the agent's user and readable by "
+                   "its owner only (chmod 600)",
+                   path);
       return FALSE;
     }
   char *contents = NULL;
@@ -90,7 +99,11 @@ cg_vault_token_create (CgVault *v, const char *name, GError **error)
       return NULL;
     }
   guint8 raw[TOKEN_RAW_LEN];
-  gnutls_rnd (GNUTLS_RND_KEY, raw, sizeof raw);
+  if (gnutls_rnd (GNUTLS_RND_KEY, raw, sizeof raw) < 0)
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_FAILED, "no randomness for a token");
+      return NULL;
+    }
   char *b64 = cg_b64url_encode (raw, sizeof raw);
   cg_wipe (raw, sizeof raw);
   char *token = g_strconcat (TOKEN_PREFIX, b64, NULL);
@@ -138,11 +151,17 @@ cg_vault_token_list (CgVault *v, GError **error)
   if (st)
     {
       list = json_array ();
-      while (sqlite3_step (st) == SQLITE_ROW)
+      int r;
+      while ((r = sqlite3_step (st)) == SQLITE_ROW)
         json_array_append_new (list, json_pack ("{s:s, s:s, s:s?}", "name",
                                                 sqlite3_column_text (st, 0), "created",
                                                 sqlite3_column_text (st, 1), "last_used",
                                                 sqlite3_column_text (st, 2)));
+      if (r != SQLITE_DONE)
+        {
+          g_clear_pointer (&list, json_decref);
+          cg_db_set_error (error, v->db, "cannot list tokens");
+        }
       sqlite3_finalize (st);
     }
   g_mutex_unlock (&v->lock);
@@ -152,6 +171,12 @@ cg_vault_token_list (CgVault *v, GError **error)
 gboolean
 cg_vault_token_revoke (CgVault *v, const char *name, GError **error)
 {
+  if (!cg_name_is_valid (name))
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID,
+                           "token names are 1 to 128 characters of A-Z a-z 0-9 . _ -");
+      return FALSE;
+    }
   g_mutex_lock (&v->lock);
   gboolean ok = FALSE;
   sqlite3_stmt *st = cg_db_prepare (v->db, "DELETE FROM tokens WHERE name = ?", error);

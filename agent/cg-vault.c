@@ -43,14 +43,27 @@ cg_vault_open (const char *state_dir, GError **error)
   if (!v->db)
     goto fail;
 
-  v->instance = cg_db_meta_get (v->db, "instance", error);
+  GError *local = NULL;
+  v->instance = cg_db_meta_get (v->db, "instance", &local);
+  if (local)
+    {
+      g_propagate_error (error, local);
+      goto fail;
+    }
   if (!v->instance)
     {
-      if (error && *error)
-        goto fail;
+      /* Random, not secret: it only tells this state directory's keyring
+       * items from another agent's. */
       guint8 raw[16];
-      gnutls_rnd (GNUTLS_RND_NONCE, raw, sizeof raw);
-      v->instance = g_compute_checksum_for_data (G_CHECKSUM_MD5, raw, sizeof raw);
+      if (gnutls_rnd (GNUTLS_RND_NONCE, raw, sizeof raw) < 0)
+        {
+          g_set_error_literal (error, CG_ERROR, CG_ERROR_FAILED, "no randomness");
+          goto fail;
+        }
+      GString *hex = g_string_sized_new (2 * sizeof raw);
+      for (gsize i = 0; i < sizeof raw; i++)
+        g_string_append_printf (hex, "%02x", raw[i]);
+      v->instance = g_string_free (hex, FALSE);
       if (!cg_db_meta_set (v->db, "instance", v->instance, error))
         goto fail;
     }
@@ -140,7 +153,7 @@ create_keys (CgVault *v, GError **error)
 static gboolean
 missing_or_locked (const char *what, GError **error)
 {
-  if (!cg_keystore_check_unlocked (error))
+  if (!cg_keystore_check_unlocked (NULL, error))
     return FALSE;
   g_set_error (error, CG_ERROR, CG_ERROR_KEYS_MISSING,
                "the %s is missing from the secret store; it will not be re-created "
@@ -150,14 +163,18 @@ missing_or_locked (const char *what, GError **error)
 }
 
 static gboolean
-load_keys (CgVault *v, GError **error)
+load_keys (CgVault *v, guint *generation, GError **error)
 {
-  if (!cg_keystore_check_unlocked (error))
+  if (!cg_keystore_check_unlocked (generation, error))
     return FALSE;
 
-  g_autofree char *created = cg_db_meta_get (v->db, "keys_created", error);
-  if (error && *error)
-    return FALSE;
+  GError *local = NULL;
+  g_autofree char *created = cg_db_meta_get (v->db, "keys_created", &local);
+  if (local)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
   if (!created && !create_keys (v, error))
     return FALSE;
 
@@ -214,34 +231,49 @@ load_keys (CgVault *v, GError **error)
   return TRUE;
 }
 
-/* With the lock held. */
+static void
+keys_failed (CgVault *v, GError *local, GError **error)
+{
+  forget_keys (v);
+  v->last_key_error = local->domain == CG_ERROR ? local->code : CG_ERROR_FAILED;
+  g_propagate_error (error, local);
+}
+
+/* With the lock held.  Keys in memory serve only while the keyring stays
+ * unlocked: an admin who locks it means "stop sealing".  Noticing that
+ * costs no D-Bus call per request: the keystore's generation moves when
+ * the collection's properties or the service's owner change, and only
+ * then is the keyring asked again. */
 gboolean
 cg_vault_ensure_keys (CgVault *v, GError **error)
 {
-  g_autoptr (GError) local = NULL;
+  GError *local = NULL;
+  guint generation = 0;
 
+  if (v->master && cg_keystore_generation () == v->key_generation)
+    return TRUE;
   if (v->master)
     {
-      /* Keys in memory serve only while the keyring stays unlocked: an
-       * admin who locks it means "stop sealing". */
-      if (cg_keystore_still_unlocked (&local))
-        return TRUE;
-      forget_keys (v);
+      if (cg_keystore_check_unlocked (&generation, &local))
+        {
+          v->key_generation = generation;
+          return TRUE;
+        }
       g_message ("secret store: %s; keys dropped from memory", local->message);
-      g_clear_error (&local);
+      keys_failed (v, local, error);
+      return FALSE;
     }
-  if (load_keys (v, &local))
+  if (!load_keys (v, &generation, &local))
     {
-      if (v->last_key_error != -1)
-        g_message ("secret store available again; sealing key %s",
-                   cg_seal_key_get_kid (v->current));
-      v->last_key_error = -1;
-      return TRUE;
+      keys_failed (v, local, error);
+      return FALSE;
     }
-  forget_keys (v);
-  v->last_key_error = local->domain == CG_ERROR ? local->code : CG_ERROR_FAILED;
-  g_propagate_error (error, g_steal_pointer (&local));
-  return FALSE;
+  if (v->last_key_error != -1)
+    g_message ("secret store available again; sealing key %s",
+               cg_seal_key_get_kid (v->current));
+  v->last_key_error = -1;
+  v->key_generation = generation;
+  return TRUE;
 }
 
 gboolean
@@ -360,47 +392,56 @@ put_locked (CgVault *v, const char *name, const char *type, json_t *properties,
 {
   g_autofree char *now = cg_vault_now_rfc3339 ();
   g_autofree char *created = NULL;
+  g_autoptr (GBytes) sealed = NULL;
   gint64 version = 1;
   gboolean ok = FALSE;
 
   if (!cg_db_exec (v->db, "BEGIN IMMEDIATE", error))
     return NULL;
 
+  /* The version is read and bumped inside the write transaction, so two
+   * replaces of one name never seal under the same version. */
   sqlite3_stmt *st
       = cg_db_prepare (v->db, "SELECT version, created FROM credentials WHERE name = ?", error);
-  if (st)
+  if (!st)
+    goto out;
+  sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
+  int r = sqlite3_step (st);
+  if (r == SQLITE_ROW)
     {
-      sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
-      if (sqlite3_step (st) == SQLITE_ROW)
-        {
-          version = sqlite3_column_int64 (st, 0) + 1;
-          created = g_strdup ((const char *) sqlite3_column_text (st, 1));
-        }
-      sqlite3_finalize (st);
-
-      g_autoptr (GBytes) sealed = cg_record_seal (
-          v->master, name, version, (const guint8 *) secret_text, strlen (secret_text));
-      st = cg_db_prepare (v->db,
-                          "INSERT OR REPLACE INTO credentials (name, type, properties, version, "
-                          "created, updated, sealed) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                          error);
-      if (st)
-        {
-          sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
-          sqlite3_bind_text (st, 2, type, -1, SQLITE_STATIC);
-          sqlite3_bind_text (st, 3, props_text, -1, SQLITE_STATIC);
-          sqlite3_bind_int64 (st, 4, version);
-          sqlite3_bind_text (st, 5, created ? created : now, -1, SQLITE_STATIC);
-          sqlite3_bind_text (st, 6, now, -1, SQLITE_STATIC);
-          sqlite3_bind_blob (st, 7, g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed),
-                             SQLITE_STATIC);
-          ok = sqlite3_step (st) == SQLITE_DONE;
-          if (!ok)
-            cg_db_set_error (error, v->db, "cannot store the credential");
-          sqlite3_finalize (st);
-        }
+      version = sqlite3_column_int64 (st, 0) + 1;
+      created = g_strdup ((const char *) sqlite3_column_text (st, 1));
     }
-  if (!ok || !cg_db_exec (v->db, "COMMIT", error))
+  else if (r != SQLITE_DONE)
+    cg_db_set_error (error, v->db, "cannot read the credential");
+  sqlite3_finalize (st);
+  if (r != SQLITE_ROW && r != SQLITE_DONE)
+    goto out;
+
+  sealed = cg_record_seal (v->master, name, version, (const guint8 *) secret_text,
+                           strlen (secret_text));
+  st = cg_db_prepare (v->db,
+                      "INSERT OR REPLACE INTO credentials (name, type, properties, version, "
+                      "created, updated, sealed) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      error);
+  if (!st)
+    goto out;
+  sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, type, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 3, props_text, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 4, version);
+  sqlite3_bind_text (st, 5, created ? created : now, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 6, now, -1, SQLITE_STATIC);
+  sqlite3_bind_blob (st, 7, g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed),
+                     SQLITE_STATIC);
+  ok = sqlite3_step (st) == SQLITE_DONE;
+  if (!ok)
+    cg_db_set_error (error, v->db, "cannot store the credential");
+  sqlite3_finalize (st);
+  ok = ok && cg_db_exec (v->db, "COMMIT", error);
+
+out:
+  if (!ok)
     {
       sqlite3_exec (v->db, "ROLLBACK", NULL, NULL, NULL);
       return NULL;
