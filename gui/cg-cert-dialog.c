@@ -77,8 +77,8 @@ add_row (CgCertDialog *self, const char *title, const char *value, gboolean mono
   if (mono)
     gtk_widget_add_css_class (val, "cg-mono");
   /* A screen reader reads "Subject: CN=…" as one labelled value. */
-  gtk_accessible_update_relation (GTK_ACCESSIBLE (val), GTK_ACCESSIBLE_RELATION_LABELLED_BY,
-                                  key, NULL, -1);
+  gtk_accessible_update_relation (GTK_ACCESSIBLE (val), GTK_ACCESSIBLE_RELATION_LABELLED_BY, key,
+                                  NULL, -1);
   gtk_grid_attach (self->details_grid, key, 0, self->rows, 1, 1);
   gtk_grid_attach (self->details_grid, val, 1, self->rows, 1, 1);
   self->rows++;
@@ -88,7 +88,7 @@ static char *
 format_date (GDateTime *date)
 {
   if (!date)
-    return g_strdup (_("unknown"));
+    return g_strdup (_ ("unknown"));
   g_autoptr (GDateTime) local = g_date_time_to_local (date);
   return g_date_time_format (local, "%x %X");
 }
@@ -102,35 +102,35 @@ cg_cert_dialog_new (GtkWindow *parent, const char *address, const CgAgentProbe *
 
   if (changed)
     {
-      g_autofree char *heading = g_strdup_printf (_("The key of %s has changed"), address);
+      g_autofree char *heading = g_strdup_printf (_ ("The key of %s has changed"), address);
       gtk_image_set_from_icon_name (self->icon, "dialog-warning-symbolic");
       gtk_label_set_text (self->heading_label, heading);
       gtk_label_set_text (self->body_label,
-                          _("This agent now presents a different key from the one you trusted. "
-                            "Someone may be impersonating it. Nothing has been sent. Replace the "
-                            "trusted key only if its administrator told you the certificate "
-                            "was replaced and the new fingerprint below matches the one they gave "
-                            "you."));
-      gtk_button_set_label (self->trust_button, _("_Replace the trusted key"));
+                          _ ("This agent now presents a different key from the one you trusted. "
+                             "Someone may be impersonating it. Nothing has been sent. Replace the "
+                             "trusted key only if its administrator told you the certificate "
+                             "was replaced and the new fingerprint below matches the one they gave "
+                             "you."));
+      gtk_button_set_label (self->trust_button, _ ("_Replace the trusted key"));
       gtk_accessible_update_property (GTK_ACCESSIBLE (self->trust_button),
-                                      GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                      _("Replace the trusted key"), -1);
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, _ ("Replace the trusted key"),
+                                      -1);
       gtk_widget_add_css_class (GTK_WIDGET (self->trust_button), "destructive-action");
       gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->cancel_button));
       gtk_window_set_focus (GTK_WINDOW (self), GTK_WIDGET (self->cancel_button));
-      gtk_window_set_title (GTK_WINDOW (self), _("Certificate changed"));
+      gtk_window_set_title (GTK_WINDOW (self), _ ("Certificate changed"));
     }
   else
     {
-      g_autofree char *heading = g_strdup_printf (_("Do you trust %s?"), address);
+      g_autofree char *heading = g_strdup_printf (_ ("Do you trust %s?"), address);
       gtk_label_set_text (self->heading_label, heading);
       gtk_label_set_text (self->body_label,
-                          _("This is the first connection to this agent. Compare the fingerprint "
-                            "below with the one the agent printed when it started (or that "
-                            "credgatectl status shows) before you trust it."));
-      gtk_button_set_label (self->trust_button, _("_Trust and connect"));
+                          _ ("This is the first connection to this agent. Compare the fingerprint "
+                             "below with the one the agent printed when it started (or that "
+                             "credgatectl status shows) before you trust it."));
+      gtk_button_set_label (self->trust_button, _ ("_Trust and connect"));
       gtk_accessible_update_property (GTK_ACCESSIBLE (self->trust_button),
-                                      GTK_ACCESSIBLE_PROPERTY_LABEL, _("Trust and connect"), -1);
+                                      GTK_ACCESSIBLE_PROPERTY_LABEL, _ ("Trust and connect"), -1);
       gtk_widget_add_css_class (GTK_WIDGET (self->trust_button), "suggested-action");
       gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->trust_button));
       gtk_window_set_focus (GTK_WINDOW (self), GTK_WIDGET (self->trust_button));
@@ -141,26 +141,26 @@ cg_cert_dialog_new (GtkWindow *parent, const char *address, const CgAgentProbe *
   g_autofree char *until = format_date (probe->not_after);
   g_autofree char *pin = cg_connection_format_pin (probe->pin);
 
-  add_row (self, _("Subject"), probe->subject ? probe->subject : "", FALSE);
-  add_row (self, _("Alternative names"), sans, FALSE);
-  add_row (self, _("Valid from"), from, FALSE);
-  add_row (self, _("Valid until"), until, FALSE);
-  add_row (self, _("Issuer"),
-           probe->self_signed ? _("Self-signed (the agent made it itself)")
+  add_row (self, _ ("Subject"), probe->subject ? probe->subject : "", FALSE);
+  add_row (self, _ ("Alternative names"), sans, FALSE);
+  add_row (self, _ ("Valid from"), from, FALSE);
+  add_row (self, _ ("Valid until"), until, FALSE);
+  add_row (self, _ ("Issuer"),
+           probe->self_signed ? _ ("Self-signed (the agent made it itself)")
                               : (probe->issuer ? probe->issuer : ""),
            FALSE);
   if (changed)
     {
       g_autofree char *old = cg_connection_format_pin (known_pin);
-      add_row (self, _("Trusted fingerprint"), old, TRUE);
-      add_row (self, _("New fingerprint"), pin, TRUE);
+      add_row (self, _ ("Trusted fingerprint"), old, TRUE);
+      add_row (self, _ ("New fingerprint"), pin, TRUE);
     }
   else
-    add_row (self, _("Fingerprint"), pin, TRUE);
+    add_row (self, _ ("Fingerprint"), pin, TRUE);
 
   GDateTime *now = g_date_time_new_now_utc ();
   if (probe->not_after && g_date_time_compare (probe->not_after, now) < 0)
-    add_row (self, _("Warning"), _("This certificate has expired."), FALSE);
+    add_row (self, _ ("Warning"), _ ("This certificate has expired."), FALSE);
   g_date_time_unref (now);
 
   return self;
@@ -173,9 +173,8 @@ cg_cert_dialog_class_init (CgCertDialogClass *klass)
   GtkWindowClass *window_class = GTK_WINDOW_CLASS (klass);
 
   window_class->close_request = close_request_cb;
-  signals[SIGNAL_RESPONSE] = g_signal_new ("response", G_TYPE_FROM_CLASS (klass),
-                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
-                                           1, G_TYPE_BOOLEAN);
+  signals[SIGNAL_RESPONSE] = g_signal_new ("response", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
+                                           0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_BOOLEAN);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/credgate/Manager/cg-cert-dialog.ui");

@@ -48,7 +48,7 @@ connect_action_cb (GtkWidget *widget, const char *action_name, GVariant *paramet
 {
   CgConnectView *self = CG_CONNECT_VIEW (widget);
   emit_connect (self, gtk_editable_get_text (GTK_EDITABLE (self->host_entry)),
-                (guint) gtk_spin_button_get_value_as_int (self->port_spin),
+                (guint)gtk_spin_button_get_value_as_int (self->port_spin),
                 gtk_editable_get_text (GTK_EDITABLE (self->token_entry)));
 }
 
@@ -105,8 +105,7 @@ cg_connect_view_set_busy (CgConnectView *self, gboolean busy)
   else
     gtk_spinner_stop (self->spinner);
   gtk_widget_set_sensitive (GTK_WIDGET (self->known_list), !busy);
-  gtk_accessible_update_state (GTK_ACCESSIBLE (self->spinner), GTK_ACCESSIBLE_STATE_BUSY, busy,
-                               -1);
+  gtk_accessible_update_state (GTK_ACCESSIBLE (self->spinner), GTK_ACCESSIBLE_STATE_BUSY, busy, -1);
   host_changed_cb (self);
 }
 
@@ -128,7 +127,8 @@ cg_connect_view_focus (CgConnectView *self)
 void
 cg_connect_view_set_known_agents (CgConnectView *self, GPtrArray *agents)
 {
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->known_list)), *next; child; child = next)
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->known_list)), *next; child;
+       child = next)
     {
       /* The placeholder is a child too: only rows go. */
       next = gtk_widget_get_next_sibling (child);
@@ -158,7 +158,7 @@ cg_connect_view_set_known_agents (CgConnectView *self, GPtrArray *agents)
       gtk_box_append (GTK_BOX (box), pin);
       gtk_list_box_row_set_child (GTK_LIST_BOX_ROW (row), box);
 
-      g_autofree char *a11y = g_strdup_printf (_("Reconnect to %s"), address);
+      g_autofree char *a11y = g_strdup_printf (_ ("Reconnect to %s"), address);
       gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL, a11y,
                                       -1);
       gtk_widget_set_tooltip_text (row, a11y);
@@ -182,10 +182,9 @@ cg_connect_view_class_init (CgConnectViewClass *klass)
 
   object_class->dispose = cg_connect_view_dispose;
 
-  signals[SIGNAL_CONNECT] = g_signal_new ("connect", G_TYPE_FROM_CLASS (klass),
-                                          G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
-                                          4, G_TYPE_STRING, G_TYPE_UINT, G_TYPE_STRING,
-                                          G_TYPE_BOOLEAN);
+  signals[SIGNAL_CONNECT]
+      = g_signal_new ("connect", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 4, G_TYPE_STRING, G_TYPE_UINT, G_TYPE_STRING, G_TYPE_BOOLEAN);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/credgate/Manager/cg-connect-view.ui");
@@ -197,8 +196,7 @@ cg_connect_view_class_init (CgConnectViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CgConnectView, connect_button);
   gtk_widget_class_bind_template_child (widget_class, CgConnectView, known_list);
   gtk_widget_class_bind_template_callback (widget_class, known_row_activated_cb);
-  gtk_widget_class_install_action (widget_class, "connect-view.connect", NULL,
-                                   connect_action_cb);
+  gtk_widget_class_install_action (widget_class, "connect-view.connect", NULL, connect_action_cb);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 
@@ -214,12 +212,12 @@ cg_connect_view_init (CgConnectView *self)
   GtkEventController *shortcuts = gtk_shortcut_controller_new ();
   gtk_event_controller_set_propagation_phase (shortcuts, GTK_PHASE_CAPTURE);
   gtk_shortcut_controller_add_shortcut (
-    GTK_SHORTCUT_CONTROLLER (shortcuts),
-    gtk_shortcut_new (gtk_alternative_trigger_new (gtk_keyval_trigger_new (GDK_KEY_Return, 0),
-                                                   gtk_keyval_trigger_new (GDK_KEY_KP_Enter, 0)),
-                      gtk_callback_action_new (port_activate_cb, self, NULL)));
+      GTK_SHORTCUT_CONTROLLER (shortcuts),
+      gtk_shortcut_new (gtk_alternative_trigger_new (gtk_keyval_trigger_new (GDK_KEY_Return, 0),
+                                                     gtk_keyval_trigger_new (GDK_KEY_KP_Enter, 0)),
+                        gtk_callback_action_new (port_activate_cb, self, NULL)));
   gtk_widget_add_controller (GTK_WIDGET (self->port_spin), shortcuts);
   host_changed_cb (self);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->spinner), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  _("Connecting"), -1);
+                                  _ ("Connecting"), -1);
 }

@@ -67,7 +67,7 @@ cg_connection_state_name (CgConnectionState state)
     [CG_CONNECTION_CONNECTED] = "connected",
     [CG_CONNECTION_FAILED] = "failed",
   };
-  return (guint) state < G_N_ELEMENTS (names) ? names[state] : "unknown";
+  return (guint)state < G_N_ELEMENTS (names) ? names[state] : "unknown";
 }
 
 const char *
@@ -261,27 +261,27 @@ cg_connection_describe_error (const GError *error)
     case CG_CONNECTION_PROBLEM_NONE:
       return NULL;
     case CG_CONNECTION_PROBLEM_UNREACHABLE:
-      return g_strdup_printf (_("The agent cannot be reached. Check the host name and port, "
-                                "and that the agent is running. (%s)"),
+      return g_strdup_printf (_ ("The agent cannot be reached. Check the host name and port, "
+                                 "and that the agent is running. (%s)"),
                               error->message);
     case CG_CONNECTION_PROBLEM_CERTIFICATE_CHANGED:
-      return g_strdup (_("The agent’s certificate has changed since you last trusted it. "
-                         "Nothing was sent."));
+      return g_strdup (_ ("The agent’s certificate has changed since you last trusted it. "
+                          "Nothing was sent."));
     case CG_CONNECTION_PROBLEM_TLS:
-      return g_strdup_printf (_("A secure connection to the agent could not be made. (%s)"),
+      return g_strdup_printf (_ ("A secure connection to the agent could not be made. (%s)"),
                               error->message);
     case CG_CONNECTION_PROBLEM_TOKEN_REJECTED:
-      return g_strdup (_("The agent rejected the access token. Ask the agent’s administrator "
-                         "for a new one (credgatectl token create)."));
+      return g_strdup (_ ("The agent rejected the access token. Ask the agent’s administrator "
+                          "for a new one (credgatectl token create)."));
     case CG_CONNECTION_PROBLEM_THROTTLED:
-      return g_strdup (_("Too many failed attempts. Wait a minute and try again."));
+      return g_strdup (_ ("Too many failed attempts. Wait a minute and try again."));
     case CG_CONNECTION_PROBLEM_STORE_LOCKED:
-      return g_strdup (_("The secret store on the agent’s host is locked or unavailable, so "
-                         "the agent cannot seal or open credentials. Ask its administrator "
-                         "to unlock it."));
+      return g_strdup (_ ("The secret store on the agent’s host is locked or unavailable, so "
+                          "the agent cannot seal or open credentials. Ask its administrator "
+                          "to unlock it."));
     case CG_CONNECTION_PROBLEM_OTHER:
     default:
-      return g_strdup_printf (_("The agent refused the request: %s"), error->message);
+      return g_strdup_printf (_ ("The agent refused the request: %s"), error->message);
     }
 }
 

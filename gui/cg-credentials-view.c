@@ -45,7 +45,7 @@ static const char *
 type_label (const char *type)
 {
   const CgFormType *form = cg_forms_lookup (type);
-  return form ? _(form->label) : type;
+  return form ? _ (form->label) : type;
 }
 
 static char *
@@ -57,7 +57,7 @@ format_changed (const char *updated)
   g_autoptr (GDateTime) local = g_date_time_to_local (date);
   g_autofree char *when = g_date_time_format (local, "%x %H:%M");
   /* TRANSLATORS: %s is a date and time */
-  return g_strdup_printf (_("Changed %s"), when);
+  return g_strdup_printf (_ ("Changed %s"), when);
 }
 
 static GtkWidget *
@@ -90,18 +90,18 @@ make_row (CgCredentialsView *self, json_t *meta)
   gtk_box_append (GTK_BOX (texts), sub_label);
   gtk_box_append (GTK_BOX (box), texts);
 
-  g_autofree char *edit_a11y = g_strdup_printf (_("Edit %s"), name);
-  g_autofree char *delete_a11y = g_strdup_printf (_("Delete %s"), name);
+  g_autofree char *edit_a11y = g_strdup_printf (_ ("Edit %s"), name);
+  g_autofree char *delete_a11y = g_strdup_printf (_ ("Delete %s"), name);
   GtkWidget *edit = gtk_button_new_from_icon_name ("document-edit-symbolic");
   GtkWidget *del = gtk_button_new_from_icon_name ("user-trash-symbolic");
   gtk_widget_set_valign (edit, GTK_ALIGN_CENTER);
   gtk_widget_set_valign (del, GTK_ALIGN_CENTER);
   gtk_widget_set_tooltip_text (edit, edit_a11y);
   gtk_widget_set_tooltip_text (del, delete_a11y);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (edit), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  edit_a11y, -1);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (del), GTK_ACCESSIBLE_PROPERTY_LABEL,
-                                  delete_a11y, -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (edit), GTK_ACCESSIBLE_PROPERTY_LABEL, edit_a11y,
+                                  -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (del), GTK_ACCESSIBLE_PROPERTY_LABEL, delete_a11y,
+                                  -1);
   gtk_actionable_set_action_name (GTK_ACTIONABLE (edit), "credentials.edit");
   gtk_actionable_set_action_target (GTK_ACTIONABLE (edit), "s", name);
   gtk_actionable_set_action_name (GTK_ACTIONABLE (del), "credentials.delete");
@@ -116,7 +116,7 @@ make_row (CgCredentialsView *self, json_t *meta)
   gtk_accessible_update_property (GTK_ACCESSIBLE (row), GTK_ACCESSIBLE_PROPERTY_LABEL, row_a11y,
                                   -1);
   g_object_set_data_full (G_OBJECT (row), "cg-meta", json_incref (meta),
-                          (GDestroyNotify) json_decref);
+                          (GDestroyNotify)json_decref);
   return row;
 }
 
@@ -190,8 +190,7 @@ cg_credentials_view_refresh (CgCredentialsView *self)
 {
   if (!self->client)
     return;
-  cg_manager_client_list_async (self->client, self->cancellable, list_done_cb,
-                                g_object_ref (self));
+  cg_manager_client_list_async (self->client, self->cancellable, list_done_cb, g_object_ref (self));
 }
 
 void
@@ -218,8 +217,8 @@ filter_cb (GtkListBoxRow *row, gpointer user_data)
   g_autofree char *needle = g_utf8_casefold (query, -1);
   const char *name = json_string_value (json_object_get (meta, "name"));
   const char *type = json_string_value (json_object_get (meta, "type"));
-  g_autofree char *hay = g_strdup_printf ("%s %s %s", name ? name : "", type ? type : "",
-                                          type_label (type));
+  g_autofree char *hay
+      = g_strdup_printf ("%s %s %s", name ? name : "", type ? type : "", type_label (type));
   g_autofree char *folded = g_utf8_casefold (hay, -1);
   return strstr (folded, needle) != NULL;
 }
@@ -278,10 +277,9 @@ static void
 open_editor (CgCredentialsView *self, json_t *meta)
 {
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
-  CgEditorDialog *dialog = cg_editor_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                                 self->client, meta);
-  g_signal_connect_object (dialog, "saved", G_CALLBACK (editor_saved_cb), self,
-                           G_CONNECT_SWAPPED);
+  CgEditorDialog *dialog
+      = cg_editor_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, self->client, meta);
+  g_signal_connect_object (dialog, "saved", G_CALLBACK (editor_saved_cb), self, G_CONNECT_SWAPPED);
   gtk_window_present (GTK_WINDOW (dialog));
 }
 
@@ -319,8 +317,7 @@ delete_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (CgCredentialsView) self = user_data;
   g_autoptr (GError) error = NULL;
-  json_auto_t *reply = cg_manager_client_call_finish (CG_MANAGER_CLIENT (source), result,
-                                                      &error);
+  json_auto_t *reply = cg_manager_client_call_finish (CG_MANAGER_CLIENT (source), result, &error);
   if (!reply)
     show_error (self, error);
   cg_credentials_view_refresh (self);
@@ -345,23 +342,22 @@ delete_action_cb (GtkWidget *widget, const char *action_name, GVariant *paramete
   GtkRoot *root = gtk_widget_get_root (widget);
 
   G_GNUC_BEGIN_IGNORE_DEPRECATIONS
-  GtkWidget *dialog = gtk_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
-                                              GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
-                                              GTK_MESSAGE_WARNING, GTK_BUTTONS_NONE,
-                                              _("Delete “%s”?"), name);
+  GtkWidget *dialog
+      = gtk_message_dialog_new (GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL,
+                                GTK_DIALOG_MODAL | GTK_DIALOG_DESTROY_WITH_PARENT,
+                                GTK_MESSAGE_WARNING, GTK_BUTTONS_NONE, _ ("Delete “%s”?"), name);
   gtk_message_dialog_format_secondary_text (
-    GTK_MESSAGE_DIALOG (dialog),
-    _("The agent forgets this credential at once. Gateways that use it stop working "
-      "until it is stored again."));
-  gtk_dialog_add_button (GTK_DIALOG (dialog), _("_Cancel"), GTK_RESPONSE_CANCEL);
-  GtkWidget *del = gtk_dialog_add_button (GTK_DIALOG (dialog), _("_Delete"),
-                                          GTK_RESPONSE_ACCEPT);
+      GTK_MESSAGE_DIALOG (dialog),
+      _ ("The agent forgets this credential at once. Gateways that use it stop working "
+         "until it is stored again."));
+  gtk_dialog_add_button (GTK_DIALOG (dialog), _ ("_Cancel"), GTK_RESPONSE_CANCEL);
+  GtkWidget *del = gtk_dialog_add_button (GTK_DIALOG (dialog), _ ("_Delete"), GTK_RESPONSE_ACCEPT);
   gtk_widget_add_css_class (del, "destructive-action");
   /* The safe answer is the default. */
   gtk_dialog_set_default_response (GTK_DIALOG (dialog), GTK_RESPONSE_CANCEL);
   G_GNUC_END_IGNORE_DEPRECATIONS
 
-  gtk_window_set_title (GTK_WINDOW (dialog), _("Delete credential"));
+  gtk_window_set_title (GTK_WINDOW (dialog), _ ("Delete credential"));
   g_object_set_data_full (G_OBJECT (dialog), "cg-name", g_strdup (name), g_free);
   g_signal_connect_object (dialog, "response", G_CALLBACK (confirm_response_cb), self, 0);
   gtk_window_present (GTK_WINDOW (dialog));
@@ -392,9 +388,9 @@ cg_credentials_view_class_init (CgCredentialsViewClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = cg_credentials_view_dispose;
-  signals[SIGNAL_SHOW_ERROR] = g_signal_new ("show-error", G_TYPE_FROM_CLASS (klass),
-                                             G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                             G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIGNAL_SHOW_ERROR]
+      = g_signal_new ("show-error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/credgate/Manager/cg-credentials-view.ui");
@@ -405,14 +401,12 @@ cg_credentials_view_class_init (CgCredentialsViewClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, search_activate_cb);
   gtk_widget_class_bind_template_callback (widget_class, row_activated_cb);
   gtk_widget_class_install_action (widget_class, "credentials.add", NULL, add_action_cb);
-  gtk_widget_class_install_action (widget_class, "credentials.refresh", NULL,
-                                   refresh_action_cb);
+  gtk_widget_class_install_action (widget_class, "credentials.refresh", NULL, refresh_action_cb);
   gtk_widget_class_install_action (widget_class, "credentials.edit", "s", edit_action_cb);
   gtk_widget_class_install_action (widget_class, "credentials.delete", "s", delete_action_cb);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK,
-                                       "credentials.add", NULL);
-  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "credentials.refresh",
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_n, GDK_CONTROL_MASK, "credentials.add",
                                        NULL);
+  gtk_widget_class_add_binding_action (widget_class, GDK_KEY_F5, 0, "credentials.refresh", NULL);
   gtk_widget_class_add_binding (widget_class, GDK_KEY_f, GDK_CONTROL_MASK, focus_search_cb, NULL);
 
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
@@ -430,12 +424,12 @@ cg_credentials_view_init (CgCredentialsView *self)
   GtkEventController *shortcuts = gtk_shortcut_controller_new ();
   gtk_event_controller_set_propagation_phase (shortcuts, GTK_PHASE_CAPTURE);
   gtk_shortcut_controller_add_shortcut (
-    GTK_SHORTCUT_CONTROLLER (shortcuts),
-    gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_Delete, GDK_CONTROL_MASK),
-                      gtk_callback_action_new (delete_match_cb, NULL, NULL)));
+      GTK_SHORTCUT_CONTROLLER (shortcuts),
+      gtk_shortcut_new (gtk_keyval_trigger_new (GDK_KEY_Delete, GDK_CONTROL_MASK),
+                        gtk_callback_action_new (delete_match_cb, NULL, NULL)));
   gtk_widget_add_controller (GTK_WIDGET (self), shortcuts);
-  gtk_accessible_update_property (GTK_ACCESSIBLE (self->list_box),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Credentials"), -1);
+  gtk_accessible_update_property (GTK_ACCESSIBLE (self->list_box), GTK_ACCESSIBLE_PROPERTY_LABEL,
+                                  _ ("Credentials"), -1);
   gtk_accessible_update_property (GTK_ACCESSIBLE (self->search_entry),
-                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _("Search credentials"), -1);
+                                  GTK_ACCESSIBLE_PROPERTY_LABEL, _ ("Search credentials"), -1);
 }

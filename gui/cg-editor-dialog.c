@@ -12,9 +12,9 @@
 typedef struct
 {
   const CgField *field;
-  GtkWidget *widget;      /* GtkEntry, GtkPasswordEntry or GtkTextView */
+  GtkWidget *widget; /* GtkEntry, GtkPasswordEntry or GtkTextView */
   GtkWidget *error_label;
-  gboolean touched;       /* problems show once the user has typed here */
+  gboolean touched; /* problems show once the user has typed here */
 } FieldRow;
 
 struct _CgEditorDialog
@@ -80,7 +80,7 @@ collect_values (CgEditorDialog *self)
   for (guint i = 0; i < self->rows->len; i++)
     {
       FieldRow *row = &g_array_index (self->rows, FieldRow, i);
-      g_hash_table_insert (values, (gpointer) row->field->name, row_text (row));
+      g_hash_table_insert (values, (gpointer)row->field->name, row_text (row));
     }
   return values;
 }
@@ -104,8 +104,8 @@ revalidate (CgEditorDialog *self)
 {
   gboolean ok = TRUE;
 
-  g_autofree char *name_problem = cg_forms_check_name (
-    gtk_editable_get_text (GTK_EDITABLE (self->name_entry)));
+  g_autofree char *name_problem
+      = cg_forms_check_name (gtk_editable_get_text (GTK_EDITABLE (self->name_entry)));
   ok = ok && !name_problem;
   show_problem (GTK_WIDGET (self->name_entry), self->name_error,
                 self->name_touched ? name_problem : NULL);
@@ -136,9 +136,9 @@ field_changed_cb (GtkWidget *widget, CgEditorDialog *self)
   for (guint i = 0; i < self->rows->len; i++)
     {
       FieldRow *row = &g_array_index (self->rows, FieldRow, i);
-      if (row->widget == widget || (GTK_IS_TEXT_VIEW (row->widget)
-                                    && gtk_text_view_get_buffer (GTK_TEXT_VIEW (row->widget))
-                                         == (GtkTextBuffer *) widget))
+      if (row->widget == widget
+          || (GTK_IS_TEXT_VIEW (row->widget)
+              && gtk_text_view_get_buffer (GTK_TEXT_VIEW (row->widget)) == (GtkTextBuffer *)widget))
         row->touched = TRUE;
     }
   revalidate (self);
@@ -164,8 +164,8 @@ build_fields (CgEditorDialog *self, const CgFormType *type, GHashTable *carry)
       const CgField *field = &type->fields[i];
       FieldRow row = { field, NULL, NULL, FALSE };
       g_autofree char *label_text = field->required
-                                      ? g_strdup_printf (_("%s (required)"), _(field->label))
-                                      : g_strdup (_(field->label));
+                                        ? g_strdup_printf (_ ("%s (required)"), _ (field->label))
+                                        : g_strdup (_ (field->label));
       GtkWidget *label = gtk_label_new_with_mnemonic (label_text);
       const char *initial = carry ? g_hash_table_lookup (carry, field->name) : NULL;
 
@@ -181,7 +181,7 @@ build_fields (CgEditorDialog *self, const CgFormType *type, GHashTable *carry)
           gtk_password_entry_set_show_peek_icon (GTK_PASSWORD_ENTRY (row.widget), TRUE);
           g_object_set (row.widget, "activates-default", TRUE, NULL);
           if (self->meta)
-            g_object_set (row.widget, "placeholder-text", _("Enter it again to save"), NULL);
+            g_object_set (row.widget, "placeholder-text", _ ("Enter it again to save"), NULL);
           g_signal_connect (row.widget, "changed", G_CALLBACK (field_changed_cb), self);
           break;
         case CG_FIELD_KEY_VALUES:
@@ -209,7 +209,7 @@ build_fields (CgEditorDialog *self, const CgFormType *type, GHashTable *carry)
           break;
         }
       if (field->hint && GTK_IS_ENTRY (row.widget))
-        gtk_entry_set_placeholder_text (GTK_ENTRY (row.widget), _(field->hint));
+        gtk_entry_set_placeholder_text (GTK_ENTRY (row.widget), _ (field->hint));
       gtk_widget_set_hexpand (row.widget, TRUE);
       gtk_label_set_mnemonic_widget (GTK_LABEL (label), row.widget);
 
@@ -219,16 +219,15 @@ build_fields (CgEditorDialog *self, const CgFormType *type, GHashTable *carry)
       gtk_widget_add_css_class (row.error_label, "cg-error");
       gtk_widget_set_visible (row.error_label, FALSE);
 
-      gtk_accessible_update_relation (GTK_ACCESSIBLE (row.widget),
-                                      GTK_ACCESSIBLE_RELATION_LABELLED_BY, label, NULL,
-                                      GTK_ACCESSIBLE_RELATION_DESCRIBED_BY, row.error_label,
-                                      NULL, -1);
-      gtk_accessible_update_property (GTK_ACCESSIBLE (row.widget),
-                                      GTK_ACCESSIBLE_PROPERTY_REQUIRED, field->required, -1);
+      gtk_accessible_update_relation (
+          GTK_ACCESSIBLE (row.widget), GTK_ACCESSIBLE_RELATION_LABELLED_BY, label, NULL,
+          GTK_ACCESSIBLE_RELATION_DESCRIBED_BY, row.error_label, NULL, -1);
+      gtk_accessible_update_property (GTK_ACCESSIBLE (row.widget), GTK_ACCESSIBLE_PROPERTY_REQUIRED,
+                                      field->required, -1);
 
-      gtk_grid_attach (self->fields_grid, label, 0, (int) i * 2, 1, 1);
-      gtk_grid_attach (self->fields_grid, row.widget, 1, (int) i * 2, 1, 1);
-      gtk_grid_attach (self->fields_grid, row.error_label, 1, (int) i * 2 + 1, 1, 1);
+      gtk_grid_attach (self->fields_grid, label, 0, (int)i * 2, 1, 1);
+      gtk_grid_attach (self->fields_grid, row.widget, 1, (int)i * 2, 1, 1);
+      gtk_grid_attach (self->fields_grid, row.error_label, 1, (int)i * 2 + 1, 1, 1);
       g_array_append_val (self->rows, row);
     }
   revalidate (self);
@@ -336,7 +335,7 @@ cg_editor_dialog_new (GtkWindow *parent, CgManagerClient *client, json_t *meta)
       const char *name = json_string_value (json_object_get (meta, "name"));
       const char *type_id = json_string_value (json_object_get (meta, "type"));
       json_t *properties = json_object_get (meta, "properties");
-      g_autofree char *title = g_strdup_printf (_("Edit “%s”"), name ? name : "");
+      g_autofree char *title = g_strdup_printf (_ ("Edit “%s”"), name ? name : "");
 
       self->meta = json_incref (meta);
       gtk_window_set_title (GTK_WINDOW (self), title);
@@ -345,8 +344,8 @@ cg_editor_dialog_new (GtkWindow *parent, CgManagerClient *client, json_t *meta)
       gtk_editable_set_editable (GTK_EDITABLE (self->name_entry), FALSE);
       gtk_widget_set_can_focus (GTK_WIDGET (self->name_entry), FALSE);
       gtk_label_set_text (self->secret_note,
-                          _("The agent never sends a saved secret back, and saving replaces the "
-                            "whole record, so enter the secret again to save your changes."));
+                          _ ("The agent never sends a saved secret back, and saving replaces the "
+                             "whole record, so enter the secret again to save your changes."));
       type = cg_forms_lookup (type_id);
       if (!type)
         type = cg_forms_lookup ("generic");
@@ -364,23 +363,22 @@ cg_editor_dialog_new (GtkWindow *parent, CgManagerClient *client, json_t *meta)
         {
           const CgField *field = cg_forms_lookup_field (type, key);
           if (field && !field->secret)
-            g_hash_table_insert (initial, (gpointer) field->name,
-                                 cg_forms_property_to_text (value));
+            g_hash_table_insert (initial, (gpointer)field->name, cg_forms_property_to_text (value));
         }
     }
   else
     {
-      gtk_window_set_title (GTK_WINDOW (self), _("New credential"));
+      gtk_window_set_title (GTK_WINDOW (self), _ ("New credential"));
       gtk_label_set_text (self->secret_note,
-                          _("The secret travels to the agent over the verified connection and is "
-                            "sealed there. It is never shown again after you save."));
+                          _ ("The secret travels to the agent over the verified connection and is "
+                             "sealed there. It is never shown again after you save."));
     }
 
   GtkStringList *labels = gtk_string_list_new (NULL);
   guint selected = 0;
   for (guint i = 0; i < n; i++)
     {
-      gtk_string_list_append (labels, _(types[i].label));
+      gtk_string_list_append (labels, _ (types[i].label));
       if (&types[i] == type)
         selected = i;
     }
@@ -388,8 +386,8 @@ cg_editor_dialog_new (GtkWindow *parent, CgManagerClient *client, json_t *meta)
   g_object_unref (labels);
   gtk_drop_down_set_selected (self->type_dropdown, selected);
   build_fields (self, type, initial);
-  g_signal_connect_swapped (self->type_dropdown, "notify::selected",
-                            G_CALLBACK (type_changed_cb), self);
+  g_signal_connect_swapped (self->type_dropdown, "notify::selected", G_CALLBACK (type_changed_cb),
+                            self);
 
   gtk_window_set_default_widget (GTK_WINDOW (self), GTK_WIDGET (self->save_button));
   if (meta)
@@ -436,8 +434,8 @@ cg_editor_dialog_class_init (CgEditorDialogClass *klass)
 
   object_class->dispose = cg_editor_dialog_dispose;
   object_class->finalize = cg_editor_dialog_finalize;
-  signals[SIGNAL_SAVED] = g_signal_new ("saved", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST,
-                                        0, NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIGNAL_SAVED] = g_signal_new ("saved", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0,
+                                        NULL, NULL, NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/credgate/Manager/cg-editor-dialog.ui");
@@ -463,6 +461,5 @@ cg_editor_dialog_init (CgEditorDialog *self)
   self->cancellable = g_cancellable_new ();
   g_signal_connect_swapped (self->name_entry, "changed", G_CALLBACK (name_changed_cb), self);
   gtk_accessible_update_relation (GTK_ACCESSIBLE (self->name_entry),
-                                  GTK_ACCESSIBLE_RELATION_DESCRIBED_BY, self->name_error, NULL,
-                                  -1);
+                                  GTK_ACCESSIBLE_RELATION_DESCRIBED_BY, self->name_error, NULL, -1);
 }

@@ -15,69 +15,72 @@
  * user), so what the agent holds reads the same as the linked service. */
 
 static const CgField sqlserver_fields[] = {
-  { "server", N_("Se_rver"), N_("db1.example.com\\instance"), TRUE, FALSE, CG_FIELD_TEXT },
-  { "port", N_("_Port"), N_("1433"), FALSE, FALSE, CG_FIELD_PORT },
-  { "database", N_("_Database"), NULL, FALSE, FALSE, CG_FIELD_TEXT },
-  { "user", N_("_User name"), NULL, TRUE, FALSE, CG_FIELD_TEXT },
-  { "password", N_("Pass_word"), NULL, TRUE, TRUE, CG_FIELD_PASSWORD },
+  { "server", N_ ("Se_rver"), N_ ("db1.example.com\\instance"), TRUE, FALSE, CG_FIELD_TEXT },
+  { "port", N_ ("_Port"), N_ ("1433"), FALSE, FALSE, CG_FIELD_PORT },
+  { "database", N_ ("_Database"), NULL, FALSE, FALSE, CG_FIELD_TEXT },
+  { "user", N_ ("_User name"), NULL, TRUE, FALSE, CG_FIELD_TEXT },
+  { "password", N_ ("Pass_word"), NULL, TRUE, TRUE, CG_FIELD_PASSWORD },
 };
 
 static const CgField postgresql_fields[] = {
-  { "host", N_("_Host"), N_("db1.example.com"), TRUE, FALSE, CG_FIELD_TEXT },
-  { "port", N_("_Port"), N_("5432"), FALSE, FALSE, CG_FIELD_PORT },
-  { "database", N_("_Database"), NULL, TRUE, FALSE, CG_FIELD_TEXT },
-  { "user", N_("_User name"), NULL, TRUE, FALSE, CG_FIELD_TEXT },
-  { "sslMode", N_("SS_L mode"), N_("require"), FALSE, FALSE, CG_FIELD_TEXT },
-  { "password", N_("Pass_word"), NULL, TRUE, TRUE, CG_FIELD_PASSWORD },
+  { "host", N_ ("_Host"), N_ ("db1.example.com"), TRUE, FALSE, CG_FIELD_TEXT },
+  { "port", N_ ("_Port"), N_ ("5432"), FALSE, FALSE, CG_FIELD_PORT },
+  { "database", N_ ("_Database"), NULL, TRUE, FALSE, CG_FIELD_TEXT },
+  { "user", N_ ("_User name"), NULL, TRUE, FALSE, CG_FIELD_TEXT },
+  { "sslMode", N_ ("SS_L mode"), N_ ("require"), FALSE, FALSE, CG_FIELD_TEXT },
+  { "password", N_ ("Pass_word"), NULL, TRUE, TRUE, CG_FIELD_PASSWORD },
 };
 
 static const CgField mysql_fields[] = {
-  { "server", N_("Se_rver"), N_("db1.example.com"), TRUE, FALSE, CG_FIELD_TEXT },
-  { "port", N_("_Port"), N_("3306"), FALSE, FALSE, CG_FIELD_PORT },
-  { "database", N_("_Database"), NULL, TRUE, FALSE, CG_FIELD_TEXT },
-  { "user", N_("_User name"), NULL, TRUE, FALSE, CG_FIELD_TEXT },
-  { "password", N_("Pass_word"), NULL, TRUE, TRUE, CG_FIELD_PASSWORD },
+  { "server", N_ ("Se_rver"), N_ ("db1.example.com"), TRUE, FALSE, CG_FIELD_TEXT },
+  { "port", N_ ("_Port"), N_ ("3306"), FALSE, FALSE, CG_FIELD_PORT },
+  { "database", N_ ("_Database"), NULL, TRUE, FALSE, CG_FIELD_TEXT },
+  { "user", N_ ("_User name"), NULL, TRUE, FALSE, CG_FIELD_TEXT },
+  { "password", N_ ("Pass_word"), NULL, TRUE, TRUE, CG_FIELD_PASSWORD },
 };
 
 static const CgField oracle_fields[] = {
-  { "host", N_("_Host"), N_("db1.example.com"), TRUE, FALSE, CG_FIELD_TEXT },
-  { "port", N_("_Port"), N_("1521"), FALSE, FALSE, CG_FIELD_PORT },
-  { "serviceName", N_("Ser_vice name"), N_("ORCLPDB1"), TRUE, FALSE, CG_FIELD_TEXT },
-  { "user", N_("_User name"), NULL, TRUE, FALSE, CG_FIELD_TEXT },
-  { "password", N_("Pass_word"), NULL, TRUE, TRUE, CG_FIELD_PASSWORD },
+  { "host", N_ ("_Host"), N_ ("db1.example.com"), TRUE, FALSE, CG_FIELD_TEXT },
+  { "port", N_ ("_Port"), N_ ("1521"), FALSE, FALSE, CG_FIELD_PORT },
+  { "serviceName", N_ ("Ser_vice name"), N_ ("ORCLPDB1"), TRUE, FALSE, CG_FIELD_TEXT },
+  { "user", N_ ("_User name"), NULL, TRUE, FALSE, CG_FIELD_TEXT },
+  { "password", N_ ("Pass_word"), NULL, TRUE, TRUE, CG_FIELD_PASSWORD },
 };
 
 static const CgField smb_fields[] = {
-  { "path", N_("Sh_are path"), N_("\\\\server\\share\\folder"), TRUE, FALSE, CG_FIELD_TEXT },
-  { "domain", N_("_Domain"), NULL, FALSE, FALSE, CG_FIELD_TEXT },
-  { "user", N_("_User name"), NULL, TRUE, FALSE, CG_FIELD_TEXT },
-  { "password", N_("Pass_word"), NULL, TRUE, TRUE, CG_FIELD_PASSWORD },
+  { "path", N_ ("Sh_are path"), N_ ("\\\\server\\share\\folder"), TRUE, FALSE, CG_FIELD_TEXT },
+  { "domain", N_ ("_Domain"), NULL, FALSE, FALSE, CG_FIELD_TEXT },
+  { "user", N_ ("_User name"), NULL, TRUE, FALSE, CG_FIELD_TEXT },
+  { "password", N_ ("Pass_word"), NULL, TRUE, TRUE, CG_FIELD_PASSWORD },
 };
 
 static const CgField sftp_fields[] = {
-  { "host", N_("_Host"), N_("files.example.com"), TRUE, FALSE, CG_FIELD_TEXT },
-  { "port", N_("_Port"), N_("22"), FALSE, FALSE, CG_FIELD_PORT },
-  { "user", N_("_User name"), NULL, TRUE, FALSE, CG_FIELD_TEXT },
-  { "hostKeyFingerprint", N_("Host _key fingerprint"), N_("SHA256:…"), FALSE, FALSE,
+  { "host", N_ ("_Host"), N_ ("files.example.com"), TRUE, FALSE, CG_FIELD_TEXT },
+  { "port", N_ ("_Port"), N_ ("22"), FALSE, FALSE, CG_FIELD_PORT },
+  { "user", N_ ("_User name"), NULL, TRUE, FALSE, CG_FIELD_TEXT },
+  { "hostKeyFingerprint", N_ ("Host _key fingerprint"), N_ ("SHA256:…"), FALSE, FALSE,
     CG_FIELD_TEXT },
-  { "password", N_("Pass_word"), NULL, TRUE, TRUE, CG_FIELD_PASSWORD },
+  { "password", N_ ("Pass_word"), NULL, TRUE, TRUE, CG_FIELD_PASSWORD },
 };
 
 static const CgField generic_fields[] = {
-  { "properties", N_("_Properties (one key=value per line)"), NULL, FALSE, FALSE,
+  { "properties", N_ ("_Properties (one key=value per line)"), NULL, FALSE, FALSE,
     CG_FIELD_KEY_VALUES },
-  { "value", N_("Secret _value"), NULL, TRUE, TRUE, CG_FIELD_PASSWORD },
+  { "value", N_ ("Secret _value"), NULL, TRUE, TRUE, CG_FIELD_PASSWORD },
 };
 
-#define TYPE(id, label, fields) { id, label, fields, G_N_ELEMENTS (fields) }
+#define TYPE(id, label, fields)                                                                    \
+  {                                                                                                \
+    id, label, fields, G_N_ELEMENTS (fields)                                                       \
+  }
 static const CgFormType form_types[] = {
-  TYPE ("sqlserver", N_("SQL Server"), sqlserver_fields),
-  TYPE ("postgresql", N_("PostgreSQL"), postgresql_fields),
-  TYPE ("mysql", N_("MySQL"), mysql_fields),
-  TYPE ("oracle", N_("Oracle"), oracle_fields),
-  TYPE ("smb", N_("File share (SMB)"), smb_fields),
-  TYPE ("sftp", N_("SFTP"), sftp_fields),
-  TYPE ("generic", N_("Generic key/value"), generic_fields),
+  TYPE ("sqlserver", N_ ("SQL Server"), sqlserver_fields),
+  TYPE ("postgresql", N_ ("PostgreSQL"), postgresql_fields),
+  TYPE ("mysql", N_ ("MySQL"), mysql_fields),
+  TYPE ("oracle", N_ ("Oracle"), oracle_fields),
+  TYPE ("smb", N_ ("File share (SMB)"), smb_fields),
+  TYPE ("sftp", N_ ("SFTP"), sftp_fields),
+  TYPE ("generic", N_ ("Generic key/value"), generic_fields),
 };
 #undef TYPE
 
@@ -116,7 +119,7 @@ static char *
 plain_label (const CgField *field)
 {
   GString *s = g_string_new (NULL);
-  for (const char *p = _(field->label); *p; p++)
+  for (const char *p = _ (field->label); *p; p++)
     if (*p != '_')
       g_string_append_c (s, *p);
   return g_string_free (s, FALSE);
@@ -139,7 +142,7 @@ parse_port (const char *text, gint64 *port)
   guint64 v;
   if (!g_ascii_string_to_unsigned (text, 10, 1, 65535, &v, NULL))
     return FALSE;
-  *port = (gint64) v;
+  *port = (gint64)v;
   return TRUE;
 }
 
@@ -158,15 +161,15 @@ cg_forms_parse_key_values (const char *text, GError **error)
       if (!eq || eq == line)
         {
           g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
-                       _("Line %u is not of the form key=value."), i + 1);
+                       _ ("Line %u is not of the form key=value."), i + 1);
           return NULL;
         }
       *eq = '\0';
       g_strchomp (line);
       if (json_object_get (obj, line))
         {
-          g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
-                       _("Line %u repeats the key “%s”."), i + 1, line);
+          g_set_error (error, CG_ERROR, CG_ERROR_INVALID, _ ("Line %u repeats the key “%s”."),
+                       i + 1, line);
           return NULL;
         }
       json_object_set_new (obj, line, json_string (g_strchug (eq + 1)));
@@ -180,7 +183,7 @@ cg_forms_property_to_text (json_t *value)
   if (json_is_string (value))
     return g_strdup (json_string_value (value));
   if (json_is_integer (value))
-    return g_strdup_printf ("%" G_GINT64_FORMAT, (gint64) json_integer_value (value));
+    return g_strdup_printf ("%" G_GINT64_FORMAT, (gint64)json_integer_value (value));
   if (json_is_true (value))
     return g_strdup ("true");
   if (json_is_false (value))
@@ -209,9 +212,9 @@ char *
 cg_forms_check_name (const char *name)
 {
   if (is_blank (name))
-    return g_strdup (_("A name is required."));
+    return g_strdup (_ ("A name is required."));
   if (!cg_name_is_valid (name))
-    return g_strdup (_("Use 1 to 128 letters, digits, dots, dashes or underscores."));
+    return g_strdup (_ ("Use 1 to 128 letters, digits, dots, dashes or underscores."));
   return NULL;
 }
 
@@ -225,10 +228,10 @@ cg_forms_check_field (const CgField *field, const char *value)
       if (!field->required)
         return NULL;
       g_autofree char *label = plain_label (field);
-      return g_strdup_printf (_("%s is required."), label);
+      return g_strdup_printf (_ ("%s is required."), label);
     }
   if (strlen (value) > FIELD_MAX)
-    return g_strdup (_("This is too long."));
+    return g_strdup (_ ("This is too long."));
 
   switch (field->kind)
     {
@@ -236,7 +239,7 @@ cg_forms_check_field (const CgField *field, const char *value)
       {
         gint64 port;
         if (!parse_port (value, &port))
-          return g_strdup (_("A port is a number from 1 to 65535."));
+          return g_strdup (_ ("A port is a number from 1 to 65535."));
         break;
       }
     case CG_FIELD_KEY_VALUES:

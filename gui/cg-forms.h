@@ -24,7 +24,7 @@ typedef struct
   const char *label; /* N_(), with a mnemonic */
   const char *hint;  /* N_() placeholder, or NULL */
   gboolean required;
-  gboolean secret;   /* goes into "secret", never into "properties" */
+  gboolean secret; /* goes into "secret", never into "properties" */
   CgFieldKind kind;
 } CgField;
 

@@ -68,7 +68,8 @@ update_preview (CgLinkedView *self)
 {
   g_autofree char *text = buffer_text (self->input_view);
   g_autoptr (GError) error = NULL;
-  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->removed_list)), *next; child; child = next)
+  for (GtkWidget *child = gtk_widget_get_first_child (GTK_WIDGET (self->removed_list)), *next;
+       child; child = next)
     {
       /* The placeholder is a child too: only rows go. */
       next = gtk_widget_get_next_sibling (child);
@@ -89,7 +90,7 @@ update_preview (CgLinkedView *self)
       /* The agent's words for a bad document are plain enough here; they
        * come from the shared transformer. */
       gtk_label_set_text (self->removed_placeholder,
-                          has_text && error ? error->message : _("Nothing to remove yet."));
+                          has_text && error ? error->message : _ ("Nothing to remove yet."));
       gtk_widget_action_set_enabled (GTK_WIDGET (self), "linked.encrypt", FALSE);
       return;
     }
@@ -151,7 +152,7 @@ encrypt_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!jwe)
     {
       g_autofree char *message = error ? cg_connection_describe_error (error)
-                                       : g_strdup (_("The agent sent no encrypted credential."));
+                                       : g_strdup (_ ("The agent sent no encrypted credential."));
       show_message (self, message);
       return;
     }
@@ -181,7 +182,7 @@ encrypt_action_cb (GtkWidget *widget, const char *action_name, GVariant *paramet
       return;
     }
   g_autoptr (CgBuf) secrets = cg_linked_service_get_secrets (ls);
-  g_autofree char *value = g_strndup ((const char *) secrets->data, secrets->len);
+  g_autofree char *value = g_strndup ((const char *)secrets->data, secrets->len);
   set_busy (self, TRUE);
   cg_manager_client_encrypt_async (self->client, value, cg_linked_service_get_name (ls),
                                    self->cancellable, encrypt_done_cb, g_object_ref (self));
@@ -212,13 +213,13 @@ load_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
         show_message (self, error->message);
       return;
     }
-  if (len > LINKED_FILE_MAX || !g_utf8_validate (contents, (gssize) len, NULL))
+  if (len > LINKED_FILE_MAX || !g_utf8_validate (contents, (gssize)len, NULL))
     {
-      show_message (self, _("That file is too large or not text; a linked service is a small "
-                            "JSON file."));
+      show_message (self, _ ("That file is too large or not text; a linked service is a small "
+                             "JSON file."));
       return;
     }
-  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->input_view), contents, (int) len);
+  gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->input_view), contents, (int)len);
   cg_wipe (contents, len);
 }
 
@@ -241,9 +242,9 @@ make_chooser (CgLinkedView *self, const char *title, GtkFileChooserAction action
   GtkRoot *root = gtk_widget_get_root (GTK_WIDGET (self));
   G_GNUC_BEGIN_IGNORE_DEPRECATIONS
   GtkFileChooserNative *native = gtk_file_chooser_native_new (
-    title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, action, accept, _("_Cancel"));
+      title, GTK_IS_WINDOW (root) ? GTK_WINDOW (root) : NULL, action, accept, _ ("_Cancel"));
   GtkFileFilter *filter = gtk_file_filter_new ();
-  gtk_file_filter_set_name (filter, _("JSON files"));
+  gtk_file_filter_set_name (filter, _ ("JSON files"));
   gtk_file_filter_add_pattern (filter, "*.json");
   gtk_file_chooser_add_filter (GTK_FILE_CHOOSER (native), filter);
   g_object_unref (filter);
@@ -256,8 +257,8 @@ static void
 open_action_cb (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   CgLinkedView *self = CG_LINKED_VIEW (widget);
-  GtkFileChooserNative *native = make_chooser (self, _("Open a linked service"),
-                                               GTK_FILE_CHOOSER_ACTION_OPEN, _("_Open"));
+  GtkFileChooserNative *native
+      = make_chooser (self, _ ("Open a linked service"), GTK_FILE_CHOOSER_ACTION_OPEN, _ ("_Open"));
   g_signal_connect_object (native, "response", G_CALLBACK (open_response_cb), self, 0);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (native));
 }
@@ -291,8 +292,8 @@ static void
 save_action_cb (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
   CgLinkedView *self = CG_LINKED_VIEW (widget);
-  GtkFileChooserNative *native = make_chooser (self, _("Save the rewritten linked service"),
-                                               GTK_FILE_CHOOSER_ACTION_SAVE, _("_Save"));
+  GtkFileChooserNative *native = make_chooser (self, _ ("Save the rewritten linked service"),
+                                               GTK_FILE_CHOOSER_ACTION_SAVE, _ ("_Save"));
   g_signal_connect_object (native, "response", G_CALLBACK (save_response_cb), self, 0);
   gtk_native_dialog_show (GTK_NATIVE_DIALOG (native));
 }
@@ -323,9 +324,9 @@ cg_linked_view_class_init (CgLinkedViewClass *klass)
   GtkWidgetClass *widget_class = GTK_WIDGET_CLASS (klass);
 
   object_class->dispose = cg_linked_view_dispose;
-  signals[SIGNAL_SHOW_ERROR] = g_signal_new ("show-error", G_TYPE_FROM_CLASS (klass),
-                                             G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
-                                             G_TYPE_NONE, 1, G_TYPE_STRING);
+  signals[SIGNAL_SHOW_ERROR]
+      = g_signal_new ("show-error", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL,
+                      NULL, G_TYPE_NONE, 1, G_TYPE_STRING);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/credgate/Manager/cg-linked-view.ui");
@@ -358,8 +359,8 @@ cg_linked_view_init (CgLinkedView *self)
   GtkEventController *shortcuts = gtk_shortcut_controller_new ();
   gtk_event_controller_set_propagation_phase (shortcuts, GTK_PHASE_CAPTURE);
   gtk_shortcut_controller_add_shortcut (
-    GTK_SHORTCUT_CONTROLLER (shortcuts),
-    gtk_shortcut_new (gtk_shortcut_trigger_parse_string ("<Control>Return"),
-                      gtk_named_action_new ("linked.encrypt")));
+      GTK_SHORTCUT_CONTROLLER (shortcuts),
+      gtk_shortcut_new (gtk_shortcut_trigger_parse_string ("<Control>Return"),
+                        gtk_named_action_new ("linked.encrypt")));
   gtk_widget_add_controller (GTK_WIDGET (self), shortcuts);
 }

@@ -90,8 +90,7 @@ cg_manager_client_new (void)
 }
 
 void
-cg_manager_client_set_agent (CgManagerClient *self, const char *host, guint port,
-                             const char *pin)
+cg_manager_client_set_agent (CgManagerClient *self, const char *host, guint port, const char *pin)
 {
   g_mutex_lock (&self->lock);
   g_free (self->host);
@@ -128,7 +127,7 @@ cg_manager_client_get_port (CgManagerClient *self)
 static GDateTime *
 date_from_time (time_t t)
 {
-  return t == (time_t) -1 ? NULL : g_date_time_new_from_unix_utc ((gint64) t);
+  return t == (time_t)-1 ? NULL : g_date_time_new_from_unix_utc ((gint64)t);
 }
 
 CgAgentProbe *
@@ -136,20 +135,20 @@ cg_agent_probe_from_der (const guint8 *der, gsize len, GError **error)
 {
   gnutls_x509_crt_t crt = NULL;
   gnutls_pubkey_t pubkey = NULL;
-  gnutls_datum_t datum = { (unsigned char *) der, (unsigned) len };
+  gnutls_datum_t datum = { (unsigned char *)der, (unsigned)len };
   gnutls_datum_t dn = { NULL, 0 }, spki = { NULL, 0 };
   CgAgentProbe *probe = NULL;
   g_autofree char *b64 = NULL;
   int r;
 
-  if ((r = gnutls_x509_crt_init (&crt)) < 0 || (r = gnutls_x509_crt_import (crt, &datum,
-                                                                            GNUTLS_X509_FMT_DER)) < 0
+  if ((r = gnutls_x509_crt_init (&crt)) < 0
+      || (r = gnutls_x509_crt_import (crt, &datum, GNUTLS_X509_FMT_DER)) < 0
       || (r = gnutls_pubkey_init (&pubkey)) < 0
       || (r = gnutls_pubkey_import_x509 (pubkey, crt, 0)) < 0
       || (r = gnutls_pubkey_export2 (pubkey, GNUTLS_X509_FMT_DER, &spki)) < 0)
     {
-      g_set_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
-                   "unreadable certificate: %s", gnutls_strerror (r));
+      g_set_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE, "unreadable certificate: %s",
+                   gnutls_strerror (r));
       goto out;
     }
 
@@ -160,11 +159,11 @@ cg_agent_probe_from_der (const guint8 *der, gsize len, GError **error)
   probe->pin = g_strconcat ("sha256:", b64, NULL);
 
   if (gnutls_x509_crt_get_dn3 (crt, &dn, 0) >= 0)
-    probe->subject = g_strndup ((const char *) dn.data, dn.size);
+    probe->subject = g_strndup ((const char *)dn.data, dn.size);
   gnutls_free (dn.data);
   dn.data = NULL;
   if (gnutls_x509_crt_get_issuer_dn3 (crt, &dn, 0) >= 0)
-    probe->issuer = g_strndup ((const char *) dn.data, dn.size);
+    probe->issuer = g_strndup ((const char *)dn.data, dn.size);
   gnutls_free (dn.data);
   dn.data = NULL;
 
@@ -181,12 +180,12 @@ cg_agent_probe_from_der (const guint8 *der, gsize len, GError **error)
       else if (type == GNUTLS_SAN_IPADDRESS && (size == 4 || size == 16))
         {
           g_autoptr (GInetAddress) addr = g_inet_address_new_from_bytes (
-            (const guint8 *) buf, size == 4 ? G_SOCKET_FAMILY_IPV4 : G_SOCKET_FAMILY_IPV6);
+              (const guint8 *)buf, size == 4 ? G_SOCKET_FAMILY_IPV4 : G_SOCKET_FAMILY_IPV6);
           g_ptr_array_add (sans, g_inet_address_to_string (addr));
         }
     }
   g_ptr_array_add (sans, NULL);
-  probe->sans = (GStrv) g_ptr_array_free (sans, FALSE);
+  probe->sans = (GStrv)g_ptr_array_free (sans, FALSE);
 
   probe->not_before = date_from_time (gnutls_x509_crt_get_activation_time (crt));
   probe->not_after = date_from_time (gnutls_x509_crt_get_expiration_time (crt));
@@ -194,8 +193,7 @@ cg_agent_probe_from_der (const guint8 *der, gsize len, GError **error)
    * signature. */
   unsigned status = 0;
   probe->self_signed = gnutls_x509_crt_check_issuer (crt, crt)
-                       && gnutls_x509_crt_verify (crt, &crt, 1, 0, &status) >= 0
-                       && status == 0;
+                       && gnutls_x509_crt_verify (crt, &crt, 1, 0, &status) >= 0 && status == 0;
 
 out:
   gnutls_free (spki.data);
@@ -209,13 +207,13 @@ out:
 static CgAgentProbe *
 probe_from_pem (const char *pem, GError **error)
 {
-  gnutls_datum_t in = { (unsigned char *) pem, (unsigned) strlen (pem) };
+  gnutls_datum_t in = { (unsigned char *)pem, (unsigned)strlen (pem) };
   gnutls_datum_t der = { NULL, 0 };
   int r = gnutls_pem_base64_decode2 ("CERTIFICATE", &in, &der);
   if (r < 0)
     {
-      g_set_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE,
-                   "unreadable certificate: %s", gnutls_strerror (r));
+      g_set_error (error, G_TLS_ERROR, G_TLS_ERROR_BAD_CERTIFICATE, "unreadable certificate: %s",
+                   gnutls_strerror (r));
       return NULL;
     }
   CgAgentProbe *probe = cg_agent_probe_from_der (der.data, der.size, error);
@@ -351,10 +349,9 @@ call_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
   g_autoptr (CgClient) client = make_client (CG_MANAGER_CLIENT (source), &error);
   if (client && req->body)
     body = json_loads (req->body, JSON_REJECT_DUPLICATES, NULL);
-  json_t *reply = client ? cg_client_request (client, req->method, req->path, body, &error)
-                         : NULL;
+  json_t *reply = client ? cg_client_request (client, req->method, req->path, body, &error) : NULL;
   if (reply)
-    g_task_return_pointer (task, reply, (GDestroyNotify) json_decref);
+    g_task_return_pointer (task, reply, (GDestroyNotify)json_decref);
   else
     g_task_return_error (task, error);
 }
@@ -365,16 +362,17 @@ connect_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *
   GError *error = NULL;
   g_autoptr (CgClient) client = make_client (CG_MANAGER_CLIENT (source), &error);
   json_auto_t *info = client ? cg_client_get_info (client, &error) : NULL;
-  json_auto_t *list = info ? cg_client_request (client, "GET", "/v1/credentials", NULL, &error)
-                           : NULL;
+  json_auto_t *list
+      = info ? cg_client_request (client, "GET", "/v1/credentials", NULL, &error) : NULL;
   if (!list)
     {
       g_task_return_error (task, error);
       return;
     }
-  g_task_return_pointer (task, json_pack ("{s:O, s:O}", "info", info, "credentials",
-                                          json_object_get (list, "credentials")),
-                         (GDestroyNotify) json_decref);
+  g_task_return_pointer (
+      task,
+      json_pack ("{s:O, s:O}", "info", info, "credentials", json_object_get (list, "credentials")),
+      (GDestroyNotify)json_decref);
 }
 
 void
@@ -410,7 +408,7 @@ start_call (CgManagerClient *self, const char *method, char *path, json_t *body,
   req->body = body ? json_dumps (body, JSON_COMPACT) : NULL;
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, tag);
-  g_task_set_task_data (task, req, (GDestroyNotify) request_free);
+  g_task_set_task_data (task, req, (GDestroyNotify)request_free);
   g_task_run_in_thread (task, call_thread);
 }
 
@@ -429,8 +427,8 @@ void
 cg_manager_client_list_async (CgManagerClient *self, GCancellable *cancellable,
                               GAsyncReadyCallback callback, gpointer user_data)
 {
-  start_call (self, "GET", g_strdup ("/v1/credentials"), NULL, cancellable, callback,
-              user_data, cg_manager_client_list_async);
+  start_call (self, "GET", g_strdup ("/v1/credentials"), NULL, cancellable, callback, user_data,
+              cg_manager_client_list_async);
 }
 
 json_t *
@@ -450,9 +448,8 @@ cg_manager_client_list_finish (CgManagerClient *self, GAsyncResult *result, GErr
 }
 
 void
-cg_manager_client_get_async (CgManagerClient *self, const char *name,
-                             GCancellable *cancellable, GAsyncReadyCallback callback,
-                             gpointer user_data)
+cg_manager_client_get_async (CgManagerClient *self, const char *name, GCancellable *cancellable,
+                             GAsyncReadyCallback callback, gpointer user_data)
 {
   if (check_name (self, name, callback, user_data, cg_manager_client_get_async))
     start_call (self, "GET", g_strconcat ("/v1/credentials/", name, NULL), NULL, cancellable,
@@ -470,13 +467,12 @@ cg_manager_client_put_async (CgManagerClient *self, const char *name, json_t *bo
 }
 
 void
-cg_manager_client_delete_async (CgManagerClient *self, const char *name,
-                                GCancellable *cancellable, GAsyncReadyCallback callback,
-                                gpointer user_data)
+cg_manager_client_delete_async (CgManagerClient *self, const char *name, GCancellable *cancellable,
+                                GAsyncReadyCallback callback, gpointer user_data)
 {
   if (check_name (self, name, callback, user_data, cg_manager_client_delete_async))
-    start_call (self, "DELETE", g_strconcat ("/v1/credentials/", name, NULL), NULL,
-                cancellable, callback, user_data, cg_manager_client_delete_async);
+    start_call (self, "DELETE", g_strconcat ("/v1/credentials/", name, NULL), NULL, cancellable,
+                callback, user_data, cg_manager_client_delete_async);
 }
 
 void
@@ -516,7 +512,7 @@ probe_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *ca
   GError *error = NULL;
   CgAgentProbe *probe = probe_certificate (data->host, data->port, &error);
   if (probe)
-    g_task_return_pointer (task, probe, (GDestroyNotify) cg_agent_probe_free);
+    g_task_return_pointer (task, probe, (GDestroyNotify)cg_agent_probe_free);
   else
     g_task_return_error (task, error);
 }
@@ -531,7 +527,7 @@ cg_manager_client_probe_async (CgManagerClient *self, const char *host, guint po
   data->port = port;
   g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
   g_task_set_source_tag (task, cg_manager_client_probe_async);
-  g_task_set_task_data (task, data, (GDestroyNotify) probe_data_free);
+  g_task_set_task_data (task, data, (GDestroyNotify)probe_data_free);
   g_task_run_in_thread (task, probe_thread);
 }
 
@@ -540,4 +536,3 @@ cg_manager_client_probe_finish (CgManagerClient *self, GAsyncResult *result, GEr
 {
   return g_task_propagate_pointer (G_TASK (result), error);
 }
-

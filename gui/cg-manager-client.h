@@ -16,10 +16,10 @@ G_BEGIN_DECLS
 /* What the first contact learns about an agent. */
 typedef struct
 {
-  char *pin;        /* "sha256:BASE64" of the leaf's SubjectPublicKeyInfo */
-  char *subject;    /* RFC 4514 DN */
+  char *pin;     /* "sha256:BASE64" of the leaf's SubjectPublicKeyInfo */
+  char *subject; /* RFC 4514 DN */
   char *issuer;
-  GStrv sans;       /* DNS names and IP addresses */
+  GStrv sans; /* DNS names and IP addresses */
   GDateTime *not_before;
   GDateTime *not_after;
   gboolean self_signed;
@@ -60,8 +60,7 @@ json_t *cg_manager_client_connect_finish (CgManagerClient *self, GAsyncResult *r
 /* GET /v1/credentials: the array of metadata (transfer full). */
 void cg_manager_client_list_async (CgManagerClient *self, GCancellable *cancellable,
                                    GAsyncReadyCallback callback, gpointer user_data);
-json_t *cg_manager_client_list_finish (CgManagerClient *self, GAsyncResult *result,
-                                       GError **error);
+json_t *cg_manager_client_list_finish (CgManagerClient *self, GAsyncResult *result, GError **error);
 
 /* GET /v1/credentials/{name}: metadata (transfer full). */
 void cg_manager_client_get_async (CgManagerClient *self, const char *name,
@@ -77,12 +76,11 @@ void cg_manager_client_delete_async (CgManagerClient *self, const char *name,
                                      GCancellable *cancellable, GAsyncReadyCallback callback,
                                      gpointer user_data);
 /* POST /v1/encrypt {"value","context"}: {"encryptedCredential","kid"}. */
-void cg_manager_client_encrypt_async (CgManagerClient *self, const char *value,
-                                      const char *context, GCancellable *cancellable,
-                                      GAsyncReadyCallback callback, gpointer user_data);
+void cg_manager_client_encrypt_async (CgManagerClient *self, const char *value, const char *context,
+                                      GCancellable *cancellable, GAsyncReadyCallback callback,
+                                      gpointer user_data);
 /* The reply of get, put, delete and encrypt (transfer full). */
-json_t *cg_manager_client_call_finish (CgManagerClient *self, GAsyncResult *result,
-                                       GError **error);
+json_t *cg_manager_client_call_finish (CgManagerClient *self, GAsyncResult *result, GError **error);
 
 /* The details of a DER certificate, for tests and the probe (transfer full). */
 CgAgentProbe *cg_agent_probe_from_der (const guint8 *der, gsize len, GError **error);

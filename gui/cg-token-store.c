@@ -13,9 +13,9 @@ token_schema (void)
     "org.credgate.Manager.Token",
     SECRET_SCHEMA_NONE,
     {
-      { "host", SECRET_SCHEMA_ATTRIBUTE_STRING },
-      { "port", SECRET_SCHEMA_ATTRIBUTE_INTEGER },
-      { NULL, 0 },
+        { "host", SECRET_SCHEMA_ATTRIBUTE_STRING },
+        { "port", SECRET_SCHEMA_ATTRIBUTE_INTEGER },
+        { NULL, 0 },
     },
   };
   return &schema;
@@ -38,9 +38,9 @@ cg_token_store_save_async (const char *host, guint port, const char *token,
                            gpointer user_data)
 {
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
-  g_autofree char *label = g_strdup_printf (_("credgate access token for %s:%u"), host, port);
+  g_autofree char *label = g_strdup_printf (_ ("credgate access token for %s:%u"), host, port);
   secret_password_store (token_schema (), SECRET_COLLECTION_DEFAULT, label, token, cancellable,
-                         store_cb, task, "host", host, "port", (int) port, NULL);
+                         store_cb, task, "host", host, "port", (int)port, NULL);
 }
 
 gboolean
@@ -58,7 +58,7 @@ lookup_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   if (error)
     g_task_return_error (task, error);
   else
-    g_task_return_pointer (task, token, (GDestroyNotify) secret_password_free);
+    g_task_return_pointer (task, token, (GDestroyNotify)secret_password_free);
 }
 
 void
@@ -67,7 +67,7 @@ cg_token_store_lookup_async (const char *host, guint port, GCancellable *cancell
 {
   GTask *task = g_task_new (NULL, cancellable, callback, user_data);
   secret_password_lookup (token_schema (), cancellable, lookup_cb, task, "host", host, "port",
-                          (int) port, NULL);
+                          (int)port, NULL);
 }
 
 char *

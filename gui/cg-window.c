@@ -102,11 +102,10 @@ reload_known_agents (CgWindow *self)
   for (guint i = 0; lines[i]; i++)
     {
       g_auto (GStrv) fields = g_strsplit_set (g_strstrip (lines[i]), " \t", 2);
-      const CgKnownAgent *agent = fields[0] && fields[0][0] != '#'
-                                    ? cg_known_agents_lookup (known, fields[0])
-                                    : NULL;
+      const CgKnownAgent *agent
+          = fields[0] && fields[0][0] != '#' ? cg_known_agents_lookup (known, fields[0]) : NULL;
       if (agent)
-        g_ptr_array_add (agents, (gpointer) agent);
+        g_ptr_array_add (agents, (gpointer)agent);
     }
   cg_connect_view_set_known_agents (self->connect_view, agents);
 }
@@ -129,8 +128,9 @@ attempt_failed (CgWindow *self, const GError *error)
   if (error && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       cg_connection_fail (self->connection, error);
-      g_debug ("connection %s: %s", cg_connection_state_name (
-                 cg_connection_get_state (self->connection)), error->message);
+      g_debug ("connection %s: %s",
+               cg_connection_state_name (cg_connection_get_state (self->connection)),
+               error->message);
       cg_window_show_error (self, cg_connection_get_message (self->connection));
     }
   else
@@ -147,7 +147,7 @@ token_saved_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   if (!cg_token_store_save_finish (result, &error))
     {
       g_autofree char *message = g_strdup_printf (
-        _("Connected, but the token could not be kept in your keyring: %s"), error->message);
+          _ ("Connected, but the token could not be kept in your keyring: %s"), error->message);
       cg_window_show_error (self, message);
     }
 }
@@ -172,8 +172,8 @@ auth_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   /* /v1/info came over the pinned connection, so the staged pin in it is
    * the agent's own word: remember it for the planned swap. */
   const char *pin = cg_connection_get_pin (self->connection);
-  const char *next_pin = json_string_value (
-    json_object_get (json_object_get (reply, "info"), "nextTlsPin"));
+  const char *next_pin
+      = json_string_value (json_object_get (json_object_get (reply, "info"), "nextTlsPin"));
   g_autofree char *address = cg_agent_address_format (host, port);
   const CgKnownAgent *known = self->known ? cg_known_agents_lookup (self->known, address) : NULL;
   if (self->known
@@ -193,7 +193,7 @@ auth_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   cg_connect_view_clear_token (self->connect_view);
   cg_connection_auth_done (self->connection, NULL);
 
-  g_autofree char *status = g_strdup_printf (_("Connected to %s"), address);
+  g_autofree char *status = g_strdup_printf (_ ("Connected to %s"), address);
   gtk_label_set_text (self->status_label, status);
   cg_connect_view_set_busy (self->connect_view, FALSE);
   cg_credentials_view_set_list (self->credentials_view, json_object_get (reply, "credentials"));
@@ -254,8 +254,8 @@ probe_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   guint port = cg_connection_get_port (self->connection);
   reload_known_agents (self);
   g_autofree char *known_address = cg_agent_address_format (host, port);
-  const CgKnownAgent *known = self->known ? cg_known_agents_lookup (self->known, known_address)
-                                          : NULL;
+  const CgKnownAgent *known
+      = self->known ? cg_known_agents_lookup (self->known, known_address) : NULL;
   cg_connection_probe_done (self->connection, probe->pin, known ? known->pin : NULL,
                             known ? known->next_pin : NULL);
 
@@ -269,8 +269,8 @@ probe_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
         g_signal_connect_object (dialog, "response", G_CALLBACK (cert_response_cb), self,
                                  G_CONNECT_SWAPPED);
         if (cg_connection_get_state (self->connection) == CG_CONNECTION_KEY_CHANGED)
-          cg_window_show_error (self, _("The agent’s certificate has changed since you last "
-                                        "trusted it. Nothing was sent."));
+          cg_window_show_error (self, _ ("The agent’s certificate has changed since you last "
+                                         "trusted it. Nothing was sent."));
         gtk_window_present (GTK_WINDOW (dialog));
         break;
       }
@@ -308,10 +308,10 @@ token_lookup_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     {
       g_autofree char *message = NULL;
       if (error)
-        message = g_strdup_printf (_("Your keyring could not be read: %s"), error->message);
+        message = g_strdup_printf (_ ("Your keyring could not be read: %s"), error->message);
       else
-        message = g_strdup_printf (_("No access token is kept for %s:%u. Enter the token the "
-                                     "agent’s administrator gave you."),
+        message = g_strdup_printf (_ ("No access token is kept for %s:%u. Enter the token the "
+                                      "agent’s administrator gave you."),
                                    cg_connection_get_host (self->connection),
                                    cg_connection_get_port (self->connection));
       cg_connection_cancel (self->connection);
@@ -416,8 +416,7 @@ cg_window_class_init (CgWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, banner_close_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, view_show_error_cb);
   gtk_widget_class_bind_template_callback (widget_class, connect_view_connect_cb);
-  gtk_widget_class_install_action (widget_class, "manager.disconnect", NULL,
-                                   disconnect_action_cb);
+  gtk_widget_class_install_action (widget_class, "manager.disconnect", NULL, disconnect_action_cb);
   gtk_widget_class_install_action (widget_class, "manager.show-page", "s", show_page_action_cb);
   /* Alt+1 / Alt+2 switch pages, as tabs do in GNOME applications. */
   gtk_widget_class_add_binding_action (widget_class, GDK_KEY_1, GDK_ALT_MASK, "manager.show-page",

@@ -14,7 +14,7 @@ values_new (const char *first, ...)
   va_list ap;
   va_start (ap, first);
   for (const char *key = first; key; key = va_arg (ap, const char *))
-    g_hash_table_insert (values, (gpointer) key, va_arg (ap, char *));
+    g_hash_table_insert (values, (gpointer)key, va_arg (ap, char *));
   va_end (ap);
   return values;
 }
@@ -24,8 +24,8 @@ test_table (void)
 {
   guint n;
   const CgFormType *types = cg_forms_get_types (&n);
-  const char *const want[] = { "sqlserver", "postgresql", "mysql", "oracle", "smb", "sftp",
-                               "generic" };
+  const char *const want[]
+      = { "sqlserver", "postgresql", "mysql", "oracle", "smb", "sftp", "generic" };
 
   g_assert_cmpuint (n, ==, G_N_ELEMENTS (want));
   for (guint i = 0; i < n; i++)
@@ -106,8 +106,7 @@ test_validate (void)
   const CgFormType *sql = cg_forms_lookup ("sqlserver");
   const char *bad = NULL;
   g_autoptr (GError) error = NULL;
-  g_autoptr (GHashTable) ok = values_new ("server", "db1", "user", "app", "password", "pw",
-                                          NULL);
+  g_autoptr (GHashTable) ok = values_new ("server", "db1", "user", "app", "password", "pw", NULL);
   g_autoptr (GHashTable) no_pw = values_new ("server", "db1", "user", "app", NULL);
 
   g_assert_true (cg_forms_validate (sql, "sql-prod", ok, &bad, &error));
@@ -155,7 +154,7 @@ test_body_secret_never_in_properties (void)
                           : field->kind == CG_FIELD_KEY_VALUES ? "a=b"
                           : field->secret                      ? "CANARY"
                                                                : "x";
-          g_hash_table_insert (values, (gpointer) field->name, (gpointer) v);
+          g_hash_table_insert (values, (gpointer)field->name, (gpointer)v);
         }
       g_autoptr (GError) error = NULL;
       json_auto_t *body = cg_forms_build_body (&types[i], values, &error);
@@ -173,8 +172,8 @@ test_body_invalid (void)
 {
   const CgFormType *pg = cg_forms_lookup ("postgresql");
   g_autoptr (GError) error = NULL;
-  g_autoptr (GHashTable) values = values_new ("host", "h", "port", "99999", "database", "d",
-                                              "user", "u", "password", "p", NULL);
+  g_autoptr (GHashTable) values = values_new ("host", "h", "port", "99999", "database", "d", "user",
+                                              "u", "password", "p", NULL);
   json_t *body = cg_forms_build_body (pg, values, &error);
   g_assert_null (body);
   g_assert_error (error, CG_ERROR, CG_ERROR_INVALID);
@@ -203,8 +202,8 @@ test_key_values (void)
 
   /* Generic: the pairs are the properties themselves. */
   const CgFormType *generic = cg_forms_lookup ("generic");
-  g_autoptr (GHashTable) values = values_new ("properties", "endpoint=https://x\nregion=eu",
-                                              "value", "k3y", NULL);
+  g_autoptr (GHashTable) values
+      = values_new ("properties", "endpoint=https://x\nregion=eu", "value", "k3y", NULL);
   json_auto_t *body = cg_forms_build_body (generic, values, &error);
   g_assert_no_error (error);
   g_autofree char *body_text = json_dumps (body, JSON_COMPACT);
