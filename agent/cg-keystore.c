@@ -123,24 +123,51 @@ cg_keystore_check_unlocked (guint *generation_out, GError **error)
   return TRUE;
 }
 
+/* A search, not secret_password_lookup_sync: that one asks the service to
+ * unlock a locked item, which means a prompt nobody can answer on a
+ * headless host.  Searching without SECRET_SEARCH_UNLOCK never prompts,
+ * and a locked item comes back without its secret, which says "locked"
+ * outright instead of looking like "not found". */
 CgBuf *
 cg_keystore_lookup (const char *instance, const char *kind, const char *kid, GError **error)
 {
   g_autoptr (GError) local = NULL;
-  char *text = secret_password_lookup_sync (cg_secret_schema_get (), NULL, &local, "instance",
-                                            instance, "kind", kind, "kid", kid, NULL);
+  g_autoptr (SecretService) service = secret_service_get_sync (SECRET_SERVICE_NONE, NULL, &local);
+  if (!service)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_UNAVAILABLE, "no Secret Service: %s",
+                   local->message);
+      return NULL;
+    }
+  g_autoptr (GHashTable) attrs = secret_attributes_build (
+      cg_secret_schema_get (), "instance", instance, "kind", kind, "kid", kid, NULL);
+  GList *items = secret_service_search_sync (service, cg_secret_schema_get (), attrs,
+                                             SECRET_SEARCH_LOAD_SECRETS, NULL, &local);
   if (local)
     {
       g_set_error (error, CG_ERROR, CG_ERROR_UNAVAILABLE, "cannot read the secret store: %s",
                    local->message);
       return NULL;
     }
-  if (!text)
+  if (!items)
     return NULL;
+  SecretValue *value = secret_item_get_secret (items->data);
+  g_list_free_full (items, g_object_unref);
+  if (!value)
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_LOCKED, "the secret store is locked");
+      return NULL;
+    }
+
+  /* The value lives in libsecret's wiped memory; our copies are wiped too. */
+  gsize text_len = 0;
+  const gchar *data = secret_value_get (value, &text_len);
+  g_autoptr (CgBuf) text = cg_buf_new (text_len + 1);
+  memcpy (text->data, data, text_len);
+  secret_value_unref (value);
 
   gsize len = 0;
-  guchar *raw = g_base64_decode (text, &len);
-  secret_password_free (text);
+  guchar *raw = g_base64_decode ((const char *) text->data, &len);
   if (len != KEY_LEN)
     {
       cg_wipe (raw, len);

@@ -30,8 +30,9 @@ gboolean cg_keystore_check_unlocked (guint *generation, GError **error);
  * lasts; reading it is the cheap per-request re-check, no D-Bus at all. */
 guint cg_keystore_generation (void);
 
-/* 32 key bytes, or NULL: with *error set on a D-Bus failure, without when
- * there is no such item (the caller then checks the lock state). */
+/* 32 key bytes, or NULL: with *error set on a D-Bus failure or a locked
+ * item (CG_ERROR_LOCKED; never a prompt), without when there is no such
+ * item (the caller then checks the lock state). */
 CgBuf *cg_keystore_lookup (const char *instance, const char *kind, const char *kid,
                            GError **error);
 gboolean cg_keystore_store (const char *instance, const char *kind, const char *kid,

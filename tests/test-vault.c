@@ -530,6 +530,14 @@ test_locked_after_load (void)
   g_assert_cmpuint (cg_keystore_generation (), ==, generation);
 
   keyring_ctl ("lock");
+  /* A lookup of a locked item says so at once: no prompt, no "not found". */
+  g_autofree char *instance = db_instance (dir);
+  g_assert_null (cg_keystore_lookup (instance, "master", "", &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_LOCKED);
+  g_clear_error (&error);
+  g_assert_null (cg_keystore_lookup (instance, "seal", kid, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_LOCKED);
+  g_clear_error (&error);
   g_assert_true (becomes_locked (v));
   g_assert_cmpstr (cg_vault_keys_state_name (v), ==, "locked");
   g_assert_null (cg_vault_resolve (v, "a", &error));
