@@ -54,14 +54,16 @@ def walk(node, depth, problems, seen):
         walk(node.get_child_at_index(i), depth + 1, problems, seen)
 
 
-def find_named(node, name, depth=0, role=Atspi.Role.TEXT):
+def find_named(node, name, depth=0, role=Atspi.Role.TEXT, prefix=False):
     if node is None or depth > 60:
         return None
     try:
-        if node.get_name() == name and (role is None or node.get_role() == role):
+        got = node.get_name() or ""
+        if (got.startswith(name) if prefix else got == name) \
+                and (role is None or node.get_role() == role):
             return node
         for i in range(node.get_child_count()):
-            found = find_named(node.get_child_at_index(i), name, depth + 1, role)
+            found = find_named(node.get_child_at_index(i), name, depth + 1, role, prefix)
             if found is not None:
                 return found
     except Exception:
@@ -89,10 +91,11 @@ def main():
     app = find_app(pid)
     if app is not None and len(sys.argv) > 3 and sys.argv[2] == "--text":
         return print_text(app, sys.argv[3])
-    if app is not None and len(sys.argv) > 3 and sys.argv[2] == "--find":
-        # A visible control with that accessible name, within a few seconds.
+    if app is not None and len(sys.argv) > 3 and sys.argv[2] in ("--find", "--find-prefix"):
+        # A visible control with that accessible name (or one starting so),
+        # within a few seconds.
         for _ in range(50):
-            node = find_named(app, sys.argv[3], role=None)
+            node = find_named(app, sys.argv[3], role=None, prefix=sys.argv[2] == "--find-prefix")
             if node is not None and node.get_state_set().contains(Atspi.StateType.VISIBLE):
                 return 0
             time.sleep(0.1)

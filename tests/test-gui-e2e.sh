@@ -73,9 +73,23 @@ run_gui () {
 
   local main; main=$(wait_window "$(t 'credgate Manager')")
   focus "$main"
-  # The host entry has the focus; the rest by mnemonic.
-  typetext localhost
+  # The host entry has the focus; the rest by mnemonic.  First an address
+  # where nothing listens (the agent is bound to 127.0.0.1 and ::1 only).
+  typetext 127.0.0.2
   key alt+p ctrl+a; typetext "$PORT"
+  key alt+t; typetext cgt_never-sent
+  key Return
+  sleep 1.5
+  shot 0b-unreachable
+  xdotool search --onlyvisible --name "^$(t 'Agent certificate')\$" >/dev/null 2>&1 &&
+    fail "[$UI_LANG] an unreachable agent showed a certificate"
+  if [ -n "$HAVE_ATSPI" ]; then
+    "$PY" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" --find-prefix \
+      "$(t 'The agent cannot be reached. Check the host name and port, and that the agent is running. (%s)' | sed 's/ (%s)$//')" ||
+      fail "[$UI_LANG] an unreachable agent is not explained in words"
+  fi
+  pass "[$UI_LANG] an unreachable agent is reported in the window"
+  key "$(mn '_Host')" ctrl+a; typetext localhost
 
   # A changed key: a pin for this address that the agent does not have.
   # The warning blocks, shows both pins, and Cancel (the default) keeps the
@@ -83,7 +97,7 @@ run_gui () {
   mkdir -p "$config/credgate"
   local bogus="sha256:$(head -c 32 /dev/urandom | base64)"
   printf 'localhost:%s %s\n' "$PORT" "$bogus" > "$config/credgate/known_agents"
-  key alt+t; typetext cgt_never-sent
+  key alt+t ctrl+a; typetext cgt_never-sent
   key Return
   focus "$(wait_window "$(t 'Certificate changed')")"
   shot 0a-key-changed
