@@ -4,6 +4,7 @@
 #include "agent/cg-db.h"
 #include "common/cg-error.h"
 
+#include <errno.h>
 #include <sys/stat.h>
 
 #define SCHEMA_VERSION 1
@@ -70,14 +71,40 @@ cg_db_open (const char *path, GError **error)
       return NULL;
     }
   /* The file holds sealed records and token HMACs: nobody else's business
-   * even so.  SQLite gives -wal and -shm the database file's mode. */
-  chmod (path, 0600);
+   * even so, whatever the umask.  SQLite gives new -wal and -shm files the
+   * database file's mode; ones left by an earlier run are tightened too. */
+  static const char *const suffixes[] = { "", "-wal", "-shm" };
+  for (gsize i = 0; i < G_N_ELEMENTS (suffixes); i++)
+    {
+      g_autofree char *p = g_strconcat (path, suffixes[i], NULL);
+      if (chmod (p, 0600) < 0 && errno != ENOENT)
+        {
+          int e = errno;
+          g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot make %s private: %s", p,
+                       g_strerror (e));
+          goto fail;
+        }
+    }
   sqlite3_busy_timeout (db, 5000);
   sqlite3_extended_result_codes (db, 0);
 
   if (!cg_db_exec (db, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
                        "PRAGMA foreign_keys = ON; PRAGMA secure_delete = ON;", error))
     goto fail;
+  /* WAL is refused quietly on some file systems; say so rather than run
+   * in a journal mode nobody tested. */
+  sqlite3_stmt *mode = cg_db_prepare (db, "PRAGMA journal_mode", error);
+  if (!mode)
+    goto fail;
+  gboolean wal = sqlite3_step (mode) == SQLITE_ROW
+                 && g_ascii_strcasecmp ((const char *) sqlite3_column_text (mode, 0), "wal") == 0;
+  sqlite3_finalize (mode);
+  if (!wal)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_IO,
+                   "%s: the file system does not allow SQLite's WAL mode", path);
+      goto fail;
+    }
 
   sqlite3_stmt *stmt = cg_db_prepare (db, "PRAGMA user_version", error);
   if (!stmt)

@@ -14,6 +14,8 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #define TYPE_MAX 64
 #define PROPERTIES_MAX (16 * 1024)
@@ -25,10 +27,27 @@ cg_vault_now_rfc3339 (void)
   return g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
 }
 
+/* An existing state directory must be ours; one others can read into is
+ * tightened (systemd's StateDirectory= makes 0755 by default). */
+static gboolean
+check_state_dir (const char *dir, GError **error)
+{
+  struct stat st;
+  if (lstat (dir, &st) < 0 || !S_ISDIR (st.st_mode) || st.st_uid != geteuid ())
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_IO,
+                   "%s must be a directory owned by the agent's user", dir);
+      return FALSE;
+    }
+  if ((st.st_mode & 077) && chmod (dir, 0700) == 0)
+    g_message ("%s was open to other users; now 0700", dir);
+  return TRUE;
+}
+
 CgVault *
 cg_vault_open (const char *state_dir, GError **error)
 {
-  if (!cg_mkdir_private (state_dir, 0700, error))
+  if (!cg_mkdir_private (state_dir, 0700, error) || !check_state_dir (state_dir, error))
     return NULL;
 
   CgVault *v = g_new0 (CgVault, 1);

@@ -250,6 +250,19 @@ test_first_open (void)
   g_assert_cmpint (json_integer_value (json_object_get (status, "credentials")), ==, 0);
   g_assert_cmpint (json_integer_value (json_object_get (status, "tokens")), ==, 0);
 
+  /* A state directory made by someone else's tooling with a loose mode is
+   * tightened; a file in its place is refused. */
+  g_autofree char *loose = fresh_state_dir ();
+  g_assert_cmpint (g_mkdir (loose, 0755), ==, 0);
+  CgVault *v2 = open_vault (loose);
+  g_assert_cmpint (file_mode (loose), ==, 0700);
+  cg_vault_free (v2);
+  g_autofree char *not_dir = fresh_state_dir ();
+  g_assert_true (g_file_set_contents (not_dir, "", 0, NULL));
+  g_assert_null (cg_vault_open (not_dir, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_IO);
+  g_clear_error (&error);
+
   /* The kid in the keyring attributes is the public JWK's. */
   g_autoptr (GHashTable) attrs = g_hash_table_new (g_str_hash, g_str_equal);
   g_hash_table_insert (attrs, (char *) "instance", instance);
