@@ -28,12 +28,13 @@ cg_vault_now_rfc3339 (void)
 }
 
 /* An existing state directory must be ours; one others can read into is
- * tightened (systemd's StateDirectory= makes 0755 by default). */
+ * tightened (systemd's StateDirectory= makes 0755 by default).  A symlink
+ * to it is fine (DynamicUser= makes one): the target is what is checked. */
 static gboolean
 check_state_dir (const char *dir, GError **error)
 {
   struct stat st;
-  if (lstat (dir, &st) < 0 || !S_ISDIR (st.st_mode) || st.st_uid != geteuid ())
+  if (stat (dir, &st) < 0 || !S_ISDIR (st.st_mode) || st.st_uid != geteuid ())
     {
       g_set_error (error, CG_ERROR, CG_ERROR_IO,
                    "%s must be a directory owned by the agent's user", dir);
