@@ -23,6 +23,7 @@ static enum MHD_Result handle_delete (CgAgent *, CgRequest *, const char *, cons
 static enum MHD_Result handle_encrypt (CgAgent *, CgRequest *, const char *, const char *);
 static enum MHD_Result handle_verify (CgAgent *, CgRequest *, const char *, const char *);
 static enum MHD_Result handle_rewrap (CgAgent *, CgRequest *, const char *, const char *);
+static enum MHD_Result reply_sealed (CgRequest *req, const char *jwe);
 
 /* The whole API.  A path ending in '/' takes one name segment after it. */
 static const struct
@@ -173,6 +174,33 @@ handle_encrypt (CgAgent *agent, CgRequest *req, const char *who, const char *nam
                                            context, &error);
   if (!jwe)
     return cg_http_reply_gerror (req->connection, error, NULL);
+  return reply_sealed (req, jwe);
+}
+
+/* The body of verify and rewrap: {"encryptedCredential", "context"?}.
+ * NULL with the 400 queued in *ret on failure. */
+static json_t *
+parse_jwe_request (CgRequest *req, const char **jwe, const char **context, enum MHD_Result *ret)
+{
+  static const char *const allowed[] = { "encryptedCredential", "context", NULL };
+  g_autoptr (GError) error = NULL;
+
+  json_t *body = parse_body (req, allowed, ret);
+  if (!body)
+    return NULL;
+  const char *field = "encryptedCredential";
+  if (cg_json_get_string (body, field, TRUE, jwe, &error)
+      && cg_json_get_string (body, (field = "context"), FALSE, context, &error))
+    return body;
+  *ret = cg_http_reply_gerror (req->connection, error, field);
+  json_decref (body);
+  return NULL;
+}
+
+/* A fresh EncryptedCredential and its kid, as encrypt and rewrap answer. */
+static enum MHD_Result
+reply_sealed (CgRequest *req, const char *jwe)
+{
   g_autofree char *kid = NULL;
   cg_jwe_peek (jwe, strlen (jwe), &kid, NULL, NULL);
   json_auto_t *reply = json_pack ("{s:s, s:s?}", "encryptedCredential", jwe, "kid", kid);
@@ -182,19 +210,13 @@ handle_encrypt (CgAgent *agent, CgRequest *req, const char *who, const char *nam
 static enum MHD_Result
 handle_verify (CgAgent *agent, CgRequest *req, const char *who, const char *name)
 {
-  static const char *const allowed[] = { "encryptedCredential", "context", NULL };
   g_autoptr (GError) error = NULL;
   enum MHD_Result ret;
   const char *jwe, *context;
 
-  json_auto_t *body = parse_body (req, allowed, &ret);
+  json_auto_t *body = parse_jwe_request (req, &jwe, &context, &ret);
   if (!body)
     return ret;
-  if (!cg_json_get_string (body, "encryptedCredential", TRUE, &jwe, &error))
-    return cg_http_reply_gerror (req->connection, error, "encryptedCredential");
-  if (!cg_json_get_string (body, "context", FALSE, &context, &error))
-    return cg_http_reply_gerror (req->connection, error, "context");
-
   g_autofree char *kid = NULL;
   g_autoptr (CgBuf) plain = cg_vault_decrypt (agent->vault, jwe, context, &kid, &error);
   if (!plain)
@@ -206,26 +228,17 @@ handle_verify (CgAgent *agent, CgRequest *req, const char *who, const char *name
 static enum MHD_Result
 handle_rewrap (CgAgent *agent, CgRequest *req, const char *who, const char *name)
 {
-  static const char *const allowed[] = { "encryptedCredential", "context", NULL };
   g_autoptr (GError) error = NULL;
   enum MHD_Result ret;
   const char *jwe, *context;
 
-  json_auto_t *body = parse_body (req, allowed, &ret);
+  json_auto_t *body = parse_jwe_request (req, &jwe, &context, &ret);
   if (!body)
     return ret;
-  if (!cg_json_get_string (body, "encryptedCredential", TRUE, &jwe, &error))
-    return cg_http_reply_gerror (req->connection, error, "encryptedCredential");
-  if (!cg_json_get_string (body, "context", FALSE, &context, &error))
-    return cg_http_reply_gerror (req->connection, error, "context");
-
   g_autofree char *fresh = cg_vault_rewrap (agent->vault, jwe, context, &error);
   if (!fresh)
     return cg_http_reply_gerror (req->connection, error, "encryptedCredential");
-  g_autofree char *kid = NULL;
-  cg_jwe_peek (fresh, strlen (fresh), &kid, NULL, NULL);
-  json_auto_t *reply = json_pack ("{s:s, s:s?}", "encryptedCredential", fresh, "kid", kid);
-  return cg_http_reply_json (req->connection, MHD_HTTP_OK, reply);
+  return reply_sealed (req, fresh);
 }
 
 /* Bearer token → token name (transfer full), or NULL with the 401/429
