@@ -164,6 +164,23 @@ run_encrypt_value (const CgEncryptOptions *opts)
   return CG_EXIT_OK;
 }
 
+/* The --linked-service file (bounded), and with -i its mode, which the
+ * rewritten file keeps. */
+static gboolean
+read_linked_service_file (const CgEncryptOptions *opts, char **text, gsize *len,
+                          struct stat *st, GError **error)
+{
+  const char *path = opts->linked_service;
+  if (opts->in_place && stat (path, st) < 0)
+    {
+      int e = errno;
+      g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND, "cannot open %s: %s", path,
+                   g_strerror (e));
+      return FALSE;
+    }
+  return cg_file_read_capped (path, LINKED_SERVICE_MAX, text, len, error);
+}
+
 static int
 run_linked_service (const CgEncryptOptions *opts)
 {
@@ -172,14 +189,7 @@ run_linked_service (const CgEncryptOptions *opts)
   g_autofree char *text = NULL;
   gsize len;
   struct stat st = { 0 };
-
-  if (opts->in_place && stat (path, &st) < 0)
-    {
-      g_set_error (&error, CG_ERROR, CG_ERROR_NOT_FOUND, "cannot open %s: %s", path,
-                   g_strerror (errno));
-      return cg_exit_fail (error);
-    }
-  if (!cg_file_read_capped (path, LINKED_SERVICE_MAX, &text, &len, &error))
+  if (!read_linked_service_file (opts, &text, &len, &st, &error))
     return cg_exit_fail (error);
   g_autoptr (CgLinkedService) ls = cg_linked_service_parse (text, len, opts->force, &error);
   cg_wipe (text, len);
@@ -300,13 +310,7 @@ run_rewrap (const CgEncryptOptions *opts)
   g_autofree char *text = NULL;
   gsize len;
   struct stat st = { 0 };
-  if (opts->in_place && stat (path, &st) < 0)
-    {
-      g_set_error (&error, CG_ERROR, CG_ERROR_NOT_FOUND, "cannot open %s: %s", path,
-                   g_strerror (errno));
-      return cg_exit_fail (error);
-    }
-  if (!cg_file_read_capped (path, LINKED_SERVICE_MAX, &text, &len, &error))
+  if (!read_linked_service_file (opts, &text, &len, &st, &error))
     return cg_exit_fail (error);
   json_auto_t *root = cg_json_load_strict (text, len, &error);
   if (!root)
