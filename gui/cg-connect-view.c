@@ -4,6 +4,7 @@
 #include "gui/cg-connect-view.h"
 
 #include <glib/gi18n.h>
+#include <string.h>
 
 #include "protocol/cg-known-agents.h"
 
@@ -34,10 +35,23 @@ static void
 emit_connect (CgConnectView *self, const char *host, guint port, const char *token)
 {
   g_autofree char *trimmed = g_strstrip (g_strdup (host));
+  g_autofree char *parsed = NULL;
+  guint parsed_port = 0;
   if (!*trimmed || self->busy)
     {
       gtk_widget_grab_focus (GTK_WIDGET (self->host_entry));
       return;
+    }
+  /* "gw1:8443" and "[::1]:8443" carry their own port, as the CLI takes
+   * them; a bare IPv6 literal keeps the port field's. */
+  if (strchr (trimmed, ':') && cg_agent_address_parse (trimmed, &parsed, &parsed_port, NULL))
+    {
+      gboolean explicit_port = trimmed[0] == '[' ? strstr (trimmed, "]:") != NULL
+                                                 : strchr (trimmed, ':') == strrchr (trimmed, ':');
+      if (explicit_port)
+        port = parsed_port;
+      g_free (trimmed);
+      trimmed = g_steal_pointer (&parsed);
     }
   g_signal_emit (self, signals[SIGNAL_CONNECT], 0, trimmed, port, token,
                  gtk_check_button_get_active (self->remember_check));
