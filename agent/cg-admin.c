@@ -3,6 +3,7 @@
 
 #include "agent/cg-admin.h"
 #include "agent/cg-admin-proto.h"
+#include "agent/cg-admin-backup.h"
 #include "agent/cg-api.h"
 #include "agent/cg-audit.h"
 #include "common/cg-error.h"
@@ -209,6 +210,10 @@ static const struct
   { "key.list", cmd_key_list },
   { "key.rotate", cmd_key_rotate },
   { "key.retire", cmd_key_retire },
+  { "backup", cg_admin_cmd_backup },
+  { "restore", cg_admin_cmd_restore },
+  { "escrow.add", cg_admin_cmd_escrow_add },
+  { "escrow.status", cg_admin_cmd_escrow_status },
 };
 
 static json_t *

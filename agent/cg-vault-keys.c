@@ -4,6 +4,7 @@
 
 #include "agent/cg-vault-private.h"
 #include "agent/cg-db.h"
+#include "agent/cg-escrow.h"
 #include "agent/cg-keystore.h"
 #include "common/cg-error.h"
 
@@ -71,6 +72,7 @@ rotate_locked (CgVault *v, GError **error)
   g_hash_table_insert (v->seal_keys, g_strdup (kid), cg_seal_key_ref (key));
   v->current = key;
   g_message ("rotated: sealing key %s is current", kid);
+  cg_vault_escrow_sync_locked (v);
   return g_strdup (kid);
 }
 

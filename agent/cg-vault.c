@@ -4,6 +4,7 @@
 
 #include "agent/cg-vault-private.h"
 #include "agent/cg-db.h"
+#include "agent/cg-escrow.h"
 #include "agent/cg-keystore.h"
 #include "agent/cg-record-seal.h"
 #include "common/cg-error.h"
@@ -165,6 +166,7 @@ create_keys (CgVault *v, GError **error)
       return FALSE;
     }
   g_message ("created the master key and sealing key %s in the secret store", kid);
+  cg_vault_escrow_sync_locked (v);
   return TRUE;
 }
 

@@ -6,6 +6,7 @@
 
 #include "agent/cg-admin-proto.h"
 #include "agent/cg-config.h"
+#include "agent/ctl-backup.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-json.h"
@@ -38,6 +39,12 @@ static const char usage_text[]
       "  key list                    sealing keys: kid, created, current, retired\n"
       "  key rotate                  make a new current sealing key; old ones keep opening\n"
       "  key retire KID              stop a non-current key from opening anything\n"
+      "  backup --output FILE [--passphrase-fd N]   keys and records, under a passphrase\n"
+      "  backup --inspect FILE       what a backup holds (no passphrase, no secrets)\n"
+      "  restore FILE [--merge] [--passphrase-fd N]  bring a backup into this agent\n"
+      "  restore --escrow DIR --recipient-key ADMIN.jwk  recover the keys from escrow\n"
+      "  escrow add RECIPIENT.jwk    escrow every key to an admin's public key\n"
+      "  escrow status               which keys each escrow recipient can recover\n"
       "\n"
       "Options:\n"
       "  --socket PATH   the agent's admin socket (default $CREDGATE_ADMIN_SOCKET,\n"
@@ -184,7 +191,10 @@ main (int argc, char **argv)
   json_auto_t *request = NULL;
   int expected_args = 0;  /* after group (and verb) */
 
-  if (g_str_equal (group, "status"))
+  if (g_str_equal (group, "backup") || g_str_equal (group, "restore")
+      || g_str_equal (group, "escrow"))
+    return cg_ctl_backup_run (socket_path, opt_json, argc, argv);
+  else if (g_str_equal (group, "status"))
     {
       request = json_pack ("{s:s}", "command", "status");
       expected_args = 2;

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "agent/cg-escrow.h"
+#include "agent/cg-vault.h"
+
+G_BEGIN_DECLS
+
+/* Backup and restore of a vault's keys and records (cg-vault-backup.c),
+ * and key escrow to admins' public keys (cg-escrow.c).
+ *
+ * The payload (the encrypted part of a backup file, also what an escrow
+ * recovery assembles) is JSON:
+ *   {"format": 1, "created", "sourceInstance",
+ *    "master": B64,                                   the record master key
+ *    "sealKeys": [{"kid", "created", "current", "retired", "d": B64}],
+ *    "credentials": [{"name", "type", "properties" (JSON text), "version",
+ *                     "created", "updated", "sealed": B64}],  sealed as stored
+ *    "tokenKey": B64, "tokens": [{"name", "hmac": B64, "created", "last_used"}]}
+ * credentials, tokenKey and tokens are optional (an escrow recovery has
+ * none).  B64 is standard base64. */
+
+/* The whole vault (every sealing key, retired ones too, read from the
+ * keyring) as a backup file under @passphrase.  @summary (nullable out)
+ * receives the clear summary (transfer full). */
+GBytes *cg_vault_backup_export (CgVault *vault, const char *passphrase, guint32 iterations,
+                                json_t **summary, GError **error);
+
+/* Decrypt a backup file and restore it (see cg_vault_restore_payload). */
+json_t *cg_vault_backup_import (CgVault *vault, const guint8 *file, gsize len,
+                                const char *passphrase, gboolean merge, GError **error);
+
+/* Restore a payload.  Modes, decided from the agent's state:
+ *   fresh    no credentials and no tokens, at most the one key a first
+ *            start made: the backup's master key and sealing keys become
+ *            this agent's (its own first key stays, not current), records
+ *            and tokens (with the token key) are copied as they are.
+ *   recover  state.db names keys that the keyring lacks (a copy of the old
+ *            host's state.db): the keys go into the keyring; the backup's
+ *            master key must open every record state.db holds.
+ *   merge    (only with @merge) a live agent: keys it lacks are added (its
+ *            current key stays current), records are re-sealed under its
+ *            own master key; tokens are not merged.  A name that exists
+ *            on both sides is a conflict unless the record is identical.
+ * Everything is checked before anything is written; then keyring items,
+ * then one database transaction.  A conflict lists the names.  Returns
+ * {"mode", "keysAdded", "credentialsAdded", "credentialsSkipped",
+ *  "tokensAdded", "tokensSkipped", "kid"} (transfer full). */
+json_t *cg_vault_restore_payload (CgVault *vault, json_t *payload, gboolean merge,
+                                  GError **error);
+
+G_END_DECLS

@@ -1,0 +1,433 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* credgatectl backup | restore | escrow.  The agent reads and writes the
+ * keys; this side reads the passphrase (a descriptor or a no-echo prompt,
+ * never argv or the environment), moves the file, and opens escrow files
+ * with the admin's private key, which never reaches the agent. */
+#include "config.h"
+
+#include "agent/ctl-backup.h"
+#include "agent/cg-admin-proto.h"
+#include "agent/cg-backup.h"
+#include "agent/cg-escrow.h"
+#include "common/cg-error.h"
+#include "common/cg-file.h"
+#include "common/cg-json.h"
+#include "common/cg-secure.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <termios.h>
+#include <unistd.h>
+
+enum
+{
+  EXIT_REFUSED = 1,
+  EXIT_USAGE = 2,
+  EXIT_UNREACHABLE = 3,
+};
+
+#define JWK_MAX (16 * 1024)
+
+static int
+usage (const char *message)
+{
+  fprintf (stderr, "credgatectl: %s\nTry 'credgatectl --help'.\n", message);
+  return EXIT_USAGE;
+}
+
+static int
+fail (const GError *error)
+{
+  fprintf (stderr, "credgatectl: %s\n", error->message);
+  if (error->domain == CG_ERROR && error->code == CG_ERROR_UNAVAILABLE
+      && strstr (error->message, "cannot reach the agent"))
+    return EXIT_UNREACHABLE;
+  return EXIT_REFUSED;
+}
+
+/* One line from the terminal with echo off (transfer full, wipe it). */
+static char *
+prompt_tty (int tty, const char *prompt, GError **error)
+{
+  struct termios old, quiet;
+  if (tcgetattr (tty, &old) < 0)
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_IO, "cannot turn off echo on the terminal");
+      return NULL;
+    }
+  quiet = old;
+  quiet.c_lflag &= ~(ECHO | ECHONL);
+  quiet.c_lflag |= ICANON;
+  if (write (tty, prompt, strlen (prompt)) < 0 || tcsetattr (tty, TCSAFLUSH, &quiet) < 0)
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_IO, "cannot turn off echo on the terminal");
+      return NULL;
+    }
+  char *buf = g_malloc0 (CG_BACKUP_MAX_PASSPHRASE + 2);
+  gsize used = 0;
+  gboolean done = FALSE;
+  while (!done && used < CG_BACKUP_MAX_PASSPHRASE + 1)
+    {
+      char c;
+      ssize_t n = read (tty, &c, 1);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0 || c == '\n')
+        done = TRUE;
+      else
+        buf[used++] = c;
+    }
+  tcsetattr (tty, TCSAFLUSH, &old);
+  if (write (tty, "\n", 1) < 0)
+    {
+      /* Only cosmetic. */
+    }
+  return buf;
+}
+
+/* The passphrase from --passphrase-fd N, or a prompt on the terminal
+ * (twice when @confirm).  Transfer full; the caller wipes it. */
+static char *
+read_passphrase (int fd, gboolean confirm, GError **error)
+{
+  char *pass = NULL;
+  if (fd >= 0)
+    {
+      gsize len = 0;
+      if (!cg_fd_read_capped (fd, "the passphrase descriptor", CG_BACKUP_MAX_PASSPHRASE + 2,
+                              &pass, &len, error))
+        return NULL;
+      /* One trailing newline is the end of the line, not the passphrase. */
+      if (len && pass[len - 1] == '\n')
+        pass[--len] = '\0';
+      if (len && pass[len - 1] == '\r')
+        pass[--len] = '\0';
+    }
+  else
+    {
+      int tty = open ("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
+      if (tty < 0)
+        {
+          g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID,
+                               "no passphrase: give --passphrase-fd N, or run on a terminal "
+                               "to be asked");
+          return NULL;
+        }
+      pass = prompt_tty (tty, "Backup passphrase: ", error);
+      if (pass && confirm)
+        {
+          char *again = prompt_tty (tty, "Again: ", error);
+          if (!again || strcmp (pass, again) != 0)
+            {
+              if (again)
+                g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID,
+                                     "the passphrases differ");
+              cg_wipe_str (pass);
+              pass = NULL;
+            }
+          cg_wipe_str (again);
+        }
+      close (tty);
+      if (!pass)
+        return NULL;
+    }
+  if (!*pass || strlen (pass) > CG_BACKUP_MAX_PASSPHRASE)
+    {
+      cg_wipe_str (pass);
+      g_set_error (error, CG_ERROR, CG_ERROR_INVALID, "the passphrase must be 1 to %d bytes",
+                   CG_BACKUP_MAX_PASSPHRASE);
+      return NULL;
+    }
+  return pass;
+}
+
+static const char *
+str_or (json_t *obj, const char *key, const char *fallback)
+{
+  const char *s = json_string_value (json_object_get (obj, key));
+  return s ? s : fallback;
+}
+
+static void
+print_json (json_t *value)
+{
+  char *text = json_dumps (value, JSON_INDENT (2) | JSON_ENCODE_ANY);
+  puts (text);
+  cg_wipe_str (text);
+}
+
+static void
+print_summary (json_t *s, guint format, guint32 iterations)
+{
+  size_t i;
+  json_t *k;
+  printf ("credgate backup, format %u (header only: authenticated at restore, not now)\n",
+          format);
+  printf ("created:        %s\n", str_or (s, "created", "?"));
+  printf ("made by:        credgate %s\n", str_or (s, "agentVersion", "?"));
+  printf ("source agent:   %s\n", str_or (s, "sourceInstance", "?"));
+  printf ("passphrase KDF: PBKDF2-HMAC-SHA256, %u iterations\n", iterations);
+  printf ("credentials:    %" JSON_INTEGER_FORMAT "\n",
+          json_integer_value (json_object_get (s, "credentials")));
+  printf ("tokens:         %" JSON_INTEGER_FORMAT "\n",
+          json_integer_value (json_object_get (s, "tokens")));
+  printf ("sealing keys:   %zu\n", json_array_size (json_object_get (s, "keys")));
+  json_array_foreach (json_object_get (s, "keys"), i, k)
+    printf ("  %-46s %-22s %s\n", str_or (k, "kid", "?"), str_or (k, "created", "?"),
+            json_is_true (json_object_get (k, "current"))   ? "current"
+            : json_is_true (json_object_get (k, "retired")) ? "retired"
+                                                            : "old");
+}
+
+static gboolean
+read_file (const char *path, char **data, gsize *len, GError **error)
+{
+  return cg_file_read_capped (path, CG_BACKUP_MAX_FILE, data, len, error);
+}
+
+static int
+do_inspect (const char *path, gboolean json)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *data = NULL;
+  gsize len = 0;
+  json_auto_t *summary = NULL;
+  guint format = 0;
+  guint32 iterations = 0;
+  if (!read_file (path, &data, &len, &error)
+      || !cg_backup_read_header ((const guint8 *) data, len, &summary, &format, &iterations,
+                                 &error))
+    return fail (error);
+  if (json)
+    print_json (summary);
+  else
+    print_summary (summary, format, iterations);
+  return 0;
+}
+
+static int
+do_backup (const char *socket_path, const char *output, int fd, gboolean json)
+{
+  g_autoptr (GError) error = NULL;
+  char *pass = read_passphrase (fd, TRUE, &error);
+  if (!pass)
+    return fail (error);
+  json_auto_t *request = json_pack ("{s:s, s:s}", "command", "backup", "passphrase", pass);
+  cg_wipe_str (pass);
+  json_auto_t *result = cg_admin_call (socket_path, request, &error);
+  if (!result)
+    return fail (error);
+  gsize len = 0;
+  g_autofree guchar *file = g_base64_decode (str_or (result, "file", ""), &len);
+  if (!cg_file_write_atomic (output, file, len, 0600, &error))
+    return fail (error);
+  json_t *s = json_object_get (result, "summary");
+  if (json)
+    print_json (s);
+  else
+    printf ("backup written to %s: %" JSON_INTEGER_FORMAT " credentials, %zu sealing keys, "
+            "%" JSON_INTEGER_FORMAT " tokens\n",
+            output, json_integer_value (json_object_get (s, "credentials")),
+            json_array_size (json_object_get (s, "keys")),
+            json_integer_value (json_object_get (s, "tokens")));
+  return 0;
+}
+
+static json_t *
+load_json_file (const char *path, GError **error)
+{
+  char *text = NULL;
+  gsize len = 0;
+  if (!cg_file_read_capped (path, JWK_MAX, &text, &len, error))
+    return NULL;
+  json_t *doc = cg_json_load_strict (text, len, error);
+  cg_wipe (text, len);
+  g_free (text);
+  if (!doc)
+    g_prefix_error (error, "%s: ", path);
+  return doc;
+}
+
+static void
+print_restore (json_t *r)
+{
+  printf ("restored (%s): %" JSON_INTEGER_FORMAT " sealing keys, %" JSON_INTEGER_FORMAT
+          " credentials, %" JSON_INTEGER_FORMAT " tokens added; current sealing key %s\n",
+          str_or (r, "mode", "?"), json_integer_value (json_object_get (r, "keysAdded")),
+          json_integer_value (json_object_get (r, "credentialsAdded")),
+          json_integer_value (json_object_get (r, "tokensAdded")), str_or (r, "kid", "-"));
+  json_int_t same = json_integer_value (json_object_get (r, "credentialsSkipped"));
+  json_int_t tokens = json_integer_value (json_object_get (r, "tokensSkipped"));
+  if (same)
+    printf ("%" JSON_INTEGER_FORMAT " identical credentials were already there\n", same);
+  if (tokens)
+    printf ("%" JSON_INTEGER_FORMAT " tokens were not restored (this agent has its own "
+            "tokens); create new ones with 'credgatectl token create'\n",
+            tokens);
+}
+
+static int
+do_restore (const char *socket_path, const char *path, int fd, gboolean merge,
+            const char *escrow, const char *recipient_key, gboolean json)
+{
+  g_autoptr (GError) error = NULL;
+  json_auto_t *request = NULL;
+
+  if (escrow)
+    {
+      json_auto_t *jwk = load_json_file (recipient_key, &error);
+      if (!jwk)
+        return fail (error);
+      if (!json_object_get (jwk, "d"))
+        {
+          fprintf (stderr, "credgatectl: %s is a public key; recovery needs the recipient's "
+                   "private JWK\n", recipient_key);
+          return EXIT_REFUSED;
+        }
+      g_autoptr (CgSealKey) key = cg_seal_key_new_from_jwk (jwk, &error);
+      json_t *payload = key ? cg_escrow_recover (escrow, key, &error) : NULL;
+      if (!payload)
+        return fail (error);
+      request = json_pack ("{s:s, s:o, s:b}", "command", "restore", "payload", payload, "merge",
+                           merge);
+    }
+  else
+    {
+      char *data = NULL;
+      gsize len = 0;
+      /* Check the header here, so a file that is not a backup or is from
+       * a newer credgate is refused before the passphrase is asked for. */
+      if (!read_file (path, &data, &len, &error)
+          || !cg_backup_read_header ((const guint8 *) data, len, NULL, NULL, NULL, &error))
+        {
+          g_free (data);
+          return fail (error);
+        }
+      g_autofree char *b64 = g_base64_encode ((const guint8 *) data, len);
+      g_free (data);
+      char *pass = read_passphrase (fd, FALSE, &error);
+      if (!pass)
+        return fail (error);
+      request = json_pack ("{s:s, s:s, s:s, s:b}", "command", "restore", "file", b64,
+                           "passphrase", pass, "merge", merge);
+      cg_wipe_str (pass);
+    }
+  json_auto_t *result = cg_admin_call (socket_path, request, &error);
+  if (!result)
+    return fail (error);
+  if (json)
+    print_json (result);
+  else
+    print_restore (result);
+  return 0;
+}
+
+static int
+do_escrow (const char *socket_path, int argc, char **argv, gboolean json)
+{
+  g_autoptr (GError) error = NULL;
+  json_auto_t *request = NULL;
+  if (argc == 4 && g_str_equal (argv[2], "add"))
+    {
+      json_t *jwk = load_json_file (argv[3], &error);
+      if (!jwk)
+        return fail (error);
+      request = json_pack ("{s:s, s:o}", "command", "escrow.add", "jwk", jwk);
+    }
+  else if (argc == 3 && g_str_equal (argv[2], "status"))
+    request = json_pack ("{s:s}", "command", "escrow.status");
+  else
+    return usage ("escrow takes 'add RECIPIENT.jwk' or 'status'");
+
+  json_auto_t *result = cg_admin_call (socket_path, request, &error);
+  if (!result)
+    return fail (error);
+  if (json)
+    {
+      print_json (result);
+      return 0;
+    }
+  if (g_str_equal (argv[2], "add"))
+    {
+      printf ("escrow recipient %s added; %" JSON_INTEGER_FORMAT " keys escrowed to it\n",
+              str_or (result, "recipient", "?"),
+              json_integer_value (json_object_get (result, "keys")));
+      return 0;
+    }
+  size_t i, j;
+  json_t *r, *k;
+  int status = 0;
+  json_t *list = json_object_get (result, "recipients");
+  if (json_array_size (list) == 0)
+    printf ("no escrow recipients (add one with 'credgatectl escrow add RECIPIENT.jwk')\n");
+  json_array_foreach (list, i, r)
+    {
+      gboolean complete = json_is_true (json_object_get (r, "complete"));
+      printf ("recipient %s: %s\n", str_or (r, "recipient", "?"),
+              complete ? "can recover every key" : "CANNOT recover every key");
+      if (!complete)
+        status = EXIT_REFUSED;
+      json_array_foreach (json_object_get (r, "keys"), j, k)
+        printf ("  %-6s %-46s %s\n", str_or (k, "kind", "?"),
+                *str_or (k, "kid", "") ? str_or (k, "kid", "") : "-",
+                json_is_true (json_object_get (k, "escrowed")) ? "escrowed" : "MISSING");
+    }
+  return status;
+}
+
+int
+cg_ctl_backup_run (const char *socket_path, gboolean json, int argc, char **argv)
+{
+  const char *group = argv[1];
+  if (g_str_equal (group, "escrow"))
+    return do_escrow (socket_path, argc, argv, json);
+
+  g_autofree char *output = NULL, *inspect = NULL, *escrow = NULL, *recipient = NULL;
+  gint fd = -1;
+  gboolean merge = FALSE;
+  GOptionEntry backup_entries[] = {
+    { "output", 0, 0, G_OPTION_ARG_FILENAME, &output, NULL, NULL },
+    { "inspect", 0, 0, G_OPTION_ARG_FILENAME, &inspect, NULL, NULL },
+    { "passphrase-fd", 0, 0, G_OPTION_ARG_INT, &fd, NULL, NULL },
+    { NULL },
+  };
+  GOptionEntry restore_entries[] = {
+    { "merge", 0, 0, G_OPTION_ARG_NONE, &merge, NULL, NULL },
+    { "passphrase-fd", 0, 0, G_OPTION_ARG_INT, &fd, NULL, NULL },
+    { "escrow", 0, 0, G_OPTION_ARG_FILENAME, &escrow, NULL, NULL },
+    { "recipient-key", 0, 0, G_OPTION_ARG_FILENAME, &recipient, NULL, NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
+  g_autoptr (GError) error = NULL;
+  gboolean is_backup = g_str_equal (group, "backup");
+  g_option_context_set_help_enabled (ctx, FALSE);
+  g_option_context_add_main_entries (ctx, is_backup ? backup_entries : restore_entries, NULL);
+  int sub_argc = argc - 1;
+  char **sub_argv = argv + 1;
+  if (!g_option_context_parse (ctx, &sub_argc, &sub_argv, &error))
+    return usage (error->message);
+
+  if (is_backup)
+    {
+      if (sub_argc != 1)
+        return usage ("backup takes no arguments besides its options");
+      if (!!output == !!inspect)
+        return usage ("backup needs --output FILE, or --inspect FILE");
+      if (inspect)
+        return fd >= 0 ? usage ("--inspect needs no passphrase") : do_inspect (inspect, json);
+      return do_backup (socket_path, output, fd, json);
+    }
+  if (escrow || recipient)
+    {
+      if (!escrow || !recipient || sub_argc != 1 || fd >= 0)
+        return usage ("restore --escrow DIR --recipient-key ADMIN.jwk takes no FILE and no "
+                      "passphrase");
+      return do_restore (socket_path, NULL, -1, merge, escrow, recipient, json);
+    }
+  if (sub_argc != 2)
+    return usage ("restore needs one FILE (or --escrow DIR --recipient-key ADMIN.jwk)");
+  return do_restore (socket_path, sub_argv[1], fd, merge, NULL, NULL, json);
+}
