@@ -299,8 +299,24 @@ cg_escrow_recover (const char *dir_path, CgSealKey *recipient, GError **error)
 {
   const char *rkid = cg_seal_key_get_kid (recipient);
   g_autofree char *sub = g_build_filename (dir_path, rkid, NULL);
+  g_autofree char *recipients = g_build_filename (dir_path, "recipients", NULL);
   const char *from = g_file_test (sub, G_FILE_TEST_IS_DIR) ? sub : dir_path;
   g_autoptr (GError) local = NULL;
+  if (from == dir_path && g_file_test (recipients, G_FILE_TEST_IS_DIR))
+    {
+      /* An escrow folder, but nothing in it for this key. */
+      g_autoptr (GString) names = g_string_new (NULL);
+      g_autoptr (GDir) rdir = g_dir_open (recipients, 0, NULL);
+      const char *n;
+      while (rdir && (n = g_dir_read_name (rdir)))
+        if (g_str_has_suffix (n, ".jwk"))
+          g_string_append_printf (names, " %.*s", (int) (strlen (n) - 4), n);
+      g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND,
+                   "%s holds no escrow for recipient %s: its keys are escrowed to another "
+                   "recipient (%s )",
+                   dir_path, rkid, names->str);
+      return NULL;
+    }
   g_autoptr (GDir) dir = g_dir_open (from, 0, &local);
   if (!dir)
     {

@@ -1,0 +1,104 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Key escrow: escrow add seals every key to an admin's public JWK, every
+# rotation after that is escrowed too, escrow status says so, and
+# restore --escrow recovers the keys from escrow alone: onto a fresh agent
+# (values open, records absent), and onto a copy of the old state.db on a
+# host with its own keyring (values open and records resolve).
+. "$top_srcdir/tests/backup-lib.sh"
+
+jose jwk gen -i '{"kty":"EC","crv":"P-256"}' -o "$WORK/admin.jwk"
+jose jwk pub -i "$WORK/admin.jwk" -o "$WORK/admin.pub.jwk"
+jose jwk gen -i '{"kty":"EC","crv":"P-256"}' -o "$WORK/admin2.jwk"
+jose jwk pub -i "$WORK/admin2.jwk" -o "$WORK/admin2.pub.jwk"
+jose jwk gen -i '{"kty":"EC","crv":"P-256"}' -o "$WORK/stranger.jwk"
+
+use_agent old
+start_agent
+TOKEN=$(ctl token create ci)
+kid_now () { ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["kid"])'; }
+seal () { api POST /v1/encrypt "$TOKEN" "{\"value\":\"$1\",\"context\":\"$2\"}" \
+          | sed -n 's/^200 .*"encryptedCredential": *"\([^"]*\)".*/\1/p'; }
+
+ctl escrow status | grep -q 'no escrow recipients' || fail "escrow status without recipients"
+ctl escrow add "$WORK/admin.jwk" 2>"$WORK/err" && fail "a private JWK was accepted as a recipient"
+grep -q 'private' "$WORK/err" || fail "private JWK: $(cat "$WORK/err")"
+ctl escrow add "$WORK/admin.pub.jwk" >"$WORK/out" || fail "escrow add failed"
+grep -q '2 keys escrowed' "$WORK/out" || fail "escrow add said: $(cat "$WORK/out")"
+pass "escrow add escrows the existing master and sealing key at once; a private JWK is refused"
+
+expect "$(api PUT /v1/credentials/db-main "$TOKEN" \
+  '{"type":"sqlserver","properties":{"server":"db1"},"secret":{"password":"CANARY-escrow-db"}}')" 201
+seal CANARY-e1 ls >"$WORK/v1.jwe"
+ctl key rotate >/dev/null
+seal CANARY-e2 ls >"$WORK/v2.jwe"
+ctl key rotate >/dev/null
+seal CANARY-e3 ls >"$WORK/v3.jwe"
+kid3=$(kid_now)
+ctl escrow status >"$WORK/status" || fail "escrow status says incomplete: $(cat "$WORK/status")"
+grep -q 'can recover every key' "$WORK/status" || fail "status: $(cat "$WORK/status")"
+[ "$(grep -c '^  seal .* escrowed$' "$WORK/status")" = 3 ] || fail "status: $(cat "$WORK/status")"
+pass "after two rotations escrow status shows the master and all 3 sealing keys escrowed"
+
+rdir="$STATE/escrow"
+[ "$(find "$rdir" -type f ! -perm 600 | wc -l)" = 0 ] || fail "an escrow file is not 0600"
+[ "$(stat -c %a "$rdir")" = 700 ] || fail "escrow folder mode $(stat -c %a "$rdir")"
+for k in $(secret-tool search --all xdg:schema org.credgate.Key 2>/dev/null | sed -n 's/^secret = //p'); do
+  grep -r -q -F -e "$k" "$rdir" && fail "a key is in the escrow folder in the clear"
+done
+grep -r -q CANARY "$rdir" && fail "a canary is in the escrow folder"
+pass "escrow files are 0600 in a 0700 folder, hold no key in the clear"
+
+ctl escrow add "$WORK/admin2.pub.jwk" | grep -q '4 keys escrowed' || fail "second recipient"
+[ "$(ctl escrow status | grep -c 'can recover every key')" = 2 ] || fail "two complete recipients"
+pass "a recipient added later gets every existing key"
+
+# An escrow file removed shows up as a gap, and exit status 1.
+victim=$(ls "$rdir"/*/seal-*.jwe | head -n 1)
+mv "$victim" "$WORK/victim.jwe"
+ctl escrow status >"$WORK/status" && fail "escrow status exit 0 with a gap"
+grep -q 'MISSING' "$WORK/status" && grep -q 'CANNOT recover every key' "$WORK/status" \
+  || fail "status with a gap: $(cat "$WORK/status")"
+mv "$WORK/victim.jwe" "$victim"
+pass "escrow status names a missing escrow file and exits 1"
+
+# ---- from escrow alone onto a fresh agent: keys only.
+use_agent fresh
+start_agent
+before=$(state_fingerprint)
+ctl restore --escrow "$rdir" --recipient-key "$WORK/stranger.jwk" 2>"$WORK/err" \
+  && fail "a stranger's key recovered something"
+grep -q 'another recipient' "$WORK/err" || fail "stranger: $(cat "$WORK/err")"
+ctl restore --escrow "$rdir" --recipient-key "$WORK/admin.pub.jwk" 2>"$WORK/err" \
+  && fail "a public key recovered something"
+[ "$(state_fingerprint)" = "$before" ] || fail "a refused escrow restore changed the agent"
+pass "escrow restore with a stranger's or a public key: clear error, nothing changed"
+ctl restore --escrow "$rdir" --recipient-key "$WORK/admin.jwk" >"$WORK/out" \
+  || fail "escrow restore failed"
+grep -q 'restored (fresh)' "$WORK/out" || fail "escrow restore: $(cat "$WORK/out")"
+for i in 1 2 3; do
+  [ "$(ctl decrypt --context ls <"$WORK/v$i.jwe")" = "CANARY-e$i" ] || fail "v$i does not open"
+done
+[ "$(kid_now)" = "$kid3" ] || fail "the newest escrowed key is not current"
+[ "$(ctl credential list | wc -l)" = 1 ] || fail "records appeared from escrow alone"
+pass "escrow alone, fresh agent: values sealed to all 3 keys open, newest key current, no records"
+
+# ---- from escrow onto a copy of the old state.db, on a host with its own
+# keyring: the keys go into that keyring, the records resolve.
+use_agent newhost
+mkdir -p "$STATE"
+chmod 700 "$STATE"
+sqlite3 "$WORK/old/state/state.db" ".backup '$STATE/state.db'"
+cp -p "$WORK/old/state/token.key" "$STATE/token.key"
+start_agent_own_keyring
+ctl --json status | grep -q '"keys": *"keys_missing"' || fail "the copied state.db did not report missing keys"
+ctl restore --escrow "$rdir" --recipient-key "$WORK/admin2.jwk" >"$WORK/out" \
+  || fail "escrow restore onto the state.db copy failed"
+grep -q 'restored (recover)' "$WORK/out" || fail "recover: $(cat "$WORK/out")"
+ctl credential resolve db-main | grep -q CANARY-escrow-db || fail "the record does not resolve"
+for i in 1 2 3; do
+  [ "$(ctl decrypt --context ls <"$WORK/v$i.jwe")" = "CANARY-e$i" ] || fail "v$i on the new host"
+done
+[ "$(kid_now)" = "$kid3" ] || fail "the current key changed"
+expect "$(api GET /v1/credentials "$TOKEN")" 200
+pass "escrow + a copy of state.db on a host with its own keyring: records resolve, values open, tokens work"
