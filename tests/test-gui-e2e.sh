@@ -16,8 +16,13 @@ for tool in Xvfb xdotool import msgfmt xdpyinfo; do
   command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed (scripts/setup)"; exit 77; }
 done
 
+# Screenshots go beside the sources (git-ignored); a read-only source tree
+# (make distcheck) gets them in the build tree instead.
 ART="${CG_TEST_ARTIFACTS:-$top_srcdir/tests/artifacts}"
-mkdir -p "$ART"
+if ! { mkdir -p "$ART" 2>/dev/null && [ -w "$ART" ]; }; then
+  ART="$top_builddir/tests/artifacts"
+  mkdir -p "$ART"
+fi
 
 # Translations from the source tree, compiled into a scratch locale dir.
 LOCALEDIR="$WORK/locale"
