@@ -3,6 +3,7 @@
 
 #include "agent/cg-admin.h"
 #include "agent/cg-admin-proto.h"
+#include "agent/cg-admin-cert.h"
 #include "agent/cg-admin-backup.h"
 #include "agent/cg-api.h"
 #include "agent/cg-audit.h"
@@ -210,6 +211,12 @@ static const struct
   { "key.list", cmd_key_list },
   { "key.rotate", cmd_key_rotate },
   { "key.retire", cmd_key_retire },
+  { "cert.show", cg_admin_cmd_cert_show },
+  { "cert.check", cg_admin_cmd_cert_check },
+  { "cert.install", cg_admin_cmd_cert_install },
+  { "cert.generate", cg_admin_cmd_cert_generate },
+  { "cert.export", cg_admin_cmd_cert_export },
+  { "cert.activate", cg_admin_cmd_cert_activate },
   { "backup", cg_admin_cmd_backup },
   { "restore", cg_admin_cmd_restore },
   { "escrow.add", cg_admin_cmd_escrow_add },

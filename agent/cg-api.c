@@ -4,6 +4,7 @@
 #include "agent/cg-api.h"
 #include "agent/cg-audit.h"
 #include "agent/cg-tls.h"
+#include "agent/cg-tls-store.h"
 #include "common/cg-error.h"
 #include "common/cg-json.h"
 #include "protocol/cg-names.h"
@@ -50,10 +51,14 @@ cg_api_info (CgAgent *agent)
 {
   g_autoptr (CgCertPair) pair = cg_tls_get_pair ();
   json_t *jwk = cg_vault_sealing_jwk (agent->vault, NULL);
-  return json_pack ("{s:s, s:s, s:i, s:s?, s:o?, s:s, s:n}", "agent", "credgate-agent",
-                    "version", PACKAGE_VERSION, "api", 1, "tlsPin",
-                    pair ? cg_cert_pair_get_spki_pin (pair) : NULL, "sealingKey", jwk,
-                    "secretStore", cg_vault_keys_state_name (agent->vault), "nextTlsPin");
+  json_t *info = json_pack ("{s:s, s:s, s:i, s:s?, s:o?, s:s}", "agent", "credgate-agent",
+                            "version", PACKAGE_VERSION, "api", 1, "tlsPin",
+                            pair ? cg_cert_pair_get_spki_pin (pair) : NULL, "sealingKey", jwk,
+                            "secretStore", cg_vault_keys_state_name (agent->vault));
+  /* nextTlsPin (a staged certificate), tlsExpiresInDays, tlsOrigin,
+   * tlsWarning (an installed certificate near its end). */
+  cg_tls_store_add_info (info);
+  return info;
 }
 
 /* Parse the request body as a JSON object holding only @allowed fields.

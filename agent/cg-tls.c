@@ -7,6 +7,7 @@
 static GMutex tls_lock;
 static CgCertPair *current;
 static GPtrArray *retired;
+static CgCertPair *next_pair;
 
 gboolean
 cg_tls_check_priority (const char *priority, GError **error)
@@ -49,9 +50,29 @@ cg_tls_get_pair (void)
 }
 
 void
+cg_tls_set_next (CgCertPair *pair)
+{
+  g_mutex_lock (&tls_lock);
+  /* Never served, so nothing can be using it: dropped at once. */
+  g_clear_pointer (&next_pair, cg_cert_pair_unref);
+  next_pair = pair ? cg_cert_pair_ref (pair) : NULL;
+  g_mutex_unlock (&tls_lock);
+}
+
+CgCertPair *
+cg_tls_get_next (void)
+{
+  g_mutex_lock (&tls_lock);
+  CgCertPair *pair = next_pair ? cg_cert_pair_ref (next_pair) : NULL;
+  g_mutex_unlock (&tls_lock);
+  return pair;
+}
+
+void
 cg_tls_shutdown (void)
 {
   g_mutex_lock (&tls_lock);
+  g_clear_pointer (&next_pair, cg_cert_pair_unref);
   g_clear_pointer (&current, cg_cert_pair_unref);
   g_clear_pointer (&retired, g_ptr_array_unref);
   g_mutex_unlock (&tls_lock);

@@ -22,6 +22,11 @@ void cg_tls_set_pair (CgCertPair *pair);            /* takes a new reference */
 CgCertPair *cg_tls_get_pair (void);                 /* (transfer full) */
 void cg_tls_shutdown (void);
 
+/* The staged next pair (cert install --stage): published as "nextTlsPin"
+ * in /v1/info, served only after cg_tls_set_pair.  NULL clears. */
+void cg_tls_set_next (CgCertPair *pair);            /* takes a new reference */
+CgCertPair *cg_tls_get_next (void);                 /* (transfer full), nullable */
+
 /* For MHD_OPTION_HTTPS_CERT_CALLBACK. */
 int cg_tls_retrieve_cb (gnutls_session_t session, const gnutls_datum_t *req_ca_rdn, int nreqs,
                         const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,

@@ -6,6 +6,7 @@
 
 #include "agent/cg-admin-proto.h"
 #include "agent/cg-config.h"
+#include "agent/ctl-cert.h"
 #include "agent/ctl-backup.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
@@ -39,6 +40,8 @@ static const char usage_text[]
       "  key list                    sealing keys: kid, created, current, retired\n"
       "  key rotate                  make a new current sealing key; old ones keep opening\n"
       "  key retire KID              stop a non-current key from opening anything\n"
+      "  cert show | check | install | activate | generate | export\n"
+      "                              the TLS certificate ('credgatectl cert --help')\n"
       "  backup --output FILE [--passphrase-fd N]   keys and records, under a passphrase\n"
       "  backup --inspect FILE       what a backup holds (no passphrase, no secrets)\n"
       "  restore FILE [--merge] [--passphrase-fd N]  bring a backup into this agent\n"
@@ -104,6 +107,15 @@ print_status (json_t *s)
   json_array_foreach (json_object_get (s, "listening"), i, u)
     printf ("listening:     %s\n", json_string_value (u));
   printf ("certificate:   %s\n", str_or (s, "tlsPin", "-"));
+  if (json_is_integer (json_object_get (s, "tlsExpiresInDays")))
+    printf ("  expires in:  %" JSON_INTEGER_FORMAT " days (%s)\n",
+            json_integer_value (json_object_get (s, "tlsExpiresInDays")),
+            str_or (s, "tlsOrigin", "?"));
+  if (json_is_string (json_object_get (s, "tlsWarning")))
+    printf ("  WARNING:     %s\n", str_or (s, "tlsWarning", ""));
+  if (json_is_string (json_object_get (s, "nextTlsPin")))
+    printf ("  staged next: %s ('credgatectl cert activate' serves it)\n",
+            str_or (s, "nextTlsPin", ""));
   printf ("secret store:  %s\n", str_or (s, "secretStore", "?"));
   printf ("sealing key:   %s\n", str_or (s, "kid", "-"));
   printf ("credentials:   %" JSON_INTEGER_FORMAT "\n",
@@ -191,6 +203,8 @@ main (int argc, char **argv)
   json_auto_t *request = NULL;
   int expected_args = 0;  /* after group (and verb) */
 
+  if (g_str_equal (group, "cert"))
+    return cg_ctl_cert_run (socket_path, opt_json, argc, argv);
   if (g_str_equal (group, "backup") || g_str_equal (group, "restore")
       || g_str_equal (group, "escrow"))
     return cg_ctl_backup_run (socket_path, opt_json, argc, argv);

@@ -8,6 +8,7 @@
 #include "agent/cg-audit.h"
 #include "agent/cg-server.h"
 #include "agent/cg-tls.h"
+#include "agent/cg-tls-store.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-json.h"
@@ -39,20 +40,21 @@ quit_cb (gpointer loop)
 }
 
 /* SIGHUP: take up a certificate pair that was dropped into the state
- * directory.  A bad pair is logged and the served one stays. */
+ * directory (certmonger, an ACME client), checked like an install.  A bad
+ * pair is logged and the served one stays. */
 static gboolean
 reload_cb (gpointer data)
 {
-  CgAgent *agent = data;
-  g_autoptr (GError) error = NULL;
-  g_autoptr (CgCertPair) pair = cg_cert_pair_ensure (agent->config->state_dir, NULL, &error);
-  if (!pair)
-    {
-      g_warning ("SIGHUP: keeping the current certificate: %s", error->message);
-      return G_SOURCE_CONTINUE;
-    }
-  cg_tls_set_pair (pair);
-  g_message ("SIGHUP: serving certificate %s", cg_cert_pair_get_spki_pin (pair));
+  cg_tls_store_reload ();
+  return G_SOURCE_CONTINUE;
+}
+
+/* Hourly: renew our own self-signed certificate 30 days before its end,
+ * warn about an installed one that close to it. */
+static gboolean
+cert_timer_cb (gpointer data)
+{
+  cg_tls_store_maintain ();
   return G_SOURCE_CONTINUE;
 }
 
@@ -110,12 +112,11 @@ main (int argc, char **argv)
                key_error->message);
 
   gboolean generated = FALSE;
-  g_autoptr (CgCertPair) pair = cg_cert_pair_ensure (config.state_dir, &generated, &error);
+  g_autoptr (CgCertPair) pair = cg_tls_store_start (config.state_dir, &generated, &error);
   if (!pair)
     return die (error);
   if (generated)
     g_message ("generated a self-signed certificate in %s/tls", config.state_dir);
-  cg_tls_set_pair (pair);
 
   if (!cg_server_start (server, &error))
     return die (error);
@@ -137,6 +138,7 @@ main (int argc, char **argv)
   g_unix_signal_add (SIGTERM, quit_cb, loop);
   g_unix_signal_add (SIGINT, quit_cb, loop);
   g_unix_signal_add (SIGHUP, reload_cb, &agent);
+  g_timeout_add_seconds (3600, cert_timer_cb, NULL);
   g_main_loop_run (loop);
 
   cg_admin_stop (admin);

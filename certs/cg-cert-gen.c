@@ -128,6 +128,19 @@ lookup_fqdn (const char *host)
   return fqdn;
 }
 
+GStrv
+cg_cert_local_host_names (void)
+{
+  const char *host = g_get_host_name ();
+  g_autofree char *fqdn = lookup_fqdn (host);
+  g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
+  if (is_dns_name (host))
+    g_strv_builder_add (b, host);
+  if (fqdn && g_ascii_strcasecmp (fqdn, host) != 0)
+    g_strv_builder_add (b, fqdn);
+  return g_strv_builder_end (b);
+}
+
 static gboolean
 check (int r, const char *doing, GError **error)
 {

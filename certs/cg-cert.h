@@ -61,4 +61,54 @@ gint64 cg_cert_pair_get_not_after (CgCertPair *pair);
 /* SPKI pin of a DER certificate (for clients) (transfer full). */
 char *cg_cert_spki_pin_from_der (const guint8 *der, gsize len, GError **error);
 
+/* --- An admin's certificate (cg-cert-import.c, cg-cert-validate.c) --- */
+
+/* A pair from memory: @chain is PEM certificates in any order or one DER
+ * certificate, @key PEM or DER (PKCS#1, SEC1, PKCS#8), encrypted ones
+ * opened with @passphrase (nullable).  The chain is reordered from the
+ * key's certificate up; what was odd about it (order, strays, missing
+ * intermediates) is added to @warnings (nullable, of char *).  Only the
+ * key's match is checked: see cg_cert_pair_validate. */
+CgCertPair *cg_cert_pair_load_data (const void *chain, gsize chain_len, const void *key,
+                                    gsize key_len, const char *passphrase, GPtrArray *warnings,
+                                    GError **error);
+/* The same from a PKCS#12 bundle (DER or PEM); NULL @password tries the
+ * empty one, which is what "no password" means to most tools. */
+CgCertPair *cg_cert_pair_load_pkcs12 (const void *data, gsize len, const char *password,
+                                      GPtrArray *warnings, GError **error);
+/* Whether opening this needs a passphrase: for a tool deciding to ask. */
+gboolean cg_cert_key_needs_passphrase (const void *key, gsize len);
+gboolean cg_cert_pkcs12_needs_password (const void *data, gsize len);
+
+typedef enum
+{
+  CG_CERT_VALIDATE_DEFAULT = 0,
+  CG_CERT_VALIDATE_FORCE = 1 << 0, /* names not matching @host_names: a warning */
+} CgCertValidateFlags;
+
+/* Fit to serve?  Refuses (CG_ERROR_INVALID, one message per reason): not
+ * yet valid, expired, RSA under 2048 bits, a SHA-1/MD5 signature on the leaf
+ * or an intermediate, an extended key usage without serverAuth, a key
+ * usage without digitalSignature; and (CG_ERROR_CONFLICT) names that match
+ * none of @host_names unless CG_CERT_VALIDATE_FORCE.  Warns: under
+ * CG_CERT_RENEW_DAYS left. */
+gboolean cg_cert_pair_validate (CgCertPair *pair, const char *const *host_names,
+                                CgCertValidateFlags flags, GPtrArray *warnings,
+                                GError **error);
+
+/* This host's names: host name and FQDN (transfer full). */
+GStrv cg_cert_local_host_names (void);
+
+/* What `cert show` prints (transfer full where a pointer). */
+char *cg_cert_pair_get_subject (CgCertPair *pair);
+char *cg_cert_pair_get_issuer (CgCertPair *pair);
+GStrv cg_cert_pair_get_sans (CgCertPair *pair); /* "DNS:name", "IP:addr" */
+char *cg_cert_pair_get_key_type (CgCertPair *pair); /* "ECDSA P-256", "RSA 3072" */
+gint64 cg_cert_pair_get_not_before (CgCertPair *pair);
+int cg_cert_pair_get_days_left (CgCertPair *pair, gint64 now);
+/* The key type to renew a self-signed pair with. */
+CgKeyType cg_cert_pair_get_generate_type (CgCertPair *pair);
+/* "ecdsa-p256", "ecdsa-p384", "rsa-3072". */
+gboolean cg_key_type_from_name (const char *name, CgKeyType *type);
+
 G_END_DECLS
