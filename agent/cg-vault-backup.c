@@ -797,8 +797,11 @@ restore_locked (CgVault *v, Payload *p, gboolean merge, GError **error)
       g_autofree char *path = g_build_filename (v->state_dir, "token.key", NULL);
       if (!cg_file_write_atomic (path, p->token_key->data, p->token_key->len, 0600, error))
         goto out;
-      cg_buf_free (v->token_key);
-      v->token_key = cg_buf_new_copy (p->token_key->data, p->token_key->len);
+      /* Token checks read the key outside the vault lock (it never
+       * changed before restore existed): overwrite it in place rather
+       * than free a buffer one of them may be reading.  Same length. */
+      g_assert (v->token_key->len == p->token_key->len);
+      memcpy (v->token_key->data, p->token_key->data, p->token_key->len);
     }
   if (!write_db_locked (v, &t, p, mode, with_tokens, &n, error))
     goto out;
