@@ -32,9 +32,17 @@ cg_admin_cmd_backup (CgAgent *agent, json_t *args, const char *who, GError **err
                    g_bytes_get_size (file));
       g_clear_pointer (&file, g_bytes_unref);
     }
-  cg_audit_log (who, "local", "backup", NULL, file ? "ok" : (*error)->message);
+  /* A backup hands out every key, sealed under a passphrase: it is not
+   * returned unless the audit line that records it was written. */
+  gboolean logged = cg_audit_log (who, "local", "backup", NULL, file ? "ok" : (*error)->message);
   if (!file)
     return NULL;
+  if (!logged)
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_IO,
+                           "the audit log cannot be written; the backup is not handed out");
+      return NULL;
+    }
   g_autofree char *b64 = g_base64_encode (g_bytes_get_data (file, NULL), g_bytes_get_size (file));
   return json_pack ("{s:s, s:O}", "file", b64, "summary", summary);
 }

@@ -67,6 +67,43 @@ ctl backup --output "$WORK/x.cgb" </dev/null 2>"$WORK/err" </dev/null && fail "n
 [ ! -e "$WORK/x.cgb" ] || fail "a refused backup left a file"
 pass "no passphrase (empty fd, no terminal): refused, no file"
 
+# On a terminal the passphrase is asked for twice, without echo.
+cat >"$WORK/answer-tty.py" <<'PY'
+import os, pty, sys, time, select
+# Run argv under a pseudo-terminal, answer each "passphrase"/"Again" prompt
+# with sys.argv[1]; print everything the terminal showed.
+answer = sys.argv[1].encode() + b"\n"
+pid, fd = pty.fork()
+if pid == 0:
+    os.execvp(sys.argv[2], sys.argv[2:])
+seen = b""
+answered = 0
+while True:
+    try:
+        r, _, _ = select.select([fd], [], [], 10)
+        if not r:
+            break
+        data = os.read(fd, 1024)
+    except OSError:
+        break
+    if not data:
+        break
+    seen += data
+    if seen.count(b": ") > answered and (seen.endswith(b": ")):
+        time.sleep(0.1)
+        os.write(fd, answer)
+        answered += 1
+_, status = os.waitpid(pid, 0)
+sys.stdout.write(seen.decode(errors="replace"))
+sys.exit(os.waitstatus_to_exitcode(status))
+PY
+python3 "$WORK/answer-tty.py" 'typed-on-a-tty-1' "$CTL" --socket "$SOCKET" backup --output "$WORK/tty.cgb" \
+  >"$WORK/tty.out" || fail "backup on a terminal: $(cat "$WORK/tty.out")"
+grep -q 'Backup passphrase: ' "$WORK/tty.out" && grep -q 'Again: ' "$WORK/tty.out" \
+  || fail "no prompts: $(cat "$WORK/tty.out")"
+grep -q 'typed-on-a-tty' "$WORK/tty.out" && fail "the passphrase was echoed"
+pass "on a terminal: asked twice, not echoed"
+
 # ---- every bad file, against a fresh agent: a clear error, nothing changed.
 use_agent dst
 start_agent
@@ -169,3 +206,11 @@ ctl credential resolve live-only | grep -q live-secret || fail "the live agent's
 expect "$(api GET /v1/credentials "$LTOKEN")" 200
 expect "$(api GET /v1/credentials "$TOKEN")" 401
 pass "--merge: records re-sealed under the live master, keys added, own token kept, tokens not merged"
+
+# The file made on the terminal opens with the passphrase typed there.
+use_agent tty
+start_agent
+printf 'typed-on-a-tty-1\n' | ctl restore "$WORK/tty.cgb" --passphrase-fd 0 | grep -q 'restored (fresh)' \
+  || fail "the terminal-made backup does not restore"
+ctl credential resolve blob.key | grep -q CANARY-blob-key || fail "terminal-made backup: blob.key"
+pass "the backup made on a terminal restores with the passphrase typed there"
