@@ -46,6 +46,21 @@ static const struct
 
 static const char UNAUTHORIZED_MESSAGE[] = "a valid access token is required";
 
+/* Fail closed: a change is only made once its audit line is written.  The
+ * "attempt" line goes out before the change; if it cannot be written the
+ * change is refused with 503 audit_unavailable (and reads go on). */
+static gboolean
+audit_before_change (CgRequest *req, const char *who, const char *action, const char *name,
+                     enum MHD_Result *ret)
+{
+  if (cg_audit_log (who, req->client, action, name, "attempt"))
+    return TRUE;
+  g_warning ("audit log not writable: refusing %s %s", action, name);
+  *ret = cg_http_reply_error (req->connection, MHD_HTTP_SERVICE_UNAVAILABLE, "audit_unavailable",
+                              "the audit log cannot be written; changes are refused", NULL);
+  return FALSE;
+}
+
 json_t *
 cg_api_info (CgAgent *agent)
 {
@@ -131,6 +146,8 @@ handle_put (CgAgent *agent, CgRequest *req, const char *who, const char *name)
     return cg_http_reply_error (req->connection, 400, "invalid_request",
                                 "missing field \"secret\"", "secret");
 
+  if (!audit_before_change (req, who, "credential.put", name, &ret))
+    return ret;
   json_auto_t *empty = json_object ();
   json_auto_t *meta = cg_vault_put (agent->vault, name, type, properties ? properties : empty,
                                     secret, &error);
@@ -145,6 +162,9 @@ static enum MHD_Result
 handle_delete (CgAgent *agent, CgRequest *req, const char *who, const char *name)
 {
   g_autoptr (GError) error = NULL;
+  enum MHD_Result ret;
+  if (!audit_before_change (req, who, "credential.delete", name, &ret))
+    return ret;
   gboolean ok = cg_vault_delete (agent->vault, name, &error);
   cg_audit_log (who, req->client, "credential.delete", name, ok ? "ok" : error->message);
   if (!ok)
