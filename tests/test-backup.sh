@@ -54,8 +54,8 @@ ctl backup --inspect "$WORK/agent.cgb" </dev/null >"$WORK/inspect" || fail "insp
 grep -q '^credentials: *2$' "$WORK/inspect" || fail "inspect: $(cat "$WORK/inspect")"
 grep -q '^tokens: *2$' "$WORK/inspect" || fail "inspect tokens"
 grep -q '^sealing keys: *3$' "$WORK/inspect" || fail "inspect keys"
-grep "$kid1" "$WORK/inspect" | grep -q retired || fail "inspect: $kid1 not retired"
-grep "$kid3" "$WORK/inspect" | grep -q current || fail "inspect: $kid3 not current"
+grep -F -e "$kid1" "$WORK/inspect" | grep -q retired || fail "inspect: $kid1 not retired"
+grep -F -e "$kid3" "$WORK/inspect" | grep -q current || fail "inspect: $kid3 not current"
 grep -q '600000 iterations' "$WORK/inspect" || fail "inspect: no KDF cost"
 grep -q CANARY "$WORK/inspect" && fail "inspect shows a secret"
 pass "backup --inspect: counts, kids, states, KDF cost, without the passphrase"
@@ -164,7 +164,7 @@ ctl decrypt --context ls1 <"$WORK/v1.jwe" >/dev/null 2>&1 && fail "a value seale
   || fail "the current key is not $kid3"
 ctl key list >"$WORK/dst-keys"
 for k in "$kid1" "$kid2" "$kid3"; do
-  [ "$(grep "$k" "$WORK/src-keys" | awk '{print $NF}')" = "$(grep "$k" "$WORK/dst-keys" | awk '{print $NF}')" ] \
+  [ "$(grep -F -e "$k" "$WORK/src-keys" | awk '{print $NF}')" = "$(grep -F -e "$k" "$WORK/dst-keys" | awk '{print $NF}')" ] \
     || fail "key $k has another state after restore"
 done
 pass "values sealed before the backup open; current, old and retired keys keep their states"
