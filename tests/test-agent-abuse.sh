@@ -1,0 +1,226 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The agent under attack on loopback, bounded in count and time: stalled
+# handshakes and bodies, a connection flood, 1,000 bad tokens, oversized
+# headers and bodies, client-initiated renegotiation.  After each, good
+# clients are served; at the end the agent's CPU is idle again.
+. "$top_srcdir/tests/lib.sh"
+
+IDLE=3
+cat > "$WORK/agent.conf" <<CONF
+[agent]
+idle_timeout=$IDLE
+max_connections=24
+max_connections_per_ip=16
+threads=1
+auth_failures=10
+max_body=65536
+CONF
+start_agent --config "$WORK/agent.conf"
+TOKEN=$(ctl token create it-abuse)
+CA="$STATE/tls/server.crt"
+export PORT CA TOKEN IDLE
+
+cpu_ticks () { awk '{ print $14 + $15 }' "/proc/$AGENT_PID/stat"; }
+
+# 1, 2. Stalls: a client that sends half a ClientHello, one that sends its
+#    headers and half its body.  Meanwhile others are served at once; each
+#    stalled one is dropped near the idle timeout.
+python3 - <<'PY' || fail "stalled clients"
+import os, socket, ssl, time, http.client
+port, ca, token, idle = int(os.environ["PORT"]), os.environ["CA"], os.environ["TOKEN"], int(os.environ["IDLE"])
+ctx = ssl.create_default_context(cafile=ca)
+
+def info_ok():
+    c = http.client.HTTPSConnection("localhost", port, context=ctx, timeout=5)
+    c.request("GET", "/v1/info"); r = c.getresponse(); r.read(); c.close()
+    return r.status == 200
+
+def dropped_after(sock, t0):
+    sock.settimeout(idle + 10)
+    try:
+        while sock.recv(4096):
+            pass
+    except (ConnectionResetError, ssl.SSLError):
+        pass
+    return time.monotonic() - t0
+
+# Half a ClientHello: a record header announcing 512 bytes, then 10 of them.
+hs = socket.create_connection(("127.0.0.1", port)); t_hs = time.monotonic()
+hs.sendall(bytes([22, 3, 1, 2, 0]) + b"\x01" + b"\x00" * 9)
+# Headers and half the body of a PUT.
+raw = socket.create_connection(("127.0.0.1", port))
+body = socket.socket() and ctx.wrap_socket(raw, server_hostname="localhost")
+body.sendall(("PUT /v1/credentials/stalled HTTP/1.1\r\nHost: localhost\r\n"
+              "Authorization: Bearer %s\r\nContent-Type: application/json\r\n"
+              "Content-Length: 200\r\n\r\n{\"type\":\"x\"," % token).encode())
+t_body = time.monotonic()
+t = time.monotonic()
+for _ in range(5):
+    assert info_ok(), "not served while two clients stall"
+served = time.monotonic() - t
+assert served < 1.0, "5 requests took %.2fs while clients stall" % served
+d_hs = dropped_after(hs, t_hs)
+d_body = dropped_after(body, t_body)
+print("stall: others served in %.2fs; handshake dropped after %.1fs, body after %.1fs (idle_timeout %ds)"
+      % (served, d_hs, d_body, idle))
+assert idle - 0.5 <= d_hs <= idle + 3, d_hs
+assert idle - 0.5 <= d_body <= idle + 3, d_body
+PY
+expect "$(api GET /v1/credentials/stalled "$TOKEN")" 404 not_found
+pass "stalled handshake and stalled body: others served meanwhile, both dropped at idle_timeout, nothing stored"
+
+# 3. A flood: 16 connections per client address are allowed, 24 in all (per
+#    listening address).  40 from 127.0.0.1: the excess is closed at once
+#    while ::1 is still served; past the total, new clients wait unserved;
+#    then every connection is let go and the service is whole again.
+python3 - <<'PY' || fail "connection flood"
+import os, socket, ssl, time, http.client, select
+port, ca = int(os.environ["PORT"]), os.environ["CA"]
+ctx = ssl.create_default_context(cafile=ca)
+def served(host):
+    try:
+        c = http.client.HTTPSConnection(host, port, context=ctx, timeout=5)
+        c.request("GET", "/v1/info", headers={"Host": "localhost"}); r = c.getresponse(); r.read(); c.close()
+        return r.status == 200
+    except OSError:
+        return False
+ctx.check_hostname = False
+socks = [socket.create_connection(("127.0.0.1", port)) for _ in range(40)]
+time.sleep(0.5)
+closed = 0
+for s in socks:
+    r, _, _ = select.select([s], [], [], 0)
+    if r:
+        try:
+            if s.recv(1) == b"":
+                closed += 1
+        except ConnectionResetError:
+            closed += 1
+v6 = served("::1")
+print("flood: 40 connections from 127.0.0.1, %d refused at once; ::1 served: %s" % (closed, v6))
+assert closed >= 40 - 16, "only %d of 40 refused past the per-address limit of 16" % closed
+assert v6, "::1 not served during the 127.0.0.1 flood"
+# Past the total limit (24 per listening address; other loopback sources
+# reach 127.0.0.1 as other clients): 16 more from 127.0.0.2 fill it.  At the
+# limit libmicrohttpd stops accepting, so a further client (127.0.0.3)
+# waits unserved in the backlog while ::1, another listener, is served.
+def from_src(src, n):
+    out = []
+    for _ in range(n):
+        s = socket.socket(); s.bind((src, 0)); s.connect(("127.0.0.1", port)); out.append(s)
+    return out
+def served_from(src, timeout):
+    try:
+        s = socket.socket(); s.settimeout(timeout); s.bind((src, 0)); s.connect(("127.0.0.1", port))
+        t = ctx.wrap_socket(s, server_hostname="localhost")
+        t.sendall(b"GET /v1/info HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        ok = t.recv(12).startswith(b"HTTP/1.1 200"); t.close(); return ok
+    except OSError:
+        return False
+socks6 = from_src("127.0.0.2", 16)
+time.sleep(0.2)
+third = served_from("127.0.0.3", 0.8)
+v6 = served("::1")
+print("flood: plus 16 from 127.0.0.2 (total limit 24): a third client served: %s; ::1 served: %s"
+      % (third, v6))
+assert not third, "a client was served past max_connections"
+assert v6, "::1 not served while 127.0.0.1 is full"
+for s in socks + socks6:
+    s.close()
+time.sleep(0.3)
+ok = sum(served("127.0.0.1") for _ in range(5)) + sum(served_from("127.0.0.3", 5) for _ in range(5))
+print("flood: after it, %d of 10 served" % ok)
+assert ok == 10, "after the flood only %d of 10 served" % ok
+PY
+pass "connection flood past max_connections_per_ip (excess closed) and max_connections (excess not served); service recovers"
+
+# 4. 1,000 bad tokens from 127.0.0.1 over kept-alive connections: 10
+#    failures, then 429; the failures audited; a good client on ::1 served
+#    throughout.
+python3 - <<'PY' || fail "bad tokens"
+import os, ssl, time, http.client
+port, ca, token = int(os.environ["PORT"]), os.environ["CA"], os.environ["TOKEN"]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.check_hostname = False
+def conn(host):
+    return http.client.HTTPSConnection(host, port, context=ctx, timeout=10)
+bad, good = conn("127.0.0.1"), conn("::1")
+counts = {}
+t = time.monotonic()
+for i in range(1000):
+    try:
+        bad.request("GET", "/v1/credentials", headers={"Authorization": "Bearer cgt_bad%04d" % i})
+        r = bad.getresponse(); r.read()
+    except (http.client.HTTPException, OSError):
+        bad.close(); bad = conn("127.0.0.1"); counts["reconnect"] = counts.get("reconnect", 0) + 1
+        continue
+    counts[r.status] = counts.get(r.status, 0) + 1
+    if i % 100 == 0:
+        good.request("GET", "/v1/credentials", headers={"Authorization": "Bearer " + token})
+        g = good.getresponse(); g.read()
+        assert g.status == 200, "good client on ::1 got %d at attempt %d" % (g.status, i)
+elapsed = time.monotonic() - t
+print("bad tokens: %s in %.1fs" % (counts, elapsed))
+assert counts.get(401, 0) <= 10 and counts.get(429, 0) >= 980, counts
+assert counts.get(200, 0) == 0
+PY
+n_audit=$(grep -c '"audit":"auth".*"result":"bad_token"\|"result":"bad_token".*"audit":"auth"' "$AGENT_LOG" || true)
+[ "$n_audit" -ge 10 ] || fail "only $n_audit failed logins audited"
+expect "$(api GET /v1/credentials "$TOKEN")" 429 too_many_requests
+pass "1,000 bad tokens: throttled to 429 after 10, $n_audit audited, a good client on ::1 unaffected"
+
+# 5. Oversized headers and bodies: refused, nothing served on them, the
+#    agent carries on.
+big=$(head -c 40000 /dev/zero | tr '\0' 'h')
+code=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$CA" -H "X-Big: $big" \
+  "https://[::1]:$PORT/v1/info" 2>/dev/null || true)
+case "$code" in 4??|000) ;; *) fail "a 40 KB header got $code" ;; esac
+many=()
+for i in $(seq 2000); do many+=(-H "X-H$i: v"); done
+code2=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$CA" "${many[@]}" \
+  "https://[::1]:$PORT/v1/info" 2>/dev/null || true)
+case "$code2" in 4??|000) ;; *) fail "2,000 headers got $code2" ;; esac
+# A declared 1 TB body is refused before it is read.
+code3=$(python3 - <<'PY'
+import os, ssl, http.client
+ctx = ssl.create_default_context(cafile=os.environ["CA"]); ctx.check_hostname = False
+c = http.client.HTTPSConnection("::1", int(os.environ["PORT"]), context=ctx, timeout=10)
+c.putrequest("PUT", "/v1/credentials/huge"); c.putheader("Host", "localhost")
+c.putheader("Content-Length", str(10**12)); c.endheaders()
+c.send(b"{" * 1000)
+print(c.getresponse().status)
+PY
+)
+[ "$code3" = 413 ] || [ "$code3" = 401 ] || fail "a declared 1 TB body got $code3"
+code4=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$CA" "https://[::1]:$PORT/v1/info")
+[ "$code4" = 200 ] || fail "not serving after oversized requests: $code4"
+pass "oversized headers (40 KB: $code, 2,000: $code2) and a declared 1 TB body ($code3) refused; still serving"
+
+# 6. Client-initiated renegotiation (TLS 1.2; TLS 1.3 has none): refused,
+#    the connection ends, the agent serves on.
+out=$(printf 'GET /v1/info HTTP/1.1\r\nHost: localhost\r\n\r\n' | timeout 20 gnutls-cli --rehandshake \
+  --priority 'NORMAL:-VERS-ALL:+VERS-TLS1.2' --x509cafile "$CA" -p "$PORT" localhost 2>&1 || true)
+echo "$out" | grep -q 'Rehandshake was completed' && fail "gnutls-cli renegotiated: $out"
+echo "$out" | grep -qi 'rehandshake' || fail "gnutls-cli did not try to renegotiate: $out"
+out2=$( (echo R; sleep 1) | timeout 20 openssl s_client -tls1_2 -connect "127.0.0.1:$PORT" \
+  -servername localhost -CAfile "$CA" 2>&1 || true)
+echo "$out2" | grep -q 'RENEGOTIATING' || fail "openssl did not try to renegotiate: $out2"
+echo "$out2" | grep -q 'Verify return code: 0' || fail "openssl handshake failed: $out2"
+after=$(echo "$out2" | sed -n '/RENEGOTIATING/,$p')
+echo "$after" | grep -q 'verify return:' && fail "openssl renegotiated: $after"
+echo "$after" | grep -Eq 'closed|errno|error' || fail "the connection survived R: $after"
+code5=$(curl -sS -o /dev/null -w '%{http_code}' --cacert "$CA" "https://localhost:$PORT/v1/info" \
+  --resolve "localhost:$PORT:::1")
+[ "$code5" = 200 ] || fail "not serving after renegotiation attempts: $code5"
+pass "client-initiated renegotiation refused (gnutls-cli --rehandshake, openssl R under -tls1_2)"
+
+# 7. Quiet again: over 2 seconds the agent uses under 5% of a CPU.
+sleep 0.5
+t0=$(cpu_ticks); sleep 2; t1=$(cpu_ticks)
+hz=$(getconf CLK_TCK)
+used=$(( (t1 - t0) * 1000 / hz ))
+[ "$used" -lt 100 ] || fail "the agent used ${used} ms of CPU in 2 s after the abuse ended"
+expect "$(api GET /v1/info)" 200
+stop_agent
+pass "after the abuse the agent is idle (${used} ms CPU in 2 s) and stops cleanly"
