@@ -12,10 +12,12 @@ char *
 cg_admin_read_message (GInputStream *in, gsize *len, GCancellable *cancel, GError **error)
 {
   /* One buffer of the maximum size, never reallocated: it may hold a
-   * secret, and a grown copy would be left behind unwiped. */
+   * secret, and a grown copy would be left behind unwiped.  The kernel
+   * backs only the pages we write, so a large cap costs nothing until a
+   * large message comes; wiping covers only what was read. */
   gsize cap = CG_ADMIN_MAX_MESSAGE;
   char *buf = g_malloc (cap + 1);
-  gsize used = 0;
+  gsize used = 0, raw = 0;
 
   for (;;)
     {
@@ -31,9 +33,12 @@ cg_admin_read_message (GInputStream *in, gsize *len, GCancellable *cancel, GErro
         break;
       char *nl = memchr (buf + used, '\n', n);
       used += n;
+      raw = used;
       if (nl)
         {
           used = nl - buf;
+          /* Nothing may follow the newline; whatever did is wiped now. */
+          cg_wipe (nl, raw - used);
           break;
         }
     }
@@ -47,7 +52,7 @@ cg_admin_read_message (GInputStream *in, gsize *len, GCancellable *cancel, GErro
   return buf;
 
 fail:
-  cg_wipe (buf, cap + 1);
+  cg_wipe (buf, MAX (raw, used));
   g_free (buf);
   return NULL;
 }

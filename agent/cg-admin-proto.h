@@ -12,7 +12,8 @@ G_BEGIN_DECLS
  *   {"result": ...}  or  {"error": {"code": "...", "message": "..."}}
  * This is the only channel on which a plaintext may leave the agent, so
  * the agent checks the peer's uid (root or its own) on every connection. */
-#define CG_ADMIN_MAX_MESSAGE (1024 * 1024)
+/* Large enough for a backup file of tens of thousands of records. */
+#define CG_ADMIN_MAX_MESSAGE (64 * 1024 * 1024)
 
 /* Read one newline-terminated message of at most CG_ADMIN_MAX_MESSAGE
  * bytes (transfer full; wiped by the caller, it may hold a secret). */
