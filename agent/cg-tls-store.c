@@ -212,8 +212,7 @@ cg_tls_store_start (const char *state_dir, gboolean *generated, GError **error)
   g_mutex_unlock (&store_lock);
 
   /* A self-signed pair of ours that ran out while the agent was stopped
-   * is renewed, not a reason to stay down; anything else is loaded (and
-   * refused) exactly as before. */
+   * is renewed, not a reason to stay down. */
   g_autoptr (GError) local = NULL;
   g_autoptr (CgCertPair) old = load_pair ("server", NULL, &local);
   if (old && read_origin (old) == CG_TLS_ORIGIN_GENERATED
@@ -227,10 +226,41 @@ cg_tls_store_start (const char *state_dir, gboolean *generated, GError **error)
       g_mutex_unlock (&store_lock);
       if (!renewed)
         return NULL;
+      g_clear_pointer (&old, cg_cert_pair_unref);
+      old = g_steal_pointer (&renewed);
+    }
+  else if (!old && local)
+    {
+      /* Both files there but unusable: say so, do not generate over them. */
+      g_autofree char *crt = path_in ("server.crt");
+      g_autofree char *key = path_in ("server.key");
+      if (g_file_test (crt, G_FILE_TEST_EXISTS) && g_file_test (key, G_FILE_TEST_EXISTS))
+        {
+          g_propagate_error (error, g_steal_pointer (&local));
+          return NULL;
+        }
     }
 
-  CgCertPair *pair = cg_cert_pair_ensure (state_dir, generated, error);
-  if (!pair)
+  /* A pair on disk is read the way SIGHUP reads it (a chain out of order
+   * is served sorted), so a restart never refuses what a reload took; it
+   * must still be fit to serve.  Without one, cg_cert_pair_ensure makes
+   * the first self-signed pair (or explains the lone file). */
+  CgCertPair *pair = NULL;
+  if (old)
+    {
+      g_autoptr (GPtrArray) warnings = g_ptr_array_new_with_free_func (g_free);
+      if (!cg_tls_store_check (old, TRUE, warnings, error))
+        {
+          g_prefix_error (error, "%s/server.crt: ", tls_dir);
+          return NULL;
+        }
+      for (guint i = 0; i < warnings->len; i++)
+        g_warning ("certificate: %s", (char *) warnings->pdata[i]);
+      pair = cg_cert_pair_ref (old);
+      if (generated)
+        *generated = FALSE;
+    }
+  else if (!(pair = cg_cert_pair_ensure (state_dir, generated, error)))
     return NULL;
   g_mutex_lock (&store_lock);
   if (generated && *generated)

@@ -206,11 +206,12 @@ prompt_passphrase (const char *what, GError **error)
                    what);
       return NULL;
     }
-  g_autofree char *prompt = g_strdup_printf ("Passphrase for %s: ", what);
-  (void) !write (fd, prompt, strlen (prompt));
+  /* Echo off before the prompt, so nothing typed after it can show. */
   quiet = old;
   quiet.c_lflag &= ~(ECHO | ECHONL);
   tcsetattr (fd, TCSAFLUSH, &quiet);
+  g_autofree char *prompt = g_strdup_printf ("Passphrase for %s: ", what);
+  (void) !write (fd, prompt, strlen (prompt));
   while (len < sizeof buf - 1)
     {
       char c;

@@ -120,11 +120,35 @@ openssl s_client -connect "127.0.0.1:$PORT" -servername localhost -CAfile "$FX/r
   || fail "openssl cannot verify the served chain to the root: $(grep -i verify "$WORK/verify" | head -3)"
 install_ok "$FX/leaf.crt" "$FX/chain-reversed.pem" "$FX/leaf-trad.key" --passphrase-fd 3 3<"$FX/passphrase"
 err_has "out of order"
+# The prompt: on the terminal (a pty here), without echo.
+timeout 30 "$PY" - "$CTL" "$SOCKET" "$FX" >"$WORK/pty.out" <<'PY' || fail "the passphrase prompt: $(cat "$WORK/pty.out")"
+import os, pty, sys
+ctl, sock, fx = sys.argv[1:4]
+pid, fd = pty.fork()
+if pid == 0:
+    os.execv(ctl, [ctl, "--socket", sock, "cert", "install", fx + "/bundle.p12"])
+out = b""
+while b"Passphrase for" not in out:
+    out += os.read(fd, 1024)
+os.write(fd, b"correct horse battery\n")
+while True:
+    try:
+        d = os.read(fd, 1024)
+    except OSError:
+        break
+    if not d:
+        break
+    out += d
+_, st = os.waitpid(pid, 0)
+sys.stdout.write(out.decode())
+sys.exit(1 if b"horse" in out or os.waitstatus_to_exitcode(st) != 0 else 0)
+PY
+grep -q "installed: serving $(pin_of "$FX/leaf.crt")" "$WORK/pty.out" || fail "prompted install: $(cat "$WORK/pty.out")"
 install_ok "$FX/leaf.crt" "$FX/bundle.p12" --passphrase-fd 3 3<"$FX/passphrase"
 install_ok "$FX/leaf.crt" "$FX/bundle-nopass.p12"
 install_ok "$FX/othername.crt" "$FX/othername.crt" "$FX/othername.key" --force
 [ "$AGENT_PID" = "$PID0" ] && [ "$(status_field pid)" = "$PID0" ] || fail "the agent process changed"
-pass "RSA 2048/3072/4096, ECDSA P-256/P-384, a chain via an intermediate (served whole, verifies to the root), PKCS#8 and traditional protected keys (--passphrase-fd), PKCS#12 with and without password, --force: each served by the same process"
+pass "RSA 2048/3072/4096, ECDSA P-256/P-384, a chain via an intermediate (served whole, verifies to the root), PKCS#8 and traditional protected keys (--passphrase-fd, or a prompt without echo), PKCS#12 with and without password, --force: each served by the same process"
 
 # --- a swap while 50 clients handshake ----------------------------------------
 install_ok "$FX/p256.crt" "$FX/p256.crt" "$FX/p256.key"
@@ -234,7 +258,13 @@ expect_served "$NEXT" "expired drop-in"
 cp "$FX/p384.crt" "$TLS/server.crt"; cp "$FX/p384.key" "$TLS/server.key"
 kill -HUP "$AGENT_PID"; sleep 0.5
 expect_served "$(pin_of "$FX/p384.crt")" "good drop-in"
-pass "SIGHUP: bad and expired drop-ins are logged and the served certificate stays; a good one is served"
+# What certmonger or an ACME client writes: a chain, maybe out of order.
+cp "$FX/chain-reversed.pem" "$TLS/server.crt"; cp "$FX/leaf.key" "$TLS/server.key"
+kill -HUP "$AGENT_PID"; sleep 0.5
+expect_served "$NEW" "reordered drop-in"
+stop_agent; start_agent --config "$WORK/agent.conf"
+expect_served "$NEW" "restart with the reordered drop-in"
+pass "SIGHUP: bad and expired drop-ins are logged and the served certificate stays; good ones (even out of order) are served, also after a restart"
 
 # --- expiry: an installed certificate warns, a self-signed one renews ----------
 run ctl cert install "$FX/short.crt" "$FX/short.key"
