@@ -6,6 +6,9 @@
 # stored, encrypted and resolved appears nowhere it should not: argv, the
 # environment, the logs, the audit file, the state directory in the clear.
 . "$top_srcdir/tests/lib.sh"
+# grep -q in a pipe may end before its writer: with pipefail that is a
+# SIGPIPE failure.  has reads all of its input.
+has () { grep "$@" >/dev/null; }
 
 CANARY="cgcanary-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
 AUDIT="$WORK/audit.log"
@@ -71,17 +74,17 @@ reply=$(api POST /v1/encrypt "$TOKEN" "{\"value\":\"$CANARY\",\"context\":\"c\"}
 expect "$reply" 200
 jwe=$(echo "${reply#* }" | sed -n 's/.*"encryptedCredential": *"\([^"]*\)".*/\1/p')
 expect "$(api POST /v1/verify "$TOKEN" "{\"encryptedCredential\":\"$jwe\",\"context\":\"c\"}")" 200
-ctl credential resolve canary | grep -q "$CANARY" || fail "resolve does not give the canary back"
-printf '%s' "$jwe" | ctl decrypt --context c | grep -q "$CANARY" || fail "decrypt does not give the canary back"
+ctl credential resolve canary | has "$CANARY" || fail "resolve does not give the canary back"
+printf '%s' "$jwe" | ctl decrypt --context c | has "$CANARY" || fail "decrypt does not give the canary back"
 expect "$(api DELETE /v1/credentials/canary2 "$TOKEN")" 200
 expect "$(api GET /v1/credentials/canary "$TOKEN")" 200
-api GET /v1/credentials/canary "$TOKEN" | grep -q "$CANARY" && fail "GET returned the secret"
+api GET /v1/credentials/canary "$TOKEN" | has "$CANARY" && fail "GET returned the secret"
 grep -q '"audit":"credential.put"' "$AUDIT" || fail "the audit file has no put line"
 
 where=()
-tr '\0' '\n' < "/proc/$AGENT_PID/cmdline" | grep -q "$CANARY" && where+=(cmdline)
-tr '\0' '\n' < "/proc/$AGENT_PID/environ" | grep -q "$CANARY" && where+=(environ)
-for t in /proc/"$AGENT_PID"/task/*; do tr '\0' '\n' < "$t/cmdline" | grep -q "$CANARY" && where+=("$t/cmdline"); done
+tr '\0' '\n' < "/proc/$AGENT_PID/cmdline" | has "$CANARY" && where+=(cmdline)
+tr '\0' '\n' < "/proc/$AGENT_PID/environ" | has "$CANARY" && where+=(environ)
+for t in /proc/"$AGENT_PID"/task/*; do tr '\0' '\n' < "$t/cmdline" | has "$CANARY" && where+=("$t/cmdline"); done
 grep -aq "$CANARY" "$AGENT_LOG" "$AGENT_LOG.out" && where+=(log)
 grep -aq "$CANARY" "$AUDIT" && where+=(audit)
 # SQLite keeps records in the database, its WAL and shm: sealed only.
@@ -91,7 +94,7 @@ leaked=$(grep -rlaF "$CANARY" "$STATE" || true)
 [ ${#where[@]} -eq 0 ] || fail "the canary is in: ${where[*]}"
 # And the stored record really is in the state directory, sealed: the
 # property we stored in the clear is there, the canary is not.
-grep -rlaq '"server"' "$STATE" || grep -rlaq 'canary' "$STATE" || fail "no record in the state directory at all"
+grep -rlaq '"server"' "$STATE" || has -rla 'canary' "$STATE" || fail "no record in the state directory at all"
 stop_agent
 leaked=$(grep -rlaF "$CANARY" "$STATE" "$AGENT_LOG" "$AUDIT" || true)
 [ -z "$leaked" ] || fail "after stop the canary is in: $leaked"

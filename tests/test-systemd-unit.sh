@@ -5,6 +5,9 @@
 # and the wrapper it runs really brings up an agent whose gnome-keyring is
 # unlocked by the password in $CREDENTIALS_DIRECTORY, as systemd hands it.
 . "$top_srcdir/tests/lib.sh"
+# grep -q in a pipe may end before its writer: with pipefail that is a
+# SIGPIPE failure.  has reads all of its input.
+has () { grep "$@" >/dev/null; }
 
 command -v systemd-analyze >/dev/null || { echo "SKIP: systemd-analyze not installed"; exit 77; }
 UNIT_IN="$top_builddir/data/credgate-agent.service"
@@ -53,7 +56,7 @@ run_session () {
     kill -0 "$SESSION_PID" 2>/dev/null || fail "the session wrapper ended"
     sleep 0.05
   done
-  ctl status | grep -q 'secret store: *ready\|secret store: *unlocked\|secret store: *ok' \
+  ctl status | has 'secret store: *ready\|secret store: *unlocked\|secret store: *ok' \
     || { ctl status >&2; fail "the keyring is not ready inside the wrapper's session"; }
   AGENT_PID=$(ps -o pid= --ppid "$SESSION_PID" -o comm= | awk '$2 == "credgate-agent" { print $1 }')
   [ -n "$AGENT_PID" ] || fail "no agent under dbus-run-session"
@@ -67,13 +70,13 @@ run_session
 TOKEN=$(ctl token create unit-test)
 expect "$(api PUT /v1/credentials/unit "$TOKEN" '{"type":"mysql","secret":"s3cret-unit"}')" 201
 [ -s "$kdata/keyrings/login.keyring" ] || fail "no login keyring under XDG_DATA_HOME"
-ps -eo args | grep -v grep | grep -q unit-test-keyring-password && fail "the keyring password is in a process list"
+ps -eo args | grep -v grep | has unit-test-keyring-password && fail "the keyring password is in a process list"
 stop_session
 run_session
-ctl credential resolve unit | grep -q 's3cret-unit' || fail "after restart the record does not open"
+ctl credential resolve unit | has 's3cret-unit' || fail "after restart the record does not open"
 pass "the wrapper unlocks the keyring from \$CREDENTIALS_DIRECTORY; keys survive a restart"
 
 # Without the credential the wrapper refuses, clearly.
 out=$(env -u CREDENTIALS_DIRECTORY dbus-run-session -- "$SESSION" 2>&1) && fail "started without a password"
-echo "$out" | grep -q 'no keyring password' || fail "unclear refusal: $out"
+echo "$out" | has 'no keyring password' || fail "unclear refusal: $out"
 pass "no credential: the wrapper refuses with a clear message"
