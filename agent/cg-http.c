@@ -57,13 +57,11 @@ cg_request_append (CgRequest *req, const char *data, gsize len)
   req->body_len += len;
 }
 
-enum MHD_Result
-cg_http_reply_json (struct MHD_Connection *c, unsigned int status, json_t *body)
+static enum MHD_Result
+reply_text (struct MHD_Connection *c, unsigned int status, char *text, gsize len,
+            enum MHD_ResponseMemoryMode mode)
 {
-  char *text = cg_json_dump (body);
-  gsize len = strlen (text);
-  /* MHD frees the buffer with free(); g_free is free. */
-  struct MHD_Response *resp = MHD_create_response_from_buffer (len, text, MHD_RESPMEM_MUST_FREE);
+  struct MHD_Response *resp = MHD_create_response_from_buffer (len, text, mode);
   MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
   MHD_add_response_header (resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
   MHD_add_response_header (resp, "X-Content-Type-Options", "nosniff");
@@ -74,6 +72,21 @@ cg_http_reply_json (struct MHD_Connection *c, unsigned int status, json_t *body)
   enum MHD_Result ret = MHD_queue_response (c, status, resp);
   MHD_destroy_response (resp);
   return ret;
+}
+
+enum MHD_Result
+cg_http_reply_json (struct MHD_Connection *c, unsigned int status, json_t *body)
+{
+  char *text = cg_json_dump (body);
+  /* MHD frees the buffer with free(); g_free is free. */
+  return reply_text (c, status, text, strlen (text), MHD_RESPMEM_MUST_FREE);
+}
+
+enum MHD_Result
+cg_http_reply_json_text (struct MHD_Connection *c, unsigned int status, const char *text,
+                         gsize len)
+{
+  return reply_text (c, status, (char *) text, len, MHD_RESPMEM_MUST_COPY);
 }
 
 enum MHD_Result

@@ -31,6 +31,9 @@ void cg_request_append (CgRequest *req, const char *data, gsize len);
 /* Queue a JSON response (the value is not consumed).  Every response is
  * no-store: nothing the agent says belongs in a cache. */
 enum MHD_Result cg_http_reply_json (struct MHD_Connection *c, unsigned int status, json_t *body);
+/* The same with a body already serialized (borrowed; MHD copies it). */
+enum MHD_Result cg_http_reply_json_text (struct MHD_Connection *c, unsigned int status,
+                                         const char *text, gsize len);
 enum MHD_Result cg_http_reply_error (struct MHD_Connection *c, unsigned int status,
                                      const char *code, const char *message, const char *field);
 /* Status and code from a CG_ERROR; other domains are a 500. */

@@ -338,6 +338,15 @@ cg_vault_sealing_jwk (CgVault *v, GError **error)
   return jwk;
 }
 
+char *
+cg_vault_current_kid (CgVault *v)
+{
+  g_mutex_lock (&v->lock);
+  char *kid = v->current ? g_strdup (cg_seal_key_get_kid (v->current)) : NULL;
+  g_mutex_unlock (&v->lock);
+  return kid;
+}
+
 /* ---- records ---------------------------------------------------------- */
 
 static gboolean

@@ -33,6 +33,9 @@ gboolean cg_vault_keys_ready (CgVault *vault, GError **error);
 const char *cg_vault_keys_state_name (CgVault *vault);
 /* The current sealing key's public JWK with kid, or NULL (transfer full). */
 json_t *cg_vault_sealing_jwk (CgVault *vault, GError **error);
+/* The current sealing key's kid, or NULL when keys are not loaded
+ * (transfer full).  Cheap: no JSON, no keyring call. */
+char *cg_vault_current_kid (CgVault *vault);
 
 /* Records.  @secret is a JSON string or an object of strings; it is sealed
  * under the master key with the name and version bound in.  Metadata is
