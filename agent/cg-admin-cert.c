@@ -41,13 +41,12 @@ cg_admin_cert_describe (CgCertPair *pair, const char *origin)
   json_t *names = json_array ();
   for (char **s = sans; *s; s++)
     json_array_append_new (names, json_string (*s));
-  return json_pack ("{s:s, s:s, s:o, s:s, s:s, s:i, s:s, s:s, s:b, s:i, s:s?}", "subject",
-                    subject, "issuer", issuer, "sans", names, "notBefore", not_before,
-                    "notAfter", not_after, "daysLeft",
+  return json_pack ("{s:s, s:s, s:o, s:s, s:s, s:i, s:s, s:s, s:b, s:i, s:s?}", "subject", subject,
+                    "issuer", issuer, "sans", names, "notBefore", not_before, "notAfter", not_after,
+                    "daysLeft",
                     cg_cert_pair_get_days_left (pair, g_get_real_time () / G_USEC_PER_SEC),
                     "keyType", key_type, "pin", cg_cert_pair_get_spki_pin (pair), "selfSigned",
-                    cg_cert_pair_is_self_signed (pair), "chainLength", (int) n, "origin",
-                    origin);
+                    cg_cert_pair_is_self_signed (pair), "chainLength", (int) n, "origin", origin);
 }
 
 /* A base64 member decoded (transfer full, wipe it); NULL without error
@@ -102,8 +101,8 @@ free_secret (guint8 *data, gsize len)
 static CgCertPair *
 pair_from_args (json_t *args, gboolean *stage, GPtrArray *warnings, GError **error)
 {
-  static const char *const allowed[] = { "command", "chain", "key", "pkcs12", "passphrase",
-                                         "force", "stage", NULL };
+  static const char *const allowed[]
+      = { "command", "chain", "key", "pkcs12", "passphrase", "force", "stage", NULL };
   const char *passphrase = NULL;
   gboolean force = FALSE;
   gsize chain_len = 0, key_len = 0, p12_len = 0;
@@ -125,8 +124,7 @@ pair_from_args (json_t *args, gboolean *stage, GPtrArray *warnings, GError **err
   else if (!local && chain && key && !p12)
     pair = cg_cert_pair_load_data (chain, chain_len, key, key_len, passphrase, warnings, &local);
   else if (!local)
-    g_set_error (&local, CG_ERROR, CG_ERROR_INVALID,
-                 "give a chain and a key, or a PKCS#12 bundle");
+    g_set_error (&local, CG_ERROR, CG_ERROR_INVALID, "give a chain and a key, or a PKCS#12 bundle");
   free_secret (chain, chain_len);
   free_secret (key, key_len);
   free_secret (p12, p12_len);
@@ -179,7 +177,8 @@ cg_admin_cmd_cert_check (CgAgent *agent, json_t *args, const char *who, GError *
     return NULL;
   g_autoptr (CgCertPair) current = cg_tls_get_pair ();
   const char *action;
-  if (current && g_str_equal (cg_cert_pair_get_spki_pin (current), cg_cert_pair_get_spki_pin (pair)))
+  if (current
+      && g_str_equal (cg_cert_pair_get_spki_pin (current), cg_cert_pair_get_spki_pin (pair)))
     action = stage ? "stage it (its key is the served one: clients see no change of pin)"
                    : "serve it (its key is the served one: clients see no change of pin)";
   else

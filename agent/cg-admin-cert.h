@@ -17,13 +17,10 @@ G_BEGIN_DECLS
  *   cert.activate               serve the staged pair */
 json_t *cg_admin_cmd_cert_show (CgAgent *agent, json_t *args, const char *who, GError **error);
 json_t *cg_admin_cmd_cert_check (CgAgent *agent, json_t *args, const char *who, GError **error);
-json_t *cg_admin_cmd_cert_install (CgAgent *agent, json_t *args, const char *who,
-                                   GError **error);
-json_t *cg_admin_cmd_cert_generate (CgAgent *agent, json_t *args, const char *who,
-                                    GError **error);
+json_t *cg_admin_cmd_cert_install (CgAgent *agent, json_t *args, const char *who, GError **error);
+json_t *cg_admin_cmd_cert_generate (CgAgent *agent, json_t *args, const char *who, GError **error);
 json_t *cg_admin_cmd_cert_export (CgAgent *agent, json_t *args, const char *who, GError **error);
-json_t *cg_admin_cmd_cert_activate (CgAgent *agent, json_t *args, const char *who,
-                                    GError **error);
+json_t *cg_admin_cmd_cert_activate (CgAgent *agent, json_t *args, const char *who, GError **error);
 
 /* subject, issuer, sans, notBefore, notAfter, daysLeft, keyType, pin,
  * selfSigned, chainLength, origin (transfer full). */

@@ -21,7 +21,9 @@
 static GMutex store_lock;
 static char *tls_dir;
 static GStrv host_names;
-static CgTlsOrigin origin = CG_TLS_ORIGIN_GENERATED;
+/* A CgTlsOrigin; atomic so that /v1/info never waits on the store lock
+ * (held while a renewal generates a key). */
+static gint origin = CG_TLS_ORIGIN_GENERATED;
 static gint64 last_warned_day = -1;
 
 static char *
@@ -97,7 +99,7 @@ set_origin (CgTlsOrigin o)
   g_autoptr (GError) error = NULL;
   g_autofree char *path = path_in ("origin");
   const char *text = o == CG_TLS_ORIGIN_GENERATED ? "generated\n" : "installed\n";
-  origin = o;
+  g_atomic_int_set (&origin, o);
   if (!cg_file_write_atomic (path, text, strlen (text), 0600, &error))
     g_warning ("certificate: %s", error->message);
 }
@@ -110,8 +112,7 @@ read_origin (CgCertPair *pair)
   g_autofree char *path = path_in ("origin");
   g_autofree char *text = NULL;
   if (g_file_get_contents (path, &text, NULL, NULL))
-    return g_str_has_prefix (text, "installed") ? CG_TLS_ORIGIN_INSTALLED
-                                                : CG_TLS_ORIGIN_GENERATED;
+    return g_str_has_prefix (text, "installed") ? CG_TLS_ORIGIN_INSTALLED : CG_TLS_ORIGIN_GENERATED;
   return cg_cert_pair_is_self_signed (pair) ? CG_TLS_ORIGIN_GENERATED : CG_TLS_ORIGIN_INSTALLED;
 }
 
@@ -131,8 +132,8 @@ load_pair (const char *base, GPtrArray *warnings, GError **error)
   if (!cg_file_read_capped (crt, 1024 * 1024, &crt_data, &crt_len, error)
       || !cg_file_read_capped (key, 1024 * 1024, &key_data, &key_len, error))
     return NULL;
-  CgCertPair *pair = cg_cert_pair_load_data (crt_data, crt_len, key_data, key_len, NULL,
-                                             warnings, error);
+  CgCertPair *pair
+      = cg_cert_pair_load_data (crt_data, crt_len, key_data, key_len, NULL, warnings, error);
   cg_wipe (key_data, key_len);
   g_free (key_data);
   if (!pair)
@@ -146,8 +147,8 @@ gboolean
 cg_tls_store_check (CgCertPair *pair, gboolean force, GPtrArray *warnings, GError **error)
 {
   return cg_cert_pair_validate (pair, (const char *const *) host_names,
-                                force ? CG_CERT_VALIDATE_FORCE : CG_CERT_VALIDATE_DEFAULT,
-                                warnings, error);
+                                force ? CG_CERT_VALIDATE_FORCE : CG_CERT_VALIDATE_DEFAULT, warnings,
+                                error);
 }
 
 static void
@@ -179,16 +180,15 @@ maintain_locked (void)
   int days = cg_cert_pair_get_days_left (pair, now);
   if (cg_cert_pair_get_not_after (pair) - now >= CG_CERT_RENEW_DAYS * DAY)
     return;
-  if (origin == CG_TLS_ORIGIN_GENERATED)
+  if (cg_tls_store_get_origin () == CG_TLS_ORIGIN_GENERATED)
     {
       g_autoptr (GError) error = NULL;
-      g_autoptr (CgCertPair) renewed = generate_locked (cg_cert_pair_get_generate_type (pair),
-                                                        CG_CERT_SELF_SIGNED_DAYS,
-                                                        "renewed the self-signed certificate",
-                                                        &error);
+      g_autoptr (CgCertPair) renewed
+          = generate_locked (cg_cert_pair_get_generate_type (pair), CG_CERT_SELF_SIGNED_DAYS,
+                             "renewed the self-signed certificate", &error);
       if (!renewed)
-        g_warning ("certificate: cannot renew the self-signed certificate (%d days left): %s",
-                   days, error->message);
+        g_warning ("certificate: cannot renew the self-signed certificate (%d days left): %s", days,
+                   error->message);
       return;
     }
   /* Installed: never replaced; said once a day. */
@@ -219,10 +219,9 @@ cg_tls_store_start (const char *state_dir, gboolean *generated, GError **error)
       && cg_cert_pair_get_not_after (old) - now_s () < CG_CERT_RENEW_DAYS * DAY)
     {
       g_mutex_lock (&store_lock);
-      g_autoptr (CgCertPair) renewed = generate_locked (cg_cert_pair_get_generate_type (old),
-                                                        CG_CERT_SELF_SIGNED_DAYS,
-                                                        "renewed the self-signed certificate",
-                                                        error);
+      g_autoptr (CgCertPair) renewed
+          = generate_locked (cg_cert_pair_get_generate_type (old), CG_CERT_SELF_SIGNED_DAYS,
+                             "renewed the self-signed certificate", error);
       g_mutex_unlock (&store_lock);
       if (!renewed)
         return NULL;
@@ -266,7 +265,7 @@ cg_tls_store_start (const char *state_dir, gboolean *generated, GError **error)
   if (generated && *generated)
     set_origin (CG_TLS_ORIGIN_GENERATED);
   else
-    origin = read_origin (pair);
+    g_atomic_int_set (&origin, read_origin (pair));
   cg_tls_set_pair (pair);
 
   g_autoptr (GError) next_error = NULL;
@@ -390,10 +389,7 @@ cg_tls_store_maintain (void)
 CgTlsOrigin
 cg_tls_store_get_origin (void)
 {
-  g_mutex_lock (&store_lock);
-  CgTlsOrigin o = origin;
-  g_mutex_unlock (&store_lock);
-  return o;
+  return g_atomic_int_get (&origin);
 }
 
 void
@@ -415,8 +411,10 @@ cg_tls_store_add_info (json_t *info)
   if (cg_cert_pair_get_not_after (pair) - now_s () < CG_CERT_RENEW_DAYS * DAY)
     warning = o == CG_TLS_ORIGIN_INSTALLED
                   ? g_strdup_printf ("the installed certificate expires in %d days; install a "
-                                     "renewed one", days)
+                                     "renewed one",
+                                     days)
                   : g_strdup_printf ("the self-signed certificate expires in %d days and is "
-                                     "due for renewal", days);
+                                     "due for renewal",
+                                     days);
   json_object_set_new (info, "tlsWarning", warning ? json_string (warning) : json_null ());
 }

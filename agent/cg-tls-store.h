@@ -28,8 +28,7 @@ typedef enum
 CgCertPair *cg_tls_store_start (const char *state_dir, gboolean *generated, GError **error);
 
 /* cg_cert_pair_validate against this host's names. */
-gboolean cg_tls_store_check (CgCertPair *pair, gboolean force, GPtrArray *warnings,
-                             GError **error);
+gboolean cg_tls_store_check (CgCertPair *pair, gboolean force, GPtrArray *warnings, GError **error);
 
 /* Write a checked pair and serve it from the next handshake, or with
  * @stage write it as the next pair and publish its pin. */

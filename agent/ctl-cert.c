@@ -148,7 +148,7 @@ print_cert (const char *title, json_t *c)
   size_t i;
   json_t *n;
   json_array_foreach (json_object_get (c, "sans"), i, n)
-    printf ("%s%s", i ? ", " : "", json_string_value (n));
+      printf ("%s%s", i ? ", " : "", json_string_value (n));
   printf ("%s\n", json_array_size (json_object_get (c, "sans")) ? "" : "(none)");
   printf ("  issuer:      %s\n", str_or (c, "issuer", ""));
   printf ("  valid:       %s to %s (%" JSON_INTEGER_FORMAT " days left)\n",
@@ -167,7 +167,7 @@ print_warnings (json_t *result)
   size_t i;
   json_t *w;
   json_array_foreach (json_object_get (result, "warnings"), i, w)
-    fprintf (stderr, "warning: %s\n", json_string_value (w));
+      fprintf (stderr, "warning: %s\n", json_string_value (w));
 }
 
 /* One line of passphrase from @fd: at most PASSPHRASE_MAX bytes, the
@@ -211,7 +211,7 @@ prompt_passphrase (const char *what, GError **error)
   quiet.c_lflag &= ~(ECHO | ECHONL);
   tcsetattr (fd, TCSAFLUSH, &quiet);
   g_autofree char *prompt = g_strdup_printf ("Passphrase for %s: ", what);
-  (void) !write (fd, prompt, strlen (prompt));
+  (void)!write (fd, prompt, strlen (prompt));
   while (len < sizeof buf - 1)
     {
       char c;
@@ -222,7 +222,7 @@ prompt_passphrase (const char *what, GError **error)
     }
   buf[len] = '\0';
   tcsetattr (fd, TCSAFLUSH, &old);
-  (void) !write (fd, "\n", 1);
+  (void)!write (fd, "\n", 1);
   close (fd);
   char *result = g_strndup (buf, len);
   cg_wipe (buf, sizeof buf);
@@ -272,8 +272,8 @@ parse_install_args (const char *verb, int argc, char **argv, InstallArgs *a)
       else if (g_str_equal (arg, "--passphrase-fd") || g_str_has_prefix (arg, "--passphrase-fd="))
         {
           const char *v = arg[strlen ("--passphrase-fd")] == '=' ? arg + strlen ("--passphrase-fd=")
-                          : i + 1 < argc                           ? argv[++i]
-                                                                   : NULL;
+                          : i + 1 < argc                         ? argv[++i]
+                                                                 : NULL;
           guint64 fd = 0;
           if (!v || !g_ascii_string_to_unsigned (v, 10, 0, G_MAXINT, &fd, NULL))
             return usage (verb, "--passphrase-fd needs a descriptor number");
@@ -343,8 +343,8 @@ install_request (const char *command, InstallArgs *a, GError **error)
       return NULL;
     }
   json_t *request = json_pack ("{s:s, s:s*, s:s*, s:s*, s:s*, s:b, s:b}", "command", command,
-                               "chain", chain, "key", key, "pkcs12", p12, "passphrase",
-                               passphrase, "force", a->force, "stage", a->stage);
+                               "chain", chain, "key", key, "pkcs12", p12, "passphrase", passphrase,
+                               "force", a->force, "stage", a->stage);
   cg_wipe_str (passphrase);
   cg_wipe_str (key);
   key = NULL;
@@ -371,7 +371,8 @@ cg_ctl_cert_run (const char *socket_path, gboolean json, int argc, char **argv)
   int rest_argc = argc > 3 ? argc - 3 : 0;
   char **rest = argv + 3;
 
-  if (!verb || g_str_equal (verb, "--help") || g_str_equal (verb, "-h") || g_str_equal (verb, "help"))
+  if (!verb || g_str_equal (verb, "--help") || g_str_equal (verb, "-h")
+      || g_str_equal (verb, "help"))
     {
       fputs (cert_help, verb ? stdout : stderr);
       return verb ? 0 : EXIT_USAGE;
@@ -382,8 +383,8 @@ cg_ctl_cert_run (const char *socket_path, gboolean json, int argc, char **argv)
     const char *verb;
     const char *help;
   } helps[] = {
-    { "show", show_help },         { "install", install_help },   { "check", check_help },
-    { "generate", generate_help }, { "export", export_help },      { "activate", activate_help },
+    { "show", show_help },         { "install", install_help }, { "check", check_help },
+    { "generate", generate_help }, { "export", export_help },   { "activate", activate_help },
   };
   const char *help = NULL;
   for (gsize i = 0; i < G_N_ELEMENTS (helps); i++)
@@ -425,7 +426,8 @@ cg_ctl_cert_run (const char *socket_path, gboolean json, int argc, char **argv)
             target = &type;
           if (g_str_has_prefix (arg, "--key-type=") || g_str_has_prefix (arg, "--days="))
             v = strchr (arg, '=') + 1;
-          else if ((g_str_equal (arg, "--key-type") || g_str_equal (arg, "--days")) && i + 1 < rest_argc)
+          else if ((g_str_equal (arg, "--key-type") || g_str_equal (arg, "--days"))
+                   && i + 1 < rest_argc)
             v = rest[++i];
           if (!v)
             {
@@ -498,8 +500,7 @@ cg_ctl_cert_run (const char *socket_path, gboolean json, int argc, char **argv)
         printf ("installed: serving %s from the next handshake\n", str_or (cert, "pin", "?"));
     }
   else if (g_str_equal (verb, "generate"))
-    printf ("generated a self-signed certificate (%s, %" JSON_INTEGER_FORMAT
-            " days): serving %s\n",
+    printf ("generated a self-signed certificate (%s, %" JSON_INTEGER_FORMAT " days): serving %s\n",
             str_or (cert, "keyType", "?"), json_integer_value (json_object_get (cert, "daysLeft")),
             str_or (cert, "pin", "?"));
   else if (g_str_equal (verb, "activate"))

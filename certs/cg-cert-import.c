@@ -19,8 +19,7 @@ is_pem (const void *data, gsize len)
   return g_strstr_len (data, len, "-----BEGIN ") != NULL;
 }
 
-static void
-warn (GPtrArray *warnings, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+static void warn (GPtrArray *warnings, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 
 static void
 warn (GPtrArray *warnings, const char *fmt, ...)
@@ -43,8 +42,8 @@ check_size (gsize len, const char *what, GError **error)
     }
   if (len > CG_CERT_FILE_MAX)
     {
-      g_set_error (error, CG_ERROR, CG_ERROR_TOO_LARGE, "%s: too large (at most %d bytes)",
-                   what, CG_CERT_FILE_MAX);
+      g_set_error (error, CG_ERROR, CG_ERROR_TOO_LARGE, "%s: too large (at most %d bytes)", what,
+                   CG_CERT_FILE_MAX);
       return FALSE;
     }
   return TRUE;
@@ -276,9 +275,8 @@ order_chain (gnutls_x509_crt_t *crts, unsigned int *n_crts, gnutls_privkey_t key
     if (from[i] != i)
       reordered = TRUE;
   if (reordered)
-    warn (warnings,
-          "the chain was out of order (the server certificate comes first, then each "
-          "issuer); it is served in the right order");
+    warn (warnings, "the chain was out of order (the server certificate comes first, then each "
+                    "issuer); it is served in the right order");
   for (unsigned int i = 0; i < n; i++)
     if (!used[i])
       {
@@ -355,8 +353,8 @@ cg_cert_pkcs12_needs_password (const void *data, gsize len)
 }
 
 CgCertPair *
-cg_cert_pair_load_pkcs12 (const void *data, gsize len, const char *password,
-                          GPtrArray *warnings, GError **error)
+cg_cert_pair_load_pkcs12 (const void *data, gsize len, const char *password, GPtrArray *warnings,
+                          GError **error)
 {
   gnutls_pkcs12_t p12 = NULL;
   gnutls_x509_privkey_t xkey = NULL;
@@ -375,8 +373,7 @@ cg_cert_pair_load_pkcs12 (const void *data, gsize len, const char *password,
     }
   gnutls_datum_t datum = { (unsigned char *) data, (unsigned int) len };
   if ((r = gnutls_pkcs12_import (p12, &datum,
-                                 is_pem (data, len) ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER,
-                                 0))
+                                 is_pem (data, len) ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER, 0))
       < 0)
     {
       g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
@@ -386,8 +383,8 @@ cg_cert_pair_load_pkcs12 (const void *data, gsize len, const char *password,
     }
   /* A bundle "without a password" is, with most tools, one with the empty
    * password. */
-  r = gnutls_pkcs12_simple_parse (p12, password ? password : "", &xkey, &chain, &n_chain,
-                                  &extra, &n_extra, NULL, GNUTLS_PKCS12_SP_INCLUDE_SELF_SIGNED);
+  r = gnutls_pkcs12_simple_parse (p12, password ? password : "", &xkey, &chain, &n_chain, &extra,
+                                  &n_extra, NULL, GNUTLS_PKCS12_SP_INCLUDE_SELF_SIGNED);
   if (r < 0)
     {
       if (r == GNUTLS_E_MAC_VERIFY_FAILED || r == GNUTLS_E_DECRYPTION_FAILED)

@@ -168,8 +168,8 @@ names_host (gnutls_x509_crt_t leaf, const char *const *host_names)
 }
 
 gboolean
-cg_cert_pair_validate (CgCertPair *pair, const char *const *host_names,
-                       CgCertValidateFlags flags, GPtrArray *warnings, GError **error)
+cg_cert_pair_validate (CgCertPair *pair, const char *const *host_names, CgCertValidateFlags flags,
+                       GPtrArray *warnings, GError **error)
 {
   gnutls_x509_crt_t leaf = cg_cert_pair_get_leaf (pair);
   time_t now = time (NULL);
@@ -178,7 +178,7 @@ cg_cert_pair_validate (CgCertPair *pair, const char *const *host_names,
   /* Dates. */
   time_t not_before = gnutls_x509_crt_get_activation_time (leaf);
   time_t not_after = gnutls_x509_crt_get_expiration_time (leaf);
-  if (not_before == (time_t) -1 || not_after == (time_t) -1)
+  if (not_before == (time_t)-1 || not_after == (time_t)-1)
     {
       g_set_error (error, CG_ERROR, CG_ERROR_INVALID, "the certificate has no valid dates");
       return FALSE;
@@ -297,10 +297,9 @@ cg_cert_pair_validate (CgCertPair *pair, const char *const *host_names,
           return FALSE;
         }
       if (warnings)
-        g_ptr_array_add (warnings,
-                         g_strdup_printf ("the certificate's names (%s) do not name this "
-                                          "host (%s); installed because of --force",
-                                          have, want));
+        g_ptr_array_add (warnings, g_strdup_printf ("the certificate's names (%s) do not name this "
+                                                    "host (%s); installed because of --force",
+                                                    have, want));
     }
 
   /* Time left. */

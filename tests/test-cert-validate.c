@@ -16,14 +16,14 @@ static char *fixtures;
 
 typedef struct
 {
-  const char *path;   /* test path */
-  const char *chain;  /* chain file, or a .p12 */
-  const char *key;    /* key file, NULL for a .p12 */
-  const char *pass;   /* passphrase, NULL for none */
+  const char *path;  /* test path */
+  const char *chain; /* chain file, or a .p12 */
+  const char *key;   /* key file, NULL for a .p12 */
+  const char *pass;  /* passphrase, NULL for none */
   gboolean force;
-  const char *error;  /* substring of the refusal, NULL when accepted */
+  const char *error;   /* substring of the refusal, NULL when accepted */
   const char *warning; /* substring of a warning expected on success */
-  guint chain_len;    /* served chain length when accepted, 0 = don't care */
+  guint chain_len;     /* served chain length when accepted, 0 = don't care */
 } Case;
 
 #define PASS "correct horse battery"
@@ -39,8 +39,7 @@ static const Case cases[] = {
     "out of order", 2 },
   { "/cert-validate/warn/incomplete", "chain-incomplete.pem", "leaf.key", NULL, FALSE, NULL,
     "no intermediate", 1 },
-  { "/cert-validate/warn/short", "short.crt", "short.key", NULL, FALSE, NULL,
-    "days (", 1 },
+  { "/cert-validate/warn/short", "short.crt", "short.key", NULL, FALSE, NULL, "days (", 1 },
   { "/cert-validate/warn/names-forced", "othername.crt", "othername.key", NULL, TRUE, NULL,
     "--force", 1 },
   { "/cert-validate/ok/pkcs8-passphrase", "chain.pem", "leaf-p8.key", PASS, FALSE, NULL, NULL, 2 },
@@ -56,8 +55,8 @@ static const Case cases[] = {
     "private key does not match", NULL, 0 },
   { "/cert-validate/refuse/expired", "expired.crt", "dates.key", NULL, FALSE, "expired on 2021",
     NULL, 0 },
-  { "/cert-validate/refuse/future", "future.crt", "dates.key", NULL, FALSE, "not valid yet",
-    NULL, 0 },
+  { "/cert-validate/refuse/future", "future.crt", "dates.key", NULL, FALSE, "not valid yet", NULL,
+    0 },
   { "/cert-validate/refuse/rsa1024", "rsa1024.crt", "rsa1024.key", NULL, FALSE,
     "RSA with 1024 bits", NULL, 0 },
   { "/cert-validate/refuse/sha1", "sha1.crt", "sha1.key", NULL, FALSE, "signed with SHA1", NULL,
@@ -73,10 +72,10 @@ static const Case cases[] = {
     "wrong password", NULL, 0 },
   { "/cert-validate/refuse/p12-truncated", "truncated.p12", NULL, NULL, FALSE, "cannot read it",
     NULL, 0 },
-  { "/cert-validate/refuse/empty", "empty.pem", "leaf.key", NULL, FALSE, "the file is empty",
+  { "/cert-validate/refuse/empty", "empty.pem", "leaf.key", NULL, FALSE, "the file is empty", NULL,
+    0 },
+  { "/cert-validate/refuse/garbage", "garbage.pem", "leaf.key", NULL, FALSE, "no certificate found",
     NULL, 0 },
-  { "/cert-validate/refuse/garbage", "garbage.pem", "leaf.key", NULL, FALSE,
-    "no certificate found", NULL, 0 },
   { "/cert-validate/refuse/truncated", "truncated.pem", "leaf.key", NULL, FALSE,
     "damaged or truncated", NULL, 0 },
   { "/cert-validate/refuse/garbage-key", "chain.pem", "garbage.pem", NULL, FALSE,
@@ -164,8 +163,8 @@ test_same_pin (void)
   read_fixture ("leaf.key", &key, &key_len);
   read_fixture ("bundle.p12", &p12, &p12_len);
   read_fixture ("leaf-p8.key", &enc, &enc_len);
-  g_autoptr (CgCertPair) a = cg_cert_pair_load_data (chain, chain_len, key, key_len, NULL, NULL,
-                                                     &error);
+  g_autoptr (CgCertPair) a
+      = cg_cert_pair_load_data (chain, chain_len, key, key_len, NULL, NULL, &error);
   g_assert_no_error (error);
   g_autoptr (CgCertPair) b = cg_cert_pair_load_pkcs12 (p12, p12_len, PASS, NULL, &error);
   g_assert_no_error (error);
@@ -196,8 +195,8 @@ test_key_types (void)
   g_assert_cmpint (t, ==, CG_KEY_TYPE_RSA_3072);
   g_assert_false (cg_key_type_from_name ("dsa", &t));
   g_autoptr (GError) error = NULL;
-  g_autoptr (CgCertPair) pair = cg_cert_pair_generate_self_signed (CG_KEY_TYPE_ECDSA_P384, 2,
-                                                                   &error);
+  g_autoptr (CgCertPair) pair
+      = cg_cert_pair_generate_self_signed (CG_KEY_TYPE_ECDSA_P384, 2, &error);
   g_assert_no_error (error);
   g_autofree char *type = cg_cert_pair_get_key_type (pair);
   g_assert_cmpstr (type, ==, "ECDSA P-384");
@@ -237,8 +236,8 @@ main (int argc, char **argv)
   const char *args[] = { script, dir, NULL };
   int status = 0;
   if (dir
-      && g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL,
-                       &status, NULL)
+      && g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
+                       NULL)
       && g_spawn_check_wait_status (status, NULL))
     fixtures = g_strdup (dir);
   else
