@@ -75,8 +75,13 @@ cg_cert_pair_get_sans (CgCertPair *pair)
       int r = gnutls_x509_crt_get_subject_alt_name2 (leaf, i, buf, &size, &type, NULL);
       if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
         break;
+      /* Too long: not one a client would match.  Any other error is a
+       * malformed extension, which fails the same way for every index:
+       * skipping it would loop for ever. */
+      if (r == GNUTLS_E_SHORT_MEMORY_BUFFER)
+        continue;
       if (r < 0)
-        continue; /* too long or odd: not one a client would match */
+        break;
       if (type == GNUTLS_SAN_DNSNAME)
         {
           g_autofree char *s = g_strdup_printf ("DNS:%.*s", (int) size, buf);
@@ -258,9 +263,17 @@ cg_cert_pair_validate (CgCertPair *pair, const char *const *host_names, CgCertVa
       r = gnutls_x509_crt_get_key_purpose_oid (leaf, i, oid, &oid_size, NULL);
       if (r == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
         break;
-      if (r < 0)
-        continue;
       any_eku = TRUE;
+      if (r == GNUTLS_E_SHORT_MEMORY_BUFFER)
+        continue; /* an OID too long to be serverAuth */
+      if (r < 0)
+        {
+          /* Malformed: it fails the same way for every index. */
+          g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
+                       "the certificate's extended key usage extension cannot be read: %s",
+                       gnutls_strerror (r));
+          return FALSE;
+        }
       if (g_str_equal (oid, GNUTLS_KP_TLS_WWW_SERVER) || g_str_equal (oid, GNUTLS_KP_ANY))
         server_auth = TRUE;
     }

@@ -175,6 +175,13 @@ cg_agent_probe_from_der (const guint8 *der, gsize len, GError **error)
       int type = gnutls_x509_crt_get_subject_alt_name (crt, i, buf, &size, NULL);
       if (type == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
         break;
+      /* A name too long for buf is skipped; any other error means a
+       * malformed extension, which fails for every index: a server that
+       * sends one must not keep this thread looping. */
+      if (type == GNUTLS_E_SHORT_MEMORY_BUFFER)
+        continue;
+      if (type < 0)
+        break;
       if (type == GNUTLS_SAN_DNSNAME)
         g_ptr_array_add (sans, g_strndup (buf, size));
       else if (type == GNUTLS_SAN_IPADDRESS && (size == 4 || size == 16))

@@ -62,6 +62,8 @@ static const Case cases[] = {
   { "/cert-validate/refuse/sha1", "sha1.crt", "sha1.key", NULL, FALSE, "signed with SHA1", NULL,
     0 },
   { "/cert-validate/refuse/eku", "eku.crt", "eku.key", NULL, FALSE, "lacks serverAuth", NULL, 0 },
+  { "/cert-validate/refuse/eku-malformed", "eku-bad.crt", "eku-bad.key", NULL, FALSE,
+    "extended key usage extension cannot be read", NULL, 0 },
   { "/cert-validate/refuse/no-passphrase", "chain.pem", "leaf-p8.key", NULL, FALSE,
     "no passphrase was given", NULL, 0 },
   { "/cert-validate/refuse/wrong-passphrase", "chain.pem", "leaf-p8.key", "wrong", FALSE,
