@@ -35,6 +35,7 @@ typedef struct
  * (already printed). */
 gboolean cg_config_parse (CgConfig *config, int argc, char **argv, GError **error);
 void cg_config_clear (CgConfig *config);
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CgConfig, cg_config_clear)
 
 /* The admin socket path used when none is given: $CREDGATE_ADMIN_SOCKET,
  * else $XDG_RUNTIME_DIR/credgate/admin.sock for a user, else
