@@ -20,7 +20,7 @@ INTERACTIVE = {
 
 def find_app(pid):
     desktop = Atspi.get_desktop(0)
-    for _ in range(50):
+    for _ in range(150):
         for i in range(desktop.get_child_count()):
             app = desktop.get_child_at_index(i)
             if app is not None and app.get_process_id() == pid:
@@ -74,7 +74,7 @@ def find_named(node, name, depth=0, role=Atspi.Role.TEXT, prefix=False):
 def print_text(app, name):
     """Print the contents of the text view named @name (through AT-SPI's
     Text interface, as a screen reader would read it)."""
-    for _ in range(50):
+    for _ in range(150):
         node = find_named(app, name)
         if node is not None:
             content = Atspi.Text.get_text(node, 0, Atspi.Text.get_character_count(node))
@@ -93,8 +93,9 @@ def main():
         return print_text(app, sys.argv[3])
     if app is not None and len(sys.argv) > 3 and sys.argv[2] in ("--find", "--find-prefix"):
         # A visible control with that accessible name (or one starting so),
-        # within a few seconds.
-        for _ in range(50):
+        # within 30 s: generous, since make check runs other tests beside
+        # this one and the window may be slow to get there.
+        for _ in range(300):
             node = find_named(app, sys.argv[3], role=None, prefix=sys.argv[2] == "--find-prefix")
             if node is not None and node.get_state_set().contains(Atspi.StateType.VISIBLE):
                 return 0

@@ -51,7 +51,7 @@ for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
 # wait_window TITLE: the id of the visible window with exactly that title.
 wait_window () {
   local id
-  for _ in $(seq 100); do
+  for _ in $(seq 300); do
     id=$(xdotool search --onlyvisible --name "^$1\$" 2>/dev/null | tail -1) || true
     if [ -n "$id" ]; then echo "$id"; return 0; fi
     kill -0 "$APP_PID" 2>/dev/null || fail "credgate-manager exited; log: $(cat "$WORK/app.log")"
@@ -119,7 +119,15 @@ run_gui () {
   focus "$(wait_window "$(t 'Agent certificate')")"
   key Return
   focus "$main"
-  sleep 1
+  # Typing goes on only once the attempt is over (the form is insensitive
+  # while it runs and would drop keys).
+  if [ -n "$HAVE_ATSPI" ]; then
+    "$PY" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" --find \
+      "$(t 'The agent rejected the access token. Ask the agent’s administrator for a new one (credgatectl token create).')" ||
+      fail "[$UI_LANG] a rejected token is not explained in words"
+  else
+    sleep 1
+  fi
   shot 0-token-rejected
   [ -e "$config/credgate/known_agents" ] && fail "[$UI_LANG] a failed login saved the agent's pin"
   pass "[$UI_LANG] a rejected token leaves the connect page with a message"
@@ -131,9 +139,13 @@ run_gui () {
   local cert; cert=$(wait_window "$(t 'Agent certificate')")
   focus "$cert"
   shot 2-certificate
-  # On first contact "Trust and connect" is the default button.
+  # On first contact "Trust and connect" is the default button.  The pin
+  # is written once the token is accepted: then the list is there.
   key Return
-  sleep 1
+  for _ in $(seq 300); do
+    grep -qs "localhost:$PORT sha256:" "$config/credgate/known_agents" && break
+    sleep 0.1
+  done
   grep -q "localhost:$PORT sha256:" "$config/credgate/known_agents" ||
     fail "trusting did not write the known-agents file"
 
