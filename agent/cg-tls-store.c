@@ -305,6 +305,24 @@ cg_tls_store_install (CgCertPair *pair, gboolean stage, GError **error)
   return ok;
 }
 
+gboolean
+cg_tls_store_restore (CgCertPair *pair, CgTlsOrigin o, GPtrArray *warnings, GError **error)
+{
+  if (!cg_tls_store_check (pair, TRUE, warnings, error))
+    return FALSE;
+  g_mutex_lock (&store_lock);
+  gboolean ok = save_pair (pair, "server", error);
+  if (ok)
+    {
+      set_origin (o);
+      last_warned_day = -1;
+      serve (pair, "restored from a backup");
+      maintain_locked ();
+    }
+  g_mutex_unlock (&store_lock);
+  return ok;
+}
+
 CgCertPair *
 cg_tls_store_generate (CgKeyType type, guint days, GError **error)
 {

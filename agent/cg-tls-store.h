@@ -33,6 +33,11 @@ gboolean cg_tls_store_check (CgCertPair *pair, gboolean force, GPtrArray *warnin
 /* Write a checked pair and serve it from the next handshake, or with
  * @stage write it as the next pair and publish its pin. */
 gboolean cg_tls_store_install (CgCertPair *pair, gboolean stage, GError **error);
+/* A pair from a backup, checked as at start (names only warned about),
+ * written and served, with the origin it had on the old host (so a
+ * self-signed one keeps renewing itself). */
+gboolean cg_tls_store_restore (CgCertPair *pair, CgTlsOrigin origin, GPtrArray *warnings,
+                               GError **error);
 /* A new self-signed pair, written and served (transfer full). */
 CgCertPair *cg_tls_store_generate (CgKeyType type, guint days, GError **error);
 /* Serve the staged pair (transfer full). */

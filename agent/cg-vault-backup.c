@@ -148,8 +148,8 @@ export_tokens_locked (CgVault *v, json_t *payload, json_int_t *count, GError **e
 }
 
 GBytes *
-cg_vault_backup_export (CgVault *v, const char *passphrase, guint32 iterations,
-                        json_t **summary_out, GError **error)
+cg_vault_backup_export (CgVault *v, const char *passphrase, guint32 iterations, json_t *tls,
+                        json_t *tls_summary, json_t **summary_out, GError **error)
 {
   g_autofree char *now = cg_vault_now_rfc3339 ();
   json_auto_t *payload = NULL;
@@ -178,6 +178,10 @@ cg_vault_backup_export (CgVault *v, const char *passphrase, guint32 iterations,
 
   json_object_set_new (summary, "credentials", json_integer (n_creds));
   json_object_set_new (summary, "tokens", json_integer (n_tokens));
+  if (tls)
+    json_object_set (payload, "tls", tls);
+  if (tls_summary)
+    json_object_set (summary, "certificate", tls_summary);
   char *text = cg_json_dump (payload);
   g_autoptr (CgBuf) plain = cg_buf_new_copy (text, strlen (text));
   cg_wipe_str (text);
@@ -398,19 +402,22 @@ static gboolean
 parse_payload (Payload *p, json_t *payload, GError **error)
 {
   json_t *format = NULL, *master = NULL, *keys = NULL, *creds = NULL, *token_key = NULL,
-         *tokens = NULL;
+         *tokens = NULL, *tls = NULL;
   const char *created = NULL, *source = NULL;
   json_error_t jerr;
 
   p->keys = g_array_new (FALSE, TRUE, sizeof (PKey));
   p->creds = g_array_new (FALSE, TRUE, sizeof (PCred));
   p->tokens = g_array_new (FALSE, TRUE, sizeof (PToken));
-  if (json_unpack_ex (payload, &jerr, JSON_STRICT, "{s:o, s?s, s?s, s:o, s:o, s?o, s?o, s?o}",
-                      "format", &format, "created", &created, "sourceInstance", &source,
-                      "master", &master, "sealKeys", &keys, "credentials", &creds, "tokenKey",
-                      &token_key, "tokens", &tokens)
+  if (json_unpack_ex (payload, &jerr, JSON_STRICT,
+                      "{s:o, s?s, s?s, s:o, s:o, s?o, s?o, s?o, s?o}", "format", &format,
+                      "created", &created, "sourceInstance", &source, "master", &master,
+                      "sealKeys", &keys, "credentials", &creds, "tokenKey", &token_key,
+                      "tokens", &tokens, "tls", &tls)
       < 0)
     return bad (error, "the backup's contents are malformed: %s", jerr.text);
+  if (tls && !json_is_object (tls))
+    return bad (error, "the backup's %s is malformed", "certificate");
   if (json_integer_value (format) != PAYLOAD_FORMAT)
     return bad (error, "the backup's contents have an unknown format%s", "");
   if (!(p->master = decode_b64 (master, KEY_LEN)))
@@ -847,7 +854,7 @@ cg_vault_restore_payload (CgVault *v, json_t *payload, gboolean merge, GError **
 
 json_t *
 cg_vault_backup_import (CgVault *v, const guint8 *file, gsize len, const char *passphrase,
-                        gboolean merge, GError **error)
+                        gboolean merge, json_t **tls, GError **error)
 {
   json_auto_t *summary = NULL;
   g_autoptr (CgBuf) plain = cg_backup_open (file, len, passphrase, &summary, error);
@@ -872,5 +879,8 @@ cg_vault_backup_import (CgVault *v, const guint8 *file, gsize len, const char *p
                            "restored");
       return NULL;
     }
-  return cg_vault_restore_payload (v, payload, merge, error);
+  json_t *result = cg_vault_restore_payload (v, payload, merge, error);
+  if (result && tls)
+    *tls = json_incref (json_object_get (payload, "tls"));
+  return result;
 }

@@ -16,19 +16,28 @@ G_BEGIN_DECLS
  *    "sealKeys": [{"kid", "created", "current", "retired", "d": B64}],
  *    "credentials": [{"name", "type", "properties" (JSON text), "version",
  *                     "created", "updated", "sealed": B64}],  sealed as stored
- *    "tokenKey": B64, "tokens": [{"name", "hmac": B64, "created", "last_used"}]}
- * credentials, tokenKey and tokens are optional (an escrow recovery has
- * none).  B64 is standard base64. */
+ *    "tokenKey": B64, "tokens": [{"name", "hmac": B64, "created", "last_used"}],
+ *    "tls": {"chain": PEM, "key": PEM, "origin": "generated"|"installed"}}
+ * credentials, tokenKey, tokens and tls are optional (an escrow recovery has
+ * none).  B64 is standard base64.  The vault carries "tls" (the served
+ * certificate and its key, which the agent's TLS store owns) without
+ * reading it. */
 
 /* The whole vault (every sealing key, retired ones too, read from the
- * keyring) as a backup file under @passphrase.  @summary (nullable out)
- * receives the clear summary (transfer full). */
+ * keyring) as a backup file under @passphrase, with @tls (nullable) as the
+ * payload's "tls" and @tls_summary (nullable) as the clear summary's
+ * "certificate".  @summary (nullable out) receives the clear summary
+ * (transfer full). */
 GBytes *cg_vault_backup_export (CgVault *vault, const char *passphrase, guint32 iterations,
-                                json_t **summary, GError **error);
+                                json_t *tls, json_t *tls_summary, json_t **summary,
+                                GError **error);
 
-/* Decrypt a backup file and restore it (see cg_vault_restore_payload). */
+/* Decrypt a backup file and restore it (see cg_vault_restore_payload).
+ * @tls (nullable out) receives the payload's "tls", if any, once the
+ * restore succeeded (transfer full). */
 json_t *cg_vault_backup_import (CgVault *vault, const guint8 *file, gsize len,
-                                const char *passphrase, gboolean merge, GError **error);
+                                const char *passphrase, gboolean merge, json_t **tls,
+                                GError **error);
 
 /* Restore a payload.  Modes, decided from the agent's state:
  *   fresh    no credentials and no tokens, at most the one key a first

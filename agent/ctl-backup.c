@@ -173,6 +173,13 @@ print_summary (json_t *s, guint format, guint32 iterations)
           json_integer_value (json_object_get (s, "credentials")));
   printf ("tokens:         %" JSON_INTEGER_FORMAT "\n",
           json_integer_value (json_object_get (s, "tokens")));
+  json_t *cert = json_object_get (s, "certificate");
+  if (cert)
+    printf ("certificate:    %s, %s, until %s (%s)\n", str_or (cert, "pin", "?"),
+            str_or (cert, "subject", "?"), str_or (cert, "notAfter", "?"),
+            str_or (cert, "origin", "?"));
+  else
+    printf ("certificate:    none\n");
   printf ("sealing keys:   %zu\n", json_array_size (json_object_get (s, "keys")));
   json_array_foreach (json_object_get (s, "keys"), i, k)
     printf ("  %-46s %-22s %s\n", str_or (k, "kid", "?"), str_or (k, "created", "?"),
@@ -266,11 +273,34 @@ print_restore (json_t *r)
     printf ("%" JSON_INTEGER_FORMAT " tokens were not restored (this agent has its own "
             "tokens); create new ones with 'credgatectl token create'\n",
             tokens);
+
+  json_t *cert = json_object_get (r, "certificate");
+  if (!cert)
+    return;
+  size_t i;
+  json_t *w;
+  json_array_foreach (json_object_get (cert, "warnings"), i, w)
+    fprintf (stderr, "credgatectl: warning: the backup's certificate: %s\n",
+             json_string_value (w));
+  const char *state = str_or (cert, "state", "?");
+  const char *pin = str_or (cert, "pin", "-");
+  if (g_str_equal (state, "installed"))
+    printf ("certificate %s restored and served from the next connection\n", pin);
+  else if (g_str_equal (state, "already-served"))
+    printf ("certificate %s: already served here\n", pin);
+  else if (g_str_equal (state, "kept-own"))
+    printf ("certificate: this agent keeps its own; the backup's (%s) is served with "
+            "--certificate\n",
+            pin);
+  else
+    fprintf (stderr, "credgatectl: warning: the backup's certificate %s was not installed "
+             "(%s); the agent keeps serving its own\n",
+             pin, str_or (cert, "reason", "?"));
 }
 
 static int
 do_restore (const char *socket_path, const char *path, int fd, gboolean merge,
-            const char *escrow, const char *recipient_key, gboolean json)
+            int certificate, const char *escrow, const char *recipient_key, gboolean json)
 {
   g_autoptr (GError) error = NULL;
   json_auto_t *request = NULL;
@@ -313,6 +343,9 @@ do_restore (const char *socket_path, const char *path, int fd, gboolean merge,
       request = json_pack ("{s:s, s:s, s:s, s:b}", "command", "restore", "file", b64,
                            "passphrase", pass, "merge", merge);
       cg_wipe_str (pass);
+      /* Unset: the agent's default (yes unless --merge). */
+      if (certificate >= 0)
+        json_object_set_new (request, "certificate", json_boolean (certificate));
     }
   json_auto_t *result = cg_admin_call (socket_path, request, &error);
   if (!result)
@@ -386,7 +419,7 @@ cg_ctl_backup_run (const char *socket_path, gboolean json, int argc, char **argv
 
   g_autofree char *output = NULL, *inspect = NULL, *escrow = NULL, *recipient = NULL;
   gint fd = -1;
-  gboolean merge = FALSE;
+  gboolean merge = FALSE, with_cert = FALSE, keep_cert = FALSE;
   GOptionEntry backup_entries[] = {
     { "output", 0, 0, G_OPTION_ARG_FILENAME, &output, NULL, NULL },
     { "inspect", 0, 0, G_OPTION_ARG_FILENAME, &inspect, NULL, NULL },
@@ -395,6 +428,8 @@ cg_ctl_backup_run (const char *socket_path, gboolean json, int argc, char **argv
   };
   GOptionEntry restore_entries[] = {
     { "merge", 0, 0, G_OPTION_ARG_NONE, &merge, NULL, NULL },
+    { "certificate", 0, 0, G_OPTION_ARG_NONE, &with_cert, NULL, NULL },
+    { "keep-certificate", 0, 0, G_OPTION_ARG_NONE, &keep_cert, NULL, NULL },
     { "passphrase-fd", 0, 0, G_OPTION_ARG_INT, &fd, NULL, NULL },
     { "escrow", 0, 0, G_OPTION_ARG_FILENAME, &escrow, NULL, NULL },
     { "recipient-key", 0, 0, G_OPTION_ARG_FILENAME, &recipient, NULL, NULL },
@@ -420,14 +455,19 @@ cg_ctl_backup_run (const char *socket_path, gboolean json, int argc, char **argv
         return fd >= 0 ? usage ("--inspect needs no passphrase") : do_inspect (inspect, json);
       return do_backup (socket_path, output, fd, json);
     }
+  if (with_cert && keep_cert)
+    return usage ("--certificate and --keep-certificate contradict each other");
+  int certificate = with_cert ? 1 : keep_cert ? 0 : -1;
   if (escrow || recipient)
     {
       if (!escrow || !recipient || sub_argc != 1 || fd >= 0)
         return usage ("restore --escrow DIR --recipient-key ADMIN.jwk takes no FILE and no "
                       "passphrase");
-      return do_restore (socket_path, NULL, -1, merge, escrow, recipient, json);
+      if (certificate >= 0)
+        return usage ("escrow holds keys only, no certificate");
+      return do_restore (socket_path, NULL, -1, merge, -1, escrow, recipient, json);
     }
   if (sub_argc != 2)
     return usage ("restore needs one FILE (or --escrow DIR --recipient-key ADMIN.jwk)");
-  return do_restore (socket_path, sub_argv[1], fd, merge, NULL, NULL, json);
+  return do_restore (socket_path, sub_argv[1], fd, merge, certificate, NULL, NULL, json);
 }

@@ -234,35 +234,22 @@ cg_cert_pair_load_files (const char *chain_path, const char *key_path, GError **
   return cg_cert_pair_new_take (crts, n_crts, key, key_path, error);
 }
 
-gboolean
-cg_cert_pair_save_files (CgCertPair *pair, const char *chain_path, const char *key_path,
-                         GError **error)
+CgBuf *
+cg_cert_pair_key_pem (CgCertPair *pair, GError **error)
 {
   gnutls_x509_privkey_t xkey = NULL;
   gnutls_datum_t pem = { NULL, 0 };
-  g_autofree char *chain = NULL;
-  gboolean ok = FALSE;
+  CgBuf *buf = NULL;
   int r;
 
-  g_return_val_if_fail (pair != NULL && chain_path != NULL && key_path != NULL, FALSE);
-
+  g_return_val_if_fail (pair != NULL, NULL);
   if ((r = gnutls_privkey_export_x509 (cg_cert_pair_get_privkey (pair), &xkey)) < 0
       || (r = gnutls_x509_privkey_export2_pkcs8 (xkey, GNUTLS_X509_FMT_PEM, NULL,
                                                  GNUTLS_PKCS_PLAIN, &pem)) < 0)
-    {
-      g_set_error (error, CG_ERROR, CG_ERROR_FAILED, "%s: cannot export the private key: %s",
-                   key_path, gnutls_strerror (r));
-      goto out;
-    }
-  /* The key first: a chain without its key is the worse half-state. */
-  if (!cg_file_write_atomic (key_path, pem.data, pem.size, 0600, error))
-    goto out;
-  chain = cg_cert_pair_chain_pem (pair);
-  if (!cg_file_write_atomic (chain_path, chain, strlen (chain), 0644, error))
-    goto out;
-  ok = TRUE;
-
-out:
+    g_set_error (error, CG_ERROR, CG_ERROR_FAILED, "cannot export the private key: %s",
+                 gnutls_strerror (r));
+  else
+    buf = cg_buf_new_copy (pem.data, pem.size);
   if (pem.data)
     {
       cg_wipe (pem.data, pem.size);
@@ -270,7 +257,26 @@ out:
     }
   if (xkey)
     gnutls_x509_privkey_deinit (xkey);
-  return ok;
+  return buf;
+}
+
+gboolean
+cg_cert_pair_save_files (CgCertPair *pair, const char *chain_path, const char *key_path,
+                         GError **error)
+{
+  g_return_val_if_fail (pair != NULL && chain_path != NULL && key_path != NULL, FALSE);
+
+  g_autoptr (CgBuf) key = cg_cert_pair_key_pem (pair, error);
+  if (!key)
+    {
+      g_prefix_error (error, "%s: ", key_path);
+      return FALSE;
+    }
+  /* The key first: a chain without its key is the worse half-state. */
+  if (!cg_file_write_atomic (key_path, key->data, key->len, 0600, error))
+    return FALSE;
+  g_autofree char *chain = cg_cert_pair_chain_pem (pair);
+  return cg_file_write_atomic (chain_path, chain, strlen (chain), 0644, error);
 }
 
 /* TRUE in *exists if something (even a dangling link) is at @path. */

@@ -2,9 +2,11 @@
 #pragma once
 
 #include <glib.h>
-#include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
+#include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+
+#include "common/cg-secure.h"
 
 G_BEGIN_DECLS
 
@@ -54,6 +56,10 @@ gnutls_privkey_t cg_cert_pair_get_privkey (CgCertPair *pair);
 /* The leaf (borrowed), the chain as PEM (transfer full). */
 gnutls_x509_crt_t cg_cert_pair_get_leaf (CgCertPair *pair);
 char *cg_cert_pair_chain_pem (CgCertPair *pair);
+/* The private key as unencrypted PKCS#8 PEM, NUL-terminated (len excludes
+ * the NUL), in a buffer that wipes itself: for files written 0600 and for
+ * backups sealed under a passphrase, nothing else. */
+CgBuf *cg_cert_pair_key_pem (CgCertPair *pair, GError **error);
 gboolean cg_cert_pair_is_self_signed (CgCertPair *pair);
 /* Seconds since the epoch. */
 gint64 cg_cert_pair_get_not_after (CgCertPair *pair);

@@ -57,6 +57,14 @@ stop_agent () {
 
 ctl () { "$CTL" --socket "$SOCKET" "$@"; }
 
+# The SHA-256 SPKI pin of the certificate the agent on $PORT serves, as a
+# real TLS client (openssl s_client) sees it.
+served_pin () {
+  printf 'sha256:%s\n' "$(openssl s_client -connect "127.0.0.1:$PORT" -servername localhost \
+    </dev/null 2>/dev/null | openssl x509 -pubkey -noout | openssl pkey -pubin -outform der \
+    | openssl dgst -sha256 -binary | base64)"
+}
+
 # api METHOD PATH [TOKEN] [BODY]: prints "STATUS BODY"; BODY from stdin if "-".
 # The token travels in a header file, the body on stdin: never in argv.
 api () {

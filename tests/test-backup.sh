@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # credgatectl backup / restore: a populated agent (records, rotated keys,
-# a retired one, tokens) into a fresh one, value by value; every bad file
+# a retired one, tokens, an installed certificate) into a fresh one, value
+# by value; every bad file
 # refused with a clear error and nothing changed; --merge; no plaintext in
 # the file, mode 0600.
 . "$top_srcdir/tests/backup-lib.sh"
@@ -34,7 +35,16 @@ seal CANARY-value-k3 ls3 >"$WORK/v3.jwe"
 ctl key retire "$kid1" >/dev/null
 ctl key list >"$WORK/src-keys"
 for n in db-main blob.key; do ctl credential resolve "$n" >"$WORK/src-$n.json"; done
-pass "source agent: 2 records, 3 keys (1 retired), 2 tokens, 3 sealed values"
+# The admin's own certificate (P-256, naming this host), installed live.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 200 \
+  -keyout "$WORK/admin.key" -out "$WORK/admin.crt" -subj /CN=backup.test \
+  -addext "subjectAltName=DNS:$(hostname),DNS:localhost,IP:127.0.0.1" \
+  -addext extendedKeyUsage=serverAuth 2>/dev/null || fail "openssl req"
+ctl cert install "$WORK/admin.crt" "$WORK/admin.key" </dev/null >/dev/null || fail "cert install"
+cert_pin=$(served_pin)
+[ "$cert_pin" = "$(ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["tlsPin"])')" ] \
+  || fail "the installed certificate is not served"
+pass "source agent: 2 records, 3 keys (1 retired), 2 tokens, 3 sealed values, an installed certificate"
 
 # ---- backup: 0600, no plaintext, inspect without passphrase.
 ctl backup --output "$WORK/agent.cgb" --passphrase-fd 3 3<"$PASSFILE" >/dev/null \
@@ -48,6 +58,8 @@ fi
 for k in $(secret-tool search --all xdg:schema org.credgate.Key 2>/dev/null | sed -n 's/^secret = //p'); do
   grep -a -q -F -e "$k" "$WORK/agent.cgb" && fail "a key is in the backup in the clear"
 done
+grep -a -q -e 'PRIVATE KEY' -e "$(sed -n 2p "$WORK/admin.key")" "$WORK/agent.cgb" \
+  && fail "the certificate's private key is in the backup in the clear"
 pass "backup file is 0600, starts with CGBACKUP, holds no canary, passphrase, token or key"
 
 ctl backup --inspect "$WORK/agent.cgb" </dev/null >"$WORK/inspect" || fail "inspect failed"
@@ -57,6 +69,8 @@ grep -q '^sealing keys: *3$' "$WORK/inspect" || fail "inspect keys"
 grep -F -e "$kid1" "$WORK/inspect" | grep -q retired || fail "inspect: $kid1 not retired"
 grep -F -e "$kid3" "$WORK/inspect" | grep -q current || fail "inspect: $kid3 not current"
 grep -q '600000 iterations' "$WORK/inspect" || fail "inspect: no KDF cost"
+grep -q "^certificate: *$cert_pin, CN=backup.test, until .* (installed)$" "$WORK/inspect" \
+  || fail "inspect: no certificate line: $(cat "$WORK/inspect")"
 grep -q CANARY "$WORK/inspect" && fail "inspect shows a secret"
 pass "backup --inspect: counts, kids, states, KDF cost, without the passphrase"
 
@@ -168,6 +182,10 @@ for k in "$kid1" "$kid2" "$kid3"; do
     || fail "key $k has another state after restore"
 done
 pass "values sealed before the backup open; current, old and retired keys keep their states"
+grep -q "certificate $cert_pin restored" "$WORK/out" || fail "certificate: $(cat "$WORK/out")"
+[ "$(served_pin)" = "$cert_pin" ] || fail "the new agent does not serve the backup's certificate"
+ctl status | grep -q 'installed' || fail "the restored certificate is not kept as installed"
+pass "the backup's certificate is served by the new agent from the next connection, as installed"
 expect "$(api GET /v1/credentials "$TOKEN")" 200
 ctl token list | grep -q other || fail "token 'other' not restored"
 pass "the old agent's tokens work on the new one"
@@ -190,6 +208,7 @@ expect "$(api PUT /v1/credentials/db-main "$LTOKEN" \
 expect "$(api PUT /v1/credentials/live-only "$LTOKEN" \
   '{"type":"generic","properties":{},"secret":"live-secret"}')" 201
 before=$(state_fingerprint)
+live_pin=$(served_pin)
 restore "$WORK/agent.cgb" --merge >"$WORK/out" 2>"$WORK/err" && fail "a clashing merge succeeded"
 grep -q 'clash' "$WORK/err" && grep -q 'db-main' "$WORK/err" || fail "clash not named: $(cat "$WORK/err")"
 grep -q 'blob.key' "$WORK/err" && fail "a non-clashing name was listed as a clash"
@@ -205,12 +224,16 @@ ctl credential resolve live-only | grep -q live-secret || fail "the live agent's
 [ "$(ctl decrypt --context ls3 <"$WORK/v3.jwe")" = CANARY-value-k3 ] || fail "v3 after merge"
 expect "$(api GET /v1/credentials "$LTOKEN")" 200
 expect "$(api GET /v1/credentials "$TOKEN")" 401
-pass "--merge: records re-sealed under the live master, keys added, own token kept, tokens not merged"
+grep -q 'this agent keeps its own' "$WORK/out" || fail "merge and the certificate: $(cat "$WORK/out")"
+[ "$(served_pin)" = "$live_pin" ] || fail "--merge replaced the live agent's certificate"
+pass "--merge: records re-sealed under the live master, keys added, own token and certificate kept, tokens not merged"
 
 # The file made on the terminal opens with the passphrase typed there.
 use_agent tty
 start_agent
-printf 'typed-on-a-tty-1\n' | ctl restore "$WORK/tty.cgb" --passphrase-fd 0 | grep -q 'restored (fresh)' \
-  || fail "the terminal-made backup does not restore"
+tty_pin=$(served_pin)
+printf 'typed-on-a-tty-1\n' | ctl restore "$WORK/tty.cgb" --passphrase-fd 0 --keep-certificate \
+  | grep -q 'restored (fresh)' || fail "the terminal-made backup does not restore"
+[ "$(served_pin)" = "$tty_pin" ] || fail "--keep-certificate: the certificate changed"
 ctl credential resolve blob.key | grep -q CANARY-blob-key || fail "terminal-made backup: blob.key"
-pass "the backup made on a terminal restores with the passphrase typed there"
+pass "the backup made on a terminal restores with the passphrase typed there; --keep-certificate keeps the agent's own"

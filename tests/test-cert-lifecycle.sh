@@ -24,11 +24,6 @@ pin_of () { # pin_of CERT.pem → sha256:BASE64
   printf 'sha256:%s\n' "$(openssl x509 -in "$1" -pubkey -noout | openssl pkey -pubin -outform der \
     | openssl dgst -sha256 -binary | base64)"
 }
-served_pin () {
-  printf 'sha256:%s\n' "$(openssl s_client -connect "127.0.0.1:$PORT" -servername localhost \
-    </dev/null 2>/dev/null | openssl x509 -pubkey -noout | openssl pkey -pubin -outform der \
-    | openssl dgst -sha256 -binary | base64)"
-}
 tls_sums () { (cd "$TLS" && sha256sum ./* | sort); }
 expect_served () { # expect_served PIN WHAT
   local s; s=$(served_pin)

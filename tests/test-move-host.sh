@@ -36,26 +36,27 @@ pass "old host: a record, values sealed to two keys, a linked service, a client 
 printf 'move-me-safely-please\n' >"$WORK/pass"
 ctl backup --output "$WORK/credgate.cgb" --passphrase-fd 3 3<"$WORK/pass" >/dev/null \
   || fail "step 1: backup"
-cp -p "$STATE/tls/server.crt" "$STATE/tls/server.key" "$WORK/"
-pass "step 1: credgatectl backup --output credgate.cgb; the certificate and key copied aside"
+ctl backup --inspect "$WORK/credgate.cgb" | grep -q "^certificate: *$old_pin" \
+  || fail "step 1: the backup does not hold the certificate"
+pass "step 1: credgatectl backup --output credgate.cgb (keys, records, the certificate)"
 
-# Step 2: install on the new host: a state directory, the certificate
-# (the old one, so that clients' pins stay valid), the agent on its keyring.
+# Step 2: install on the new host: the agent on its own keyring, with a
+# first-start certificate of its own.
 use_agent newhost
-mkdir -p "$STATE/tls"
-chmod 700 "$STATE" "$STATE/tls"
-install -m 600 "$WORK/server.crt" "$WORK/server.key" "$STATE/tls/"
 start_agent_own_keyring
-[ "$(pin_of)" = "$old_pin" ] || fail "step 2: the new host serves another certificate"
+[ "$(pin_of)" != "$old_pin" ] || fail "step 2: the new host already serves the old certificate?"
 [ "$(kid_of)" != "$old_kid" ] || fail "step 2: the new host already has the old keys?"
-pass "step 2: the new agent runs on its own keyring with the old certificate (same pin)"
+pass "step 2: the new agent runs on its own keyring with a certificate of its own"
 
-# Step 3: restore.
+# Step 3: restore: the keys, the records and the certificate.
 ctl restore "$WORK/credgate.cgb" --passphrase-fd 3 3<"$WORK/pass" >"$WORK/out" \
   || fail "step 3: restore"
 grep -q 'restored (fresh)' "$WORK/out" || fail "step 3: $(cat "$WORK/out")"
+grep -q "certificate $old_pin restored" "$WORK/out" || fail "step 3: $(cat "$WORK/out")"
 [ "$(kid_of)" = "$old_kid" ] || fail "step 3: the current key is not the old host's"
-pass "step 3: credgatectl restore credgate.cgb: the old host's keys are current here"
+[ "$(pin_of)" = "$old_pin" ] && [ "$(served_pin)" = "$old_pin" ] \
+  || fail "step 3: the new host does not serve the old certificate"
+pass "step 3: credgatectl restore credgate.cgb: the old host's keys are current and its certificate (same pin) is served"
 
 # The old host goes away.
 use_agent oldhost
