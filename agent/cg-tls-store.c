@@ -83,6 +83,45 @@ save_pair (CgCertPair *pair, const char *base, GError **error)
   return TRUE;
 }
 
+/* A crash inside save_pair leaves BASE.*.new behind.  Before the first
+ * rename (BASE.key.new still there) the old pair is whole: the new files
+ * go.  Between the two renames the new key already sits beside the old
+ * certificate, a pair that does not match; BASE.crt.new completes it when
+ * it matches that key.  Done at start, before the pair is read, so such a
+ * crash never keeps the agent down. */
+static void
+finish_interrupted_save (const char *base)
+{
+  g_autofree char *crt = g_strconcat (tls_dir, "/", base, ".crt", NULL);
+  g_autofree char *key = g_strconcat (tls_dir, "/", base, ".key", NULL);
+  g_autofree char *crt_new = g_strconcat (crt, ".new", NULL);
+  g_autofree char *key_new = g_strconcat (key, ".new", NULL);
+
+  if (g_file_test (key_new, G_FILE_TEST_EXISTS))
+    {
+      g_unlink (key_new);
+      g_unlink (crt_new);
+      g_message ("certificate: dropped the half-written %s.crt.new and %s.key.new of an "
+                 "interrupted change",
+                 base, base);
+      return;
+    }
+  if (!g_file_test (crt_new, G_FILE_TEST_EXISTS))
+    return;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgCertPair) pair = cg_cert_pair_load_files (crt_new, key, &error);
+  if (pair && g_rename (crt_new, crt) == 0)
+    {
+      fsync_dir ();
+      g_message ("certificate: completed an interrupted change: %s.crt.new matches %s.key",
+                 base, base);
+      return;
+    }
+  g_unlink (crt_new);
+  g_message ("certificate: dropped %s.crt.new of an interrupted change: %s", base,
+             error ? error->message : g_strerror (errno));
+}
+
 static void
 remove_pair (const char *base)
 {
@@ -213,6 +252,11 @@ cg_tls_store_start (const char *state_dir, gboolean *generated, GError **error)
 
   /* A self-signed pair of ours that ran out while the agent was stopped
    * is renewed, not a reason to stay down. */
+  g_mutex_lock (&store_lock);
+  finish_interrupted_save ("server");
+  finish_interrupted_save ("next");
+  g_mutex_unlock (&store_lock);
+
   g_autoptr (GError) local = NULL;
   g_autoptr (CgCertPair) old = load_pair ("server", NULL, &local);
   if (old && read_origin (old) == CG_TLS_ORIGIN_GENERATED

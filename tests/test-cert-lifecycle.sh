@@ -239,6 +239,26 @@ expect_served "$NEXT" "restart"
 [ "$(status_field tlsOrigin)" = installed ] || fail "origin after restart: $(status_field tlsOrigin)"
 pass "cert export prints the served chain; the installed certificate survives a restart"
 
+# --- a crash in the middle of writing a new pair --------------------------------
+# Between the two renames: the new key beside the old certificate, the new
+# certificate still at server.crt.new.  The next start completes the change.
+stop_agent
+mkdir "$WORK/tls-before"; cp -p "$TLS/server.crt" "$TLS/server.key" "$WORK/tls-before/"
+cp "$FX/p384.key" "$TLS/server.key"; cp "$FX/p384.crt" "$TLS/server.crt.new"
+start_agent --config "$WORK/agent.conf"
+expect_served "$(pin_of "$FX/p384.crt")" "a change interrupted between the renames"
+[ ! -e "$TLS/server.crt.new" ] || fail "server.crt.new is still there"
+grep -q "completed an interrupted change" "$AGENT_LOG" || fail "no log line for the completed change"
+# Before the first rename: the old pair is whole, the half-written files go.
+stop_agent
+cp "$FX/p256.key" "$TLS/server.key.new"; head -c 100 "$FX/p256.crt" >"$TLS/server.crt.new"
+start_agent --config "$WORK/agent.conf"
+expect_served "$(pin_of "$FX/p384.crt")" "a change interrupted before the renames"
+[ ! -e "$TLS/server.crt.new" ] && [ ! -e "$TLS/server.key.new" ] || fail "half-written files left"
+stop_agent; cp -p "$WORK/tls-before/"* "$TLS/"; start_agent --config "$WORK/agent.conf"
+expect_served "$NEXT" "back to the activated certificate"
+pass "a crash between the two renames of a certificate change is completed at the next start; one before them is rolled back"
+
 # --- SIGHUP drop-ins ----------------------------------------------------------
 cp "$TLS/server.crt" "$WORK/keep.crt"
 printf 'garbage\n' >"$TLS/server.crt"
