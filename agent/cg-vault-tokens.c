@@ -79,6 +79,7 @@ cg_vault_tokens_init (CgVault *v, GError **error)
   return TRUE;
 }
 
+/* Under v->lock: a restore replaces the token key in place. */
 static void
 token_hmac (CgVault *v, const char *token, gsize len, guint8 out[SHA256_DIGEST_SIZE])
 {
@@ -110,10 +111,10 @@ cg_vault_token_create (CgVault *v, const char *name, GError **error)
   cg_wipe_str (b64);
 
   guint8 mac[SHA256_DIGEST_SIZE];
-  token_hmac (v, token, strlen (token), mac);
   g_autofree char *now = cg_vault_now_rfc3339 ();
 
   g_mutex_lock (&v->lock);
+  token_hmac (v, token, strlen (token), mac);
   gboolean ok = FALSE;
   sqlite3_stmt *st = cg_db_prepare (
       v->db, "INSERT INTO tokens (name, hmac, created) VALUES (?, ?, ?)", error);
@@ -202,11 +203,11 @@ cg_vault_token_check (CgVault *v, const char *token)
    * answer takes the same work either way; the length is bounded first. */
   gsize len = strnlen (token, TOKEN_TEXT_LEN + 1);
   guint8 mac[SHA256_DIGEST_SIZE];
-  token_hmac (v, token, len, mac);
   gboolean well_formed = len == TOKEN_TEXT_LEN && g_str_has_prefix (token, TOKEN_PREFIX);
 
   char *name = NULL;
   g_mutex_lock (&v->lock);
+  token_hmac (v, token, len, mac);
   sqlite3_stmt *st = cg_db_prepare (v->db, "SELECT name, last_used FROM tokens WHERE hmac = ?",
                                     NULL);
   if (st)

@@ -264,6 +264,45 @@ run_gui () {
     pass "[$UI_LANG] known agent: one-click reconnect, pin and keyring token reused"
   fi
 
+  # Pin rollover (once: it changes the agent's certificate for good): the
+  # admin stages a certificate; a reconnect learns its pin from /v1/info;
+  # after cert activate the window accepts the new key without a prompt.
+  if [ "$UI_LANG" = en ] && [ -n "$HAVE_ATSPI" ]; then
+    openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 200 \
+      -keyout "$WORK/next.key" -out "$WORK/next.crt" -subj /CN=next.test \
+      -addext "subjectAltName=DNS:$(hostname),DNS:localhost,IP:127.0.0.1" 2>/dev/null ||
+      fail "openssl req"
+    local next_pin
+    next_pin="sha256:$(openssl x509 -in "$WORK/next.crt" -pubkey -noout | openssl pkey -pubin -outform der \
+      | openssl dgst -sha256 -binary | base64)"
+    ctl cert install --stage "$WORK/next.crt" "$WORK/next.key" </dev/null >/dev/null || fail "cert install --stage"
+    key "$(mn '_Disconnect')"
+    key "$(mn '_Known agents')"
+    key Return
+    for _ in $(seq 300); do
+      grep -qsF "next:$next_pin" "$config/credgate/known_agents" && break
+      sleep 0.1
+    done
+    grep -qF "next:$next_pin" "$config/credgate/known_agents" ||
+      fail "[$UI_LANG] the staged pin was not learnt: $(cat "$config/credgate/known_agents")"
+    ctl cert activate >/dev/null || fail "cert activate"
+    "$PY" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" --find "$(t 'Edit %s' | sed "s/%s/$name/")" ||
+      fail "[$UI_LANG] not connected before the swap"
+    key "$(mn '_Disconnect')"
+    key "$(mn '_Known agents')"
+    key Return
+    "$PY" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" --find "$(t 'Edit %s' | sed "s/%s/$name/")" ||
+      fail "[$UI_LANG] no reconnect after the certificate swap"
+    for title in 'Certificate changed' 'Agent certificate'; do
+      xdotool search --onlyvisible --name "^$(t "$title")\$" >/dev/null 2>&1 &&
+        fail "[$UI_LANG] the staged certificate brought up '$title'"
+    done
+    grep -qF "localhost:$PORT $next_pin" "$config/credgate/known_agents" ||
+      fail "[$UI_LANG] the new pin is not the trusted one: $(cat "$config/credgate/known_agents")"
+    shot 9a-after-rollover
+    pass "[$UI_LANG] pin rollover: the staged pin is learnt, the activated certificate is accepted without a prompt"
+  fi
+
   # Delete with confirmation: Ctrl+F, the name, Ctrl+Delete; Cancel is the
   # default, the delete button has a mnemonic.
   key ctrl+f ctrl+a; typetext "$name"; key ctrl+Delete
