@@ -65,6 +65,83 @@ die (const GError *error)
   return 1;
 }
 
+/* Bind, load and serve until SIGTERM/SIGINT; 0, or 1 with @error.  Every
+ * way out releases what was made (a refused start leaks nothing either). */
+static int
+serve (CgAgent *agent, GError **error)
+{
+  const CgConfig *config = agent->config;
+  int status = 1;
+  CgAdmin *admin = NULL;
+  GMainLoop *loop = NULL;
+  g_autoptr (CgCertPair) pair = NULL;
+
+  /* Everything that can refuse to start without side effects comes first:
+   * the port, the admin socket; only then keys and certificates. */
+  CgServer *server = cg_server_bind (agent, error);
+  if (!server || !cg_admin_claim_path (config->admin_socket, error))
+    goto out;
+
+  agent->started = g_get_real_time ();
+  agent->throttle = cg_throttle_new (config->auth_failures);
+  agent->vault = cg_vault_open (config->state_dir, error);
+  if (!agent->vault)
+    goto out;
+
+  /* A locked or missing keyring is not fatal: the agent serves, answers
+   * sealing calls with 503, and picks the keys up once it is unlocked. */
+  {
+    g_autoptr (GError) key_error = NULL;
+    if (!cg_vault_keys_ready (agent->vault, &key_error))
+      g_warning ("secret store: %s; sealing calls will answer 503 until it is available",
+                 key_error->message);
+  }
+
+  gboolean generated = FALSE;
+  pair = cg_tls_store_start (config->state_dir, &generated, error);
+  if (!pair)
+    goto out;
+  if (generated)
+    g_message ("generated a self-signed certificate in %s/tls", config->state_dir);
+
+  if (!cg_server_start (server, error)
+      || !(admin = cg_admin_start (agent, config->admin_socket, error)))
+    goto out;
+
+  {
+    g_auto (GStrv) urls = cg_server_get_urls (server);
+    cg_admin_set_urls (admin, urls);
+    for (char **u = urls; *u; u++)
+      printf ("listening on %s\n", *u);
+  }
+  printf ("certificate %s\n", cg_cert_pair_get_spki_pin (pair));
+  printf ("admin socket %s\n", config->admin_socket);
+
+  loop = g_main_loop_new (NULL, FALSE);
+  {
+    guint sources[] = {
+      g_unix_signal_add (SIGTERM, quit_cb, loop),
+      g_unix_signal_add (SIGINT, quit_cb, loop),
+      g_unix_signal_add (SIGHUP, reload_cb, agent),
+      g_timeout_add_seconds (3600, cert_timer_cb, NULL),
+    };
+    g_main_loop_run (loop);
+    for (gsize i = 0; i < G_N_ELEMENTS (sources); i++)
+      g_source_remove (sources[i]);
+  }
+  status = 0;
+
+out:
+  if (admin)
+    cg_admin_stop (admin);
+  cg_server_stop (server);
+  cg_tls_shutdown ();
+  g_clear_pointer (&agent->vault, cg_vault_free);
+  g_clear_pointer (&agent->throttle, cg_throttle_free);
+  g_clear_pointer (&loop, g_main_loop_unref);
+  return status;
+}
+
 int
 main (int argc, char **argv)
 {
@@ -91,63 +168,9 @@ main (int argc, char **argv)
     return die (error);
 
   agent.config = &config;
-  /* Everything that can refuse to start without side effects comes first:
-   * the port, the admin socket; only then keys and certificates. */
-  CgServer *server = cg_server_bind (&agent, &error);
-  if (!server)
-    return die (error);
-  if (!cg_admin_claim_path (config.admin_socket, &error))
-    return die (error);
-
-  agent.started = g_get_real_time ();
-  agent.throttle = cg_throttle_new (config.auth_failures);
-  agent.vault = cg_vault_open (config.state_dir, &error);
-  if (!agent.vault)
-    return die (error);
-
-  /* A locked or missing keyring is not fatal: the agent serves, answers
-   * sealing calls with 503, and picks the keys up once it is unlocked. */
-  g_autoptr (GError) key_error = NULL;
-  if (!cg_vault_keys_ready (agent.vault, &key_error))
-    g_warning ("secret store: %s; sealing calls will answer 503 until it is available",
-               key_error->message);
-
-  gboolean generated = FALSE;
-  g_autoptr (CgCertPair) pair = cg_tls_store_start (config.state_dir, &generated, &error);
-  if (!pair)
-    return die (error);
-  if (generated)
-    g_message ("generated a self-signed certificate in %s/tls", config.state_dir);
-
-  if (!cg_server_start (server, &error))
-    return die (error);
-  CgAdmin *admin = cg_admin_start (&agent, config.admin_socket, &error);
-  if (!admin)
-    {
-      cg_server_stop (server);
-      return die (error);
-    }
-
-  g_auto (GStrv) urls = cg_server_get_urls (server);
-  cg_admin_set_urls (admin, urls);
-  for (char **u = urls; *u; u++)
-    printf ("listening on %s\n", *u);
-  printf ("certificate %s\n", cg_cert_pair_get_spki_pin (pair));
-  printf ("admin socket %s\n", config.admin_socket);
-
-  GMainLoop *loop = g_main_loop_new (NULL, FALSE);
-  g_unix_signal_add (SIGTERM, quit_cb, loop);
-  g_unix_signal_add (SIGINT, quit_cb, loop);
-  g_unix_signal_add (SIGHUP, reload_cb, &agent);
-  g_timeout_add_seconds (3600, cert_timer_cb, NULL);
-  g_main_loop_run (loop);
-
-  cg_admin_stop (admin);
-  cg_server_stop (server);
-  cg_tls_shutdown ();
-  cg_vault_free (agent.vault);
-  cg_throttle_free (agent.throttle);
+  int status = serve (&agent, &error);
+  if (status != 0)
+    die (error);
   cg_audit_close ();
-  g_main_loop_unref (loop);
-  return 0;
+  return status;
 }

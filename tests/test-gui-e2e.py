@@ -20,7 +20,7 @@ INTERACTIVE = {
 
 def find_app(pid):
     desktop = Atspi.get_desktop(0)
-    for _ in range(150):
+    for _ in range(300):
         for i in range(desktop.get_child_count()):
             app = desktop.get_child_at_index(i)
             if app is not None and app.get_process_id() == pid:

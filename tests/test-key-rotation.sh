@@ -24,8 +24,8 @@ kid2=$(ctl key rotate)
 [ -n "$kid2" ] && [ "$kid2" != "$kid1" ] || fail "key rotate printed '$kid2'"
 [ "$(kid_of)" = "$kid2" ] || fail "status does not show the new kid"
 api GET /v1/info | grep -q "\"kid\":\"$kid2\"" || fail "/v1/info does not publish the new key"
-ctl key list | grep "$kid1" | grep -q 'old' || fail "key list does not show $kid1 as old"
-ctl key list | grep "$kid2" | grep -q 'current' || fail "key list does not show $kid2 as current"
+ctl key list | grep -F -e "$kid1" | grep -q 'old' || fail "key list does not show $kid1 as old"
+ctl key list | grep -F -e "$kid2" | grep -q 'current' || fail "key list does not show $kid2 as current"
 pass "key rotate makes a new current key, published in /v1/info, listed by key list"
 
 [ "$(ctl decrypt --context ls1 <"$WORK/v1")" = first-value ] || fail "the old value no longer opens"
@@ -70,7 +70,7 @@ grep -q 'current' "$WORK/err" || fail "retiring the current key: unclear message
 ctl key retire "$kid1"
 ctl decrypt --context ls1 <"$WORK/v1" >/dev/null 2>&1 && fail "a retired key still opens"
 [ "$(ctl decrypt --context ls1 <"$WORK/v1b")" = first-value ] || fail "the rewrapped value stopped opening"
-ctl key list | grep "$kid1" | grep -q retired || fail "key list does not show the retired key"
+ctl key list | grep -F -e "$kid1" | grep -q retired || fail "key list does not show the retired key"
 ctl key retire "$kid1" 2>/dev/null && fail "retiring twice succeeded"
 pass "key retire refuses the current key; a retired key opens nothing"
 
