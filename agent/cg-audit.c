@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static GMutex audit_lock;
@@ -61,8 +62,16 @@ cg_audit_log (const char *who, const char *client, const char *action, const cha
   fflush (stderr);
   if (audit_fd >= 0)
     {
+      /* A line is in the file whole or not at all: a short write (a full
+       * disk) is cut back off, so the log stays one JSON object per line
+       * for whoever parses it, and the caller refuses the change. */
       gsize len = strlen (out);
-      ok = write (audit_fd, out, len) == (ssize_t) len && fdatasync (audit_fd) == 0;
+      struct stat st;
+      gboolean sized = fstat (audit_fd, &st) == 0;
+      ssize_t n = write (audit_fd, out, len);
+      ok = n == (ssize_t) len && fdatasync (audit_fd) == 0;
+      if (n > 0 && n < (ssize_t) len && sized && ftruncate (audit_fd, st.st_size) < 0)
+        g_warning ("audit log: a partial line could not be cut off: %s", g_strerror (errno));
     }
   g_mutex_unlock (&audit_lock);
   return ok;

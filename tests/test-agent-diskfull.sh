@@ -87,5 +87,7 @@ expect "$(api GET /v1/credentials/before-1 "$TOKEN")" 200
 rm -f "$auditdisk/filler"
 expect "$(api PUT /v1/credentials/audited "$TOKEN" '{"type":"mysql","secret":"x"}')" 201
 grep -q '"target":"audited"' "$auditdisk/audit.log" || fail "no audit line after room came back"
+python3 -c 'import json, sys; [json.loads(l) for l in open(sys.argv[1])]' "$auditdisk/audit.log" \
+  || fail "the audit log holds a torn line"
 stop_agent
-pass "audit disk full mid-run (after $n_ok more stores fit): changes refused with 503 audit_unavailable, reads answered; room again, changes audited"
+pass "audit disk full mid-run (after $n_ok more stores fit): changes refused with 503 audit_unavailable, reads answered; room again, changes audited; every line of the log whole"
