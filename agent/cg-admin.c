@@ -186,11 +186,17 @@ cmd_key_rotate (CgAgent *agent, json_t *args, const char *who, GError **error)
 static json_t *
 cmd_key_retire (CgAgent *agent, json_t *args, const char *who, GError **error)
 {
-  static const char *const allowed[] = { "command", "name", NULL };
+  static const char *const allowed[] = { "command", "name", "force", NULL };
   const char *kid;
+  json_t *force = json_object_get (args, "force");
   if (!need_fields (args, allowed, error) || !(kid = need_name (args, error)))
     return NULL;
-  gboolean ok = cg_vault_key_retire (agent->vault, kid, error);
+  if (force && !json_is_boolean (force))
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID, "\"force\" is a boolean");
+      return NULL;
+    }
+  gboolean ok = cg_vault_key_retire (agent->vault, kid, json_is_true (force), error);
   cg_audit_log (who, "local", "key.retire", kid, ok ? "ok" : (*error)->message);
   return ok ? json_pack ("{s:s, s:b}", "kid", kid, "retired", TRUE) : NULL;
 }

@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-#define SCHEMA_VERSION 1
+#define SCHEMA_VERSION 2
 
 static const char schema_v1[]
     = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -19,6 +19,14 @@ static const char schema_v1[]
       "CREATE TABLE tokens (name TEXT PRIMARY KEY, hmac BLOB NOT NULL UNIQUE,"
       "  created TEXT NOT NULL, last_used TEXT);"
       "PRAGMA user_version = 1;";
+
+/* Version 2: how often and when each sealing key last opened a value
+ * (cg-vault-key-use.c), so that an admin sees which old keys are still in
+ * use before retiring one. */
+static const char schema_v2[]
+    = "ALTER TABLE seal_keys ADD COLUMN opened INTEGER NOT NULL DEFAULT 0;"
+      "ALTER TABLE seal_keys ADD COLUMN last_opened TEXT;"
+      "PRAGMA user_version = 2;";
 
 void
 cg_db_set_error (GError **error, sqlite3 *db, const char *what)
@@ -112,11 +120,15 @@ cg_db_open (const char *path, GError **error)
   int version = sqlite3_step (stmt) == SQLITE_ROW ? sqlite3_column_int (stmt, 0) : -1;
   sqlite3_finalize (stmt);
 
-  if (version == 0)
+  if (version >= 0 && version < SCHEMA_VERSION)
     {
+      /* One transaction from whatever version the file has to the
+       * current one: a crash leaves it as it was. */
       if (!cg_db_exec (db, "BEGIN IMMEDIATE", error))
         goto fail;
-      if (!cg_db_exec (db, schema_v1, error) || !cg_db_exec (db, "COMMIT", error))
+      if ((version < 1 && !cg_db_exec (db, schema_v1, error))
+          || (version < 2 && !cg_db_exec (db, schema_v2, error))
+          || !cg_db_exec (db, "COMMIT", error))
         {
           sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
           goto fail;

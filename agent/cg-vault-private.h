@@ -21,11 +21,22 @@ struct CgVault
   CgSealKey *current;         /* borrowed from seal_keys */
   guint key_generation;       /* cg_keystore_generation () the keys were checked at */
   gint last_key_error;        /* CG_ERROR code of the last failed load, -1 if none */
+  GHashTable *key_use;        /* kid → openings not yet written (cg-vault-key-use.c) */
 };
 
 char *cg_vault_now_rfc3339 (void);
 /* With the lock held: keys loaded (or the reason why not). */
 gboolean cg_vault_ensure_keys (CgVault *vault, GError **error);
 gboolean cg_vault_tokens_init (CgVault *vault, GError **error);
+/* cg_vault_decrypt, with the opening counted as a use of the key or not
+ * (a rewrap moves a value off its key: not a use that should keep the key
+ * from being retired). */
+CgBuf *cg_vault_open_jwe (CgVault *vault, const char *jwe, const char *expected_ctx,
+                          gboolean count_use, char **kid_out, GError **error);
+/* A sealing key opened a value (takes the lock); write what gathered
+ * (lock held); drop it (at free, after a flush). */
+void cg_vault_key_use_note (CgVault *vault, const char *kid);
+void cg_vault_key_use_flush (CgVault *vault);
+void cg_vault_key_use_clear (CgVault *vault);
 
 G_END_DECLS

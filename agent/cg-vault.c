@@ -110,6 +110,9 @@ cg_vault_free (CgVault *v)
 {
   if (!v)
     return;
+  if (v->db)
+    cg_vault_key_use_flush (v);
+  cg_vault_key_use_clear (v);
   forget_keys (v);
   g_hash_table_unref (v->seal_keys);
   cg_buf_free (v->token_key);
@@ -636,6 +639,13 @@ CgBuf *
 cg_vault_decrypt (CgVault *v, const char *jwe, const char *expected_ctx, char **kid_out,
                   GError **error)
 {
+  return cg_vault_open_jwe (v, jwe, expected_ctx, TRUE, kid_out, error);
+}
+
+CgBuf *
+cg_vault_open_jwe (CgVault *v, const char *jwe, const char *expected_ctx, gboolean count_use,
+                   char **kid_out, GError **error)
+{
   g_autofree char *kid = NULL;
   gsize len = strlen (jwe);
   if (!cg_jwe_peek (jwe, len, &kid, NULL, error))
@@ -657,6 +667,8 @@ cg_vault_decrypt (CgVault *v, const char *jwe, const char *expected_ctx, char **
     return NULL;
 
   CgBuf *plain = cg_jwe_open (key, jwe, len, expected_ctx, error);
+  if (plain && count_use)
+    cg_vault_key_use_note (v, kid);
   if (plain && kid_out)
     *kid_out = g_steal_pointer (&kid);
   return plain;

@@ -70,10 +70,14 @@ char *cg_vault_token_check (CgVault *vault, const char *token);
 /* Sealing keys.  Rotation makes a new current key; older keys keep
  * opening what was sealed to them.  Retiring a key stops it from opening
  * anything (it stays in the keyring for backups); the current key cannot be
- * retired.  list: [{"kid","created","current","retired"}]. */
+ * retired, nor (unless @force) one that opened a value in the last
+ * CG_VAULT_RETIRE_QUIET_DAYS days: something out there still uses it.
+ * list: [{"kid","created","current","retired","opened","lastOpened"}],
+ * opened counting the values the key opened (decrypt, verify, rewrap). */
+#define CG_VAULT_RETIRE_QUIET_DAYS 30
 json_t *cg_vault_key_list (CgVault *vault, GError **error);
 char *cg_vault_key_rotate (CgVault *vault, GError **error);            /* the new kid */
-gboolean cg_vault_key_retire (CgVault *vault, const char *kid, GError **error);
+gboolean cg_vault_key_retire (CgVault *vault, const char *kid, gboolean force, GError **error);
 /* Open @jwe with whichever key it was sealed to and seal the same value,
  * with the same ctx, to the current key; the plaintext never leaves. */
 char *cg_vault_rewrap (CgVault *vault, const char *jwe, const char *expected_ctx,

@@ -37,9 +37,11 @@ static const char usage_text[]
       "  credential delete NAME      remove a stored credential\n"
       "  credential resolve NAME     print a stored credential as JSON, secret included\n"
       "  decrypt [--context NAME]    read an EncryptedCredential on stdin, print the value\n"
-      "  key list                    sealing keys: kid, created, current, retired\n"
+      "  key list                    sealing keys: kid, age, values opened and when\n"
+      "                              last, current / old / retired\n"
       "  key rotate                  make a new current sealing key; old ones keep opening\n"
-      "  key retire KID              stop a non-current key from opening anything\n"
+      "  key retire KID [--force]    stop a non-current key from opening anything\n"
+      "                              (refused while it opened a value in the last 30 days)\n"
       "  cert show | check | install | activate | generate | export\n"
       "                              the TLS certificate ('credgatectl cert --help')\n"
       "  backup --output FILE [--passphrase-fd N]   keys, records and the certificate,\n"
@@ -255,6 +257,13 @@ main (int argc, char **argv)
       g_autofree char *command = g_strdup_printf ("%s.%s", group, verb);
       request = json_pack ("{s:s, s:s*}", "command", command, "name", takes_name ? arg : NULL);
       expected_args = takes_name ? 4 : 3;
+      /* key retire KID --force: a key still in use (see key list). */
+      if (g_str_equal (group, "key") && g_str_equal (verb, "retire") && argc == 5
+          && g_str_equal (argv[4], "--force"))
+        {
+          json_object_set_new (request, "force", json_true ());
+          expected_args = 5;
+        }
     }
   else
     return usage_error ("unknown command '%s'", group);
@@ -295,12 +304,25 @@ main (int argc, char **argv)
     {
       size_t i;
       json_t *k;
-      printf ("%-46s %-22s %s\n", "kid", "created", "state");
+      printf ("%-44s %-21s %6s %7s %-21s %s\n", "kid", "created", "age", "opened",
+              "last opened", "state");
       json_array_foreach (result, i, k)
-        printf ("%-46s %-22s %s\n", str_or (k, "kid", "?"), str_or (k, "created", "?"),
-                json_is_true (json_object_get (k, "current"))   ? "current"
-                : json_is_true (json_object_get (k, "retired")) ? "retired"
-                                                                : "old (still opens)");
+        {
+          g_autoptr (GDateTime) created
+              = g_date_time_new_from_iso8601 (str_or (k, "created", ""), NULL);
+          g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+          g_autofree char *age
+              = created ? g_strdup_printf ("%" G_GINT64_FORMAT "d",
+                                           g_date_time_difference (now, created) / G_TIME_SPAN_DAY)
+                        : g_strdup ("?");
+          printf ("%-44s %-21s %6s %7" JSON_INTEGER_FORMAT " %-21s %s\n", str_or (k, "kid", "?"),
+                  str_or (k, "created", "?"), age,
+                  json_integer_value (json_object_get (k, "opened")),
+                  str_or (k, "lastOpened", "never"),
+                  json_is_true (json_object_get (k, "current"))   ? "current"
+                  : json_is_true (json_object_get (k, "retired")) ? "retired"
+                                                                  : "old (still opens)");
+        }
     }
   else if (g_str_equal (verb, "create"))
     /* The token alone, so that $(credgatectl token create ci) works. */

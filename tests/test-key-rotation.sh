@@ -67,16 +67,54 @@ pass "--rewrap -i moves a linked-service file to the current key, other fields u
 
 ctl key retire "$kid4" 2>"$WORK/err" && fail "the current key was retired"
 grep -q 'current' "$WORK/err" || fail "retiring the current key: unclear message: $(cat "$WORK/err")"
-ctl key retire "$kid1"
+
+# Which keys are still in use: kid1 opened v1 (credgatectl decrypt, above);
+# kid3 only sealed the linked service, which a rewrap (not a use) moved off.
+key_field () { ctl --json key list | python3 -c 'import json,sys; print([k for k in json.load(sys.stdin) if k["kid"] == sys.argv[1]][0].get(sys.argv[2]))' "$1" "$2"; }
+[ "$(key_field "$kid1" opened)" -ge 1 ] || fail "key list: $kid1 opened $(key_field "$kid1" opened) values"
+[ "$(key_field "$kid1" lastOpened)" != None ] || fail "key list: no last opening for $kid1"
+[ "$(key_field "$kid3" opened)" = 0 ] && [ "$(key_field "$kid3" lastOpened)" = None ] \
+  || fail "a rewrap counted as a use of $kid3"
+ctl key list | grep -F -e "$kid3" | grep -q ' never ' || fail "key list does not say $kid3 never opened"
+ctl key retire "$kid1" 2>"$WORK/err" && fail "a key in use was retired without --force"
+grep -q 'still in use' "$WORK/err" && grep -q -e '--force' "$WORK/err" && grep -q -e '--rewrap' "$WORK/err" \
+  || fail "retiring a key in use: $(cat "$WORK/err")"
+[ "$(ctl decrypt --context ls1 <"$WORK/v1")" = first-value ] || fail "a refused retire changed $kid1"
+ctl key retire "$kid3" >/dev/null || fail "an unused old key could not be retired"
+pass "key list counts what each key opened and when last (a rewrap is not a use); retire refuses a key used in the last 30 days, naming --rewrap and --force; an unused one retires"
+
+ctl key retire "$kid1" --force >/dev/null || fail "key retire --force"
 ctl decrypt --context ls1 <"$WORK/v1" >/dev/null 2>&1 && fail "a retired key still opens"
 [ "$(ctl decrypt --context ls1 <"$WORK/v1b")" = first-value ] || fail "the rewrapped value stopped opening"
 ctl key list | grep -F -e "$kid1" | grep -q retired || fail "key list does not show the retired key"
 ctl key retire "$kid1" 2>/dev/null && fail "retiring twice succeeded"
 pass "key retire refuses the current key; a retired key opens nothing"
 
+opened_before=$(key_field "$kid2" opened)
 stop_agent; start_agent
+[ "$(key_field "$kid2" opened)" = "$opened_before" ] || fail "key use counts lost on restart"
 [ "$(kid_of)" = "$kid4" ] || fail "current key changed on restart"
 [ "$(ctl decrypt --context ls1 <"$WORK/v1b")" = first-value ] || fail "after restart"
 ctl decrypt --context ls1 <"$WORK/v1" >/dev/null 2>&1 && fail "a retired key opens after restart"
 [ "$(ctl decrypt <"$WORK/v2")" = second ] || fail "a value sealed to an old key stopped opening after restart"
 pass "after a restart: same current key, old keys open, retired ones do not"
+
+# A state database from before key-use counting (schema version 1) is
+# upgraded in place at start: the keys, their states and the values stay.
+stop_agent
+/usr/bin/python3 - "$STATE/state.db" <<'PY'
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+db.executescript("ALTER TABLE seal_keys DROP COLUMN opened;"
+                 "ALTER TABLE seal_keys DROP COLUMN last_opened;"
+                 "PRAGMA user_version = 1;")
+db.close()
+PY
+start_agent
+[ "$(key_field "$kid2" opened)" = 0 ] || fail "upgraded database: $kid2 opened $(key_field "$kid2" opened)"
+[ "$(ctl decrypt <"$WORK/v2")" = second ] || fail "upgraded database: v2 does not open"
+ctl key list | grep -F -e "$kid1" | grep -q retired || fail "upgraded database: $kid1 not retired"
+[ "$(key_field "$kid2" opened)" = 1 ] || fail "upgraded database: the opening was not counted"
+[ "$(/usr/bin/python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA user_version").fetchone()[0])' "$STATE/state.db")" = 2 ] \
+  || fail "the schema version was not raised"
+pass "a schema-1 state database is upgraded in place at start; keys, states and values stay"
