@@ -25,16 +25,18 @@ cleanup () {
 trap cleanup EXIT
 
 # start_agent [extra agent options…]: on a free port; waits until the admin
-# socket answers.
+# socket answers.  $CG_AGENT_WRAPPER (make check-memory: valgrind) runs in
+# front of the agent when set; the wait is longer then.
 start_agent () {
-  local tries
+  local tries waits=100
+  [ -z "${CG_AGENT_WRAPPER:-}" ] || waits=1200
   for tries in 1 2 3 4 5; do
     PORT=$(( 20000 + RANDOM % 40000 ))
-    "$AGENT" --port "$PORT" --listen 127.0.0.1,::1 --state-dir "$STATE" --admin-socket "$SOCKET" \
-      "$@" >"$AGENT_LOG.out" 2>>"$AGENT_LOG" &
+    ${CG_AGENT_WRAPPER:-} "$AGENT" --port "$PORT" --listen 127.0.0.1,::1 --state-dir "$STATE" \
+      --admin-socket "$SOCKET" "$@" >"$AGENT_LOG.out" 2>>"$AGENT_LOG" &
     AGENT_PID=$!
     local i
-    for i in $(seq 100); do
+    for i in $(seq "$waits"); do
       if ! kill -0 "$AGENT_PID" 2>/dev/null; then
         wait "$AGENT_PID" || true
         AGENT_PID=
