@@ -12,6 +12,7 @@
 #include "common/cg-file.h"
 #include "common/cg-json.h"
 
+#include <glib/gstdio.h>
 #include <string.h>
 
 #define JWK_MAX (16 * 1024)
@@ -77,6 +78,7 @@ typedef struct
 {
   char *kind, *kid, *created;
   gint64 seq;
+  gboolean retired;
 } KeyRef;
 
 static void
@@ -99,8 +101,8 @@ list_keys_locked (CgVault *v, GError **error)
   m->kid = g_strdup ("");
   m->created = g_strdup ("");
   g_ptr_array_add (keys, m);
-  sqlite3_stmt *st
-      = cg_db_prepare (v->db, "SELECT kid, created, rowid FROM seal_keys ORDER BY rowid", error);
+  sqlite3_stmt *st = cg_db_prepare (
+      v->db, "SELECT kid, created, rowid, retired FROM seal_keys ORDER BY rowid", error);
   if (!st)
     {
       g_ptr_array_unref (keys);
@@ -113,18 +115,29 @@ list_keys_locked (CgVault *v, GError **error)
       k->kid = g_strdup ((const char *) sqlite3_column_text (st, 0));
       k->created = g_strdup ((const char *) sqlite3_column_text (st, 1));
       k->seq = sqlite3_column_int64 (st, 2);
+      k->retired = sqlite3_column_int (st, 3);
       g_ptr_array_add (keys, k);
     }
   sqlite3_finalize (st);
   return keys;
 }
 
+/* A retired key is escrowed again under another name, with "retired" in
+ * it, so that a recovery keeps it retired (a key an admin retired, maybe
+ * because it leaked, must not open values again after a recovery). */
+static char *
+escrow_path_as (CgVault *v, const char *rkid, KeyRef *k, gboolean retired)
+{
+  g_autofree char *file = !*k->kid ? g_strdup ("master.jwe")
+                          : retired ? g_strdup_printf ("seal-%s.retired.jwe", k->kid)
+                                    : g_strdup_printf ("seal-%s.jwe", k->kid);
+  return g_build_filename (v->state_dir, "escrow", rkid, file, NULL);
+}
+
 static char *
 escrow_path (CgVault *v, const char *rkid, KeyRef *k)
 {
-  g_autofree char *file = *k->kid ? g_strdup_printf ("seal-%s.jwe", k->kid)
-                                  : g_strdup ("master.jwe");
-  return g_build_filename (v->state_dir, "escrow", rkid, file, NULL);
+  return escrow_path_as (v, rkid, k, k->retired);
 }
 
 /* Seal one key to one recipient, atomically into its file. */
@@ -139,6 +152,8 @@ escrow_one (CgVault *v, Recipient *r, KeyRef *k, const CgBuf *key, GError **erro
   json_t *doc = json_pack ("{s:i, s:s, s:s, s:s, s:s, s:I, s:s}", "credgateEscrow", 1,
                            "instance", v->instance, "kind", k->kind, "kid", k->kid, "created",
                            k->created, "seq", (json_int_t) k->seq, "key", b64);
+  if (k->retired)
+    json_object_set_new (doc, "retired", json_true ());
   cg_wipe_str (b64);
   char *text = cg_json_dump (doc);
   json_decref (doc);
@@ -189,6 +204,12 @@ sync_locked (CgVault *v, const char *only, guint *written, GError **error)
             }
           if (!escrow_one (v, r, k, key, error))
             return FALSE;
+          if (k->retired)
+            {
+              /* The retired copy is written: the active one goes. */
+              g_autofree char *active = escrow_path_as (v, r->rkid, k, FALSE);
+              g_unlink (active);
+            }
           if (written)
             (*written)++;
         }
@@ -358,10 +379,11 @@ cg_escrow_recover (const char *dir_path, CgSealKey *recipient, GError **error)
       json_t *doc = cg_json_load_strict ((const char *) plain->data, plain->len, error);
       const char *kind = NULL, *kid2 = NULL, *inst = NULL, *created = NULL, *key = NULL;
       json_int_t seq = 0, fmt = 0;
+      int retired = 0;
       if (!doc
-          || json_unpack (doc, "{s:I, s:s, s:s, s:s, s:s, s:I, s:s}", "credgateEscrow", &fmt,
-                          "instance", &inst, "kind", &kind, "kid", &kid2, "created", &created,
-                          "seq", &seq, "key", &key)
+          || json_unpack (doc, "{s:I, s:s, s:s, s:s, s:s, s:I, s:s, s?b}", "credgateEscrow",
+                          &fmt, "instance", &inst, "kind", &kind, "kid", &kid2, "created",
+                          &created, "seq", &seq, "key", &key, "retired", &retired)
                  < 0
           || fmt != 1)
         {
@@ -386,9 +408,23 @@ cg_escrow_recover (const char *dir_path, CgSealKey *recipient, GError **error)
         {
           g_clear_pointer (&master, json_decref);
           master = doc;
+          continue;
+        }
+      /* A key's active and retired copies may both be there (a crash
+       * between writing the one and removing the other): retired wins. */
+      guint i;
+      for (i = 0; i < seals->len; i++)
+        if (g_str_equal (kid2, json_string_value (json_object_get (seals->pdata[i], "kid"))))
+          break;
+      if (i == seals->len)
+        g_ptr_array_add (seals, doc);
+      else if (retired)
+        {
+          json_decref (seals->pdata[i]);
+          seals->pdata[i] = doc;
         }
       else
-        g_ptr_array_add (seals, doc);
+        json_decref (doc);
     }
   if (!master || seals->len == 0)
     {
@@ -399,6 +435,18 @@ cg_escrow_recover (const char *dir_path, CgSealKey *recipient, GError **error)
       return NULL;
     }
   g_ptr_array_sort (seals, by_seq);
+  /* The newest key that is not retired becomes current (the current one
+   * never is). */
+  gint current = -1;
+  for (guint i = 0; i < seals->len; i++)
+    if (!json_is_true (json_object_get (seals->pdata[i], "retired")))
+      current = i;
+  if (current < 0)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND,
+                   "%s holds only retired sealing keys for recipient %s", from, rkid);
+      return NULL;
+    }
   json_t *keys = json_array ();
   for (guint i = 0; i < seals->len; i++)
     {
@@ -406,7 +454,8 @@ cg_escrow_recover (const char *dir_path, CgSealKey *recipient, GError **error)
       json_array_append_new (
           keys, json_pack ("{s:O, s:O, s:b, s:b, s:O}", "kid", json_object_get (s, "kid"),
                            "created", json_object_get (s, "created"), "current",
-                           i + 1 == seals->len, "retired", FALSE, "d",
+                           (gint) i == current, "retired",
+                           json_is_true (json_object_get (s, "retired")), "d",
                            json_object_get (s, "key")));
     }
   return json_pack ("{s:i, s:s, s:O, s:o}", "format", 1, "sourceInstance", instance, "master",

@@ -145,7 +145,11 @@ cg_vault_key_retire (CgVault *v, const char *kid, gboolean force, GError **error
           sqlite3_finalize (st);
         }
       if (ok)
-        g_hash_table_remove (v->seal_keys, kid);
+        {
+          g_hash_table_remove (v->seal_keys, kid);
+          /* Escrow learns it too, so a recovery keeps the key retired. */
+          cg_vault_escrow_sync_locked (v);
+        }
     }
   g_mutex_unlock (&v->lock);
   return ok;

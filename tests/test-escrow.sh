@@ -102,3 +102,26 @@ done
 [ "$(kid_now)" = "$kid3" ] || fail "the current key changed"
 expect "$(api GET /v1/credentials "$TOKEN")" 200
 pass "escrow + a copy of state.db on a host with its own keyring: records resolve, values open, tokens work"
+
+# ---- a key retired on the old host stays retired after a recovery from
+# escrow: retiring re-escrows it, marked, under another name.
+use_agent old
+kid1=$(python3 -c 'import base64, json, sys
+h = sys.stdin.read().split(".")[0]
+print(json.loads(base64.urlsafe_b64decode(h + "=" * (-len(h) % 4)))["kid"])' <"$WORK/v1.jwe")
+ctl key retire "$kid1" >/dev/null || fail "retire $kid1"
+ctl escrow status >"$WORK/status" || fail "escrow status after a retire: $(cat "$WORK/status")"
+for r in "$rdir"/*/; do
+  [ "$(basename "$r")" = recipients ] && continue
+  [ -f "$r/seal-$kid1.retired.jwe" ] && [ ! -e "$r/seal-$kid1.jwe" ] \
+    || fail "the retired key is not re-escrowed as retired in $r: $(ls "$r")"
+done
+use_agent fresh2
+start_agent
+ctl restore --escrow "$rdir" --recipient-key "$WORK/admin.jwk" >"$WORK/out" \
+  || fail "escrow restore after a retire failed"
+ctl decrypt --context ls <"$WORK/v1.jwe" >/dev/null 2>&1 && fail "a key retired before the escrow opens again"
+[ "$(ctl decrypt --context ls <"$WORK/v2.jwe")" = CANARY-e2 ] || fail "v2 after the retire"
+ctl key list | grep -F -e "$kid1" | grep -q retired || fail "key list: $kid1 not retired after recovery"
+[ "$(kid_now)" = "$kid3" ] || fail "the newest key is not current after recovery"
+pass "a key retired on the old host is escrowed as retired and stays retired after a recovery from escrow"
