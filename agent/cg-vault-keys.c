@@ -10,6 +10,15 @@
 
 #include <string.h>
 
+/* Whole days since an RFC 3339 time; -1 if it cannot be read. */
+static gint64
+days_since (const char *when)
+{
+  g_autoptr (GDateTime) then = when ? g_date_time_new_from_iso8601 (when, NULL) : NULL;
+  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+  return then ? g_date_time_difference (now, then) / G_TIME_SPAN_DAY : -1;
+}
+
 json_t *
 cg_vault_key_list (CgVault *v, GError **error)
 {
@@ -24,12 +33,16 @@ cg_vault_key_list (CgVault *v, GError **error)
     {
       list = json_array ();
       while (sqlite3_step (st) == SQLITE_ROW)
-        json_array_append_new (
-            list, json_pack ("{s:s, s:s, s:b, s:b, s:I, s:s?}", "kid", sqlite3_column_text (st, 0),
-                             "created", sqlite3_column_text (st, 1), "current",
-                             sqlite3_column_int (st, 2), "retired", sqlite3_column_int (st, 3),
-                             "opened", (json_int_t) sqlite3_column_int64 (st, 4), "lastOpened",
-                             sqlite3_column_text (st, 5)));
+        {
+          const char *created = (const char *) sqlite3_column_text (st, 1);
+          json_array_append_new (
+              list, json_pack ("{s:s, s:s, s:I, s:b, s:b, s:I, s:s?}", "kid",
+                               sqlite3_column_text (st, 0), "created", created, "ageDays",
+                               (json_int_t) days_since (created), "current",
+                               sqlite3_column_int (st, 2), "retired", sqlite3_column_int (st, 3),
+                               "opened", (json_int_t) sqlite3_column_int64 (st, 4),
+                               "lastOpened", sqlite3_column_text (st, 5)));
+        }
       sqlite3_finalize (st);
     }
   g_mutex_unlock (&v->lock);
@@ -88,15 +101,6 @@ cg_vault_key_rotate (CgVault *v, GError **error)
   char *kid = rotate_locked (v, error);
   g_mutex_unlock (&v->lock);
   return kid;
-}
-
-/* Whole days since an RFC 3339 time; -1 if it cannot be read. */
-static gint64
-days_since (const char *when)
-{
-  g_autoptr (GDateTime) then = when ? g_date_time_new_from_iso8601 (when, NULL) : NULL;
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  return then ? g_date_time_difference (now, then) / G_TIME_SPAN_DAY : -1;
 }
 
 gboolean

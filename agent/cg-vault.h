@@ -72,7 +72,7 @@ char *cg_vault_token_check (CgVault *vault, const char *token);
  * anything (it stays in the keyring for backups); the current key cannot be
  * retired, nor (unless @force) one that opened a value in the last
  * CG_VAULT_RETIRE_QUIET_DAYS days: something out there still uses it.
- * list: [{"kid","created","current","retired","opened","lastOpened"}],
+ * list: [{"kid","created","ageDays","current","retired","opened","lastOpened"}],
  * opened counting the values the key opened (decrypt, verify, rewrap). */
 #define CG_VAULT_RETIRE_QUIET_DAYS 30
 json_t *cg_vault_key_list (CgVault *vault, GError **error);

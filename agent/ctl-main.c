@@ -308,13 +308,8 @@ main (int argc, char **argv)
               "last opened", "state");
       json_array_foreach (result, i, k)
         {
-          g_autoptr (GDateTime) created
-              = g_date_time_new_from_iso8601 (str_or (k, "created", ""), NULL);
-          g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-          g_autofree char *age
-              = created ? g_strdup_printf ("%" G_GINT64_FORMAT "d",
-                                           g_date_time_difference (now, created) / G_TIME_SPAN_DAY)
-                        : g_strdup ("?");
+          g_autofree char *age = g_strdup_printf (
+              "%" JSON_INTEGER_FORMAT "d", json_integer_value (json_object_get (k, "ageDays")));
           printf ("%-44s %-21s %6s %7" JSON_INTEGER_FORMAT " %-21s %s\n", str_or (k, "kid", "?"),
                   str_or (k, "created", "?"), age,
                   json_integer_value (json_object_get (k, "opened")),

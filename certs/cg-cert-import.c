@@ -13,10 +13,17 @@
 #include <gnutls/pkcs12.h>
 #include <string.h>
 
-static gboolean
-is_pem (const void *data, gsize len)
+gboolean
+cg_cert_is_pem (const void *data, gsize len)
 {
   return g_strstr_len (data, len, "-----BEGIN ") != NULL;
+}
+
+gboolean
+cg_cert_pem_key_is_encrypted (const void *data, gsize len)
+{
+  return g_strstr_len (data, len, "-----BEGIN ENCRYPTED ")
+         || g_strstr_len (data, len, "Proc-Type: 4,ENCRYPTED");
 }
 
 static void warn (GPtrArray *warnings, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
@@ -54,9 +61,8 @@ cg_cert_key_needs_passphrase (const void *key, gsize len)
 {
   if (len == 0 || len > CG_CERT_FILE_MAX)
     return FALSE;
-  if (is_pem (key, len))
-    return g_strstr_len (key, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----")
-           || g_strstr_len (key, len, "Proc-Type: 4,ENCRYPTED");
+  if (cg_cert_is_pem (key, len))
+    return cg_cert_pem_key_is_encrypted (key, len);
   /* DER: only an encrypted PKCS#8 key fails this way without a password. */
   gnutls_x509_privkey_t xkey = NULL;
   if (gnutls_x509_privkey_init (&xkey) < 0)
@@ -93,7 +99,7 @@ import_key (const void *key, gsize len, const char *passphrase, gnutls_privkey_t
     }
   gnutls_datum_t datum = { (unsigned char *) key, (unsigned int) len };
   r = gnutls_x509_privkey_import2 (xkey, &datum,
-                                   is_pem (key, len) ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER,
+                                   cg_cert_is_pem (key, len) ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER,
                                    encrypted ? passphrase : NULL, 0);
   if (r < 0)
     {
@@ -131,7 +137,7 @@ import_chain (const void *chain, gsize len, gnutls_x509_crt_t **crts, unsigned i
   if (!check_size (len, "certificate", error))
     return FALSE;
   gnutls_datum_t datum = { (unsigned char *) chain, (unsigned int) len };
-  if (is_pem (chain, len))
+  if (cg_cert_is_pem (chain, len))
     {
       /* No sorting flag: the order given is checked (and fixed) below,
        * with a warning rather than a refusal. */
@@ -373,7 +379,7 @@ cg_cert_pair_load_pkcs12 (const void *data, gsize len, const char *password, GPt
     }
   gnutls_datum_t datum = { (unsigned char *) data, (unsigned int) len };
   if ((r = gnutls_pkcs12_import (p12, &datum,
-                                 is_pem (data, len) ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER, 0))
+                                 cg_cert_is_pem (data, len) ? GNUTLS_X509_FMT_PEM : GNUTLS_X509_FMT_DER, 0))
       < 0)
     {
       g_set_error (error, CG_ERROR, CG_ERROR_INVALID,

@@ -14,12 +14,6 @@
 #include <string.h>
 #include <time.h>
 
-static gboolean
-is_pem (const char *data, gsize len)
-{
-  return g_strstr_len (data, len, "-----BEGIN ") != NULL;
-}
-
 static char *
 format_time (time_t t)
 {
@@ -47,7 +41,7 @@ load_chain (const char *path, gnutls_x509_crt_t **crts, unsigned int *n_crts, GE
     }
 
   gnutls_datum_t datum = { (unsigned char *) data, (unsigned int) len };
-  if (is_pem (data, len))
+  if (cg_cert_is_pem (data, len))
     {
       /* Leaf first, then each issuer: the order a TLS server sends. */
       r = gnutls_x509_crt_list_import2 (crts, n_crts, &datum, GNUTLS_X509_FMT_PEM,
@@ -120,12 +114,8 @@ load_key (const char *path, gnutls_privkey_t *key, GError **error)
       goto out;
     }
 
-  gboolean pem = is_pem (data, len);
-  /* PKCS#8 "ENCRYPTED PRIVATE KEY" and OpenSSL's traditional
-   * "Proc-Type: 4,ENCRYPTED" headers. */
-  if (pem
-      && (g_strstr_len (data, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----")
-          || g_strstr_len (data, len, "Proc-Type: 4,ENCRYPTED")))
+  gboolean pem = cg_cert_is_pem (data, len);
+  if (pem && cg_cert_pem_key_is_encrypted (data, len))
     {
       g_set_error (error, CG_ERROR, CG_ERROR_UNSUPPORTED,
                    "%s: the private key is encrypted; decrypt it first "

@@ -17,6 +17,12 @@ G_BEGIN_DECLS
 CgCertPair *cg_cert_pair_new_take (gnutls_x509_crt_t *crts, unsigned int n_crts,
                                    gnutls_privkey_t key, const char *what, GError **error);
 
+/* Whether @data looks like PEM (a "-----BEGIN " line) rather than DER. */
+gboolean cg_cert_is_pem (const void *data, gsize len);
+/* Whether a PEM key is passphrase-protected: a PKCS#8 "ENCRYPTED ..." block
+ * or OpenSSL's traditional "Proc-Type: 4,ENCRYPTED" header. */
+gboolean cg_cert_pem_key_is_encrypted (const void *data, gsize len);
+
 /* "sha256:" + base64 of SHA-256 of the DER SubjectPublicKeyInfo; NULL on a
  * GnuTLS error (transfer full). */
 char *cg_cert_pin_from_pubkey (gnutls_pubkey_t pub, GError **error);

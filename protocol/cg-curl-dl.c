@@ -3,7 +3,7 @@
  *
  * credgate-encrypt-value links this instead of libcurl.  Offline (--key),
  * for --help and for every refusal before the network, it never talks to
- * an agent, yet linking libcurl-gnutls would map and relocate some thirty
+ * an agent, yet linking libcurl-gnutls would map and relocate some twenty
  * libraries it pulls in (OpenSSL, Kerberos, LDAP, SSH, ...) on every run:
  * most of the command's start-up time.  Here the same libcurl the build
  * was configured with is opened by its soname (RTLD_NOW, so a broken
@@ -38,7 +38,7 @@
 static struct
 {
   gboolean loaded;
-  char error[256];
+  char error[320]; /* why it could not be loaded */
   CURLcode (*global_init) (long flags);
   CURL *(*easy_init) (void);
   void (*easy_cleanup) (CURL *curl);
@@ -52,12 +52,12 @@ static struct
 } lib;
 
 static gboolean
-load_symbols (void *handle)
+load_symbols (void *handle, char *why, gsize why_size)
 {
 #define SYM(field, name)                                                                           \
   if (!(*(void **)&lib.field = dlsym (handle, name)))                                              \
     {                                                                                              \
-      g_snprintf (lib.error, sizeof lib.error, "%s has no %s", CG_CURL_DL_NAME, name);             \
+      g_snprintf (why, why_size, "%s has no %s", CG_CURL_DL_NAME, name);                           \
       return FALSE;                                                                                \
     }
   SYM (global_init, "curl_global_init");
@@ -82,12 +82,16 @@ ensure_loaded (void)
   if (g_once_init_enter (&once))
     {
       void *handle = dlopen (CG_CURL_DL_NAME, RTLD_NOW | RTLD_LOCAL);
+      char why[256] = "";
       if (!handle)
-        g_snprintf (lib.error, sizeof lib.error, "%s", dlerror ());
-      else if (load_symbols (handle))
+        g_snprintf (why, sizeof why, "%s", dlerror ());
+      else if (load_symbols (handle, why, sizeof why))
         lib.loaded = TRUE;
       else
         dlclose (handle);
+      /* Written once, before any caller can read it. */
+      if (!lib.loaded)
+        g_snprintf (lib.error, sizeof lib.error, "libcurl could not be loaded (%s)", why);
       g_once_init_leave (&once, 1);
     }
   return lib.loaded;
@@ -162,11 +166,7 @@ curl_easy_perform (CURL *curl)
 const char *
 curl_easy_strerror (CURLcode code)
 {
-  if (ensure_loaded ())
-    return lib.easy_strerror (code);
-  static char message[sizeof lib.error + 64];
-  g_snprintf (message, sizeof message, "libcurl could not be loaded (%s)", lib.error);
-  return message;
+  return ensure_loaded () ? lib.easy_strerror (code) : lib.error;
 }
 
 struct curl_slist *

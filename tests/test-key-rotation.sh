@@ -71,6 +71,7 @@ grep -q 'current' "$WORK/err" || fail "retiring the current key: unclear message
 # Which keys are still in use: kid1 opened v1 (credgatectl decrypt, above);
 # kid3 only sealed the linked service, which a rewrap (not a use) moved off.
 key_field () { ctl --json key list | python3 -c 'import json,sys; print([k for k in json.load(sys.stdin) if k["kid"] == sys.argv[1]][0].get(sys.argv[2]))' "$1" "$2"; }
+[ "$(key_field "$kid2" ageDays)" = 0 ] || fail "key list: $kid2, made today, is $(key_field "$kid2" ageDays) days old"
 [ "$(key_field "$kid1" opened)" -ge 1 ] || fail "key list: $kid1 opened $(key_field "$kid1" opened) values"
 [ "$(key_field "$kid1" lastOpened)" != None ] || fail "key list: no last opening for $kid1"
 [ "$(key_field "$kid3" opened)" = 0 ] && [ "$(key_field "$kid3" lastOpened)" = None ] \
