@@ -8,6 +8,7 @@
 #include "agent/cg-config.h"
 #include "agent/ctl-cert.h"
 #include "agent/ctl-backup.h"
+#include "agent/ctl-help.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-json.h"
@@ -50,9 +51,13 @@ static const char usage_text[]
       "  restore FILE [--merge] [--passphrase-fd N] [--certificate | --keep-certificate]\n"
       "                              bring a backup into this agent (its certificate too,\n"
       "                              unless --merge or --keep-certificate)\n"
-      "  restore --escrow DIR --recipient-key ADMIN.jwk  recover the keys from escrow\n"
+      "  restore --escrow DIR --recipient-key ADMIN.jwk\n"
+      "                              recover the keys from an escrow directory (the old\n"
+      "                              host's STATE_DIR/escrow)\n"
       "  escrow add RECIPIENT.jwk    escrow every key to an admin's public key\n"
       "  escrow status               which keys each escrow recipient can recover\n"
+      "\n"
+      "Run 'credgatectl COMMAND --help' for the details of one.\n"
       "\n"
       "Options:\n"
       "  --socket PATH   the agent's admin socket (default $CREDGATE_ADMIN_SOCKET,\n"
@@ -199,6 +204,9 @@ main (int argc, char **argv)
     }
   if (argc < 2)
     return usage_error ("%s", "no command given");
+  int help_status;
+  if (cg_ctl_help_handle (argc, argv, &help_status))
+    return help_status;
 
   g_autofree char *socket_path = opt_socket ? g_strdup (opt_socket)
                                             : cg_config_default_admin_socket ();
