@@ -34,10 +34,31 @@ for d in 'User=credgate' 'ProtectSystem=strict' 'ProtectHome=yes' 'PrivateTmp=ye
          'LoadCredentialEncrypted=keyring-password:' 'ExecStart=/usr/bin/dbus-run-session -- '; do
   grep -q "^$d" "$unit" || fail "the unit lacks $d"
 done
-grep -q '^u credgate ' "$top_srcdir/data/credgate.sysusers" || fail "sysusers does not make the credgate user"
-grep -q '^d /var/lib/credgate 0700 credgate credgate' "$top_srcdir/data/credgate.tmpfiles" \
-  || fail "tmpfiles does not make the state directory 0700"
-pass "hardening directives, sysusers and tmpfiles are all there"
+# Enabled by the package, it starts only once the credential it loads exists.
+cred=$(sed -n 's/^LoadCredentialEncrypted=keyring-password://p' "$unit")
+grep -qx "ConditionPathExists=$cred" "$unit" || fail "no ConditionPathExists= on the credential $cred"
+pass "the hardening directives are all there; the unit waits for $cred"
+
+# The user and directories, from the files as `make install` puts them
+# (systemd reads only *.conf there), by systemd-sysusers and
+# systemd-tmpfiles on that tree as they run at boot.  The directories are
+# forced to /usr/lib so that a distcheck prefix does not hide them.
+root="$WORK/root"; mkdir -p "$root/etc"
+out=$(${MAKE:-make} -s -C "$top_builddir" install-sysusersDATA install-tmpfilesDATA DESTDIR="$root" \
+        sysusersdir=/usr/lib/sysusers.d tmpfilesdir=/usr/lib/tmpfiles.d 2>&1) || fail "make install: $out"
+out=$(systemd-sysusers --root="$root" 2>&1) || fail "systemd-sysusers: $out"
+entry=$(awk -F: '$1 == "credgate"' "$root/etc/passwd" 2>/dev/null || true)
+[ -n "$entry" ] || fail "systemd-sysusers --root made no credgate user from $(ls "$root/usr/lib/sysusers.d")"
+IFS=: read -r _ _ uid gid _ home shell <<<"$entry"
+[ "$home:$shell" = /var/lib/credgate:/usr/sbin/nologin ] || fail "credgate user: $entry"
+grep -q "^credgate:x:$gid:" "$root/etc/group" || fail "no credgate group with gid $gid"
+out=$(systemd-tmpfiles --create --root="$root" 2>&1) || fail "systemd-tmpfiles: $out"
+for d in var/lib/credgate var/log/credgate; do
+  [ "$(stat -c '%a %u %g' "$root/$d" 2>/dev/null)" = "700 $uid $gid" ] \
+    || fail "systemd-tmpfiles --root did not make /$d 0700 credgate: $(ls -lnd "$root/$d" 2>&1)"
+done
+[ ! -e "$root/etc/credstore.encrypted" ] || fail "tmpfiles makes /etc/credstore.encrypted, which the admin makes"
+pass "installed sysusers.d and tmpfiles.d credgate.conf make the user (uid $uid) and its 0700 directories"
 
 # The wrapper as the unit runs it: a fresh D-Bus session, a credentials
 # directory holding the password, the keyring under XDG_DATA_HOME.
