@@ -248,7 +248,8 @@ run_verify (const CgEncryptOptions *opts)
   g_autoptr (CgClient) client = open_session (opts, opts->agent, TRUE, &info, &error);
   if (!client)
     return cg_exit_fail (error);
-  json_auto_t *body = json_pack ("{s:s, s:s?}", "encryptedCredential", jwe, "context",
+  /* No --context: no "context" member (a null one is not a string). */
+  json_auto_t *body = json_pack ("{s:s, s:s*}", "encryptedCredential", jwe, "context",
                                  opts->context);
   json_auto_t *reply = cg_client_request (client, "POST", "/v1/verify", body, &error);
   if (!reply)

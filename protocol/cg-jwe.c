@@ -483,7 +483,9 @@ cg_jwe_open (CgSealKey *key, const char *jwe, gsize len, const char *expected_ct
   cg_wipe (cek, sizeof cek);
 
   ok = cg_equal_ct (tag, parts.tag, TAG_LEN) && ok;
-  if (expected_ctx && (!parts.ctx || !g_str_equal (parts.ctx, expected_ctx)))
+  /* A value bound to a context opens only where that context is named,
+   * and an unbound one only where none is (DESIGN.md). */
+  if (g_strcmp0 (parts.ctx, expected_ctx) != 0)
     ok = FALSE;
   if (!ok)
     {

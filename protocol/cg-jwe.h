@@ -54,9 +54,10 @@ char *cg_jwe_seal (CgSealKey *recipient, const char *ctx, const guint8 *plaintex
 gboolean cg_jwe_peek (const char *jwe, gsize len, char **kid, char **ctx, GError **error);
 
 /* Open @jwe with @key (which must hold the private part and whose kid must
- * match).  If @expected_ctx is non-NULL, the header's ctx must equal it; if
- * NULL, a header ctx is accepted.  Every failure after the key operation is
- * the same CG_ERROR_DECRYPT "cannot decrypt" error. */
+ * match).  The header's ctx must equal @expected_ctx: a value bound to a
+ * context opens only when that context is named, one without a ctx only
+ * when @expected_ctx is NULL.  Every failure after the key operation is the
+ * same CG_ERROR_DECRYPT "cannot decrypt" error. */
 CgBuf *cg_jwe_open (CgSealKey *key, const char *jwe, gsize len, const char *expected_ctx,
                     GError **error);
 

@@ -50,6 +50,43 @@ expect "$r" 200
 echo "$r" | grep -q '"ok":true' || fail "verify: $r"
 pass "encrypt, verify and credgatectl decrypt agree"
 
+# Context binding (DESIGN.md): a value bound to a ctx opens only where that
+# ctx is named; one without a ctx only where none is.  Every opener: the
+# admin socket's decrypt, /v1/verify, /v1/rewrap, and encrypt-value's
+# --verify and --rewrap, which call those two.
+EV="$top_builddir/credgate-encrypt-value"
+PIN=$(served_pin)
+r=$(api POST /v1/encrypt "$TOKEN" "{\"value\":\"$CANARY-bare\"}")
+expect "$r" 200
+bare=$(echo "${r#* }" | sed -n 's/.*"encryptedCredential":"\([^"]*\)".*/\1/p')
+[ -n "$bare" ] || fail "no encryptedCredential in $r"
+printf '%s' "$TOKEN" >"$WORK/token"; chmod 600 "$WORK/token"
+opens () { # opens JWE [CTX]: 0 when every opener opens it with CTX named, 1 when every one refuses
+  local jwe=$1 ctx=${2:-} n=0 m c
+  local ctxarg=() ctxjson=
+  [ -n "$ctx" ] && { ctxarg=(--context "$ctx"); ctxjson=",\"context\":\"$ctx\""; }
+  printf '%s' "$jwe" | ctl decrypt "${ctxarg[@]}" >/dev/null 2>&1 && n=$((n + 1))
+  for path in /v1/verify /v1/rewrap; do
+    c=$(api POST "$path" "$TOKEN" "{\"encryptedCredential\":\"$jwe\"$ctxjson}")
+    case "${c%% *}" in
+      200) n=$((n + 1)) ;;
+      422) echo "${c#* }" | grep -q '"code": *"cannot_decrypt"' || fail "$path: not the opaque failure: $c" ;;
+      *) fail "$path: $c" ;;
+    esac
+  done
+  for m in --verify --rewrap; do
+    printf '%s' "$jwe" | "$EV" --agent "127.0.0.1:$PORT" --pin "$PIN" --token-file "$WORK/token" \
+      "$m" "${ctxarg[@]}" >/dev/null 2>&1 && n=$((n + 1))
+  done
+  case $n in 5) return 0 ;; 0) return 1 ;; *) fail "openers disagree on ctx '${ctx}': $n of 5 opened" ;; esac
+}
+opens "$jwe" ls1 || fail "a value bound to ls1 does not open with ls1 named"
+opens "$jwe" && fail "a value bound to ls1 opens with no context named"
+opens "$jwe" other && fail "a value bound to ls1 opens as other"
+opens "$bare" || fail "a value without a context does not open with none named"
+opens "$bare" ls1 && fail "a value without a context opens with ls1 named"
+pass "context binding: decrypt, /v1/verify, /v1/rewrap, --verify and --rewrap open a bound value only with its context, an unbound one only without"
+
 sync
 if grep -rqa "$CANARY" "$STATE"; then
   fail "the secret appears in plaintext under the state directory: $(grep -rla "$CANARY" "$STATE")"

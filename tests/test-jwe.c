@@ -229,8 +229,8 @@ test_roundtrip_ctx (void)
   g_assert_true (cg_jwe_peek (jwe, strlen (jwe), NULL, &ctx, &error));
   g_assert_cmpstr (ctx, ==, "linked-sql");
   assert_opens (key, jwe, "linked-sql", "p4ss");
-  /* NULL expected_ctx accepts any ctx. */
-  assert_opens (key, jwe, NULL, "p4ss");
+  /* A bound value does not open when no context is named. */
+  assert_open_fails (key, jwe, NULL, CG_ERROR_DECRYPT);
 }
 
 static void
@@ -263,6 +263,11 @@ test_ctx_mismatch (void)
   assert_open_fails (key, with_ctx, "linked-a ", CG_ERROR_DECRYPT);
   assert_open_fails (key, with_ctx, "", CG_ERROR_DECRYPT);
   assert_open_fails (key, without_ctx, "linked-a", CG_ERROR_DECRYPT);
+  assert_open_fails (key, without_ctx, "", CG_ERROR_DECRYPT);
+  /* Bound: opens only where its context is named (DESIGN.md). */
+  assert_open_fails (key, with_ctx, NULL, CG_ERROR_DECRYPT);
+  assert_opens (key, with_ctx, "linked-a", "v");
+  assert_opens (key, without_ctx, NULL, "v");
 }
 
 static void

@@ -911,12 +911,35 @@ test_encrypt (void)
   g_assert_null (kid2);
   g_clear_error (&error);
 
-  /* No ctx. */
+  /* Bound to ls-1 and no ctx named: refused, and rewrap alike. */
+  g_assert_null (cg_vault_decrypt (v, jwe, NULL, &kid2, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_DECRYPT);
+  g_assert_null (kid2);
+  g_clear_error (&error);
+  g_assert_null (cg_vault_rewrap (v, jwe, NULL, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_DECRYPT);
+  g_clear_error (&error);
+  g_assert_null (cg_vault_rewrap (v, jwe, "ls-2", &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_DECRYPT);
+  g_clear_error (&error);
+  g_autofree char *rewrapped = cg_vault_rewrap (v, jwe, "ls-1", &error);
+  g_assert_no_error (error);
+  g_autoptr (CgBuf) plain3 = cg_vault_decrypt (v, rewrapped, "ls-1", NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (plain3->data, plain3->len, value, strlen (value));
+
+  /* No ctx: opens only when none is named. */
   g_autofree char *bare = cg_vault_encrypt (v, (const guint8 *) "x", 1, NULL, &error);
   g_assert_no_error (error);
   g_autoptr (CgBuf) plain2 = cg_vault_decrypt (v, bare, NULL, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpmem (plain2->data, plain2->len, "x", 1);
+  g_assert_null (cg_vault_decrypt (v, bare, "ls-1", NULL, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_DECRYPT);
+  g_clear_error (&error);
+  g_assert_null (cg_vault_rewrap (v, bare, "ls-1", &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_DECRYPT);
+  g_clear_error (&error);
 
   /* Tampered ciphertext. */
   g_autofree char *tampered = g_strdup (jwe);
