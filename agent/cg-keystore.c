@@ -198,3 +198,18 @@ cg_keystore_store (const char *instance, const char *kind, const char *kid, cons
                  local->message);
   return ok;
 }
+
+gboolean
+cg_keystore_delete (const char *instance, const char *kind, const char *kid, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  secret_password_clear_sync (cg_secret_schema_get (), NULL, &local, "instance", instance,
+                              "kind", kind, "kid", kid, NULL);
+  if (local)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_UNAVAILABLE,
+                   "cannot remove an item from the secret store: %s", local->message);
+      return FALSE;
+    }
+  return TRUE;
+}

@@ -37,5 +37,8 @@ CgBuf *cg_keystore_lookup (const char *instance, const char *kind, const char *k
                            GError **error);
 gboolean cg_keystore_store (const char *instance, const char *kind, const char *kid,
                             const CgBuf *key, GError **error);
+/* Remove the item, if there is one (undoing a store that must not stay). */
+gboolean cg_keystore_delete (const char *instance, const char *kind, const char *kid,
+                             GError **error);
 
 G_END_DECLS

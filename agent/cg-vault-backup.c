@@ -14,6 +14,8 @@
 #include "common/cg-json.h"
 #include "protocol/cg-names.h"
 
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <stdarg.h>
 #include <string.h>
 
@@ -715,7 +717,25 @@ typedef struct
   guint keys_added, creds_added, creds_skipped, tokens_added, tokens_skipped;
 } Counts;
 
-/* One transaction: every row or none. */
+static gboolean
+update_key_row (CgVault *v, PKey *k, GError **error)
+{
+  sqlite3_stmt *st = cg_db_prepare (
+      v->db, "UPDATE seal_keys SET current = ?, retired = ? WHERE kid = ?", error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_int (st, 1, k->current);
+  sqlite3_bind_int (st, 2, k->retired);
+  sqlite3_bind_text (st, 3, k->kid, -1, SQLITE_STATIC);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  if (!ok)
+    cg_db_set_error (error, v->db, "cannot record a restored key");
+  sqlite3_finalize (st);
+  return ok;
+}
+
+/* Opens a transaction and writes every row; the caller checks the result
+ * and commits, or rolls back. */
 static gboolean
 write_db_locked (CgVault *v, Target *t, Payload *p, Mode mode, gboolean with_tokens,
                  Counts *n, GError **error)
@@ -730,7 +750,13 @@ write_db_locked (CgVault *v, Target *t, Payload *p, Mode mode, gboolean with_tok
     {
       PKey *k = &g_array_index (p->keys, PKey, i);
       if (g_hash_table_contains (t->rows, k->kid))
-        continue;
+        {
+          /* A fresh agent restoring its own backup (or one made from it):
+           * the key it has takes the backup's state, current included. */
+          if (mode == MODE_FRESH)
+            ok = update_key_row (v, k, error);
+          continue;
+        }
       gboolean current = mode == MODE_FRESH ? k->current
                          : mode == MODE_RECOVER ? (k->current && g_hash_table_size (t->rows) == 0)
                                                 : FALSE;
@@ -761,24 +787,206 @@ write_db_locked (CgVault *v, Target *t, Payload *p, Mode mode, gboolean with_tok
     }
   if (!with_tokens)
     n->tokens_skipped = p->tokens->len;
-  ok = ok && cg_db_meta_set (v->db, "keys_created", "1", error)
-       && cg_db_exec (v->db, "COMMIT", error);
-  if (!ok)
+  return ok && cg_db_meta_set (v->db, "keys_created", "1", error);
+}
+
+static gint64
+count_rows (CgVault *v, const char *sql)
+{
+  sqlite3_stmt *st = cg_db_prepare (v->db, sql, NULL);
+  gint64 n = -1;
+  if (st && sqlite3_step (st) == SQLITE_ROW)
+    n = sqlite3_column_int64 (st, 0);
+  if (st)
+    sqlite3_finalize (st);
+  return n;
+}
+
+/* Drop the keys in memory and load them as a start would: from the
+ * database as this connection sees it (inside the restore's transaction,
+ * or after it) and the keyring. */
+static gboolean
+reload_keys_locked (CgVault *v, GError **error)
+{
+  g_clear_pointer (&v->master, cg_buf_free);
+  g_hash_table_remove_all (v->seal_keys);
+  v->current = NULL;
+  return cg_vault_ensure_keys (v, error);
+}
+
+/* The invariant every restore keeps, checked on what it wrote before the
+ * transaction commits: exactly one current sealing key, not retired; the
+ * keys load; the current key seals and opens a new value, and the master
+ * key a new record. */
+static gboolean
+check_restored_locked (CgVault *v, GError **error)
+{
+  gint64 current = count_rows (v, "SELECT count(*) FROM seal_keys WHERE current = 1");
+  gint64 usable
+      = count_rows (v, "SELECT count(*) FROM seal_keys WHERE current = 1 AND retired = 0");
+  if (current != 1 || usable != 1)
     {
-      sqlite3_exec (v->db, "ROLLBACK", NULL, NULL, NULL);
-      memset (n, 0, sizeof *n);
+      if (current < 0 || usable < 0)
+        cg_db_set_error (error, v->db, "cannot read the restored keys; nothing was restored");
+      else if (current == 0)
+        g_set_error_literal (error, CG_ERROR, CG_ERROR_CONFLICT,
+                             "the restore would leave no current sealing key (this agent's "
+                             "state database names none); nothing was restored");
+      else
+        g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT,
+                     "the restore would leave %" G_GINT64_FORMAT " current sealing keys "
+                     "(%" G_GINT64_FORMAT " not retired), not exactly one; nothing was restored",
+                     current, usable);
+      return FALSE;
     }
-  return ok;
+  GError *local = NULL;
+  if (!reload_keys_locked (v, &local))
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT,
+                   "the restored keys do not load (%s); nothing was restored", local->message);
+      g_error_free (local);
+      return FALSE;
+    }
+  guint8 probe[32];
+  if (gnutls_rnd (GNUTLS_RND_NONCE, probe, sizeof probe) < 0)
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_FAILED, "no randomness");
+      return FALSE;
+    }
+  g_autofree char *jwe = cg_jwe_seal (v->current, "credgate-restore-check", probe,
+                                      sizeof probe, NULL);
+  g_autoptr (CgBuf) opened = jwe ? cg_jwe_open (v->current, jwe, strlen (jwe),
+                                               "credgate-restore-check", NULL)
+                                 : NULL;
+  g_autoptr (GBytes) record = cg_record_seal (v->master, "restore-check", 1, probe, sizeof probe);
+  gsize rlen = 0;
+  const guint8 *rdata = record ? g_bytes_get_data (record, &rlen) : NULL;
+  g_autoptr (CgBuf) reopened = record ? cg_record_open (v->master, "restore-check", 1, rdata,
+                                                       rlen, NULL)
+                                      : NULL;
+  if (!opened || opened->len != sizeof probe || memcmp (opened->data, probe, sizeof probe) != 0
+      || !reopened || reopened->len != sizeof probe
+      || memcmp (reopened->data, probe, sizeof probe) != 0)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT,
+                   "the restored sealing key %s does not seal and open a value; nothing was "
+                   "restored",
+                   cg_seal_key_get_kid (v->current));
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* What a restore changed outside the database, so a refusal after it can
+ * put it back. */
+typedef struct
+{
+  gboolean master_written;
+  CgBuf *old_master;    /* the item it replaced, NULL if there was none */
+  GPtrArray *new_seals; /* kids stored that were not in the keyring */
+  CgBuf *old_token_key; /* set once token.key was replaced */
+} Undo;
+
+static void
+undo_clear (Undo *u)
+{
+  cg_buf_free (u->old_master);
+  cg_buf_free (u->old_token_key);
+  g_clear_pointer (&u->new_seals, g_ptr_array_unref);
+}
+
+/* Keyring items first (a crash after them leaves unused items, never rows
+ * that name missing keys), the master key last, then the token key. */
+static gboolean
+write_outside_db_locked (CgVault *v, Target *t, Payload *p, Mode mode, gboolean with_tokens,
+                         Undo *u, GError **error)
+{
+  u->new_seals = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; i < p->keys->len; i++)
+    {
+      PKey *k = &g_array_index (p->keys, PKey, i);
+      if (mode == MODE_MERGE && g_hash_table_contains (t->rows, k->kid))
+        continue;
+      GError *local = NULL;
+      g_autoptr (CgBuf) have = cg_keystore_lookup (v->instance, "seal", k->kid, &local);
+      if (local)
+        {
+          g_propagate_error (error, local);
+          return FALSE;
+        }
+      if (!cg_keystore_store (v->instance, "seal", k->kid, k->d, error))
+        return FALSE;
+      /* The same kid is the same key: an item that was there stays. */
+      if (!have)
+        g_ptr_array_add (u->new_seals, g_strdup (k->kid));
+    }
+  if (mode != MODE_MERGE)
+    {
+      u->old_master = t->master ? cg_buf_new_copy (t->master->data, t->master->len) : NULL;
+      u->master_written = TRUE;
+      if (!cg_keystore_store (v->instance, "master", "", p->master, error))
+        return FALSE;
+    }
+  if (with_tokens)
+    {
+      g_autofree char *path = g_build_filename (v->state_dir, "token.key", NULL);
+      g_autoptr (CgBuf) old = cg_buf_new_copy (v->token_key->data, v->token_key->len);
+      if (!cg_file_write_atomic (path, p->token_key->data, p->token_key->len, 0600, error))
+        return FALSE;
+      u->old_token_key = g_steal_pointer (&old);
+      /* Token checks read the key outside the vault lock (it never
+       * changed before restore existed): overwrite it in place rather
+       * than free a buffer one of them may be reading.  Same length. */
+      g_assert (v->token_key->len == p->token_key->len);
+      memcpy (v->token_key->data, p->token_key->data, p->token_key->len);
+    }
+  return TRUE;
+}
+
+/* Put back what write_outside_db_locked changed.  Best effort: what
+ * cannot be undone is logged (an unused keyring item is harmless; a
+ * master key that could not be put back is not, and says so). */
+static void
+undo_outside_db_locked (CgVault *v, Undo *u)
+{
+  g_autoptr (GError) error = NULL;
+  if (u->old_token_key)
+    {
+      g_autofree char *path = g_build_filename (v->state_dir, "token.key", NULL);
+      memcpy (v->token_key->data, u->old_token_key->data, u->old_token_key->len);
+      if (!cg_file_write_atomic (path, u->old_token_key->data, u->old_token_key->len, 0600,
+                                 &error))
+        {
+          g_warning ("restore refused, but token.key could not be put back: %s",
+                     error->message);
+          g_clear_error (&error);
+        }
+    }
+  if (u->master_written
+      && !(u->old_master ? cg_keystore_store (v->instance, "master", "", u->old_master, &error)
+                         : cg_keystore_delete (v->instance, "master", "", &error)))
+    {
+      g_warning ("restore refused, but the master key could not be put back: %s",
+                 error->message);
+      g_clear_error (&error);
+    }
+  for (guint i = 0; u->new_seals && i < u->new_seals->len; i++)
+    if (!cg_keystore_delete (v->instance, "seal", u->new_seals->pdata[i], &error))
+      {
+        g_message ("restore refused; an unused keyring item stays: %s", error->message);
+        g_clear_error (&error);
+      }
 }
 
 static json_t *
 restore_locked (CgVault *v, Payload *p, gboolean merge, GError **error)
 {
   Target t = { 0 };
+  Undo u = { 0 };
   Mode mode;
   Counts n = { 0 };
   json_t *result = NULL;
-  gboolean with_tokens = FALSE;
+  gboolean with_tokens = FALSE, in_txn = FALSE;
 
   if (!read_target_locked (v, &t, error) || !choose_mode (v, &t, p, merge, &mode, error)
       || !check_clashes (&t, p, mode, error))
@@ -786,40 +994,21 @@ restore_locked (CgVault *v, Payload *p, gboolean merge, GError **error)
   /* Tokens come only with their own key, onto an agent that has none. */
   with_tokens = mode != MODE_MERGE && t.n_tokens == 0 && p->token_key;
 
-  /* Everything is checked; now the writes.  Keyring items first (a crash
-   * after them leaves unused items, never rows that name missing keys),
-   * the master key last. */
-  for (guint i = 0; i < p->keys->len; i++)
-    {
-      PKey *k = &g_array_index (p->keys, PKey, i);
-      if (mode == MODE_MERGE && g_hash_table_contains (t.rows, k->kid))
-        continue;
-      if (!cg_keystore_store (v->instance, "seal", k->kid, k->d, error))
-        goto out;
-    }
-  if (mode != MODE_MERGE && !cg_keystore_store (v->instance, "master", "", p->master, error))
-    goto out;
-  if (with_tokens)
-    {
-      g_autofree char *path = g_build_filename (v->state_dir, "token.key", NULL);
-      if (!cg_file_write_atomic (path, p->token_key->data, p->token_key->len, 0600, error))
-        goto out;
-      /* Token checks read the key outside the vault lock (it never
-       * changed before restore existed): overwrite it in place rather
-       * than free a buffer one of them may be reading.  Same length. */
-      g_assert (v->token_key->len == p->token_key->len);
-      memcpy (v->token_key->data, p->token_key->data, p->token_key->len);
-    }
-  if (!write_db_locked (v, &t, p, mode, with_tokens, &n, error))
-    goto out;
+  /* Everything is checked; now the writes, then the invariant on what
+   * they made, then the commit.  A refusal at any step puts back what was
+   * written, so nothing changed. */
+  if (!write_outside_db_locked (v, &t, p, mode, with_tokens, &u, error))
+    goto undo;
+  in_txn = TRUE;
+  if (!write_db_locked (v, &t, p, mode, with_tokens, &n, error)
+      || !check_restored_locked (v, error) || !cg_db_exec (v->db, "COMMIT", error))
+    goto undo;
+  in_txn = FALSE;
 
-  /* Load what is now there, as a start would. */
-  g_clear_pointer (&v->master, cg_buf_free);
-  g_hash_table_remove_all (v->seal_keys);
-  v->current = NULL;
+  /* Committed: load what is now there, as a start would. */
   {
     GError *local = NULL;
-    if (!cg_vault_ensure_keys (v, &local))
+    if (!reload_keys_locked (v, &local))
       {
         g_warning ("restored, but the keys do not load: %s", local->message);
         g_error_free (local);
@@ -832,7 +1021,16 @@ restore_locked (CgVault *v, Payload *p, gboolean merge, GError **error)
                       "credentialsSkipped", n.creds_skipped, "tokensAdded", n.tokens_added,
                       "tokensSkipped", n.tokens_skipped, "kid",
                       v->current ? cg_seal_key_get_kid (v->current) : NULL);
+  goto out;
+
+undo:
+  if (in_txn)
+    sqlite3_exec (v->db, "ROLLBACK", NULL, NULL, NULL);
+  undo_outside_db_locked (v, &u);
+  /* The keys as they were (or the reason they do not load, as before). */
+  reload_keys_locked (v, NULL);
 out:
+  undo_clear (&u);
   target_clear (&t);
   return result;
 }

@@ -51,8 +51,14 @@ json_t *cg_vault_backup_import (CgVault *vault, const guint8 *file, gsize len,
  *            current key stays current), records are re-sealed under its
  *            own master key; tokens are not merged.  A name that exists
  *            on both sides is a conflict unless the record is identical.
+ *            A fresh agent restoring its own backup keeps its key, in the
+ *            state the backup gives it (current, most likely).
  * Everything is checked before anything is written; then keyring items,
- * then one database transaction.  A conflict lists the names.  Returns
+ * then one database transaction.  Before it commits, the result must hold
+ * exactly one current sealing key that loads and seals and opens a value
+ * (and a master key that seals and opens a record); otherwise the
+ * transaction is rolled back and the keyring items and token key are put
+ * back as they were.  A conflict lists the names.  Returns
  * {"mode", "keysAdded", "credentialsAdded", "credentialsSkipped",
  *  "tokensAdded", "tokensSkipped", "kid"} (transfer full). */
 json_t *cg_vault_restore_payload (CgVault *vault, json_t *payload, gboolean merge,

@@ -44,10 +44,14 @@ print(h.hexdigest())
 PY
 }
 
-# Number of credgate items in the current session's keyring (secrets are
-# not printed).
+# Number of credgate items in the keyring the current agent uses (its own
+# D-Bus session's, for an agent on "another host"); secrets are not printed.
 keyring_count () {
-  secret-tool search --all xdg:schema org.credgate.Key 2>/dev/null | grep -c '^\[/' || true
+  local bus=
+  [ -n "$AGENT_PID" ] && bus=$(tr '\0' '\n' <"/proc/$AGENT_PID/environ" 2>/dev/null \
+    | sed -n 's/^DBUS_SESSION_BUS_ADDRESS=//p')
+  DBUS_SESSION_BUS_ADDRESS=${bus:-$DBUS_SESSION_BUS_ADDRESS} \
+    secret-tool search --all xdg:schema org.credgate.Key 2>/dev/null | grep -c '^\[/' || true
 }
 
 # state_fingerprint: the current agent's database and the keyring.
