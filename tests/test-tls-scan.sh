@@ -37,7 +37,10 @@ for f in findings:
     counts[f["severity"]] = counts.get(f["severity"], 0) + 1
     if f["severity"] in ranks and f["severity"] not in allow.get(f["id"], ()):
         bad.append("%s %s: %s" % (f["id"], f["severity"], f["finding"]))
-    if f["severity"] in ("WARN", "FATAL") and not f["id"].startswith("scanProblem"):
+    # engine_problem: the scanning client's own openssl has no GOST engine
+    # (Debian's 3.0.19 dropped it); it says nothing about the agent.
+    if (f["severity"] in ("WARN", "FATAL") and not f["id"].startswith("scanProblem")
+            and f["id"] != "engine_problem"):
         bad.append("scan problem %s: %s" % (f["id"], f["finding"]))
 for p in ("SSLv2", "SSLv3", "TLS1", "TLS1_1"):
     if p not in by_id or not by_id[p]["finding"].startswith("not offered"):
