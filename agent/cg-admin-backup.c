@@ -146,33 +146,36 @@ json_t *
 cg_admin_cmd_restore (CgAgent *agent, json_t *args, const char *who, GError **error)
 {
   static const char *const allowed[]
-      = { "command", "file", "passphrase", "payload", "merge", "certificate", NULL };
+      = { "command", "file", "passphrase", "payload", "merge", "certificate", "tokens", NULL };
   const char *file_b64 = NULL, *passphrase = NULL;
   json_t *payload = json_object_get (args, "payload");
   json_t *merge = json_object_get (args, "merge");
   json_t *certificate = json_object_get (args, "certificate");
+  json_t *tokens = json_object_get (args, "tokens");
   if (!cg_json_check_fields (args, allowed, NULL, error)
       || !cg_json_get_string (args, "file", FALSE, &file_b64, error)
       || !cg_json_get_string (args, "passphrase", FALSE, &passphrase, error))
     return NULL;
   if ((merge && !json_is_boolean (merge)) || (certificate && !json_is_boolean (certificate))
-      || (!file_b64 == !payload) || (file_b64 && !passphrase))
+      || (tokens && !json_is_boolean (tokens)) || (!file_b64 == !payload)
+      || (file_b64 && !passphrase))
     {
       g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID,
                            "restore takes \"file\" and \"passphrase\", or \"payload\"; "
-                           "\"merge\" and \"certificate\" are booleans");
+                           "\"merge\", \"certificate\" and \"tokens\" are booleans");
       return NULL;
     }
+  CgRestoreFlags flags = (json_is_true (merge) ? CG_RESTORE_MERGE : 0)
+                         | (json_is_false (tokens) ? CG_RESTORE_NO_TOKENS : 0);
   json_t *result = NULL;
   json_auto_t *tls = NULL;
   if (payload)
-    result = cg_vault_restore_payload (agent->vault, payload, json_is_true (merge), error);
+    result = cg_vault_restore_payload (agent->vault, payload, flags, error);
   else
     {
       gsize len = 0;
       g_autofree guchar *file = g_base64_decode (file_b64, &len);
-      result = cg_vault_backup_import (agent->vault, file, len, passphrase, json_is_true (merge),
-                                       &tls, error);
+      result = cg_vault_backup_import (agent->vault, file, len, passphrase, flags, &tls, error);
       cg_wipe (file, len);
     }
   cg_audit_log (who, "local", payload ? "restore.escrow" : "restore", NULL,

@@ -10,8 +10,9 @@ G_BEGIN_DECLS
 /* Admin socket commands for backup, restore and escrow (entries in
  * cg-admin.c's command table).  Requests:
  *   backup         {"passphrase"}                 → {"file": B64, "summary"}
- *   restore        {"file": B64, "passphrase", "merge"?}
+ *   restore        {"file": B64, "passphrase", "merge"?, "certificate"?, "tokens"?}
  *                  or {"payload": {…}, "merge"?}  → cg_vault_restore_payload's result
+ *                  ("tokens": false leaves the backup's tokens out)
  *   escrow.add     {"jwk": {…}}                   → {"recipient", "keys"}
  *   escrow.status  {}                             → {"recipients": […]}
  * The passphrase and key material travel only on the 0600 admin socket,

@@ -978,8 +978,23 @@ undo_outside_db_locked (CgVault *v, Undo *u)
       }
 }
 
+/* The tokens a restore brought back, by name, so that the admin sees one
+ * revoked after the backup was made. */
 static json_t *
-restore_locked (CgVault *v, Payload *p, gboolean merge, GError **error)
+restored_tokens (Payload *p, gboolean with_tokens)
+{
+  json_t *list = json_array ();
+  for (guint i = 0; with_tokens && i < p->tokens->len; i++)
+    {
+      PToken *t = &g_array_index (p->tokens, PToken, i);
+      json_array_append_new (list, json_pack ("{s:s, s:s, s:s?}", "name", t->name, "created",
+                                              t->created, "lastUsed", t->last_used));
+    }
+  return list;
+}
+
+static json_t *
+restore_locked (CgVault *v, Payload *p, CgRestoreFlags flags, GError **error)
 {
   Target t = { 0 };
   Undo u = { 0 };
@@ -988,11 +1003,14 @@ restore_locked (CgVault *v, Payload *p, gboolean merge, GError **error)
   json_t *result = NULL;
   gboolean with_tokens = FALSE, in_txn = FALSE;
 
-  if (!read_target_locked (v, &t, error) || !choose_mode (v, &t, p, merge, &mode, error)
+  if (!read_target_locked (v, &t, error)
+      || !choose_mode (v, &t, p, (flags & CG_RESTORE_MERGE) != 0, &mode, error)
       || !check_clashes (&t, p, mode, error))
     goto out;
-  /* Tokens come only with their own key, onto an agent that has none. */
-  with_tokens = mode != MODE_MERGE && t.n_tokens == 0 && p->token_key;
+  /* Tokens come only with their own key, onto an agent that has none, and
+   * only if the admin wants them. */
+  with_tokens = !(flags & CG_RESTORE_NO_TOKENS) && mode != MODE_MERGE && t.n_tokens == 0
+                && p->token_key;
 
   /* Everything is checked; now the writes, then the invariant on what
    * they made, then the commit.  A refusal at any step puts back what was
@@ -1016,11 +1034,16 @@ restore_locked (CgVault *v, Payload *p, gboolean merge, GError **error)
   }
   cg_vault_escrow_sync_locked (v);
 
-  result = json_pack ("{s:s, s:i, s:i, s:i, s:i, s:i, s:s?}", "mode", mode_names[mode],
-                      "keysAdded", n.keys_added, "credentialsAdded", n.creds_added,
-                      "credentialsSkipped", n.creds_skipped, "tokensAdded", n.tokens_added,
-                      "tokensSkipped", n.tokens_skipped, "kid",
-                      v->current ? cg_seal_key_get_kid (v->current) : NULL);
+  result = json_pack (
+      "{s:s, s:i, s:i, s:i, s:i, s:i, s:s?, s:o, s:s?}", "mode", mode_names[mode], "keysAdded",
+      n.keys_added, "credentialsAdded", n.creds_added, "credentialsSkipped", n.creds_skipped,
+      "tokensAdded", n.tokens_added, "tokensSkipped", n.tokens_skipped, "tokensSkippedReason",
+      !n.tokens_skipped                   ? NULL
+      : (flags & CG_RESTORE_NO_TOKENS)    ? "asked"
+      : mode == MODE_MERGE                ? "merge"
+                                          : "in-use",
+      "tokens", restored_tokens (p, with_tokens), "kid",
+      v->current ? cg_seal_key_get_kid (v->current) : NULL);
   goto out;
 
 undo:
@@ -1036,14 +1059,14 @@ out:
 }
 
 json_t *
-cg_vault_restore_payload (CgVault *v, json_t *payload, gboolean merge, GError **error)
+cg_vault_restore_payload (CgVault *v, json_t *payload, CgRestoreFlags flags, GError **error)
 {
   Payload p = { 0 };
   json_t *result = NULL;
   if (parse_payload (&p, payload, error))
     {
       g_mutex_lock (&v->lock);
-      result = restore_locked (v, &p, merge, error);
+      result = restore_locked (v, &p, flags, error);
       g_mutex_unlock (&v->lock);
     }
   payload_clear (&p);
@@ -1052,7 +1075,7 @@ cg_vault_restore_payload (CgVault *v, json_t *payload, gboolean merge, GError **
 
 json_t *
 cg_vault_backup_import (CgVault *v, const guint8 *file, gsize len, const char *passphrase,
-                        gboolean merge, json_t **tls, GError **error)
+                        CgRestoreFlags flags, json_t **tls, GError **error)
 {
   json_auto_t *summary = NULL;
   g_autoptr (CgBuf) plain = cg_backup_open (file, len, passphrase, &summary, error);
@@ -1077,7 +1100,7 @@ cg_vault_backup_import (CgVault *v, const guint8 *file, gsize len, const char *p
                            "restored");
       return NULL;
     }
-  json_t *result = cg_vault_restore_payload (v, payload, merge, error);
+  json_t *result = cg_vault_restore_payload (v, payload, flags, error);
   if (result && tls)
     *tls = json_incref (json_object_get (payload, "tls"));
   return result;

@@ -23,6 +23,12 @@ G_BEGIN_DECLS
  * certificate and its key, which the agent's TLS store owns) without
  * reading it. */
 
+typedef enum
+{
+  CG_RESTORE_MERGE = 1 << 0,     /* onto an agent in use (see below) */
+  CG_RESTORE_NO_TOKENS = 1 << 1, /* leave the backup's tokens (and token key) out */
+} CgRestoreFlags;
+
 /* The whole vault (every sealing key, retired ones too, read from the
  * keyring) as a backup file under @passphrase, with @tls (nullable) as the
  * payload's "tls" and @tls_summary (nullable) as the clear summary's
@@ -36,18 +42,20 @@ GBytes *cg_vault_backup_export (CgVault *vault, const char *passphrase, guint32 
  * @tls (nullable out) receives the payload's "tls", if any, once the
  * restore succeeded (transfer full). */
 json_t *cg_vault_backup_import (CgVault *vault, const guint8 *file, gsize len,
-                                const char *passphrase, gboolean merge, json_t **tls,
+                                const char *passphrase, CgRestoreFlags flags, json_t **tls,
                                 GError **error);
 
-/* Restore a payload.  Modes, decided from the agent's state:
+/* Restore a payload.  Modes, decided from the agent's state (and
+ * CG_RESTORE_MERGE):
  *   fresh    no credentials and no tokens, at most the one key a first
  *            start made: the backup's master key and sealing keys become
  *            this agent's (its own first key stays, not current), records
- *            and tokens (with the token key) are copied as they are.
+ *            and tokens (with the token key) are copied as they are, unless
+ *            CG_RESTORE_NO_TOKENS.
  *   recover  state.db names keys that the keyring lacks (a copy of the old
  *            host's state.db): the keys go into the keyring; the backup's
  *            master key must open every record state.db holds.
- *   merge    (only with @merge) a live agent: keys it lacks are added (its
+ *   merge    (only with CG_RESTORE_MERGE) a live agent: keys it lacks are added (its
  *            current key stays current), records are re-sealed under its
  *            own master key; tokens are not merged.  A name that exists
  *            on both sides is a conflict unless the record is identical.
@@ -60,8 +68,11 @@ json_t *cg_vault_backup_import (CgVault *vault, const guint8 *file, gsize len,
  * transaction is rolled back and the keyring items and token key are put
  * back as they were.  A conflict lists the names.  Returns
  * {"mode", "keysAdded", "credentialsAdded", "credentialsSkipped",
- *  "tokensAdded", "tokensSkipped", "kid"} (transfer full). */
-json_t *cg_vault_restore_payload (CgVault *vault, json_t *payload, gboolean merge,
+ *  "tokensAdded", "tokensSkipped", "tokensSkippedReason" ("asked", "merge",
+ *  "in-use"; absent when none were skipped), "tokens": [{"name", "created",
+ *  "lastUsed"}] (the ones restored: a token revoked after the backup was
+ *  made is among them), "kid"} (transfer full). */
+json_t *cg_vault_restore_payload (CgVault *vault, json_t *payload, CgRestoreFlags flags,
                                   GError **error);
 
 G_END_DECLS

@@ -270,9 +270,27 @@ print_restore (json_t *r)
   if (same)
     printf ("%" JSON_INTEGER_FORMAT " identical credentials were already there\n", same);
   if (tokens)
-    printf ("%" JSON_INTEGER_FORMAT " tokens were not restored (this agent has its own "
-            "tokens); create new ones with 'credgatectl token create'\n",
-            tokens);
+    printf ("%" JSON_INTEGER_FORMAT " tokens were not restored (%s); create new ones with "
+            "'credgatectl token create'\n",
+            tokens,
+            g_strcmp0 (str_or (r, "tokensSkippedReason", ""), "asked") == 0
+                ? "--no-tokens"
+                : "this agent has its own tokens");
+  /* Every token the backup held works again, including one revoked on the
+   * old agent after the backup was made: name them all. */
+  json_t *restored = json_object_get (r, "tokens");
+  if (json_array_size (restored))
+    {
+      size_t i;
+      json_t *t;
+      printf ("%zu tokens restored, working here as they did when the backup was made; revoke "
+              "any revoked since ('credgatectl token revoke NAME'), or restore with "
+              "--no-tokens:\n",
+              json_array_size (restored));
+      json_array_foreach (restored, i, t)
+        printf ("  %-32s created %s, last used %s\n", str_or (t, "name", "?"),
+                str_or (t, "created", "?"), str_or (t, "lastUsed", "never"));
+    }
 
   json_t *cert = json_object_get (r, "certificate");
   if (!cert)
@@ -300,7 +318,8 @@ print_restore (json_t *r)
 
 static int
 do_restore (const char *socket_path, const char *path, int fd, gboolean merge,
-            int certificate, const char *escrow, const char *recipient_key, gboolean json)
+            int certificate, gboolean no_tokens, const char *escrow, const char *recipient_key,
+            gboolean json)
 {
   g_autoptr (GError) error = NULL;
   json_auto_t *request = NULL;
@@ -346,6 +365,8 @@ do_restore (const char *socket_path, const char *path, int fd, gboolean merge,
       /* Unset: the agent's default (yes unless --merge). */
       if (certificate >= 0)
         json_object_set_new (request, "certificate", json_boolean (certificate));
+      if (no_tokens)
+        json_object_set_new (request, "tokens", json_false ());
     }
   json_auto_t *result = cg_admin_call (socket_path, request, &error);
   if (!result)
@@ -419,7 +440,7 @@ cg_ctl_backup_run (const char *socket_path, gboolean json, int argc, char **argv
 
   g_autofree char *output = NULL, *inspect = NULL, *escrow = NULL, *recipient = NULL;
   gint fd = -1;
-  gboolean merge = FALSE, with_cert = FALSE, keep_cert = FALSE;
+  gboolean merge = FALSE, with_cert = FALSE, keep_cert = FALSE, no_tokens = FALSE;
   GOptionEntry backup_entries[] = {
     { "output", 0, 0, G_OPTION_ARG_FILENAME, &output, NULL, NULL },
     { "inspect", 0, 0, G_OPTION_ARG_FILENAME, &inspect, NULL, NULL },
@@ -430,6 +451,7 @@ cg_ctl_backup_run (const char *socket_path, gboolean json, int argc, char **argv
     { "merge", 0, 0, G_OPTION_ARG_NONE, &merge, NULL, NULL },
     { "certificate", 0, 0, G_OPTION_ARG_NONE, &with_cert, NULL, NULL },
     { "keep-certificate", 0, 0, G_OPTION_ARG_NONE, &keep_cert, NULL, NULL },
+    { "no-tokens", 0, 0, G_OPTION_ARG_NONE, &no_tokens, NULL, NULL },
     { "passphrase-fd", 0, 0, G_OPTION_ARG_INT, &fd, NULL, NULL },
     { "escrow", 0, 0, G_OPTION_ARG_FILENAME, &escrow, NULL, NULL },
     { "recipient-key", 0, 0, G_OPTION_ARG_FILENAME, &recipient, NULL, NULL },
@@ -463,11 +485,12 @@ cg_ctl_backup_run (const char *socket_path, gboolean json, int argc, char **argv
       if (!escrow || !recipient || sub_argc != 1 || fd >= 0)
         return usage ("restore --escrow DIR --recipient-key ADMIN.jwk takes no FILE and no "
                       "passphrase");
-      if (certificate >= 0)
-        return usage ("escrow holds keys only, no certificate");
-      return do_restore (socket_path, NULL, -1, merge, -1, escrow, recipient, json);
+      if (certificate >= 0 || no_tokens)
+        return usage ("escrow holds keys only, no certificate and no tokens");
+      return do_restore (socket_path, NULL, -1, merge, -1, FALSE, escrow, recipient, json);
     }
   if (sub_argc != 2)
     return usage ("restore needs one FILE (or --escrow DIR --recipient-key ADMIN.jwk)");
-  return do_restore (socket_path, sub_argv[1], fd, merge, certificate, NULL, NULL, json);
+  return do_restore (socket_path, sub_argv[1], fd, merge, certificate, no_tokens, NULL, NULL,
+                     json);
 }

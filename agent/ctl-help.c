@@ -136,13 +136,16 @@ static const struct
     "                     the certificate's pin (no passphrase, no secrets)\n" CG_CTL_GLOBAL_OPTIONS },
 
   { "restore", NULL,
-    "Usage: credgatectl restore FILE [--merge] [--passphrase-fd N]\n"
+    "Usage: credgatectl restore FILE [--merge] [--passphrase-fd N] [--no-tokens]\n"
     "                           [--certificate | --keep-certificate]\n"
     "       credgatectl restore --escrow DIR --recipient-key ADMIN.jwk [--merge]\n"
     "\n"
     "Brings a backup FILE into this agent: fresh (an empty agent becomes the backup),\n"
     "recover (its state.db names keys the keyring lacks) or, with --merge, into an\n"
-    "agent in use.  Everything is checked before anything is written.\n"
+    "agent in use.  Everything is checked before anything is written, and the\n"
+    "restore ends with exactly one current sealing key, or is refused.  The access\n"
+    "tokens it brings back are listed by name and creation date: a token revoked on\n"
+    "the old agent after the backup was made works again until revoked here.\n"
     "\n"
     "  --merge              add the backup's keys and records to an agent in use\n"
     "                       (its current key stays current; tokens are not merged)\n"
@@ -150,6 +153,8 @@ static const struct
     "                       asked for on the terminal, without echo\n"
     "  --certificate        serve the backup's certificate even with --merge\n"
     "  --keep-certificate   keep serving this agent's own certificate\n"
+    "  --no-tokens          leave the backup's access tokens out (make new ones with\n"
+    "                       'credgatectl token create')\n"
     "  --escrow DIR         recover the keys from an escrow directory (the old host's\n"
     "                       STATE_DIR/escrow, one KID/ folder per key) instead of a FILE\n"
     "  --recipient-key ADMIN.jwk\n"

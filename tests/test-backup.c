@@ -227,7 +227,7 @@ test_vault_roundtrip (void)
   g_autoptr (CgVault) v2 = cg_vault_open (dir2, &error);
   g_assert_no_error (error);
   g_assert_true (cg_vault_keys_ready (v2, &error));
-  json_auto_t *result = cg_vault_backup_import (v2, data, len, PASS, FALSE, NULL, &error);
+  json_auto_t *result = cg_vault_backup_import (v2, data, len, PASS, 0, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (json_string_value (json_object_get (result, "mode")), ==, "fresh");
   g_assert_cmpstr (json_string_value (json_object_get (result, "kid")), ==, kid2);
@@ -241,11 +241,12 @@ test_vault_roundtrip (void)
 
   /* Now in use: a second plain restore is refused, a merge of the same
    * backup finds identical records and adds nothing. */
-  json_t *again = cg_vault_backup_import (v2, data, len, PASS, FALSE, NULL, &error);
+  json_t *again = cg_vault_backup_import (v2, data, len, PASS, 0, NULL, &error);
   g_assert_null (again);
   g_assert_error (error, CG_ERROR, CG_ERROR_CONFLICT);
   g_clear_error (&error);
-  json_auto_t *merged = cg_vault_backup_import (v2, data, len, PASS, TRUE, NULL, &error);
+  json_auto_t *merged = cg_vault_backup_import (v2, data, len, PASS, CG_RESTORE_MERGE, NULL,
+                                                     &error);
   g_assert_no_error (error);
   g_assert_cmpint (json_integer_value (json_object_get (merged, "credentialsAdded")), ==, 0);
   g_assert_cmpint (json_integer_value (json_object_get (merged, "keysAdded")), ==, 0);
