@@ -32,6 +32,36 @@ cg_json_use_wiping_allocator (void)
   json_set_alloc_funcs (wiping_malloc, wiping_free);
 }
 
+/* What went wrong, in words of our own: jansson's text quotes up to 20
+ * bytes of the input near the error ("invalid token near 'hunter2'"), and
+ * the input may be a secret. */
+static const char *
+describe_load_error (const json_error_t *jerr)
+{
+  switch (json_error_code (jerr))
+    {
+    case json_error_premature_end_of_input:
+      return "the document ends too early (truncated?)";
+    case json_error_end_of_input_expected:
+      return "more than one value";
+    case json_error_invalid_utf8:
+      return "not UTF-8";
+    case json_error_null_character:
+    case json_error_null_byte_in_key:
+      return "a NUL byte";
+    case json_error_duplicate_key:
+      return "a duplicate key";
+    case json_error_numeric_overflow:
+      return "a number out of range";
+    case json_error_stack_overflow:
+      return "nested too deeply";
+    case json_error_out_of_memory:
+      return "out of memory";
+    default:
+      return "a syntax error";
+    }
+}
+
 json_t *
 cg_json_load_strict (const char *buf, gsize len, GError **error)
 {
@@ -40,7 +70,8 @@ cg_json_load_strict (const char *buf, gsize len, GError **error)
   if (!root)
     {
       g_set_error (error, CG_ERROR, CG_ERROR_INVALID, "invalid JSON at line %d, column %d: %s",
-                   jerr.line, jerr.column, jerr.text);
+                   jerr.line, jerr.column, describe_load_error (&jerr));
+      cg_wipe (&jerr, sizeof jerr);
       return NULL;
     }
   return root;

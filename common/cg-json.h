@@ -12,7 +12,10 @@ G_BEGIN_DECLS
 void cg_json_use_wiping_allocator (void);
 
 /* Strict parse of a whole buffer: duplicate keys refused, one value only.
- * The error names line and column: "invalid JSON at line 3, column 7: …". */
+ * The error names line and column and the kind of mistake, never the input
+ * itself (which may be a secret): "invalid JSON at line 3, column 7: a
+ * syntax error".  Every JSON from a user, a file or the network is parsed
+ * here. */
 json_t *cg_json_load_strict (const char *buf, gsize len, GError **error);
 
 /* The body of a request must be an object; it may hold only @allowed keys

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/cg-error.h"
+#include "common/cg-json.h"
 #include "protocol/cg-client.h"
 #include "protocol/cg-names.h"
 
@@ -355,7 +356,7 @@ call_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *can
 
   g_autoptr (CgClient) client = make_client (CG_MANAGER_CLIENT (source), &error);
   if (client && req->body)
-    body = json_loads (req->body, JSON_REJECT_DUPLICATES, NULL);
+    body = cg_json_load_strict (req->body, strlen (req->body), NULL);
   json_t *reply = client ? cg_client_request (client, req->method, req->path, body, &error) : NULL;
   if (reply)
     g_task_return_pointer (task, reply, (GDestroyNotify)json_decref);

@@ -10,6 +10,7 @@
 #include "certs/cg-cert.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
+#include "common/cg-json.h"
 #include "common/cg-secure.h"
 #include "protocol/cg-known-agents.h"
 
@@ -271,9 +272,7 @@ set_pin_mismatch (CgClient *client, GError **error)
 static json_t *
 parse_reply (CgClient *client, long status, CgBuf *buf, GError **error)
 {
-  json_error_t jerr;
-  json_t *reply = buf->len ? json_loadb ((const char *) buf->data, buf->len,
-                                         JSON_REJECT_DUPLICATES, &jerr)
+  json_t *reply = buf->len ? cg_json_load_strict ((const char *) buf->data, buf->len, NULL)
                            : NULL;
   if (status >= 200 && status < 300)
     {

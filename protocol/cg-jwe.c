@@ -10,6 +10,7 @@
 #include "protocol/cg-jwe.h"
 
 #include "common/cg-error.h"
+#include "common/cg-json.h"
 #include "protocol/cg-b64.h"
 #include "protocol/cg-jwk-private.h"
 #include "protocol/cg-p256.h"
@@ -191,7 +192,6 @@ parse_header (const char *b64, gsize b64_len, JweParts *parts, GError **error)
 {
   g_autofree guint8 *raw = NULL;
   const char *alg, *enc;
-  json_error_t jerr;
   gsize raw_len = 0;
 
   raw = cg_b64url_decode (b64, b64_len, &raw_len);
@@ -201,11 +201,10 @@ parse_header (const char *b64, gsize b64_len, JweParts *parts, GError **error)
                            "JWE protected header is not canonical base64url");
       return FALSE;
     }
-  parts->header = json_loadb ((const char *) raw, raw_len, JSON_REJECT_DUPLICATES, &jerr);
+  parts->header = cg_json_load_strict ((const char *) raw, raw_len, error);
   if (!parts->header)
     {
-      g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
-                   "JWE protected header is not valid JSON (at position %d)", jerr.position);
+      g_prefix_error (error, "JWE protected header is not valid JSON: ");
       return FALSE;
     }
   if (!json_is_object (parts->header))

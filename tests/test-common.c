@@ -105,6 +105,25 @@ test_json_strict (void)
   g_assert_null (v);
   g_clear_error (&error);
 
+  /* A parse error says where, never what: the text may be a secret. */
+  static const char *const truncated[] = {
+    "{\"password\": \"hunter2-secret",
+    "{\"password\": hunter2-secret}",
+    "{\"d\":\n \"hunter2-secret\" \"x\"}",
+    "[\"hunter2-secret\", hunter2-secret]",
+    "{\"a\": \"hunter2-secret\xff\"}",
+  };
+  for (guint i = 0; i < G_N_ELEMENTS (truncated); i++)
+    {
+      v = cg_json_load_strict (truncated[i], strlen (truncated[i]), &error);
+      g_assert_null (v);
+      g_assert_error (error, CG_ERROR, CG_ERROR_INVALID);
+      g_assert_true (g_str_has_prefix (error->message, "invalid JSON at line "));
+      if (strstr (error->message, "hunter"))
+        g_error ("the parse error quotes the input: %s", error->message);
+      g_clear_error (&error);
+    }
+
   v = cg_json_load_strict ("{\"a\":1,\"c\":2}", 13, &error);
   g_assert_nonnull (v);
   g_assert_false (cg_json_check_fields (v, allowed, &bad, &error));

@@ -203,6 +203,55 @@ expect_rc 6 "bad JSON"
 err_has "line 3, column"
 pass "bad JSON is exit 6 with line and column"
 
+# A parse error names line and column only, never the text near it: a
+# truncated file cuts off inside its secret, and jansson's own message quotes
+# up to 20 bytes of the token it stopped at.
+# Short and all letters: jansson quotes a token of up to 20 bytes, and an
+# unquoted one up to its first non-letter.
+SECRET="canary$(od -An -N8 -tu1 /dev/urandom | awk '{ for (i = 1; i <= NF; i++) printf "%c", 97 + $i % 26 }')"
+no_canary () { # no_canary WHAT FILE…
+  local what=$1; shift
+  grep -qF -- "${SECRET:0:10}" "$@" && fail "$what: a part of the secret is in $(grep -lF -- "${SECRET:0:10}" "$@")"
+  return 0
+}
+printf '{\n  "name": "trunc",\n  "properties": {"type": "SqlServer", "typeProperties": {\n    "password": "%s' "$SECRET" >"$WORK/trunc-ls.json"
+printf '{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":%s' "$SECRET" >"$WORK/trunc-priv.jwk"
+printf '{"kty":"EC","crv":"P-256","x":"f83OJ3D2xF1Bg8vub9tLe1gHMzV76e8Tus9uPHvRVEU","y":"x_FEzRu9m36HLN_tue659LNpXW6pCyStikYjKIWI5a0","d":"%s' "$SECRET" >"$WORK/trunc-priv2.jwk"
+for ls in "$WORK/trunc-ls.json"; do
+  run "$EV" --agent "$A" --linked-service "$ls"; expect_rc 6 "truncated linked service"
+  err_has "invalid JSON at line 4, column"; no_canary "encrypt-value --linked-service" "$WORK/err"
+  run "$EV" --agent "$A" --linked-service - <"$ls"; expect_rc 6 "truncated linked service on stdin"
+  err_has "invalid JSON at line"; no_canary "encrypt-value --linked-service -" "$WORK/err"
+  run "$EV" --agent "$A" --rewrap --linked-service "$ls"; expect_rc 6 "rewrap of a truncated linked service"
+  err_has "invalid JSON at line"; no_canary "encrypt-value --rewrap --linked-service" "$WORK/err"
+done
+for jwk in "$WORK/trunc-priv.jwk" "$WORK/trunc-priv2.jwk"; do
+  run "$EV" --key "$jwk" <<<"v"; expect_rc 6 "truncated JWK"
+  err_has "invalid JSON at line 1, column"; no_canary "encrypt-value --key" "$WORK/err"
+  run ctl escrow add "$jwk"
+  [ "$rc" != 0 ] || fail "escrow add took a truncated JWK"
+  err_has "invalid JSON at line 1, column"; no_canary "credgatectl escrow add" "$WORK/err"
+  mkdir -p "$WORK/escrow-none"
+  run ctl restore --escrow "$WORK/escrow-none" --recipient-key "$jwk"
+  [ "$rc" != 0 ] || fail "restore --escrow took a truncated JWK"
+  err_has "invalid JSON at line 1, column"; no_canary "credgatectl restore --escrow" "$WORK/err"
+done
+# The agent: a truncated request body answers 400 with line and column, and
+# neither the reply nor the log holds the secret.
+for body in "{\"value\":\"$SECRET" "{\"value\":$SECRET}" \
+            "{\"linkedService\":{\"name\":\"t\",\"properties\":{\"typeProperties\":{\"password\":\"$SECRET"; do
+  r=$(api POST /v1/encrypt "$TOKEN" "$body")
+  expect "$r" 400 invalid_request
+  echo "$r" | grep -q "invalid JSON at line 1, column" || fail "the agent's parse error: $r"
+  printf '%s' "$r" >"$WORK/reply"; no_canary "the agent's reply" "$WORK/reply"
+done
+r=$(api PUT /v1/credentials/trunc "$TOKEN" "{\"type\":\"generic\",\"secret\":\"$SECRET")
+expect "$r" 400 invalid_request
+printf '%s' "$r" >"$WORK/reply"; no_canary "the agent's reply to PUT" "$WORK/reply"
+no_canary "the agent's log" "$AGENT_LOG" "$AGENT_LOG.out"
+pass "a truncated linked service or private JWK, or a truncated request body: the error names line and column, never a part of the secret (encrypt-value, credgatectl, the agent's reply and log)"
+
+
 # --- offline -----------------------------------------------------------------
 run "$EV" --fetch-key "$A"
 expect_rc 0 "--fetch-key"
