@@ -187,10 +187,29 @@ strip_connection_string (CgLinkedService *ls, const char *path, const char *text
   return rest;
 }
 
-static void walk_value (CgLinkedService *ls, json_t *value, const char *path);
+static gboolean walk_value (CgLinkedService *ls, json_t *value, const char *path,
+                            GError **error);
 
-static void
-walk_object (CgLinkedService *ls, json_t *obj, const char *prefix)
+/* {"type": "SecureString"} whose "value" is not a string: marked secret,
+ * yet nothing here could take it out. */
+static gboolean
+is_odd_secure_string (json_t *v)
+{
+  return json_is_object (v)
+         && g_strcmp0 (json_string_value (json_object_get (v, "type")), "SecureString") == 0
+         && !json_is_string (json_object_get (v, "value"));
+}
+
+static gboolean
+refuse_left_behind (const char *path, const char *why, GError **error)
+{
+  g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
+               "properties.typeProperties.%s: %s; nothing was encrypted", path, why);
+  return FALSE;
+}
+
+static gboolean
+walk_object (CgLinkedService *ls, json_t *obj, const char *prefix, GError **error)
 {
   const char *key;
   json_t *value;
@@ -227,29 +246,39 @@ walk_object (CgLinkedService *ls, json_t *obj, const char *prefix)
           add_secret (ls, path, json_string_value (json_object_get (value, "value")));
           json_object_del (obj, key);
         }
-      else
-        walk_value (ls, value, path);
+      else if (is_odd_secure_string (value))
+        return refuse_left_behind (path, "a SecureString whose value is not a string", error);
+      else if (!walk_value (ls, value, path, error))
+        return FALSE;
     }
+  return TRUE;
 }
 
-static void
-walk_value (CgLinkedService *ls, json_t *value, const char *path)
+static gboolean
+walk_value (CgLinkedService *ls, json_t *value, const char *path, GError **error)
 {
   if (json_is_object (value))
-    walk_object (ls, value, path);
-  else if (json_is_array (value))
+    return walk_object (ls, value, path, error);
+  if (json_is_array (value))
     {
       size_t i;
       json_t *item;
       json_array_foreach (value, i, item)
         {
           g_autofree char *p = g_strdup_printf ("%s.%zu", path, i);
-          /* A SecureString in an array cannot be removed without shifting
-           * its neighbours; recurse into objects only. */
-          if (json_is_object (item) && !is_secure_string (item))
-            walk_object (ls, item, p);
+          /* Taking a SecureString out of an array would shift its
+           * neighbours, and leaving it would keep a secret in the clear
+           * while reporting success: refuse. */
+          if (is_secure_string (item) || is_odd_secure_string (item))
+            return refuse_left_behind (p,
+                                       "a SecureString directly inside an array cannot be "
+                                       "removed; move it into an object member",
+                                       error);
+          if (!walk_value (ls, item, p, error))
+            return FALSE;
         }
     }
+  return TRUE;
 }
 
 void
@@ -310,7 +339,8 @@ cg_linked_service_parse (const char *text, gsize len, gboolean force, GError **e
       return NULL;
     }
 
-  walk_object (ls, ls->type_props, NULL);
+  if (!walk_object (ls, ls->type_props, NULL, error))
+    return NULL;
   if (ls->keys->len == 0)
     {
       g_set_error (error, CG_ERROR, CG_ERROR_INVALID,

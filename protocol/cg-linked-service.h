@@ -19,6 +19,9 @@ G_BEGIN_DECLS
  *   - members named password, pwd, accountKey, sasToken, servicePrincipalKey
  *     (case-insensitive) whose value is a string or a SecureString object;
  *   - any other SecureString object {"type": "SecureString", "value": "..."};
+ *     one directly inside an array, or one whose value is not a string, is
+ *     refused (CG_ERROR_INVALID, naming its path): it could not be removed,
+ *     and a secret is never left behind in the clear;
  *   - inside a member named connectionString (string or SecureString), the
  *     pairs Password=, PWD=, AccountKey=, SharedAccessSignature=,
  *     SharedAccessKey= (keys case-insensitive, spaces around them allowed,
@@ -43,7 +46,8 @@ typedef struct CgLinkedService CgLinkedService;
 
 /* Parse and analyse @text (@len bytes).  Errors (CG_ERROR_INVALID): bad JSON
  * ("invalid JSON at line L, column C: ..."), not a linked service, no name,
- * no secret found.  A document that already holds
+ * no secret found, a SecureString that cannot be removed
+ * ("properties.typeProperties.PATH: ...").  A document that already holds
  * typeProperties.encryptedCredential is CG_ERROR_EXISTS unless @force (then
  * the old value is replaced in place). */
 CgLinkedService *cg_linked_service_parse (const char *text, gsize len, gboolean force,

@@ -251,6 +251,20 @@ printf '%s' "$r" >"$WORK/reply"; no_canary "the agent's reply to PUT" "$WORK/rep
 no_canary "the agent's log" "$AGENT_LOG" "$AGENT_LOG.out"
 pass "a truncated linked service or private JWK, or a truncated request body: the error names line and column, never a part of the secret (encrypt-value, credgatectl, the agent's reply and log)"
 
+# A SecureString directly inside an array cannot be taken out: refused with
+# its path (exit 6), never sealed around and left in the clear.
+printf '{\n  "name": "arr",\n  "properties": {\n    "type": "Custom",\n    "typeProperties": {\n      "password": "p",\n      "replicas": ["a", {"type": "SecureString", "value": "%s"}]\n    }\n  }\n}\n' "$SECRET" >"$WORK/arr.json"
+chmod 600 "$WORK/arr.json"; sum=$(sha256sum <"$WORK/arr.json")
+run "$EV" --agent "$A" --linked-service "$WORK/arr.json" -i
+expect_rc 6 "a SecureString in an array"
+err_has "properties.typeProperties.replicas.1"
+[ -s "$WORK/out" ] && fail "output for a refused linked service: $(cat "$WORK/out")"
+no_canary "refusal of a SecureString in an array" "$WORK/err"
+[ "$(sha256sum <"$WORK/arr.json")" = "$sum" ] || fail "a refused -i changed the file"
+run "$EV" --agent "$A" --linked-service - <"$WORK/arr.json"
+expect_rc 6 "a SecureString in an array, on stdin"
+[ -s "$WORK/out" ] && fail "output for a refused linked service: $(cat "$WORK/out")"
+pass "a SecureString directly inside an array is refused with its path (exit 6), nothing printed, the file left alone"
 
 # --- offline -----------------------------------------------------------------
 run "$EV" --fetch-key "$A"

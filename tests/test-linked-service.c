@@ -240,6 +240,53 @@ test_duplicate_secret_keys (void)
                    "{\"connectionString.Password\":\"a\",\"connectionString.Password#2\":\"b\"}");
 }
 
+/* A SecureString that cannot be taken out is refused with its path, never
+ * left behind in the clear while the rest is sealed. */
+static void
+test_secure_string_in_array (void)
+{
+  static const struct
+  {
+    const char *tp, *path;
+  } cases[] = {
+    { "{\"password\":\"p\",\"hosts\":[\"a\",{\"type\":\"SecureString\",\"value\":\"canary-arr\"}]}",
+      "properties.typeProperties.hosts.1:" },
+    { "{\"list\":[{\"type\":\"SecureString\",\"value\":\"canary-arr\"}]}",
+      "properties.typeProperties.list.0:" },
+    /* Deeper: an array in an array, an array in an object in an array. */
+    { "{\"pwd\":\"p\",\"m\":[[1,{\"type\":\"SecureString\",\"value\":\"canary-arr\"}]]}",
+      "properties.typeProperties.m.0.1:" },
+    { "{\"a\":[{\"b\":[{\"type\":\"SecureString\",\"value\":\"canary-arr\"}]}]}",
+      "properties.typeProperties.a.0.b.0:" },
+    /* Marked secure but with no string to seal. */
+    { "{\"pwd\":\"p\",\"token\":{\"type\":\"SecureString\",\"value\":[\"canary-arr\"]}}",
+      "properties.typeProperties.token:" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) error = NULL;
+      g_test_message ("case %zu: %s", i, cases[i].tp);
+      g_autoptr (CgLinkedService) ls = parse_tp (cases[i].tp, &error);
+      g_assert_null (ls);
+      g_assert_error (error, CG_ERROR, CG_ERROR_INVALID);
+      if (!g_str_has_prefix (error->message, cases[i].path))
+        g_error ("case %zu: \"%s\" does not start with %s", i, error->message, cases[i].path);
+      g_assert_null (strstr (error->message, "canary"));
+    }
+
+  /* Objects inside arrays are still searched, and their secrets removed. */
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgLinkedService) ls
+      = parse_tp ("{\"x\":[[{\"pwd\":\"deep\",\"k\":{\"type\":\"SecureString\",\"value\":\"s\"}}]]}",
+                  &error);
+  g_assert_no_error (error);
+  g_autofree char *secrets = secrets_text (ls);
+  g_assert_cmpstr (secrets, ==, "{\"x.0.0.pwd\":\"deep\",\"x.0.0.k\":\"s\"}");
+  g_autofree char *out = cg_linked_service_rewrite (ls, FAKE_JWE, &error);
+  g_assert_null (strstr (out, "deep"));
+  g_assert_null (strstr (out, "SecureString"));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -252,5 +299,6 @@ main (int argc, char **argv)
   g_test_add_func ("/linked-service/bad-json", test_bad_json);
   g_test_add_func ("/linked-service/not-a-linked-service", test_not_linked_service);
   g_test_add_func ("/linked-service/duplicate-secret-keys", test_duplicate_secret_keys);
+  g_test_add_func ("/linked-service/secure-string-in-array", test_secure_string_in_array);
   return g_test_run ();
 }
