@@ -125,6 +125,23 @@ input_changed_cb (CgLinkedView *self)
   set_output (self, NULL);
 }
 
+/* Once the rewritten service is shown, the plaintext one goes: from the
+ * view and from its undo history (an irreversible action drops the
+ * history), so Ctrl+Z cannot bring the secrets back.  The text GTK held is
+ * freed by GTK; our own copies of it are wiped where they are made. */
+static void
+clear_input (CgLinkedView *self)
+{
+  GtkTextBuffer *buffer = gtk_text_view_get_buffer (self->input_view);
+  g_signal_handlers_block_by_func (buffer, input_changed_cb, self);
+  gtk_text_buffer_begin_irreversible_action (buffer);
+  gtk_text_buffer_set_text (buffer, "", 0);
+  gtk_text_buffer_end_irreversible_action (buffer);
+  g_signal_handlers_unblock_by_func (buffer, input_changed_cb, self);
+  g_clear_handle_id (&self->preview_id, g_source_remove);
+  update_preview (self);
+}
+
 static void
 set_busy (CgLinkedView *self, gboolean busy)
 {
@@ -162,6 +179,7 @@ encrypt_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       show_message (self, error->message);
       return;
     }
+  clear_input (self);
   set_output (self, rewritten);
 }
 
@@ -314,6 +332,9 @@ cg_linked_view_dispose (GObject *object)
   g_clear_handle_id (&self->preview_id, g_source_remove);
   g_clear_pointer (&self->pending, cg_linked_service_free);
   gtk_widget_dispose_template (GTK_WIDGET (object), CG_TYPE_LINKED_VIEW);
+  /* The template's top box has no id, so dispose_template leaves it. */
+  for (GtkWidget *child; (child = gtk_widget_get_first_child (GTK_WIDGET (object)));)
+    gtk_widget_unparent (child);
   G_OBJECT_CLASS (cg_linked_view_parent_class)->dispose (object);
 }
 
