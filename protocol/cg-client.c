@@ -312,34 +312,54 @@ parse_reply (CgClient *client, long status, CgBuf *buf, GError **error)
   return NULL;
 }
 
+/* Pin @curl to the client's key (and the staged next one).  A client that
+ * cannot pin must not send: a pin that is not "sha256:" + 32 bytes, or
+ * libcurl refusing the option (no pinning in its TLS backend, out of
+ * memory, libcurl not loaded), is an error before anything is sent. */
+static gboolean
+pin_handle (CgClient *client, CURL *curl, GError **error)
+{
+  if (!cg_pin_is_valid (client->pin) || (client->next_pin && !cg_pin_is_valid (client->next_pin)))
+    {
+      g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PIN_MISMATCH,
+                   "no valid pin for the agent at %s: it is not trusted yet", client->address);
+      return FALSE;
+    }
+  g_autofree char *pins = client->next_pin ? g_strdup_printf ("sha256//%s;sha256//%s",
+                                                              client->pin + 7,
+                                                              client->next_pin + 7)
+                                           : g_strdup_printf ("sha256//%s", client->pin + 7);
+  CURLcode code = curl_easy_setopt (curl, CURLOPT_PINNEDPUBLICKEY, pins);
+  if (code != CURLE_OK)
+    {
+      g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_TLS,
+                   "cannot pin the key of the agent at %s, so nothing was sent: %s",
+                   client->address, curl_easy_strerror (code));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 json_t *
 cg_client_request (CgClient *client, const char *method, const char *path, json_t *body,
                    GError **error)
 {
   g_return_val_if_fail (method && path, NULL);
-  if (!cg_pin_is_valid (client->pin) || (client->next_pin && !cg_pin_is_valid (client->next_pin)))
-    {
-      g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PIN_MISMATCH,
-                   "no valid pin for the agent at %s: it is not trusted yet", client->address);
-      return NULL;
-    }
 
   CURL *curl = client->curl;
   g_autofree char *url = make_url (client, path);
-  g_autofree char *pins = NULL;
   char errbuf[CURL_ERROR_SIZE] = "";
   char *auth = NULL, *body_text = NULL;
   struct curl_slist *headers = NULL;
-  CgBuf *reply_buf = cg_buf_new (0);
+  CgBuf *reply_buf = NULL;
   json_t *reply = NULL;
 
   /* reset keeps the live connection and the TLS session cache. */
   curl_easy_reset (curl);
   setup_common (client, curl, url, errbuf);
-  pins = client->next_pin ? g_strdup_printf ("sha256//%s;sha256//%s", client->pin + 7,
-                                             client->next_pin + 7)
-                          : g_strdup_printf ("sha256//%s", client->pin + 7);
-  curl_easy_setopt (curl, CURLOPT_PINNEDPUBLICKEY, pins);
+  if (!pin_handle (client, curl, error))
+    return NULL;
+  reply_buf = cg_buf_new (0);
   curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);
   curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, write_cb);
   curl_easy_setopt (curl, CURLOPT_WRITEDATA, &reply_buf);
