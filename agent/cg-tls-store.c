@@ -197,16 +197,33 @@ serve (CgCertPair *pair, const char *why)
   g_message ("certificate: serving %s (%s)", cg_cert_pair_get_spki_pin (pair), why);
 }
 
-/* Under the lock. */
+/* Under the lock: write @made (stolen; NULL when making it failed, @error
+ * set) as the served pair of our own. */
 static CgCertPair *
-generate_locked (CgKeyType type, guint days, const char *why, GError **error)
+serve_made_locked (CgCertPair *made, const char *why, GError **error)
 {
-  g_autoptr (CgCertPair) pair = cg_cert_pair_generate_self_signed (type, days, error);
+  g_autoptr (CgCertPair) pair = made;
   if (!pair || !save_pair (pair, "server", error))
     return NULL;
   set_origin (CG_TLS_ORIGIN_GENERATED);
   serve (pair, why);
   return g_steal_pointer (&pair);
+}
+
+/* Under the lock.  A new key: only ever the admin's `cert generate`. */
+static CgCertPair *
+generate_locked (CgKeyType type, guint days, const char *why, GError **error)
+{
+  return serve_made_locked (cg_cert_pair_generate_self_signed (type, days, error), why, error);
+}
+
+/* Under the lock.  A new certificate for the same key, so every client's
+ * pin (known_agents, --pin, the desktop app) stays valid. */
+static CgCertPair *
+renew_locked (CgCertPair *old, GError **error)
+{
+  return serve_made_locked (cg_cert_pair_renew_self_signed (old, CG_CERT_SELF_SIGNED_DAYS, error),
+                            "renewed the self-signed certificate with the same key", error);
 }
 
 static void
@@ -222,9 +239,7 @@ maintain_locked (void)
   if (cg_tls_store_get_origin () == CG_TLS_ORIGIN_GENERATED)
     {
       g_autoptr (GError) error = NULL;
-      g_autoptr (CgCertPair) renewed
-          = generate_locked (cg_cert_pair_get_generate_type (pair), CG_CERT_SELF_SIGNED_DAYS,
-                             "renewed the self-signed certificate", &error);
+      g_autoptr (CgCertPair) renewed = renew_locked (pair, &error);
       if (!renewed)
         g_warning ("certificate: cannot renew the self-signed certificate (%d days left): %s", days,
                    error->message);
@@ -263,9 +278,7 @@ cg_tls_store_start (const char *state_dir, gboolean *generated, GError **error)
       && cg_cert_pair_get_not_after (old) - now_s () < CG_CERT_RENEW_DAYS * DAY)
     {
       g_mutex_lock (&store_lock);
-      g_autoptr (CgCertPair) renewed
-          = generate_locked (cg_cert_pair_get_generate_type (old), CG_CERT_SELF_SIGNED_DAYS,
-                             "renewed the self-signed certificate", error);
+      g_autoptr (CgCertPair) renewed = renew_locked (old, error);
       g_mutex_unlock (&store_lock);
       if (!renewed)
         return NULL;

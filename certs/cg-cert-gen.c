@@ -165,10 +165,11 @@ add_dns_san (gnutls_x509_crt_t crt, GPtrArray *added, const char *name, GError *
                 "cannot add a DNS name", error);
 }
 
-CgCertPair *
-cg_cert_pair_generate_self_signed (CgKeyType type, guint days, GError **error)
+/* With @key NULL a new key is generated; otherwise @key is used (stolen:
+ * freed on every path) and only the certificate is new. */
+static CgCertPair *
+make_self_signed (CgKeyType type, gnutls_privkey_t key, guint days, GError **error)
 {
-  gnutls_privkey_t key = NULL;
   gnutls_pubkey_t pub = NULL;
   gnutls_x509_crt_t crt = NULL, parsed = NULL;
   gnutls_datum_t der = { NULL, 0 };
@@ -177,8 +178,6 @@ cg_cert_pair_generate_self_signed (CgKeyType type, guint days, GError **error)
   unsigned int bits;
   unsigned int usage = GNUTLS_KEY_DIGITAL_SIGNATURE;
   CgCertPair *pair = NULL;
-
-  g_return_val_if_fail (days > 0 && days <= 36500, NULL);
 
   switch (type)
     {
@@ -198,6 +197,8 @@ cg_cert_pair_generate_self_signed (CgKeyType type, guint days, GError **error)
       usage |= GNUTLS_KEY_KEY_ENCIPHERMENT;
       break;
     default:
+      if (key)
+        gnutls_privkey_deinit (key);
       g_set_error (error, CG_ERROR, CG_ERROR_UNSUPPORTED, "unknown key type %d", (int) type);
       return NULL;
     }
@@ -215,10 +216,13 @@ cg_cert_pair_generate_self_signed (CgKeyType type, guint days, GError **error)
   static const guint8 ipv6_loopback[16] = { [15] = 1 };
   time_t now = time (NULL);
 
-  /* 1. The key. */
-  if (!check (gnutls_privkey_init (&key), "cannot allocate the key", error)
-      || !check (gnutls_privkey_generate (key, algo, bits, 0), "cannot generate the key", error)
-      || !check (gnutls_pubkey_init (&pub), "cannot allocate the public key", error)
+  /* 1. The key: a new one, or the one given. */
+  if (!key
+      && (!check (gnutls_privkey_init (&key), "cannot allocate the key", error)
+          || !check (gnutls_privkey_generate (key, algo, bits, 0), "cannot generate the key",
+                     error)))
+    goto out;
+  if (!check (gnutls_pubkey_init (&pub), "cannot allocate the public key", error)
       || !check (gnutls_pubkey_import_privkey (pub, key, 0, 0), "cannot derive the public key",
                  error)
       || !check (gnutls_x509_crt_init (&crt), "cannot allocate the certificate", error)
@@ -305,4 +309,36 @@ out:
   if (key)
     gnutls_privkey_deinit (key);
   return pair;
+}
+
+CgCertPair *
+cg_cert_pair_generate_self_signed (CgKeyType type, guint days, GError **error)
+{
+  g_return_val_if_fail (days > 0 && days <= 36500, NULL);
+  return make_self_signed (type, NULL, days, error);
+}
+
+CgCertPair *
+cg_cert_pair_renew_self_signed (CgCertPair *pair, guint days, GError **error)
+{
+  gnutls_x509_privkey_t x509 = NULL;
+  gnutls_privkey_t key = NULL;
+
+  g_return_val_if_fail (pair != NULL, NULL);
+  g_return_val_if_fail (days > 0 && days <= 36500, NULL);
+
+  /* A copy of the served key: the pair is shared and stays as it is. */
+  if (!check (gnutls_privkey_export_x509 (cg_cert_pair_get_privkey (pair), &x509),
+              "cannot copy the key", error))
+    return NULL;
+  if (!check (gnutls_privkey_init (&key), "cannot allocate the key", error)
+      || !check (gnutls_privkey_import_x509 (key, x509, GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE),
+                 "cannot copy the key", error))
+    {
+      if (key)
+        gnutls_privkey_deinit (key);
+      gnutls_x509_privkey_deinit (x509);
+      return NULL;
+    }
+  return make_self_signed (cg_cert_pair_get_generate_type (pair), key, days, error);
 }

@@ -28,6 +28,11 @@ typedef enum
 /* A new self-signed serverAuth certificate whose SANs name this host:
  * host name, FQDN, localhost, 127.0.0.1, ::1. */
 CgCertPair *cg_cert_pair_generate_self_signed (CgKeyType type, guint days, GError **error);
+/* The same for @pair's own key (borrowed; copied): a new serial, new dates
+ * and this host's names, but the key and so the SPKI pin every client has
+ * stay.  How a self-signed certificate is renewed: a new key is only ever
+ * the admin's choice. */
+CgCertPair *cg_cert_pair_renew_self_signed (CgCertPair *pair, guint days, GError **error);
 
 /* Load a PEM (or DER) certificate chain and a PEM (or DER) private key. */
 CgCertPair *cg_cert_pair_load_files (const char *chain_path, const char *key_path,

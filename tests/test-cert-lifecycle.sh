@@ -299,14 +299,46 @@ run ctl cert generate --days 5
 [ "$rc" = 0 ] || fail "generate --days 5: $(cat "$WORK/err")"
 G1=$(status_field tlsPin)
 [ "$G1" != "$SHORT" ] && [ "$(status_field tlsOrigin)" = self-signed ] || fail "generate did not serve a self-signed certificate"
+# A client that knows the agent from its known_agents file (no --pin), as
+# every script and desktop does after its first contact.
+ctl token create lifecycle >"$WORK/token"; chmod 600 "$WORK/token"
+KNOWN="$XDG_CONFIG_HOME/credgate/known_agents"
+mkdir -p "${KNOWN%/*}"; printf '127.0.0.1:%s %s\n' "$PORT" "$G1" >"$KNOWN"; chmod 600 "$KNOWN"
+known_client () { # known_client WHEN: connects, no prompt, no word on stderr
+  run "$EV" --agent "127.0.0.1:$PORT" --token-file "$WORK/token" --context lc <<<"v-$1"
+  [ "$rc" = 0 ] || fail "$1: the known-agents client failed (exit $rc): $(cat "$WORK/err")"
+  [ -s "$WORK/err" ] && fail "$1: the known-agents client said: $(cat "$WORK/err")"
+  [ "$(ctl decrypt --context lc <"$WORK/out")" = "v-$1" ] || fail "$1: the value does not open"
+}
+served_cert () { openssl s_client -connect "127.0.0.1:$PORT" -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -serial -enddate; }
+known_client "before the renewal"
+C1=$(served_cert)
 kill -HUP "$AGENT_PID"; sleep 1
 G2=$(status_field tlsPin)
-[ "$G2" != "$G1" ] || fail "the self-signed certificate with 5 days left was not renewed"
+C2=$(served_cert)
+[ -n "$C1" ] && [ "$C2" != "$C1" ] || fail "the self-signed certificate with 5 days left was not renewed: $C1"
+[ "${C2%%$'\n'*}" != "${C1%%$'\n'*}" ] || fail "the renewed certificate has the old serial: $C2"
+[ "$G2" = "$G1" ] || fail "the renewal made a new key: pin $G1 became $G2; every pinned client now fails"
 days=$(status_field tlsExpiresInDays)
 [ "$days" -ge 393 ] || fail "renewed for $days days"
 [ "$(info_field tlsWarning)" = null ] || fail "tlsWarning after renewal"
-expect_served "$G2" "renewal"
-grep -q "renewed the self-signed certificate" "$AGENT_LOG" || fail "no log line for the renewal"
+expect_served "$G1" "renewal"
+grep -q "renewed the self-signed certificate with the same key" "$AGENT_LOG" || fail "no log line for the renewal"
+known_client "after the renewal"
+grep -qxF "127.0.0.1:$PORT $G1" "$KNOWN" || fail "known_agents changed: $(cat "$KNOWN")"
+pass "self-signed renewal keeps the key: same SPKI pin, new serial and dates; a known-agents client goes on without a prompt or an error"
+
+# Renewal at start (it ran out while the agent was stopped) keeps the key too.
+run ctl cert generate --days 5
+[ "$rc" = 0 ] || fail "generate --days 5: $(cat "$WORK/err")"
+G3=$(status_field tlsPin)
+[ "$G3" != "$G1" ] || fail "cert generate (the admin's explicit choice) kept the old key"
+stop_agent; start_agent --config "$WORK/agent.conf"
+[ "$(status_field tlsPin)" = "$G3" ] || fail "the renewal at start made a new key"
+days=$(status_field tlsExpiresInDays)
+[ "$days" -ge 393 ] || fail "renewed at start for $days days"
+expect_served "$G3" "renewal at start"
+pass "at start, a self-signed certificate near its end is renewed with the same key; only cert generate makes a new one"
 run ctl cert generate --key-type rsa-3072
 [ "$rc" = 0 ] && out_has "RSA 3072" || fail "generate --key-type rsa-3072: $(cat "$WORK/out" "$WORK/err")"
 [ "$(status_field pid)" = "$AGENT_PID" ] || fail "pid"

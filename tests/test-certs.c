@@ -290,6 +290,49 @@ test_selfsign_unique (void)
   g_assert_false (la == lb && memcmp (sa, sb, la) == 0);
 }
 
+/* Renewal keeps the key, so the pin every client holds stays; the
+ * certificate itself is new: serial, dates, and it is still a valid
+ * self-signed serverAuth certificate of the same kind. */
+static void
+check_renew (CgKeyType type)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgCertPair) old = cg_cert_pair_generate_self_signed (type, 5, &error);
+  g_assert_no_error (error);
+  g_autoptr (CgCertPair) renewed
+      = cg_cert_pair_renew_self_signed (old, CG_CERT_SELF_SIGNED_DAYS, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (cg_cert_pair_get_spki_pin (renewed), ==, cg_cert_pair_get_spki_pin (old));
+  g_assert_true (cg_cert_pair_is_self_signed (renewed));
+  g_assert_cmpint (cg_cert_pair_get_generate_type (renewed), ==, type);
+  g_assert_cmpint (cg_cert_pair_get_days_left (old, g_get_real_time () / G_USEC_PER_SEC), <=, 5);
+  g_assert_cmpint (cg_cert_pair_get_days_left (renewed, g_get_real_time () / G_USEC_PER_SEC), >=,
+                   CG_CERT_SELF_SIGNED_DAYS - 1);
+  guint8 sa[20], sb[20];
+  size_t la = sizeof sa, lb = sizeof sb;
+  g_assert_cmpint (gnutls_x509_crt_get_serial (cg_cert_pair_get_leaf (old), sa, &la), ==, 0);
+  g_assert_cmpint (gnutls_x509_crt_get_serial (cg_cert_pair_get_leaf (renewed), sb, &lb), ==, 0);
+  g_assert_false (la == lb && memcmp (sa, sb, la) == 0);
+  g_auto (GStrv) names = cg_cert_local_host_names ();
+  g_assert_true (cg_cert_pair_validate (renewed, (const char *const *) names,
+                                        CG_CERT_VALIDATE_DEFAULT, NULL, &error));
+  g_assert_no_error (error);
+  /* The old pair is untouched and still usable (it may be mid-handshake). */
+  g_assert_cmpint (cg_cert_pair_get_days_left (old, g_get_real_time () / G_USEC_PER_SEC), <=, 5);
+  g_autoptr (CgBuf) k1 = cg_cert_pair_key_pem (old, &error);
+  g_autoptr (CgBuf) k2 = cg_cert_pair_key_pem (renewed, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (k1->data, k1->len, k2->data, k2->len);
+}
+
+static void
+test_selfsign_renew (void)
+{
+  check_renew (CG_KEY_TYPE_ECDSA_P256);
+  check_renew (CG_KEY_TYPE_ECDSA_P384);
+  check_renew (CG_KEY_TYPE_RSA_3072);
+}
+
 /* Same subject and issuer, but signed by some other key: not self-signed,
  * and the signature check (not the names) must be what says so. */
 static void
@@ -844,6 +887,7 @@ main (int argc, char **argv)
   g_test_add_func ("/certs/selfsign/p384", test_selfsign_p384);
   g_test_add_func ("/certs/selfsign/rsa3072", test_selfsign_rsa3072);
   g_test_add_func ("/certs/selfsign/unique", test_selfsign_unique);
+  g_test_add_func ("/certs/selfsign/renew", test_selfsign_renew);
   g_test_add_func ("/certs/selfsign/forged", test_selfsign_forged);
   g_test_add_func ("/certs/selfsign/handshake", test_tls_handshake);
   g_test_add_func ("/certs/pin/openssl-p256", test_pin_openssl_p256);
