@@ -1,12 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Unit tests of the agent's option parsing and login throttle. */
+/* Unit tests of the agent's option parsing, client grouping and login
+ * throttle. */
 #include "config.h"
 
 #include "agent/cg-config.h"
+#include "agent/cg-peer.h"
 #include "agent/cg-throttle.h"
 #include "common/cg-error.h"
 
+#include <arpa/inet.h>
 #include <glib/gstdio.h>
+#include <netinet/in.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -103,14 +107,112 @@ test_throttle (void)
   g_assert_false (cg_throttle_is_blocked (t, "10.0.0.2"));
   cg_throttle_free (t);
 
-  /* Bounded under a flood of distinct addresses. */
+  /* Bounded under a flood of distinct clients (one /64 each). */
   t = cg_throttle_new (2);
   for (int i = 0; i < 70000; i++)
     {
-      char addr[32];
-      g_snprintf (addr, sizeof addr, "fd00::%x", i);
+      char addr[48];
+      g_snprintf (addr, sizeof addr, "fd00:%x:%x::1", i >> 16, i & 0xffff);
       cg_throttle_fail (t, addr);
     }
+  cg_throttle_free (t);
+}
+
+static void
+test_peer_group (void)
+{
+  static const struct { const char *addr; const char *group; } cases[] = {
+    { "192.0.2.7", "192.0.2.7" },
+    { "::ffff:192.0.2.7", "192.0.2.7" },
+    { "2001:db8:1:2:3:4:5:6", "2001:db8:1:2::/64" },
+    { "2001:db8:1:2::9", "2001:db8:1:2::/64" },
+    { "::1", "::/64" },
+    { "fe80::1", "fe80::/64" },
+    { "unknown", "unknown" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      char group[CG_PEER_GROUP_LEN];
+      cg_peer_group_from_string (cases[i].addr, group);
+      g_assert_cmpstr (group, ==, cases[i].group);
+    }
+
+  struct sockaddr_in6 s6 = { .sin6_family = AF_INET6 };
+  inet_pton (AF_INET6, "2001:db8:0:7:a:b:c:d", &s6.sin6_addr);
+  char group[CG_PEER_GROUP_LEN];
+  g_assert_true (cg_peer_group_from_sockaddr ((struct sockaddr *) &s6, group));
+  g_assert_cmpstr (group, ==, "2001:db8:0:7::/64");
+  struct sockaddr_in s4 = { .sin_family = AF_INET };
+  inet_pton (AF_INET, "198.51.100.1", &s4.sin_addr);
+  g_assert_true (cg_peer_group_from_sockaddr ((struct sockaddr *) &s4, group));
+  g_assert_cmpstr (group, ==, "198.51.100.1");
+  struct sockaddr su = { .sa_family = AF_UNIX };
+  g_assert_false (cg_peer_group_from_sockaddr (&su, group));
+}
+
+/* Addresses in one IPv6 /64 are one client; the next /64 is another.  So
+ * is an IPv4 client seen on a dual-stack socket and on an IPv4 one. */
+static void
+test_throttle_ipv6_prefix (void)
+{
+  static const char *const same[][3] = {
+    { "2001:db8:1:2::1", "2001:db8:1:2::2", "2001:db8:1:2:ffff:ffff:ffff:fffe" },
+    { "192.0.2.1", "::ffff:192.0.2.1", "192.0.2.1" },
+  };
+  static const char *const others[] = { "2001:db8:1:3::1", "2001:db8:1::1", "192.0.2.2" };
+  CgThrottle *t = cg_throttle_new (3);
+  for (gsize i = 0; i < G_N_ELEMENTS (same); i++)
+    for (gsize j = 0; j < 3; j++)
+      g_assert_cmpint (cg_throttle_fail (t, same[i][j]), ==, j == 2);
+  g_assert_true (cg_throttle_is_blocked (t, "2001:db8:1:2:abcd::7"));
+  for (gsize i = 0; i < G_N_ELEMENTS (others); i++)
+    g_assert_false (cg_throttle_is_blocked (t, others[i]));
+  cg_throttle_free (t);
+}
+
+/* A full table drops its oldest entry that is not blocked; a blocked
+ * client stays blocked however many new clients arrive. */
+static void
+test_throttle_full (void)
+{
+  const guint max = 64;
+  CgThrottle *t = cg_throttle_new_full (3, max);
+  /* "old" has 2 failures (one short of blocked), "bad" is blocked. */
+  cg_throttle_fail (t, "10.1.0.1");
+  cg_throttle_fail (t, "10.1.0.1");
+  for (int i = 0; i < 3; i++)
+    cg_throttle_fail (t, "10.6.6.6");
+  g_assert_true (cg_throttle_is_blocked (t, "10.6.6.6"));
+  /* Fill the table, then ten times over. */
+  for (guint i = 0; i < 10 * max; i++)
+    {
+      char addr[48];
+      g_snprintf (addr, sizeof addr, "2001:db8:%x::1", i);
+      cg_throttle_fail (t, addr);
+    }
+  g_assert_true (cg_throttle_is_blocked (t, "10.6.6.6"));
+  /* "old" was dropped, oldest first: it starts again from nothing. */
+  g_assert_false (cg_throttle_fail (t, "10.1.0.1"));
+  g_assert_false (cg_throttle_fail (t, "10.1.0.1"));
+  g_assert_true (cg_throttle_fail (t, "10.1.0.1"));
+  /* The newest of the flood survived, the oldest did not. */
+  char newest[48], oldest[48];
+  g_snprintf (newest, sizeof newest, "2001:db8:%x::1", 10 * max - 1);
+  g_snprintf (oldest, sizeof oldest, "2001:db8:%x::1", 0);
+  g_assert_false (cg_throttle_fail (t, newest)); /* 2 of 3: it was kept */
+  g_assert_true (cg_throttle_fail (t, newest));
+  g_assert_false (cg_throttle_fail (t, oldest));
+  g_assert_false (cg_throttle_fail (t, oldest)); /* 2 of 3: it had been dropped */
+  cg_throttle_free (t);
+
+  /* A table of nothing but blocked clients gives up its oldest block. */
+  t = cg_throttle_new_full (1, 4);
+  const char *const addrs[] = { "10.0.0.1", "10.0.0.2", "10.0.0.3", "10.0.0.4", "10.0.0.5" };
+  for (gsize i = 0; i < G_N_ELEMENTS (addrs); i++)
+    g_assert_true (cg_throttle_fail (t, addrs[i]));
+  g_assert_false (cg_throttle_is_blocked (t, "10.0.0.1"));
+  for (gsize i = 1; i < G_N_ELEMENTS (addrs); i++)
+    g_assert_true (cg_throttle_is_blocked (t, addrs[i]));
   cg_throttle_free (t);
 }
 
@@ -122,5 +224,8 @@ main (int argc, char **argv)
   g_test_add_func ("/agent/config/file-and-override", test_file_and_override);
   g_test_add_func ("/agent/config/errors", test_errors);
   g_test_add_func ("/agent/throttle", test_throttle);
+  g_test_add_func ("/agent/throttle/ipv6-prefix", test_throttle_ipv6_prefix);
+  g_test_add_func ("/agent/throttle/full", test_throttle_full);
+  g_test_add_func ("/agent/peer-group", test_peer_group);
   return g_test_run ();
 }
