@@ -5,6 +5,7 @@
 #include "agent/cg-audit.h"
 #include "agent/cg-tls.h"
 #include "agent/cg-tls-store.h"
+#include "agent/cg-web.h"
 #include "common/cg-error.h"
 #include "common/cg-json.h"
 #include "protocol/cg-names.h"
@@ -179,10 +180,64 @@ handle_get (CgAgent *agent, CgRequest *req, const char *who, const char *name)
   return cg_http_reply_json (req->connection, MHD_HTTP_OK, meta);
 }
 
+/* "encryptedSecret": the secret sealed by the client (the browser page) to
+ * this agent's sealing key with ctx "credential:NAME", so the plaintext is
+ * never in an HTTP body.  Its plaintext is the JSON text of what "secret"
+ * would hold.  Returns the secret (transfer full), or NULL with the 4xx/503
+ * queued in *ret.  Nothing of the plaintext reaches an error message. */
+static json_t *
+open_encrypted_secret (CgAgent *agent, CgRequest *req, const char *name, json_t *value,
+                       enum MHD_Result *ret)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *kid = NULL, *ctx = NULL;
+  const char *jwe = json_string_value (value);
+
+  if (!jwe)
+    {
+      *ret = cg_http_reply_error (req->connection, 400, "invalid_request",
+                                  "field \"encryptedSecret\" must be a string (a JWE)",
+                                  "encryptedSecret");
+      return NULL;
+    }
+  if (!cg_jwe_peek (jwe, json_string_length (value), &kid, &ctx, &error))
+    {
+      *ret = cg_http_reply_gerror (req->connection, error, "encryptedSecret");
+      return NULL;
+    }
+  g_autofree char *want = g_strconcat ("credential:", name, NULL);
+  if (g_strcmp0 (ctx, want) != 0)
+    {
+      g_autofree char *message = g_strdup_printf (
+          "field \"encryptedSecret\" must be sealed with ctx \"%s\"", want);
+      *ret = cg_http_reply_error (req->connection, 400, "invalid_request", message,
+                                  "encryptedSecret");
+      return NULL;
+    }
+  g_autoptr (CgBuf) plain = cg_vault_open_for_store (agent->vault, jwe, want, &error);
+  if (!plain)
+    {
+      *ret = cg_http_reply_gerror (req->connection, error, "encryptedSecret");
+      return NULL;
+    }
+  /* Not cg_json_load_strict: a parser's message may quote the input. */
+  json_error_t jerr;
+  json_t *secret = json_loadb ((const char *) plain->data, plain->len,
+                               JSON_REJECT_DUPLICATES | JSON_DECODE_ANY, &jerr);
+  cg_wipe (&jerr, sizeof jerr);
+  if (!secret)
+    *ret = cg_http_reply_error (req->connection, 400, "invalid_request",
+                                "the decrypted \"encryptedSecret\" is not JSON: it must be the "
+                                "JSON text of a string or an object of strings",
+                                "encryptedSecret");
+  return secret;
+}
+
 static enum MHD_Result
 handle_put (CgAgent *agent, CgRequest *req, const char *who, const char *name)
 {
-  static const char *const allowed[] = { "type", "properties", "secret", NULL };
+  static const char *const allowed[] = { "type", "properties", "secret", "encryptedSecret",
+                                         NULL };
   g_autoptr (GError) error = NULL;
   enum MHD_Result ret;
   const char *type;
@@ -196,10 +251,17 @@ handle_put (CgAgent *agent, CgRequest *req, const char *who, const char *name)
   if (properties && !json_is_object (properties))
     return cg_http_reply_error (req->connection, 400, "invalid_request",
                                 "field \"properties\" must be an object", "properties");
-  json_t *secret = json_object_get (body, "secret");
-  if (!secret)
+  json_t *encrypted = json_object_get (body, "encryptedSecret");
+  json_auto_t *secret = json_incref (json_object_get (body, "secret"));
+  if (secret && encrypted)
     return cg_http_reply_error (req->connection, 400, "invalid_request",
-                                "missing field \"secret\"", "secret");
+                                "give either \"secret\" or \"encryptedSecret\", not both",
+                                "encryptedSecret");
+  if (!secret && !encrypted)
+    return cg_http_reply_error (req->connection, 400, "invalid_request",
+                                "missing field \"secret\" (or \"encryptedSecret\")", "secret");
+  if (encrypted && !(secret = open_encrypted_secret (agent, req, name, encrypted, &ret)))
+    return ret;
 
   if (!audit_before_change (req, who, "credential.put", name, &ret))
     return ret;
@@ -355,8 +417,11 @@ enum MHD_Result
 cg_api_dispatch (CgAgent *agent, CgRequest *req)
 {
   gboolean path_known = FALSE;
-  GString *allow = g_string_new (NULL);
   const char *url = req->url;
+
+  if (agent->config->web && cg_web_is_page_path (url))
+    return cg_web_dispatch (req);
+  GString *allow = g_string_new (NULL);
 
   for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
     {

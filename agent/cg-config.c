@@ -16,7 +16,7 @@
 static const char *const known_keys[] = {
   "port", "listen", "state_dir", "admin_socket", "priority", "max_connections",
   "max_connections_per_ip", "idle_timeout", "max_body", "threads", "auth_failures",
-  "audit_log", NULL,
+  "audit_log", "web", NULL,
 };
 
 char *
@@ -145,6 +145,19 @@ apply_setting (CgConfig *c, const char *key, const char *value, GError **error)
         return FALSE;
       c->auth_failures = n;
     }
+  else if (g_str_equal (key, "web"))
+    {
+      if (g_str_equal (value, "true"))
+        c->web = TRUE;
+      else if (g_str_equal (value, "false"))
+        c->web = FALSE;
+      else
+        {
+          g_set_error (error, CG_ERROR, CG_ERROR_INVALID, "web: \"%s\" is not true or false",
+                       value);
+          return FALSE;
+        }
+    }
   else if (g_str_equal (key, "audit_log"))
     {
       g_free (c->audit_log);
@@ -243,7 +256,7 @@ cg_config_parse (CgConfig *c, int argc, char **argv, GError **error)
       ctx, "Settings can also be given in a config file, group [agent], with the keys\n"
            "port, listen, state_dir, admin_socket, priority, max_connections,\n"
            "max_connections_per_ip, idle_timeout, max_body, threads, auth_failures,\n"
-           "audit_log.  The command line overrides the file.\n");
+           "audit_log, web.  The command line overrides the file.\n");
   g_option_context_add_main_entries (ctx, entries, NULL);
 
   memset (c, 0, sizeof *c);
@@ -255,6 +268,7 @@ cg_config_parse (CgConfig *c, int argc, char **argv, GError **error)
   c->idle_timeout = 30;
   c->max_body = 64 * 1024;
   c->auth_failures = 10;
+  c->web = TRUE;
 
   g_autoptr (GError) local = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &local))

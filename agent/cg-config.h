@@ -28,6 +28,7 @@ typedef struct
   guint threads;              /* 0: one per CPU */
   guint auth_failures;        /* failed logins per address per minute before 429 */
   char *audit_log;            /* optional file, in addition to stderr */
+  gboolean web;               /* serve the browser page at / (default TRUE) */
 } CgConfig;
 
 /* Fills @config from defaults, the config file and @argv.  Errors are one

@@ -643,6 +643,13 @@ cg_vault_decrypt (CgVault *v, const char *jwe, const char *expected_ctx, char **
 }
 
 CgBuf *
+cg_vault_open_for_store (CgVault *v, const char *jwe, const char *ctx, GError **error)
+{
+  g_return_val_if_fail (ctx != NULL, NULL);
+  return cg_vault_open_jwe (v, jwe, ctx, FALSE, NULL, error);
+}
+
+CgBuf *
 cg_vault_open_jwe (CgVault *v, const char *jwe, const char *expected_ctx, gboolean count_use,
                    char **kid_out, GError **error)
 {

@@ -57,6 +57,12 @@ char *cg_vault_encrypt (CgVault *vault, const guint8 *value, gsize len, const ch
 CgBuf *cg_vault_decrypt (CgVault *vault, const char *jwe, const char *expected_ctx,
                          char **kid_out, GError **error);
 
+/* Open a secret that a client (the browser page) sealed to this agent for
+ * storing: @ctx is required and must match; the opening is not counted as
+ * a use of the key (the value is not kept anywhere as a JWE). */
+CgBuf *cg_vault_open_for_store (CgVault *vault, const char *jwe, const char *ctx,
+                                GError **error);
+
 /* Tokens: "cgt_" + base64url(32 random bytes).  Only HMAC-SHA256(token_key,
  * token) is stored; the token key is STATE_DIR/token.key (0600), not in the
  * keyring, so authentication still works while the keyring is locked. */

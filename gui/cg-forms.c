@@ -114,6 +114,36 @@ cg_forms_lookup_field (const CgFormType *type, const char *name)
   return NULL;
 }
 
+json_t *
+cg_forms_to_json (void)
+{
+  static const char *const kinds[] = {
+    [CG_FIELD_TEXT] = "text",
+    [CG_FIELD_PORT] = "port",
+    [CG_FIELD_PASSWORD] = "password",
+    [CG_FIELD_KEY_VALUES] = "keyValues",
+  };
+  json_t *types = json_array ();
+  for (gsize i = 0; i < G_N_ELEMENTS (form_types); i++)
+    {
+      const CgFormType *t = &form_types[i];
+      json_t *fields = json_array ();
+      for (guint j = 0; j < t->n_fields; j++)
+        {
+          const CgField *f = &t->fields[j];
+          json_t *field = json_pack ("{s:s, s:s, s:b, s:b, s:s}", "name", f->name, "label",
+                                     f->label, "required", f->required, "secret", f->secret,
+                                     "kind", kinds[f->kind]);
+          if (f->hint)
+            json_object_set_new (field, "hint", json_string (f->hint));
+          json_array_append_new (fields, field);
+        }
+      json_array_append_new (types, json_pack ("{s:s, s:s, s:o}", "id", t->id, "label", t->label,
+                                               "fields", fields));
+    }
+  return json_pack ("{s:i, s:o}", "maxLength", FIELD_MAX, "types", types);
+}
+
 /* The label without its mnemonic underscore, for sentences. */
 static char *
 plain_label (const CgField *field)

@@ -43,6 +43,15 @@ const CgFormType *cg_forms_lookup (const char *id);
 /* The field named @name in @type, or NULL (static). */
 const CgField *cg_forms_lookup_field (const CgFormType *type, const char *name);
 
+/* Every type as JSON, for the browser page: the one definition of the
+ * forms, written out at build time (gui/cg-forms-dump) into the agent's
+ * web resource.  Labels and hints are the untranslated msgids; the page
+ * translates them from the same catalogs.
+ * {"maxLength":N,"types":[{"id","label","fields":[{"name","label","hint"?,
+ *  "required","secret","kind":"text"|"port"|"password"|"keyValues"}]}]}
+ * (transfer full). */
+json_t *cg_forms_to_json (void);
+
 /* Check one value as the user types it.  NULL when it is fine; otherwise a
  * translated sentence saying what is wrong (transfer full). */
 char *cg_forms_check_field (const CgField *field, const char *value);
