@@ -138,6 +138,11 @@ test('linked-service refusals', () => {
   const existing = '{"name":"n","properties":{"typeProperties":{"encryptedCredential":"old","password":"p","z":1}}}';
   assert.equal(kinds(existing), 'exists: the linked service "n" already holds typeProperties.encryptedCredential');
   assert.match(kinds('{"name":'), /^invalid: invalid JSON at line 1, column \d+: /);
+  assert.equal(kinds('{"name":"n","properties":{"typeProperties":{"a":[[{"type":"SecureString","value":"v"}]]}}}'),
+    'invalid: properties.typeProperties.a.0.0: a SecureString directly inside an array cannot be removed; ' +
+    'move it into an object member; nothing was encrypted');
+  assert.equal(kinds('{"name":"n","properties":{"typeProperties":{"password":{"type":"SecureString"}}}}'),
+    'invalid: properties.typeProperties.password: a SecureString whose value is not a string; nothing was encrypted');
   const forced = analyse(existing, true);
   assert.deepEqual(forced.preview, ['password']);
   assert.equal(forced.rewrite('new'), '{\n  "name": "n",\n  "properties": {\n    "typeProperties": {\n' +
@@ -155,7 +160,10 @@ if (diffDir) {
     test(`linked service ${c}: as credgate-encrypt-value --linked-service`, () => {
       const text = fs.readFileSync(`${base}.json`, 'utf8');
       if (fs.existsSync(`${base}.refused`)) {
-        assert.throws(() => analyse(text), LinkedServiceError);
+        // The same refusal, in the same words (the CLI prints "credgate-encrypt-value: MESSAGE").
+        const err = fs.readFileSync(`${base}.err`, 'utf8');
+        assert.throws(() => analyse(text), (e) => e instanceof LinkedServiceError &&
+          (e.message.includes('%s: %s') ? err.includes(format(e.message, ...e.args)) : true));
         return;
       }
       const cli = fs.readFileSync(`${base}.cli`, 'utf8');

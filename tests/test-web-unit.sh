@@ -19,7 +19,9 @@ add '{"name":"a","properties":{"type":"T","typeProperties":{"password":"p","serv
 add '{"name":"b","properties":{"typeProperties":{"connectionString":"Server=x;Password=\"q;\"\"r\";User Id=u"}}}'
 add '{"name":"c","properties":{"typeProperties":{"connectionString":{"type":"SecureString","value":"PWD={a}}b};x=1;"}}}}'
 add '{"name":"d","properties":{"typeProperties":{"9":{"type":"SecureString","value":"nine"},"1":"one","PassWord":"P"}}}'
-add '{"name":"e","properties":{"typeProperties":{"list":[{"type":"SecureString","value":"in array"},{"sasToken":"t"},[{"pwd":"deep"}]],"n":1.25e-7}}}'
+add '{"name":"e","properties":{"typeProperties":{"list":[{"x":{"type":"SecureString","value":"in object in array"}},{"sasToken":"t"},[{"pwd":"deep"}],[[{"accountKey":"deeper"}]]],"n":1.25e-7}}}'
+add '{"name":"e2","properties":{"typeProperties":{"list":[1,[{"type":"SecureString","value":"in array"}]]}}}'
+add '{"name":"e3","properties":{"typeProperties":{"x":{"type":"SecureString","value":5},"password":"p"}}}'
 add '{"name":"f","properties":{"typeProperties":{"connectionString":"Password=a;password=b;PASSWORD=c","AccountKey":"k","accountKey":"k2"}}}'
 add '{"name":"g","properties":{"typeProperties":{"vault":{"type":"AzureKeyVaultSecret","secretName":"s"},"x":{"y":{"servicePrincipalKey":"spk"}}}}}'
 add '{"name":"h","properties":{"typeProperties":{"password":"ü\u0001\"\\/\t","big":123456789012345678,"t":true,"n":null}}}'
@@ -41,7 +43,7 @@ for f in "$work"/case-*.json; do
     : >"$base.refused"
   fi
 done
-[ "$(ls "$work"/*.refused | wc -l)" -eq 3 ] || { echo "FAIL: expected 3 refused cases: $(ls "$work"/*.refused)"; exit 1; }
+[ "$(ls "$work"/*.refused | wc -l)" -eq 5 ] || { echo "FAIL: expected 5 refused cases: $(ls "$work"/*.refused)"; exit 1; }
 
 CG_WEB_DIFF_DIR=$work top_srcdir=$top_srcdir top_builddir=$top_builddir \
   node --test "$top_srcdir/tests/test-web-unit.mjs"

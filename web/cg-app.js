@@ -314,7 +314,9 @@ function confirmDelete (name) {
 // ---- linked service and single value -----------------------------------
 
 function describeLinkedError (e) {
-  if (e instanceof LinkedServiceError) return format(_(e.message), ...e.args);
+  if (e instanceof LinkedServiceError) {
+    return format(_(e.message), ...e.args.map((a, i) => (e.translatedArgs?.includes(i) ? _(a) : a)));
+  }
   return describeError(e);
 }
 

@@ -101,6 +101,18 @@ export function stripConnectionString (text) {
 const isSecureString = (v) => v instanceof Map && v.get('type') === 'SecureString' &&
   typeof v.get('value') === 'string';
 
+// {"type": "SecureString"} whose "value" is not a string: marked secret, yet
+// nothing here could take it out.
+const isOddSecureString = (v) => v instanceof Map && v.get('type') === 'SecureString' &&
+  typeof v.get('value') !== 'string';
+
+function refuseLeftBehind (path, why) {
+  const e = new LinkedServiceError('invalid',
+    N_('properties.typeProperties.%s: %s; nothing was encrypted'), path, why);
+  e.translatedArgs = [1]; // the reason is a message too
+  throw e;
+}
+
 class Walker {
   constructor () {
     this.keys = [];
@@ -135,6 +147,8 @@ class Walker {
       } else if (isSecureString(value)) {
         this.add(path, value.get('value'));
         obj.delete(key);
+      } else if (isOddSecureString(value)) {
+        refuseLeftBehind(path, N_('a SecureString whose value is not a string'));
       } else {
         this.value(value, path);
       }
@@ -146,9 +160,14 @@ class Walker {
       this.object(value, path);
     } else if (Array.isArray(value)) {
       value.forEach((item, i) => {
-        // A SecureString in an array cannot be removed without shifting its
-        // neighbours; recurse into objects only.
-        if (item instanceof Map && !isSecureString(item)) this.object(item, `${path}.${i}`);
+        const p = `${path}.${i}`;
+        // Taking a SecureString out of an array would shift its neighbours,
+        // and leaving it would keep a secret in the clear while reporting
+        // success: refuse.
+        if (isSecureString(item) || isOddSecureString(item)) {
+          refuseLeftBehind(p, N_('a SecureString directly inside an array cannot be removed; move it into an object member'));
+        }
+        this.value(item, p);
       });
     }
   }
