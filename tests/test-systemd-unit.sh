@@ -9,7 +9,7 @@
 # SIGPIPE failure.  has reads all of its input.
 has () { grep "$@" >/dev/null; }
 
-command -v systemd-analyze >/dev/null || { echo "SKIP: systemd-analyze not installed"; exit 77; }
+command -v systemd-analyze >/dev/null || fail "systemd-analyze is not installed (package systemd: scripts/setup installs it)"
 UNIT_IN="$top_builddir/data/credgate-agent.service"
 SESSION="$top_builddir/data/credgate-agent-session"
 [ -f "$UNIT_IN" ] && [ -x "$SESSION" ] || fail "build data/credgate-agent.service and data/credgate-agent-session first"

@@ -7,7 +7,7 @@
 . "$top_srcdir/tests/lib.sh"
 
 TESTSSL=$(command -v testssl || command -v testssl.sh || true)
-[ -n "$TESTSSL" ] || { echo "SKIP: testssl (Debian package testssl.sh) is not installed"; exit 77; }
+[ -n "$TESTSSL" ] || fail "testssl is not installed (package testssl.sh: scripts/setup installs it)"
 start_agent
 json="$WORK/testssl.json"
 # Protocols, standard cipher groups, forward secrecy, server preferences,

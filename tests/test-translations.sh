@@ -8,7 +8,7 @@
 set -euo pipefail
 : "${top_srcdir:?}"
 for tool in xgettext msgmerge msgfmt msgattrib; do
-  command -v "$tool" >/dev/null || { echo "SKIP: $tool is not installed"; exit 77; }
+  command -v "$tool" >/dev/null || { echo "FAIL: $tool is not installed (gettext: scripts/setup installs it)"; exit 1; }
 done
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
