@@ -66,6 +66,15 @@ cg_admin_call (const char *socket_path, json_t *request, GError **error)
 
   g_autoptr (GSocketConnection) conn
       = g_socket_client_connect (client, G_SOCKET_CONNECTABLE (addr), NULL, &local);
+  if (!conn && g_error_matches (local, G_IO_ERROR, G_IO_ERROR_PERMISSION_DENIED))
+    {
+      /* Still "unreachable" (exit 3), but not "is it running?". */
+      g_set_error (error, CG_ERROR, CG_ERROR_UNAVAILABLE,
+                   "cannot reach the agent at %s: permission denied (the admin socket is for "
+                   "root and the agent's own user)",
+                   socket_path);
+      return NULL;
+    }
   if (!conn)
     {
       g_set_error (error, CG_ERROR, CG_ERROR_UNAVAILABLE,
@@ -80,15 +89,16 @@ cg_admin_call (const char *socket_path, json_t *request, GError **error)
   gboolean sent = g_output_stream_write_all (out, text, strlen (text), NULL, NULL, &local)
                   && g_output_stream_write_all (out, "\n", 1, NULL, NULL, &local);
   cg_wipe_str (text);
-  if (!sent)
+  gsize len = 0;
+  /* An agent that refuses us (another uid) answers at once and closes, maybe
+   * before the request was written: its answer is still there to read. */
+  char *reply_text = cg_admin_read_message (g_io_stream_get_input_stream (G_IO_STREAM (conn)),
+                                            &len, NULL, sent ? &local : NULL);
+  if (!sent && !reply_text)
     {
       g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot talk to the agent: %s", local->message);
       return NULL;
     }
-
-  gsize len = 0;
-  char *reply_text = cg_admin_read_message (g_io_stream_get_input_stream (G_IO_STREAM (conn)),
-                                            &len, NULL, &local);
   if (!reply_text)
     {
       g_set_error (error, CG_ERROR, CG_ERROR_IO, "no answer from the agent: %s",

@@ -277,6 +277,18 @@ run_cb (GThreadedSocketService *service, GSocketConnection *conn, GObject *sourc
   if (!creds || (uid != 0 && uid != geteuid ()))
     {
       g_warning ("admin socket: refused a client with uid %d", (int) uid);
+      /* One line that says why, before anything of the request is read. */
+      g_autoptr (GError) refused = g_error_new (
+          CG_ERROR, CG_ERROR_FORBIDDEN,
+          "the admin socket answers only root and the agent's own user (uid %u); uid %d "
+          "was refused and nothing was done",
+          (unsigned) geteuid (), (int) uid);
+      json_auto_t *no = error_reply (refused);
+      char *line = cg_json_dump (no);
+      GOutputStream *os = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+      g_output_stream_write_all (os, line, strlen (line), NULL, NULL, NULL);
+      g_output_stream_write_all (os, "\n", 1, NULL, NULL, NULL);
+      g_free (line);
       return TRUE;
     }
   who = g_strdup_printf ("admin:uid=%u", (unsigned) uid);
