@@ -8,6 +8,7 @@
 
 #include "common/cg-error.h"
 #include "protocol/cg-client.h"
+#include "protocol/cg-known-agents.h"
 
 #define CG_CLIENT_ERROR_QUARK_NAME "credgate-client-error-quark"
 
@@ -153,6 +154,29 @@ cg_connection_probe_done (CgConnection *conn, const char *pin, const char *known
   else
     conn->state = CG_CONNECTION_KEY_CHANGED;
   return TRUE;
+}
+
+gboolean
+cg_connection_probe_done_known (CgConnection *conn, const char *pin, CgKnownAgents *known,
+                                const GError *known_error)
+{
+  if (conn->state != CG_CONNECTION_PROBING || !pin || !*pin)
+    return FALSE;
+  if (!known)
+    {
+      conn->problem = CG_CONNECTION_PROBLEM_KNOWN_AGENTS;
+      g_free (conn->message);
+      conn->message = g_strdup_printf (
+          _ ("Your list of trusted agents cannot be read, so this agent’s certificate cannot be "
+             "checked. Nothing was sent. Fix or remove the file, then connect again. (%s)"),
+          known_error ? known_error->message : "-");
+      conn->state = CG_CONNECTION_FAILED;
+      return TRUE;
+    }
+  g_autofree char *address = cg_agent_address_format (conn->host, conn->port);
+  const CgKnownAgent *entry = cg_known_agents_lookup (known, address);
+  return cg_connection_probe_done (conn, pin, entry ? entry->pin : NULL,
+                                   entry ? entry->next_pin : NULL);
 }
 
 gboolean

@@ -38,6 +38,7 @@ typedef enum
   CG_CONNECTION_PROBLEM_TOKEN_REJECTED,
   CG_CONNECTION_PROBLEM_THROTTLED,
   CG_CONNECTION_PROBLEM_STORE_LOCKED,
+  CG_CONNECTION_PROBLEM_KNOWN_AGENTS, /* the known-agents file cannot be read */
   CG_CONNECTION_PROBLEM_OTHER,
 } CgConnectionProblem;
 
@@ -73,6 +74,15 @@ gboolean cg_connection_start (CgConnection *conn, const char *host, guint port);
  * agent published over an earlier pinned connection. */
 gboolean cg_connection_probe_done (CgConnection *conn, const char *pin, const char *known_pin,
                                    const char *known_next_pin);
+/* The same, looking host:port up in @known (nullable), the known-agents
+ * file as cg_known_agents_load gave it.  When that file could not be read
+ * (@known NULL, @known_error says why; malformed, unreadable) the pin the
+ * user trusted is unknown, and asking to trust the agent anew would hide a
+ * changed key: the connection FAILS (CG_CONNECTION_PROBLEM_KNOWN_AGENTS),
+ * as the CLI refuses, and nothing is sent. */
+typedef struct CgKnownAgents CgKnownAgents;
+gboolean cg_connection_probe_done_known (CgConnection *conn, const char *pin,
+                                         CgKnownAgents *known, const GError *known_error);
 gboolean cg_connection_trust (CgConnection *conn);
 gboolean cg_connection_cancel (CgConnection *conn);
 /* @error NULL means the token was accepted. */

@@ -78,21 +78,27 @@ view_show_error_cb (CgWindow *self, const char *message)
   cg_window_show_error (self, message);
 }
 
-/* The known-agents file is small and local: read it at once. */
+/* The known-agents file is small and local: read it at once.  One that
+ * cannot be read leaves self->known NULL (never an empty list: that would
+ * offer to trust an agent whose pin the file holds); the error goes to
+ * @error when given, else to the window. */
 static void
-reload_known_agents (CgWindow *self)
+reload_known_agents_full (CgWindow *self, GError **error)
 {
-  g_autoptr (GError) error = NULL;
+  g_autoptr (GError) local = NULL;
   g_autofree char *path = cg_known_agents_default_path ();
-  CgKnownAgents *known = cg_known_agents_load (path, &error);
+  CgKnownAgents *known = cg_known_agents_load (path, &local);
   g_autoptr (GPtrArray) agents = g_ptr_array_new ();
 
+  g_clear_pointer (&self->known, cg_known_agents_free);
   if (!known)
     {
-      cg_window_show_error (self, error->message);
+      if (error)
+        g_propagate_error (error, g_steal_pointer (&local));
+      else
+        cg_window_show_error (self, local->message);
       return;
     }
-  g_clear_pointer (&self->known, cg_known_agents_free);
   self->known = known;
 
   /* cg-known-agents.h has no iterator; its documented text form has the
@@ -108,6 +114,12 @@ reload_known_agents (CgWindow *self)
         g_ptr_array_add (agents, (gpointer)agent);
     }
   cg_connect_view_set_known_agents (self->connect_view, agents);
+}
+
+static void
+reload_known_agents (CgWindow *self)
+{
+  reload_known_agents_full (self, NULL);
 }
 
 static void
@@ -252,12 +264,10 @@ probe_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 
   const char *host = cg_connection_get_host (self->connection);
   guint port = cg_connection_get_port (self->connection);
-  reload_known_agents (self);
+  g_autoptr (GError) known_error = NULL;
+  reload_known_agents_full (self, &known_error);
   g_autofree char *known_address = cg_agent_address_format (host, port);
-  const CgKnownAgent *known
-      = self->known ? cg_known_agents_lookup (self->known, known_address) : NULL;
-  cg_connection_probe_done (self->connection, probe->pin, known ? known->pin : NULL,
-                            known ? known->next_pin : NULL);
+  cg_connection_probe_done_known (self->connection, probe->pin, self->known, known_error);
 
   switch (cg_connection_get_state (self->connection))
     {
@@ -276,6 +286,12 @@ probe_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       }
     case CG_CONNECTION_AUTHENTICATING:
       authenticate (self);
+      break;
+    case CG_CONNECTION_FAILED:
+      /* The known-agents file could not be read: said, nothing sent. */
+      cg_window_show_error (self, cg_connection_get_message (self->connection));
+      clear_token (self);
+      cg_connect_view_set_busy (self->connect_view, FALSE);
       break;
     default:
       attempt_failed (self, NULL);

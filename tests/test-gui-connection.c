@@ -2,11 +2,13 @@
 #include "config.h"
 
 #include <gio/gio.h>
+#include <glib/gstdio.h>
 #include <locale.h>
 #include <string.h>
 
 #include "common/cg-error.h"
 #include "gui/cg-connection.h"
+#include "protocol/cg-known-agents.h"
 
 #define PIN_A "sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 #define PIN_B "sha256:BBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB="
@@ -181,6 +183,66 @@ test_format_pin (void)
   g_assert_cmpstr (empty, ==, "");
 }
 
+/* The known-agents file as the window reads it, from a real file: a
+ * malformed or unreadable one never turns into "never seen, trust it?". */
+static CgConnection *
+probe_with_file (const char *path, const char *pin)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgKnownAgents) known = cg_known_agents_load (path, &error);
+  CgConnection *c = cg_connection_new ();
+  g_assert_true (cg_connection_start (c, "gw1", 8050));
+  g_assert_true (cg_connection_probe_done_known (c, pin, known, error));
+  return c;
+}
+
+static void
+test_known_agents_file (void)
+{
+  g_autofree char *dir = g_dir_make_tmp ("cg-gui-known-XXXXXX", NULL);
+  g_autofree char *good = g_build_filename (dir, "good", NULL);
+  g_autofree char *malformed = g_build_filename (dir, "malformed", NULL);
+  g_autofree char *unreadable = g_build_filename (dir, "unreadable", NULL);
+  g_autofree char *missing = g_build_filename (dir, "missing", NULL);
+  g_assert_true (g_file_set_contents (good, "gw1:8050 " PIN_A "\n", -1, NULL));
+  g_assert_true (g_file_set_contents (malformed, "gw1:8050 " PIN_A "\ngw2:8050 not-a-pin\n", -1,
+                                      NULL));
+  /* A directory where the file should be: unreadable even for root. */
+  g_assert_cmpint (g_mkdir (unreadable, 0700), ==, 0);
+
+  /* Readable: the recorded pin connects, another is a changed key. */
+  g_autoptr (CgConnection) ok = probe_with_file (good, PIN_A);
+  g_assert_cmpint (cg_connection_get_state (ok), ==, CG_CONNECTION_AUTHENTICATING);
+  g_autoptr (CgConnection) changed = probe_with_file (good, PIN_B);
+  g_assert_cmpint (cg_connection_get_state (changed), ==, CG_CONNECTION_KEY_CHANGED);
+  /* No file yet: first contact. */
+  g_autoptr (CgConnection) first = probe_with_file (missing, PIN_A);
+  g_assert_cmpint (cg_connection_get_state (first), ==, CG_CONNECTION_AWAITING_TRUST);
+
+  const char *const broken[] = { malformed, unreadable };
+  for (guint i = 0; i < G_N_ELEMENTS (broken); i++)
+    for (guint j = 0; j < 2; j++)
+      {
+        /* The same key or a changed one: either way refused, with why. */
+        g_autoptr (CgConnection) c = probe_with_file (broken[i], j ? PIN_B : PIN_A);
+        g_assert_cmpint (cg_connection_get_state (c), ==, CG_CONNECTION_FAILED);
+        g_assert_cmpint (cg_connection_get_problem (c), ==, CG_CONNECTION_PROBLEM_KNOWN_AGENTS);
+        const char *message = cg_connection_get_message (c);
+        g_assert_nonnull (message);
+        if (!strstr (message, broken[i]) || !strstr (message, "Nothing was sent"))
+          g_error ("the message for %s: %s", broken[i], message);
+        /* No way to "Trust and connect" from here. */
+        g_assert_false (cg_connection_trust (c));
+        g_assert_false (cg_connection_get_pin_needs_saving (c));
+        g_assert_cmpint (cg_connection_get_state (c), ==, CG_CONNECTION_FAILED);
+      }
+
+  g_unlink (good);
+  g_unlink (malformed);
+  g_rmdir (unreadable);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -195,5 +257,6 @@ main (int argc, char **argv)
   g_test_add_func ("/gui/connection/failures", test_failures);
   g_test_add_func ("/gui/connection/disconnect", test_disconnect);
   g_test_add_func ("/gui/connection/format-pin", test_format_pin);
+  g_test_add_func ("/gui/connection/known-agents-file", test_known_agents_file);
   return g_test_run ();
 }
