@@ -383,8 +383,9 @@ handle_rewrap (CgAgent *agent, CgRequest *req, const char *who, const char *name
   return reply_sealed (req, fresh);
 }
 
-/* Bearer token → token name (transfer full), or NULL with the 401/429
- * already queued. */
+/* Who is calling: the Bearer token → token name (transfer full), or NULL
+ * with the 401/429 already queued.  Headers only: it runs on the first
+ * call of a request, before any of its body is read. */
 static char *
 authenticate (CgAgent *agent, CgRequest *req, enum MHD_Result *ret)
 {
@@ -413,69 +414,79 @@ authenticate (CgAgent *agent, CgRequest *req, enum MHD_Result *ret)
   return who;
 }
 
-enum MHD_Result
-cg_api_dispatch (CgAgent *agent, CgRequest *req)
+/* The route for @method and @url: its index, with *name set to the name
+ * segment of a path ending in '/' (NULL for others); or -1, with every
+ * method the path takes appended to @allow (empty: no such path). */
+static int
+find_route (const char *method, const char *url, const char **name, GString *allow)
 {
-  gboolean path_known = FALSE;
-  const char *url = req->url;
-
-  if (agent->config->web && cg_web_is_page_path (url))
-    return cg_web_dispatch (req);
-  GString *allow = g_string_new (NULL);
-
   for (gsize i = 0; i < G_N_ELEMENTS (routes); i++)
     {
       const char *path = routes[i].path;
       gsize plen = strlen (path);
-      const char *name = NULL;
 
+      *name = NULL;
       if (g_str_has_suffix (path, "/"))
         {
           if (strncmp (url, path, plen) != 0 || url[plen] == '\0')
             continue;
-          name = url + plen;
+          *name = url + plen;
         }
       else if (!g_str_equal (url, path))
         continue;
 
-      path_known = TRUE;
-      if (!g_str_equal (req->method, routes[i].method))
-        {
-          g_string_append_printf (allow, "%s%s", allow->len ? ", " : "", routes[i].method);
-          continue;
-        }
-      g_string_free (allow, TRUE);
+      if (g_str_equal (method, routes[i].method))
+        return i;
+      g_string_append_printf (allow, "%s%s", allow->len ? ", " : "", routes[i].method);
+    }
+  *name = NULL;
+  return -1;
+}
 
-      enum MHD_Result ret;
-      g_autofree char *who = NULL;
-      if (routes[i].needs_token && !(who = authenticate (agent, req, &ret)))
-        return ret;
-      if (name && !cg_name_is_valid (name))
+gboolean
+cg_api_begin (CgAgent *agent, CgRequest *req, enum MHD_Result *ret)
+{
+  g_autoptr (GString) allow = g_string_new (NULL);
+  req->route = find_route (req->method, req->url, &req->name, allow);
+  /* Who the caller is, from the headers alone: a request that fails is
+   * answered now, and its body is never read. */
+  if (req->route >= 0 && routes[req->route].needs_token
+      && !(req->who = authenticate (agent, req, ret)))
+    return FALSE;
+  return TRUE;
+}
+
+enum MHD_Result
+cg_api_dispatch (CgAgent *agent, CgRequest *req)
+{
+  if (agent->config->web && cg_web_is_page_path (req->url))
+    return cg_web_dispatch (req);
+  if (req->route >= 0)
+    {
+      if (req->name && !cg_name_is_valid (req->name))
         return cg_http_reply_error (req->connection, 400, "invalid_name",
                                     "names are 1 to 128 characters of A-Z a-z 0-9 . _ -",
                                     "name");
       if (req->too_large)
         return cg_http_reply_error (req->connection, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
                                     "the request body is too large", NULL);
-      return routes[i].handler (agent, req, who, name);
+      return routes[req->route].handler (agent, req, req->who, req->name);
     }
 
-  enum MHD_Result ret;
-  if (path_known)
-    {
-      json_auto_t *body = json_pack ("{s:{s:s, s:s}}", "error", "code", "method_not_allowed",
-                                     "message", "method not allowed on this path");
-      g_autofree char *text = cg_json_dump (body);
-      struct MHD_Response *resp
-          = MHD_create_response_from_buffer (strlen (text), text, MHD_RESPMEM_MUST_COPY);
-      MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
-      MHD_add_response_header (resp, MHD_HTTP_HEADER_ALLOW, allow->str);
-      ret = MHD_queue_response (req->connection, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
-      MHD_destroy_response (resp);
-    }
-  else
-    ret = cg_http_reply_error (req->connection, MHD_HTTP_NOT_FOUND, "not_found", "no such path",
-                               NULL);
-  g_string_free (allow, TRUE);
+  g_autoptr (GString) allow = g_string_new (NULL);
+  const char *name;
+  find_route (req->method, req->url, &name, allow);
+  if (allow->len == 0)
+    return cg_http_reply_error (req->connection, MHD_HTTP_NOT_FOUND, "not_found", "no such path",
+                                NULL);
+  json_auto_t *body = json_pack ("{s:{s:s, s:s}}", "error", "code", "method_not_allowed",
+                                 "message", "method not allowed on this path");
+  g_autofree char *text = cg_json_dump (body);
+  struct MHD_Response *resp
+      = MHD_create_response_from_buffer (strlen (text), text, MHD_RESPMEM_MUST_COPY);
+  MHD_add_response_header (resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+  MHD_add_response_header (resp, MHD_HTTP_HEADER_ALLOW, allow->str);
+  enum MHD_Result ret = MHD_queue_response (req->connection, MHD_HTTP_METHOD_NOT_ALLOWED, resp);
+  MHD_destroy_response (resp);
   return ret;
 }

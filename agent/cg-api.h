@@ -6,8 +6,15 @@
 
 G_BEGIN_DECLS
 
-/* Answers one complete request of the /v1 API (authentication included):
- * exactly one response is queued. */
+/* The first call of a request, on its headers alone: finds its route and,
+ * where the route needs one, checks the caller's credentials (req->who).
+ * TRUE: go on and read the body.  FALSE: the answer (401, 429) is queued in
+ * *ret; queued this early it makes libmicrohttpd skip the body and close the
+ * connection after the reply, so nothing of an unauthenticated upload is
+ * kept or parsed as a next request. */
+gboolean cg_api_begin (CgAgent *agent, CgRequest *req, enum MHD_Result *ret);
+/* Answers one complete request after cg_api_begin let it through: exactly
+ * one response is queued. */
 enum MHD_Result cg_api_dispatch (CgAgent *agent, CgRequest *req);
 
 /* The public /v1/info document (transfer full); also shown by status. */

@@ -19,6 +19,7 @@ cg_request_new (struct MHD_Connection *connection, const char *method, const cha
   req->method = g_strdup (method);
   req->url = g_strdup (url);
   req->client = cg_http_client_address (connection);
+  req->route = -1;
   req->body_max = body_max;
   return req;
 }
@@ -36,6 +37,7 @@ cg_request_free (CgRequest *req)
   g_free (req->method);
   g_free (req->url);
   g_free (req->client);
+  g_free (req->who);
   g_free (req);
 }
 

@@ -15,11 +15,13 @@ typedef struct
   char *method;
   char *url;
   char *client;            /* client IP address, for throttling and audit */
+  int route;               /* index in the API's route table, -1: none */
+  const char *name;        /* the name segment of the path (points into url) */
+  char *who;               /* the authenticated caller, once known */
   guint8 *body;
   gsize body_len;
   gsize body_max;
   gboolean too_large;
-  gboolean seen_first_call;
 } CgRequest;
 
 CgRequest *cg_request_new (struct MHD_Connection *connection, const char *method,

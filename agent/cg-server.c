@@ -4,6 +4,7 @@
 #include "agent/cg-server.h"
 #include "agent/cg-api.h"
 #include "agent/cg-http.h"
+#include "agent/cg-linger.h"
 #include "agent/cg-tls.h"
 #include "common/cg-error.h"
 
@@ -23,7 +24,34 @@ struct CgServer
   GPtrArray *addrs;   /* the address of each */
   GPtrArray *daemons; /* struct MHD_Daemon * */
   GPtrArray *urls;
+  CgLinger *linger;   /* closes the connections refused before their body */
 };
+
+/* What the agent keeps per connection (MHD's socket context), from
+ * NOTIFY_CONNECTION STARTED to CLOSED. */
+typedef struct
+{
+  gboolean linger; /* answered before its body was read: close gracefully */
+} CgConnection;
+
+static CgConnection *
+connection_of (struct MHD_Connection *connection)
+{
+  const union MHD_ConnectionInfo *info
+      = MHD_get_connection_info (connection, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+  return info ? info->socket_context : NULL;
+}
+
+/* An answer queued on the first call: libmicrohttpd skips the body and
+ * closes the connection after it, and the close lingers (cg-linger.h). */
+static enum MHD_Result
+refuse_early (struct MHD_Connection *connection, enum MHD_Result ret)
+{
+  CgConnection *conn = connection_of (connection);
+  if (conn)
+    conn->linger = TRUE;
+  return ret;
+}
 
 /* A body declared this many times over the limit is refused at once and
  * the connection closed; a smaller excess is read, dropped and answered
@@ -42,6 +70,12 @@ access_cb (void *cls, struct MHD_Connection *connection, const char *url, const 
       req = cg_request_new (connection, method, url, server->agent->config->max_body);
       *con_cls = req;
 
+      /* A caller that fails to authenticate is answered now, on its
+       * headers, and its body is never read. */
+      enum MHD_Result ret;
+      if (!cg_api_begin (server->agent, req, &ret))
+        return refuse_early (connection, ret);
+
       /* A declared length past the limit is refused before a byte of it is
        * read. */
       const char *cl = MHD_lookup_connection_value (connection, MHD_HEADER_KIND,
@@ -51,8 +85,11 @@ access_cb (void *cls, struct MHD_Connection *connection, const char *url, const 
           && declared > req->body_max)
         {
           if (declared / DROP_AT_ONCE_FACTOR > req->body_max)
-            return cg_http_reply_error (connection, MHD_HTTP_CONTENT_TOO_LARGE, "too_large",
-                                        "the request body is too large", NULL);
+            return refuse_early (connection, cg_http_reply_error (connection,
+                                                                  MHD_HTTP_CONTENT_TOO_LARGE,
+                                                                  "too_large",
+                                                                  "the request body is too large",
+                                                                  NULL));
           req->too_large = TRUE;
         }
 
@@ -83,14 +120,31 @@ static void
 connection_cb (void *cls, struct MHD_Connection *connection, void **socket_context,
                enum MHD_ConnectionNotificationCode toe)
 {
-  if (toe != MHD_CONNECTION_NOTIFY_STARTED)
-    return;
-  /* Without TCP_NODELAY a one-shot request waits ~40 ms on delayed ACK. */
+  CgServer *server = cls;
   const union MHD_ConnectionInfo *info
       = MHD_get_connection_info (connection, MHD_CONNECTION_INFO_CONNECTION_FD);
-  int one = 1;
-  if (info)
-    setsockopt (info->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+
+  if (toe == MHD_CONNECTION_NOTIFY_STARTED)
+    {
+      *socket_context = g_new0 (CgConnection, 1);
+      /* Without TCP_NODELAY a one-shot request waits ~40 ms on delayed ACK. */
+      int one = 1;
+      if (info)
+        setsockopt (info->connect_fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+      return;
+    }
+
+  /* Closed: libmicrohttpd closes the socket right after this.  One refused
+   * before its body was read goes on (a dup) to linger instead. */
+  CgConnection *conn = *socket_context;
+  if (conn && conn->linger && info)
+    {
+      int fd = fcntl (info->connect_fd, F_DUPFD_CLOEXEC, 0);
+      if (fd >= 0)
+        cg_linger_take (server->linger, fd);
+    }
+  g_free (conn);
+  *socket_context = NULL;
 }
 
 static void
@@ -172,7 +226,7 @@ start_daemon (CgServer *server, int fd, const char *addr, GError **error)
      * accumulated by us against max_body. */
     { MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL },
     { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) completed_cb, NULL },
-    { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t) connection_cb, NULL },
+    { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t) connection_cb, server },
     { MHD_OPTION_EXTERNAL_LOGGER, (intptr_t) log_cb, NULL },
     { MHD_OPTION_END, 0, NULL },
   };
@@ -214,6 +268,7 @@ cg_server_bind (CgAgent *agent, GError **error)
   server->addrs = g_ptr_array_new_with_free_func (g_free);
   server->daemons = g_ptr_array_new ();
   server->urls = g_ptr_array_new_with_free_func (g_free);
+  server->linger = cg_linger_new ();
 
   if (agent->config->listen)
     {
@@ -288,5 +343,6 @@ cg_server_stop (CgServer *server)
   g_ptr_array_unref (server->addrs);
   g_ptr_array_unref (server->daemons);
   g_ptr_array_unref (server->urls);
+  cg_linger_free (server->linger);
   g_free (server);
 }

@@ -68,11 +68,14 @@ c.request("GET", "/v1/credentials", headers=h); r = c.getresponse(); r.read()
 assert r.status == 200, r.status
 sock_before = c.sock
 subprocess.run([ctl, "--socket", sock, "token", "revoke", "it-revoke"], check=True, stdout=subprocess.DEVNULL)
-c.request("GET", "/v1/credentials", headers=h); r = c.getresponse(); r.read()
+c.request("GET", "/v1/credentials", headers=h)
 assert c.sock is sock_before, "connection was not kept alive"
+r = c.getresponse(); r.read()
 assert r.status == 401, r.status
+# A refused request ends its connection (its body, if any, is never read).
+assert r.getheader("Connection") == "close", r.getheaders()
 PY
-pass "token revoke takes effect on a kept-alive connection"
+pass "token revoke takes effect on a kept-alive connection, which the 401 then closes"
 
 # Throttling: failures from 127.0.0.1 end in 429; ::1 is unaffected.
 for i in $(seq 10); do api GET /v1/credentials "cgt_wrong$i" >/dev/null; done
