@@ -210,7 +210,7 @@ cg_admin_cmd_cert_install (CgAgent *agent, json_t *args, const char *who, GError
 json_t *
 cg_admin_cmd_cert_generate (CgAgent *agent, json_t *args, const char *who, GError **error)
 {
-  static const char *const allowed[] = { "command", "keyType", "days", NULL };
+  static const char *const allowed[] = { "command", "keyType", "days", "stage", NULL };
   const char *type_name = NULL;
   CgKeyType type = CG_KEY_TYPE_ECDSA_P256;
   json_int_t days = CG_CERT_SELF_SIGNED_DAYS;
@@ -237,12 +237,20 @@ cg_admin_cmd_cert_generate (CgAgent *agent, json_t *args, const char *who, GErro
         }
       days = json_integer_value (d);
     }
-  g_autoptr (CgCertPair) pair = cg_tls_store_generate (type, (guint) days, error);
+  json_t *st = json_object_get (args, "stage");
+  if (st && !json_is_boolean (st))
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID, "stage: true or false");
+      return NULL;
+    }
+  gboolean stage = json_is_true (st);
+  g_autoptr (CgCertPair) pair = cg_tls_store_generate (type, (guint) days, stage, error);
   cg_audit_log (who, "local", "cert.generate", pair ? cg_cert_pair_get_spki_pin (pair) : NULL,
                 pair ? "ok" : (*error)->message);
   if (!pair)
     return NULL;
-  return json_pack ("{s:o}", "certificate", cg_admin_cert_describe (pair, "self-signed"));
+  return json_pack ("{s:b, s:o}", "staged", stage, "certificate",
+                    cg_admin_cert_describe (pair, stage ? "staged" : "self-signed"));
 }
 
 json_t *

@@ -132,6 +132,26 @@ remove_pair (const char *base)
   fsync_dir ();
 }
 
+/* Whether the staged pair is one the agent made (cert generate --stage):
+ * once activated it is ours, and renewed like any self-signed one. */
+static void
+set_next_ours (gboolean ours)
+{
+  g_autofree char *path = path_in ("next.origin");
+  g_autoptr (GError) error = NULL;
+  if (!ours)
+    g_unlink (path);
+  else if (!cg_file_write_atomic (path, "generated\n", strlen ("generated\n"), 0600, &error))
+    g_warning ("certificate: %s", error->message);
+}
+
+static gboolean
+next_is_ours (void)
+{
+  g_autofree char *path = path_in ("next.origin");
+  return g_file_test (path, G_FILE_TEST_EXISTS);
+}
+
 static void
 set_origin (CgTlsOrigin o)
 {
@@ -347,6 +367,7 @@ cg_tls_store_install (CgCertPair *pair, gboolean stage, GError **error)
     {
       if ((ok = save_pair (pair, "next", error)))
         {
+          set_next_ours (FALSE);
           cg_tls_set_next (pair);
           g_message ("certificate: staged %s as the next certificate",
                      cg_cert_pair_get_spki_pin (pair));
@@ -381,10 +402,22 @@ cg_tls_store_restore (CgCertPair *pair, CgTlsOrigin o, GPtrArray *warnings, GErr
 }
 
 CgCertPair *
-cg_tls_store_generate (CgKeyType type, guint days, GError **error)
+cg_tls_store_generate (CgKeyType type, guint days, gboolean stage, GError **error)
 {
   g_mutex_lock (&store_lock);
-  CgCertPair *pair = generate_locked (type, days, "a new self-signed certificate", error);
+  CgCertPair *pair = NULL;
+  if (!stage)
+    pair = generate_locked (type, days, "a new self-signed certificate", error);
+  else if ((pair = cg_cert_pair_generate_self_signed (type, days, error))
+           && save_pair (pair, "next", error))
+    {
+      set_next_ours (TRUE);
+      cg_tls_set_next (pair);
+      g_message ("certificate: staged a new self-signed certificate %s as the next certificate",
+                 cg_cert_pair_get_spki_pin (pair));
+    }
+  else
+    g_clear_pointer (&pair, cg_cert_pair_unref);
   g_mutex_unlock (&store_lock);
   return pair;
 }
@@ -408,7 +441,8 @@ cg_tls_store_activate (GError **error)
       goto out;
     }
   remove_pair ("next");
-  set_origin (CG_TLS_ORIGIN_INSTALLED);
+  set_origin (next_is_ours () ? CG_TLS_ORIGIN_GENERATED : CG_TLS_ORIGIN_INSTALLED);
+  set_next_ours (FALSE);
   last_warned_day = -1;
   serve (next, "activated the staged certificate");
   cg_tls_set_next (NULL);

@@ -38,8 +38,11 @@ gboolean cg_tls_store_install (CgCertPair *pair, gboolean stage, GError **error)
  * self-signed one keeps renewing itself). */
 gboolean cg_tls_store_restore (CgCertPair *pair, CgTlsOrigin origin, GPtrArray *warnings,
                                GError **error);
-/* A new self-signed pair, written and served (transfer full). */
-CgCertPair *cg_tls_store_generate (CgKeyType type, guint days, GError **error);
+/* A new self-signed pair with a new key, written and served (transfer
+ * full); with @stage written as the next pair and its pin published
+ * instead, so clients learn it before `cert activate` serves it (and then
+ * it is renewed like any self-signed pair of ours). */
+CgCertPair *cg_tls_store_generate (CgKeyType type, guint days, gboolean stage, GError **error);
 /* Serve the staged pair (transfer full). */
 CgCertPair *cg_tls_store_activate (GError **error);
 

@@ -38,7 +38,7 @@ static const char cert_help[]
       "  install CHAIN.pem KEY.pem | BUNDLE.p12 [--force] [--stage] [--passphrase-fd N]\n"
       "                              serve your own certificate from the next handshake\n"
       "  activate                    serve the certificate staged with install --stage\n"
-      "  generate [--key-type TYPE]  serve a new self-signed certificate\n"
+      "  generate [--key-type TYPE] [--stage]  a new self-signed certificate (new key)\n"
       "  export                      print the served chain (PEM) for clients to pin or trust\n"
       "\n"
       "Run 'credgatectl cert COMMAND --help' for the details of one.\n";
@@ -85,13 +85,18 @@ static const char check_help[]
       "Nothing changes.  Exit status 0 when install would go ahead, 1 when it would refuse.\n";
 
 static const char generate_help[]
-    = "Usage: credgatectl cert generate [--key-type ecdsa-p256|ecdsa-p384|rsa-3072]\n"
+    = "Usage: credgatectl cert generate [--key-type ecdsa-p256|ecdsa-p384|rsa-3072] [--stage]\n"
       "\n"
-      "Makes a new self-signed certificate (395 days; names: host name, FQDN, localhost,\n"
-      "127.0.0.1, ::1) and serves it from the next handshake.  The agent renews it 30\n"
-      "days before it expires.  It replaces an installed certificate: clients that\n"
-      "pinned the old one must be told the new pin (shown here and by 'cert show').\n"
-      "Default key type: ecdsa-p256.\n";
+      "Makes a new self-signed certificate with a new key (395 days; names: host name,\n"
+      "FQDN, localhost, 127.0.0.1, ::1) and serves it from the next handshake.  The agent\n"
+      "renews it 30 days before it expires, with the same key, so pins stay valid.  A new\n"
+      "key means a new pin: clients that pinned the old one must be told it (shown here\n"
+      "and by 'cert show'), or use --stage.\n"
+      "Default key type: ecdsa-p256.\n"
+      "\n"
+      "  --stage   do not serve it yet: publish its pin as nextTlsPin in /v1/info, so\n"
+      "            clients that connect meanwhile learn it; 'cert activate' serves it\n"
+      "            and they accept it without a prompt\n";
 
 static const char export_help[]
     = "Usage: credgatectl cert export > agent.pem\n"
@@ -102,7 +107,8 @@ static const char export_help[]
 static const char activate_help[]
     = "Usage: credgatectl cert activate\n"
       "\n"
-      "Serves the certificate staged with 'cert install --stage' from the next handshake.\n"
+      "Serves the certificate staged with 'cert install --stage' or 'cert generate --stage'\n"
+      "from the next handshake.\n"
       "Clients that saw its pin as nextTlsPin in /v1/info accept it without a prompt.\n";
 
 static int
@@ -417,11 +423,17 @@ cg_ctl_cert_run (const char *socket_path, gboolean json, int argc, char **argv)
     {
       const char *type = NULL;
       gint64 days = 0;
+      gboolean stage = FALSE;
       for (int i = 0; i < rest_argc; i++)
         {
           const char *arg = rest[i];
           const char **target = NULL;
           const char *v = NULL;
+          if (g_str_equal (arg, "--stage"))
+            {
+              stage = TRUE;
+              continue;
+            }
           if (g_str_has_prefix (arg, "--key-type"))
             target = &type;
           if (g_str_has_prefix (arg, "--key-type=") || g_str_has_prefix (arg, "--days="))
@@ -446,6 +458,8 @@ cg_ctl_cert_run (const char *socket_path, gboolean json, int argc, char **argv)
       request = json_pack ("{s:s, s:s*}", "command", "cert.generate", "keyType", type);
       if (days)
         json_object_set_new (request, "days", json_integer (days));
+      if (stage)
+        json_object_set_new (request, "stage", json_true ());
     }
   else
     {
@@ -499,6 +513,11 @@ cg_ctl_cert_run (const char *socket_path, gboolean json, int argc, char **argv)
       else
         printf ("installed: serving %s from the next handshake\n", str_or (cert, "pin", "?"));
     }
+  else if (g_str_equal (verb, "generate") && json_is_true (json_object_get (result, "staged")))
+    printf ("generated a self-signed certificate (%s, %" JSON_INTEGER_FORMAT " days): staged %s, "
+            "published as nextTlsPin; 'credgatectl cert activate' serves it\n",
+            str_or (cert, "keyType", "?"), json_integer_value (json_object_get (cert, "daysLeft")),
+            str_or (cert, "pin", "?"));
   else if (g_str_equal (verb, "generate"))
     printf ("generated a self-signed certificate (%s, %" JSON_INTEGER_FORMAT " days): serving %s\n",
             str_or (cert, "keyType", "?"), json_integer_value (json_object_get (cert, "daysLeft")),
