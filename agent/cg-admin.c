@@ -5,6 +5,7 @@
 #include "agent/cg-admin-proto.h"
 #include "agent/cg-admin-cert.h"
 #include "agent/cg-admin-backup.h"
+#include "agent/cg-admin-client.h"
 #include "agent/cg-api.h"
 #include "agent/cg-audit.h"
 #include "common/cg-error.h"
@@ -227,6 +228,9 @@ static const struct
   { "restore", cg_admin_cmd_restore },
   { "escrow.add", cg_admin_cmd_escrow_add },
   { "escrow.status", cg_admin_cmd_escrow_status },
+  { "client.enroll", cg_admin_cmd_client_enroll },
+  { "client.list", cg_admin_cmd_client_list },
+  { "client.revoke", cg_admin_cmd_client_revoke },
 };
 
 static json_t *

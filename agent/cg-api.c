@@ -10,6 +10,7 @@
 #include "common/cg-json.h"
 #include "protocol/cg-names.h"
 
+#include <gnutls/gnutls.h>
 #include <string.h>
 
 #define CREDENTIALS_PREFIX "/v1/credentials/"
@@ -25,6 +26,7 @@ static enum MHD_Result handle_delete (CgAgent *, CgRequest *, const char *, cons
 static enum MHD_Result handle_encrypt (CgAgent *, CgRequest *, const char *, const char *);
 static enum MHD_Result handle_verify (CgAgent *, CgRequest *, const char *, const char *);
 static enum MHD_Result handle_rewrap (CgAgent *, CgRequest *, const char *, const char *);
+static enum MHD_Result handle_enroll (CgAgent *, CgRequest *, const char *, const char *);
 static enum MHD_Result reply_sealed (CgRequest *req, const char *jwe);
 
 /* The whole API.  A path ending in '/' takes one name segment after it. */
@@ -43,6 +45,8 @@ static const struct
   { "POST", "/v1/encrypt", TRUE, handle_encrypt },
   { "POST", "/v1/verify", TRUE, handle_verify },
   { "POST", "/v1/rewrap", TRUE, handle_rewrap },
+  /* The one-time code is the credential: checked and throttled there. */
+  { "POST", "/v1/enroll", FALSE, handle_enroll },
 };
 
 static const char UNAUTHORIZED_MESSAGE[] = "a valid access token is required";
@@ -383,18 +387,118 @@ handle_rewrap (CgAgent *agent, CgRequest *req, const char *who, const char *name
   return reply_sealed (req, fresh);
 }
 
-/* Who is calling: the Bearer token → token name (transfer full), or NULL
- * with the 401/429 already queued.  Headers only: it runs on the first
- * call of a request, before any of its body is read. */
+static enum MHD_Result
+reply_throttled (CgRequest *req)
+{
+  return cg_http_reply_error (req->connection, MHD_HTTP_TOO_MANY_REQUESTS, "too_many_requests",
+                              "too many failed attempts from this address; try later", NULL);
+}
+
+static const char ENROLL_REFUSED_MESSAGE[]
+    = "the enrollment code is not valid (unknown, used or expired)";
+
+/* POST /v1/enroll {"code", "csr"}: no token; the code is the credential,
+ * and a wrong one counts as a failed authentication. */
+static enum MHD_Result
+handle_enroll (CgAgent *agent, CgRequest *req, const char *who, const char *name)
+{
+  static const char *const allowed[] = { "code", "csr", NULL };
+  g_autoptr (GError) error = NULL;
+  enum MHD_Result ret;
+  const char *code, *csr;
+
+  if (cg_throttle_is_blocked (agent->throttle, req->client))
+    return reply_throttled (req);
+  json_auto_t *body = parse_body (req, allowed, &ret);
+  if (!body)
+    return ret;
+  if (!cg_json_get_string (body, "code", TRUE, &code, &error))
+    return cg_http_reply_gerror (req->connection, error, "code");
+  if (!cg_json_get_string (body, "csr", TRUE, &csr, &error))
+    return cg_http_reply_gerror (req->connection, error, "csr");
+
+  g_autofree char *client = cg_vault_client_code_name (agent->vault, code);
+  if (!client)
+    {
+      cg_throttle_fail (agent->throttle, req->client);
+      cg_audit_log (NULL, req->client, "auth", req->url, "bad_enrollment_code");
+      return cg_http_reply_error (req->connection, MHD_HTTP_FORBIDDEN, "enrollment_refused",
+                                  ENROLL_REFUSED_MESSAGE, "code");
+    }
+  g_autofree char *client_who = g_strconcat ("client:", client, NULL);
+  if (!audit_before_change (req, client_who, "client.enroll", client, &ret))
+    return ret;
+  json_auto_t *result = cg_vault_client_enroll (agent->vault, code, csr,
+                                                json_string_length (json_object_get (body, "csr")),
+                                                &error);
+  cg_audit_log (client_who, req->client, "client.enroll", client,
+                result ? "ok" : error->message);
+  if (!result)
+    {
+      if (g_error_matches (error, CG_ERROR, CG_ERROR_FORBIDDEN))
+        {
+          /* Used up between the two looks: a race with another enrollment. */
+          cg_throttle_fail (agent->throttle, req->client);
+          return cg_http_reply_error (req->connection, MHD_HTTP_FORBIDDEN, "enrollment_refused",
+                                      ENROLL_REFUSED_MESSAGE, "code");
+        }
+      return cg_http_reply_gerror (req->connection, error, "csr");
+    }
+  cg_throttle_succeed (agent->throttle, req->client);
+  return cg_http_reply_json (req->connection, MHD_HTTP_CREATED, result);
+}
+
+/* The client certificate presented in this connection's handshake: the
+ * leaf's DER (borrowed from the session), or NULL when there is none. */
+static const gnutls_datum_t *
+peer_certificate (CgRequest *req)
+{
+  const union MHD_ConnectionInfo *info
+      = MHD_get_connection_info (req->connection, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+  if (!info || !info->tls_session)
+    return NULL;
+  unsigned int n = 0;
+  const gnutls_datum_t *peers = gnutls_certificate_get_peers (info->tls_session, &n);
+  return peers && n > 0 ? &peers[0] : NULL;
+}
+
+/* Who is asking, or NULL with the 401/403/429 already queued (transfer
+ * full).  A client certificate, when the handshake carried one, decides
+ * alone: "client:NAME" if this agent issued it and it is enrolled, not
+ * expired, not revoked, checked on every request (so a revocation stops the
+ * next request, also on a kept-alive connection); otherwise 403
+ * client_certificate_refused, even if a valid token comes along, since a
+ * device whose certificate was revoked must not slip back in with a token
+ * from the same place.  Without one, the bearer token's name.  Headers
+ * only: it runs on the first call of a request, before any of its body is
+ * read. */
 static char *
 authenticate (CgAgent *agent, CgRequest *req, enum MHD_Result *ret)
 {
   if (cg_throttle_is_blocked (agent->throttle, req->client))
     {
-      *ret = cg_http_reply_error (req->connection, MHD_HTTP_TOO_MANY_REQUESTS,
-                                  "too_many_requests",
-                                  "too many failed attempts from this address; try later",
-                                  NULL);
+      *ret = reply_throttled (req);
+      return NULL;
+    }
+  const gnutls_datum_t *cert = peer_certificate (req);
+  if (cert)
+    {
+      g_autoptr (GError) error = NULL;
+      g_autofree char *client = cg_vault_client_check (agent->vault, cert->data, cert->size, &error);
+      if (client)
+        {
+          cg_throttle_succeed (agent->throttle, req->client);
+          return g_strconcat ("client:", client, NULL);
+        }
+      if (!g_error_matches (error, CG_ERROR, CG_ERROR_FORBIDDEN))
+        {
+          *ret = cg_http_reply_gerror (req->connection, error, NULL);
+          return NULL;
+        }
+      cg_throttle_fail (agent->throttle, req->client);
+      cg_audit_log (NULL, req->client, "auth", req->url, "client_certificate_refused");
+      *ret = cg_http_reply_error (req->connection, MHD_HTTP_FORBIDDEN,
+                                  "client_certificate_refused", error->message, NULL);
       return NULL;
     }
   const char *header

@@ -16,7 +16,7 @@
 static const char *const known_keys[] = {
   "port", "listen", "state_dir", "admin_socket", "priority", "max_connections",
   "max_connections_per_ip", "idle_timeout", "max_body", "threads", "auth_failures",
-  "audit_log", "web", NULL,
+  "audit_log", "web", "client_cert_days", NULL,
 };
 
 char *
@@ -126,6 +126,12 @@ apply_setting (CgConfig *c, const char *key, const char *value, GError **error)
       if (!parse_uint (key, value, 1, 3600, &n, error))
         return FALSE;
       c->idle_timeout = n;
+    }
+  else if (g_str_equal (key, "client_cert_days"))
+    {
+      if (!parse_uint (key, value, 1, 3650, &n, error))
+        return FALSE;
+      c->client_cert_days = n;
     }
   else if (g_str_equal (key, "max_body"))
     {
@@ -256,7 +262,7 @@ cg_config_parse (CgConfig *c, int argc, char **argv, GError **error)
       ctx, "Settings can also be given in a config file, group [agent], with the keys\n"
            "port, listen, state_dir, admin_socket, priority, max_connections,\n"
            "max_connections_per_ip, idle_timeout, max_body, threads, auth_failures,\n"
-           "audit_log, web.  The command line overrides the file.\n");
+           "audit_log, web, client_cert_days.  The command line overrides the file.\n");
   g_option_context_add_main_entries (ctx, entries, NULL);
 
   memset (c, 0, sizeof *c);
@@ -269,6 +275,7 @@ cg_config_parse (CgConfig *c, int argc, char **argv, GError **error)
   c->max_body = 64 * 1024;
   c->auth_failures = 10;
   c->web = TRUE;
+  c->client_cert_days = CG_CLIENT_CERT_DAYS;
 
   g_autoptr (GError) local = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &local))

@@ -29,7 +29,12 @@ typedef struct
   guint auth_failures;        /* failed logins per address per minute before 429 */
   char *audit_log;            /* optional file, in addition to stderr */
   gboolean web;               /* serve the browser page at / (default TRUE) */
+  guint client_cert_days;     /* validity of an enrolled client's certificate */
 } CgConfig;
+
+/* As long as the agent's own self-signed certificate: a year and a month,
+ * so a yearly re-enrollment has a month of overlap. */
+#define CG_CLIENT_CERT_DAYS 395
 
 /* Fills @config from defaults, the config file and @argv.  Errors are one
  * line fit for stderr.  Returns FALSE with no error for --help/--version

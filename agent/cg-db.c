@@ -7,7 +7,7 @@
 #include <errno.h>
 #include <sys/stat.h>
 
-#define SCHEMA_VERSION 2
+#define SCHEMA_VERSION 3
 
 static const char schema_v1[]
     = "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);"
@@ -27,6 +27,17 @@ static const char schema_v2[]
     = "ALTER TABLE seal_keys ADD COLUMN opened INTEGER NOT NULL DEFAULT 0;"
       "ALTER TABLE seal_keys ADD COLUMN last_opened TEXT;"
       "PRAGMA user_version = 2;";
+
+/* Version 3: client certificates (cg-vault-clients.c): pending enrollment
+ * codes (HMACs only) and every certificate the client CA signed. */
+static const char schema_v3[]
+    = "CREATE TABLE enroll_codes (name TEXT PRIMARY KEY, hmac BLOB NOT NULL UNIQUE,"
+      "  created TEXT NOT NULL, expires TEXT NOT NULL, validity INTEGER NOT NULL);"
+      "CREATE TABLE clients (serial TEXT PRIMARY KEY, name TEXT NOT NULL, spki TEXT NOT NULL,"
+      "  enrolled TEXT NOT NULL, expires TEXT NOT NULL, revoked TEXT, revoked_reason TEXT,"
+      "  last_used TEXT);"
+      "CREATE INDEX clients_by_name ON clients (name);"
+      "PRAGMA user_version = 3;";
 
 void
 cg_db_set_error (GError **error, sqlite3 *db, const char *what)
@@ -128,6 +139,7 @@ cg_db_open (const char *path, GError **error)
         goto fail;
       if ((version < 1 && !cg_db_exec (db, schema_v1, error))
           || (version < 2 && !cg_db_exec (db, schema_v2, error))
+          || (version < 3 && !cg_db_exec (db, schema_v3, error))
           || !cg_db_exec (db, "COMMIT", error))
         {
           sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);

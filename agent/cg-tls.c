@@ -85,6 +85,12 @@ cg_tls_retrieve_cb (gnutls_session_t session, const gnutls_datum_t *req_ca_rdn, 
                     gnutls_privkey_t *privkey)
 {
   int r = -1;
+  /* Ask for a client certificate without requiring one: enrolled clients
+   * authenticate with it, everyone else with a token (checked per request
+   * in cg-api.c, against the client CA and the enrolled table).  Set here,
+   * while the ClientHello is processed, so it goes into this handshake's
+   * CertificateRequest. */
+  gnutls_certificate_server_set_request (session, GNUTLS_CERT_REQUEST);
   g_mutex_lock (&tls_lock);
   if (current)
     {

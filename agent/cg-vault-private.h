@@ -3,6 +3,7 @@
 
 #include "agent/cg-vault.h"
 
+#include <gnutls/x509.h>
 #include <sqlite3.h>
 
 G_BEGIN_DECLS
@@ -22,12 +23,24 @@ struct CgVault
   guint key_generation;       /* cg_keystore_generation () the keys were checked at */
   gint last_key_error;        /* CG_ERROR code of the last failed load, -1 if none */
   GHashTable *key_use;        /* kid → openings not yet written (cg-vault-key-use.c) */
+  gnutls_x509_crt_t client_ca; /* the client CA certificate, once read (cg-vault-clients.c) */
 };
 
 char *cg_vault_now_rfc3339 (void);
 /* With the lock held: keys loaded (or the reason why not). */
 gboolean cg_vault_ensure_keys (CgVault *vault, GError **error);
 gboolean cg_vault_tokens_init (CgVault *vault, GError **error);
+/* HMAC-SHA256 under the token key (lock held): tokens and enrollment
+ * codes are stored only as this. */
+void cg_vault_token_hmac (CgVault *vault, const char *text, gsize len, guint8 out[32]);
+/* @prefix + base64url of 32 random bytes (GNUTLS_RND_KEY): a token or an
+ * enrollment code, 4 + 43 characters for a 4-character prefix (transfer
+ * full; wipe it). */
+char *cg_vault_random_text (const char *prefix, GError **error);
+/* Keys were just loaded, so the keyring is unlocked: make the client CA if
+ * there is none (lock held; a failure is logged, enrollment retries). */
+void cg_vault_clients_created_keys_locked (CgVault *vault);
+void cg_vault_clients_free_locked (CgVault *vault);
 /* cg_vault_decrypt, with the opening counted as a use of the key or not
  * (a rewrap moves a value off its key: not a use that should keep the key
  * from being retired). */

@@ -80,14 +80,30 @@ cg_vault_tokens_init (CgVault *v, GError **error)
 }
 
 /* Under v->lock: a restore replaces the token key in place. */
-static void
-token_hmac (CgVault *v, const char *token, gsize len, guint8 out[SHA256_DIGEST_SIZE])
+void
+cg_vault_token_hmac (CgVault *v, const char *token, gsize len, guint8 out[SHA256_DIGEST_SIZE])
 {
   struct hmac_sha256_ctx ctx;
   hmac_sha256_set_key (&ctx, v->token_key->len, v->token_key->data);
   hmac_sha256_update (&ctx, len, (const guint8 *) token);
   hmac_sha256_digest (&ctx, SHA256_DIGEST_SIZE, out);
   cg_wipe (&ctx, sizeof ctx);
+}
+
+char *
+cg_vault_random_text (const char *prefix, GError **error)
+{
+  guint8 raw[TOKEN_RAW_LEN];
+  if (gnutls_rnd (GNUTLS_RND_KEY, raw, sizeof raw) < 0)
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_FAILED, "no randomness");
+      return NULL;
+    }
+  char *b64 = cg_b64url_encode (raw, sizeof raw);
+  cg_wipe (raw, sizeof raw);
+  char *text = g_strconcat (prefix, b64, NULL);
+  cg_wipe_str (b64);
+  return text;
 }
 
 char *
@@ -99,22 +115,15 @@ cg_vault_token_create (CgVault *v, const char *name, GError **error)
                            "token names are 1 to 128 characters of A-Z a-z 0-9 . _ -");
       return NULL;
     }
-  guint8 raw[TOKEN_RAW_LEN];
-  if (gnutls_rnd (GNUTLS_RND_KEY, raw, sizeof raw) < 0)
-    {
-      g_set_error_literal (error, CG_ERROR, CG_ERROR_FAILED, "no randomness for a token");
-      return NULL;
-    }
-  char *b64 = cg_b64url_encode (raw, sizeof raw);
-  cg_wipe (raw, sizeof raw);
-  char *token = g_strconcat (TOKEN_PREFIX, b64, NULL);
-  cg_wipe_str (b64);
+  char *token = cg_vault_random_text (TOKEN_PREFIX, error);
+  if (!token)
+    return NULL;
 
   guint8 mac[SHA256_DIGEST_SIZE];
   g_autofree char *now = cg_vault_now_rfc3339 ();
 
   g_mutex_lock (&v->lock);
-  token_hmac (v, token, strlen (token), mac);
+  cg_vault_token_hmac (v, token, strlen (token), mac);
   gboolean ok = FALSE;
   sqlite3_stmt *st = cg_db_prepare (
       v->db, "INSERT INTO tokens (name, hmac, created) VALUES (?, ?, ?)", error);
@@ -207,7 +216,7 @@ cg_vault_token_check (CgVault *v, const char *token)
 
   char *name = NULL;
   g_mutex_lock (&v->lock);
-  token_hmac (v, token, len, mac);
+  cg_vault_token_hmac (v, token, len, mac);
   sqlite3_stmt *st = cg_db_prepare (v->db, "SELECT name, last_used FROM tokens WHERE hmac = ?",
                                     NULL);
   if (st)

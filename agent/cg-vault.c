@@ -113,6 +113,7 @@ cg_vault_free (CgVault *v)
   if (v->db)
     cg_vault_key_use_flush (v);
   cg_vault_key_use_clear (v);
+  cg_vault_clients_free_locked (v);
   forget_keys (v);
   g_hash_table_unref (v->seal_keys);
   cg_buf_free (v->token_key);
@@ -293,6 +294,7 @@ cg_vault_ensure_keys (CgVault *v, GError **error)
       keys_failed (v, local, error);
       return FALSE;
     }
+  cg_vault_clients_created_keys_locked (v);
   if (v->last_key_error != -1)
     g_message ("secret store available again; sealing key %s",
                cg_seal_key_get_kid (v->current));
@@ -686,17 +688,24 @@ cg_vault_status (CgVault *v)
 {
   const char *state = cg_vault_keys_state_name (v);
   g_mutex_lock (&v->lock);
-  json_int_t creds = 0, tokens = 0;
+  json_int_t creds = 0, tokens = 0, clients = 0;
   sqlite3_stmt *st = cg_db_prepare (
-      v->db, "SELECT (SELECT count(*) FROM credentials), (SELECT count(*) FROM tokens)", NULL);
+      v->db,
+      "SELECT (SELECT count(*) FROM credentials), (SELECT count(*) FROM tokens), "
+      "(SELECT count(*) FROM clients WHERE revoked IS NULL AND expires > ?)",
+      NULL);
+  g_autofree char *now = cg_vault_now_rfc3339 ();
+  if (st)
+    sqlite3_bind_text (st, 1, now, -1, SQLITE_STATIC);
   if (st && sqlite3_step (st) == SQLITE_ROW)
     {
       creds = sqlite3_column_int64 (st, 0);
       tokens = sqlite3_column_int64 (st, 1);
+      clients = sqlite3_column_int64 (st, 2);
     }
   sqlite3_finalize (st);
-  json_t *status = json_pack ("{s:I, s:I, s:s, s:s?, s:s}", "credentials", creds, "tokens",
-                              tokens, "keys", state, "kid",
+  json_t *status = json_pack ("{s:I, s:I, s:I, s:s, s:s?, s:s}", "credentials", creds, "tokens",
+                              tokens, "clients", clients, "keys", state, "kid",
                               v->current ? cg_seal_key_get_kid (v->current) : NULL, "state_dir",
                               v->state_dir);
   g_mutex_unlock (&v->lock);

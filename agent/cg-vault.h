@@ -73,6 +73,30 @@ gboolean cg_vault_token_revoke (CgVault *vault, const char *name, GError **error
  * well-formed and malformed tokens alike. */
 char *cg_vault_token_check (CgVault *vault, const char *token);
 
+/* Client certificates (cg-vault-clients.c).  An enrollment code is
+ * "cge_" + base64url(32 random bytes), single use, lasting @ttl_s; only its
+ * HMAC is stored, one pending code per name.  Enrolling with it signs the
+ * client's CSR with the client CA (its key in the secret store, so the
+ * keyring must be unlocked) for @validity_s, supersedes the name's earlier
+ * certificates and returns {"name","certificate","serial","fingerprint",
+ * "expires","ca"}.  A bad code is one CG_ERROR_FORBIDDEN.  The check, run on
+ * every request, gives the enrolled name of a certificate this agent issued
+ * that is neither expired, revoked nor superseded, or CG_ERROR_FORBIDDEN with
+ * the reason.  list: [{"name","serial","fingerprint","enrolled","expires",
+ * "revoked","lastUsed","state"}] with state active, expired, revoked or
+ * superseded, and {"name","codeCreated","codeExpires","state":"pending"}. */
+#define CG_VAULT_CODE_TTL_MAX (7 * 24 * 3600)
+#define CG_VAULT_CLIENT_VALIDITY_MAX ((gint64) 3650 * 24 * 3600)
+char *cg_vault_client_code_create (CgVault *vault, const char *name, gint64 ttl_s,
+                                   gint64 validity_s, char **expires_out, GError **error);
+/* The name a live code was made for, or NULL; consumes nothing. */
+char *cg_vault_client_code_name (CgVault *vault, const char *code);
+json_t *cg_vault_client_enroll (CgVault *vault, const char *code, const char *csr,
+                                gsize csr_len, GError **error);
+char *cg_vault_client_check (CgVault *vault, const guint8 *der, gsize len, GError **error);
+json_t *cg_vault_client_list (CgVault *vault, GError **error);
+gboolean cg_vault_client_revoke (CgVault *vault, const char *name, GError **error);
+
 /* Sealing keys.  Rotation makes a new current key; older keys keep
  * opening what was sealed to them.  Retiring a key stops it from opening
  * anything (it stays in the keyring for backups); the current key cannot be

@@ -6,6 +6,7 @@
 #include "config.h"
 
 #include "agent/ctl-backup.h"
+#include "agent/ctl-util.h"
 #include "agent/cg-admin-proto.h"
 #include "agent/cg-backup.h"
 #include "agent/cg-escrow.h"
@@ -21,12 +22,6 @@
 #include <termios.h>
 #include <unistd.h>
 
-enum
-{
-  EXIT_REFUSED = 1,
-  EXIT_USAGE = 2,
-  EXIT_UNREACHABLE = 3,
-};
 
 #define JWK_MAX (16 * 1024)
 
@@ -37,15 +32,6 @@ usage (const char *message)
   return EXIT_USAGE;
 }
 
-static int
-fail (const GError *error)
-{
-  fprintf (stderr, "credgatectl: %s\n", error->message);
-  if (error->domain == CG_ERROR && error->code == CG_ERROR_UNAVAILABLE
-      && strstr (error->message, "cannot reach the agent"))
-    return EXIT_UNREACHABLE;
-  return EXIT_REFUSED;
-}
 
 /* One line from the terminal with echo off (transfer full, wipe it). */
 static char *
@@ -143,20 +129,7 @@ read_passphrase (int fd, gboolean confirm, GError **error)
   return pass;
 }
 
-static const char *
-str_or (json_t *obj, const char *key, const char *fallback)
-{
-  const char *s = json_string_value (json_object_get (obj, key));
-  return s ? s : fallback;
-}
 
-static void
-print_json (json_t *value)
-{
-  char *text = json_dumps (value, JSON_INDENT (2) | JSON_ENCODE_ANY);
-  puts (text);
-  cg_wipe_str (text);
-}
 
 static void
 print_summary (json_t *s, guint format, guint32 iterations)
@@ -165,9 +138,9 @@ print_summary (json_t *s, guint format, guint32 iterations)
   json_t *k;
   printf ("credgate backup, format %u (header only: authenticated at restore, not now)\n",
           format);
-  printf ("created:        %s\n", str_or (s, "created", "?"));
-  printf ("made by:        credgate %s\n", str_or (s, "agentVersion", "?"));
-  printf ("source agent:   %s\n", str_or (s, "sourceInstance", "?"));
+  printf ("created:        %s\n", cg_ctl_str_or (s, "created", "?"));
+  printf ("made by:        credgate %s\n", cg_ctl_str_or (s, "agentVersion", "?"));
+  printf ("source agent:   %s\n", cg_ctl_str_or (s, "sourceInstance", "?"));
   printf ("passphrase KDF: PBKDF2-HMAC-SHA256, %u iterations\n", iterations);
   printf ("credentials:    %" JSON_INTEGER_FORMAT "\n",
           json_integer_value (json_object_get (s, "credentials")));
@@ -175,14 +148,14 @@ print_summary (json_t *s, guint format, guint32 iterations)
           json_integer_value (json_object_get (s, "tokens")));
   json_t *cert = json_object_get (s, "certificate");
   if (cert)
-    printf ("certificate:    %s, %s, until %s (%s)\n", str_or (cert, "pin", "?"),
-            str_or (cert, "subject", "?"), str_or (cert, "notAfter", "?"),
-            str_or (cert, "origin", "?"));
+    printf ("certificate:    %s, %s, until %s (%s)\n", cg_ctl_str_or (cert, "pin", "?"),
+            cg_ctl_str_or (cert, "subject", "?"), cg_ctl_str_or (cert, "notAfter", "?"),
+            cg_ctl_str_or (cert, "origin", "?"));
   else
     printf ("certificate:    none\n");
   printf ("sealing keys:   %zu\n", json_array_size (json_object_get (s, "keys")));
   json_array_foreach (json_object_get (s, "keys"), i, k)
-    printf ("  %-46s %-22s %s\n", str_or (k, "kid", "?"), str_or (k, "created", "?"),
+    printf ("  %-46s %-22s %s\n", cg_ctl_str_or (k, "kid", "?"), cg_ctl_str_or (k, "created", "?"),
             json_is_true (json_object_get (k, "current"))   ? "current"
             : json_is_true (json_object_get (k, "retired")) ? "retired"
                                                             : "old");
@@ -206,9 +179,9 @@ do_inspect (const char *path, gboolean json)
   if (!read_file (path, &data, &len, &error)
       || !cg_backup_read_header ((const guint8 *) data, len, &summary, &format, &iterations,
                                  &error))
-    return fail (error);
+    return cg_ctl_fail (error);
   if (json)
-    print_json (summary);
+    cg_ctl_print_json (summary);
   else
     print_summary (summary, format, iterations);
   return 0;
@@ -220,19 +193,19 @@ do_backup (const char *socket_path, const char *output, int fd, gboolean json)
   g_autoptr (GError) error = NULL;
   char *pass = read_passphrase (fd, TRUE, &error);
   if (!pass)
-    return fail (error);
+    return cg_ctl_fail (error);
   json_auto_t *request = json_pack ("{s:s, s:s}", "command", "backup", "passphrase", pass);
   cg_wipe_str (pass);
   json_auto_t *result = cg_admin_call (socket_path, request, &error);
   if (!result)
-    return fail (error);
+    return cg_ctl_fail (error);
   gsize len = 0;
-  g_autofree guchar *file = g_base64_decode (str_or (result, "file", ""), &len);
+  g_autofree guchar *file = g_base64_decode (cg_ctl_str_or (result, "file", ""), &len);
   if (!cg_file_write_atomic (output, file, len, 0600, &error))
-    return fail (error);
+    return cg_ctl_fail (error);
   json_t *s = json_object_get (result, "summary");
   if (json)
-    print_json (s);
+    cg_ctl_print_json (s);
   else
     printf ("backup written to %s: %" JSON_INTEGER_FORMAT " credentials, %zu sealing keys, "
             "%" JSON_INTEGER_FORMAT " tokens\n",
@@ -262,9 +235,9 @@ print_restore (json_t *r)
 {
   printf ("restored (%s): %" JSON_INTEGER_FORMAT " sealing keys, %" JSON_INTEGER_FORMAT
           " credentials, %" JSON_INTEGER_FORMAT " tokens added; current sealing key %s\n",
-          str_or (r, "mode", "?"), json_integer_value (json_object_get (r, "keysAdded")),
+          cg_ctl_str_or (r, "mode", "?"), json_integer_value (json_object_get (r, "keysAdded")),
           json_integer_value (json_object_get (r, "credentialsAdded")),
-          json_integer_value (json_object_get (r, "tokensAdded")), str_or (r, "kid", "-"));
+          json_integer_value (json_object_get (r, "tokensAdded")), cg_ctl_str_or (r, "kid", "-"));
   json_int_t same = json_integer_value (json_object_get (r, "credentialsSkipped"));
   json_int_t tokens = json_integer_value (json_object_get (r, "tokensSkipped"));
   if (same)
@@ -273,7 +246,7 @@ print_restore (json_t *r)
     printf ("%" JSON_INTEGER_FORMAT " tokens were not restored (%s); create new ones with "
             "'credgatectl token create'\n",
             tokens,
-            g_strcmp0 (str_or (r, "tokensSkippedReason", ""), "asked") == 0
+            g_strcmp0 (cg_ctl_str_or (r, "tokensSkippedReason", ""), "asked") == 0
                 ? "--no-tokens"
                 : "this agent has its own tokens");
   /* Every token the backup held works again, including one revoked on the
@@ -288,8 +261,8 @@ print_restore (json_t *r)
               "--no-tokens:\n",
               json_array_size (restored));
       json_array_foreach (restored, i, t)
-        printf ("  %-32s created %s, last used %s\n", str_or (t, "name", "?"),
-                str_or (t, "created", "?"), str_or (t, "lastUsed", "never"));
+        printf ("  %-32s created %s, last used %s\n", cg_ctl_str_or (t, "name", "?"),
+                cg_ctl_str_or (t, "created", "?"), cg_ctl_str_or (t, "lastUsed", "never"));
     }
 
   json_t *cert = json_object_get (r, "certificate");
@@ -300,8 +273,8 @@ print_restore (json_t *r)
   json_array_foreach (json_object_get (cert, "warnings"), i, w)
     fprintf (stderr, "credgatectl: warning: the backup's certificate: %s\n",
              json_string_value (w));
-  const char *state = str_or (cert, "state", "?");
-  const char *pin = str_or (cert, "pin", "-");
+  const char *state = cg_ctl_str_or (cert, "state", "?");
+  const char *pin = cg_ctl_str_or (cert, "pin", "-");
   if (g_str_equal (state, "installed"))
     printf ("certificate %s restored and served from the next connection\n", pin);
   else if (g_str_equal (state, "already-served"))
@@ -313,7 +286,7 @@ print_restore (json_t *r)
   else
     fprintf (stderr, "credgatectl: warning: the backup's certificate %s was not installed "
              "(%s); the agent keeps serving its own\n",
-             pin, str_or (cert, "reason", "?"));
+             pin, cg_ctl_str_or (cert, "reason", "?"));
 }
 
 static int
@@ -328,7 +301,7 @@ do_restore (const char *socket_path, const char *path, int fd, gboolean merge,
     {
       json_auto_t *jwk = load_json_file (recipient_key, &error);
       if (!jwk)
-        return fail (error);
+        return cg_ctl_fail (error);
       if (!json_object_get (jwk, "d"))
         {
           fprintf (stderr, "credgatectl: %s is a public key; recovery needs the recipient's "
@@ -338,7 +311,7 @@ do_restore (const char *socket_path, const char *path, int fd, gboolean merge,
       g_autoptr (CgSealKey) key = cg_seal_key_new_from_jwk (jwk, &error);
       json_t *payload = key ? cg_escrow_recover (escrow, key, &error) : NULL;
       if (!payload)
-        return fail (error);
+        return cg_ctl_fail (error);
       request = json_pack ("{s:s, s:o, s:b}", "command", "restore", "payload", payload, "merge",
                            merge);
     }
@@ -352,13 +325,13 @@ do_restore (const char *socket_path, const char *path, int fd, gboolean merge,
           || !cg_backup_read_header ((const guint8 *) data, len, NULL, NULL, NULL, &error))
         {
           g_free (data);
-          return fail (error);
+          return cg_ctl_fail (error);
         }
       g_autofree char *b64 = g_base64_encode ((const guint8 *) data, len);
       g_free (data);
       char *pass = read_passphrase (fd, FALSE, &error);
       if (!pass)
-        return fail (error);
+        return cg_ctl_fail (error);
       request = json_pack ("{s:s, s:s, s:s, s:b}", "command", "restore", "file", b64,
                            "passphrase", pass, "merge", merge);
       cg_wipe_str (pass);
@@ -370,9 +343,9 @@ do_restore (const char *socket_path, const char *path, int fd, gboolean merge,
     }
   json_auto_t *result = cg_admin_call (socket_path, request, &error);
   if (!result)
-    return fail (error);
+    return cg_ctl_fail (error);
   if (json)
-    print_json (result);
+    cg_ctl_print_json (result);
   else
     print_restore (result);
   return 0;
@@ -387,7 +360,7 @@ do_escrow (const char *socket_path, int argc, char **argv, gboolean json)
     {
       json_t *jwk = load_json_file (argv[3], &error);
       if (!jwk)
-        return fail (error);
+        return cg_ctl_fail (error);
       request = json_pack ("{s:s, s:o}", "command", "escrow.add", "jwk", jwk);
     }
   else if (argc == 3 && g_str_equal (argv[2], "status"))
@@ -397,16 +370,16 @@ do_escrow (const char *socket_path, int argc, char **argv, gboolean json)
 
   json_auto_t *result = cg_admin_call (socket_path, request, &error);
   if (!result)
-    return fail (error);
+    return cg_ctl_fail (error);
   if (json)
     {
-      print_json (result);
+      cg_ctl_print_json (result);
       return 0;
     }
   if (g_str_equal (argv[2], "add"))
     {
       printf ("escrow recipient %s added; %" JSON_INTEGER_FORMAT " keys escrowed to it\n",
-              str_or (result, "recipient", "?"),
+              cg_ctl_str_or (result, "recipient", "?"),
               json_integer_value (json_object_get (result, "keys")));
       return 0;
     }
@@ -419,13 +392,13 @@ do_escrow (const char *socket_path, int argc, char **argv, gboolean json)
   json_array_foreach (list, i, r)
     {
       gboolean complete = json_is_true (json_object_get (r, "complete"));
-      printf ("recipient %s: %s\n", str_or (r, "recipient", "?"),
+      printf ("recipient %s: %s\n", cg_ctl_str_or (r, "recipient", "?"),
               complete ? "can recover every key" : "CANNOT recover every key");
       if (!complete)
         status = EXIT_REFUSED;
       json_array_foreach (json_object_get (r, "keys"), j, k)
-        printf ("  %-6s %-46s %s\n", str_or (k, "kind", "?"),
-                *str_or (k, "kid", "") ? str_or (k, "kid", "") : "-",
+        printf ("  %-6s %-46s %s\n", cg_ctl_str_or (k, "kind", "?"),
+                *cg_ctl_str_or (k, "kid", "") ? cg_ctl_str_or (k, "kid", "") : "-",
                 json_is_true (json_object_get (k, "escrowed")) ? "escrowed" : "MISSING");
     }
   return status;

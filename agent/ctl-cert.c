@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "agent/ctl-cert.h"
+#include "agent/ctl-util.h"
 #include "agent/cg-admin-proto.h"
 #include "certs/cg-cert.h"
 #include "common/cg-error.h"
@@ -20,12 +21,6 @@
 #define FILE_MAX (256 * 1024)
 #define PASSPHRASE_MAX 1024
 
-enum
-{
-  EXIT_REFUSED = 1,
-  EXIT_USAGE = 2,
-  EXIT_UNREACHABLE = 3,
-};
 
 static const char cert_help[]
     = "Usage: credgatectl cert COMMAND [OPTIONS]\n"
@@ -111,15 +106,6 @@ static const char activate_help[]
       "from the next handshake.\n"
       "Clients that saw its pin as nextTlsPin in /v1/info accept it without a prompt.\n";
 
-static int
-fail (const GError *error)
-{
-  fprintf (stderr, "credgatectl: %s\n", error->message);
-  if (error->domain == CG_ERROR && error->code == CG_ERROR_UNAVAILABLE
-      && strstr (error->message, "cannot reach the agent"))
-    return EXIT_UNREACHABLE;
-  return EXIT_REFUSED;
-}
 
 /* @verb_sp: "install " etc., or NULL for the cert group's help. */
 static int
@@ -130,38 +116,25 @@ usage (const char *verb_sp, const char *message)
   return EXIT_USAGE;
 }
 
-static const char *
-str_or (json_t *obj, const char *key, const char *fallback)
-{
-  const char *s = json_string_value (json_object_get (obj, key));
-  return s ? s : fallback;
-}
 
-static void
-print_json (json_t *value)
-{
-  char *text = json_dumps (value, JSON_INDENT (2) | JSON_ENCODE_ANY);
-  puts (text);
-  free (text);
-}
 
 static void
 print_cert (const char *title, json_t *c)
 {
-  printf ("%s (%s)\n", title, str_or (c, "origin", "?"));
-  printf ("  subject:     %s\n", str_or (c, "subject", ""));
+  printf ("%s (%s)\n", title, cg_ctl_str_or (c, "origin", "?"));
+  printf ("  subject:     %s\n", cg_ctl_str_or (c, "subject", ""));
   printf ("  names:       ");
   size_t i;
   json_t *n;
   json_array_foreach (json_object_get (c, "sans"), i, n)
       printf ("%s%s", i ? ", " : "", json_string_value (n));
   printf ("%s\n", json_array_size (json_object_get (c, "sans")) ? "" : "(none)");
-  printf ("  issuer:      %s\n", str_or (c, "issuer", ""));
+  printf ("  issuer:      %s\n", cg_ctl_str_or (c, "issuer", ""));
   printf ("  valid:       %s to %s (%" JSON_INTEGER_FORMAT " days left)\n",
-          str_or (c, "notBefore", "?"), str_or (c, "notAfter", "?"),
+          cg_ctl_str_or (c, "notBefore", "?"), cg_ctl_str_or (c, "notAfter", "?"),
           json_integer_value (json_object_get (c, "daysLeft")));
-  printf ("  key:         %s\n", str_or (c, "keyType", "?"));
-  printf ("  pin:         %s\n", str_or (c, "pin", "?"));
+  printf ("  key:         %s\n", cg_ctl_str_or (c, "keyType", "?"));
+  printf ("  pin:         %s\n", cg_ctl_str_or (c, "pin", "?"));
   printf ("  self-signed: %s\n", json_is_true (json_object_get (c, "selfSigned")) ? "yes" : "no");
   printf ("  chain:       %" JSON_INTEGER_FORMAT " certificate(s)\n",
           json_integer_value (json_object_get (c, "chainLength")));
@@ -417,7 +390,7 @@ cg_ctl_cert_run (const char *socket_path, gboolean json, int argc, char **argv)
         return r;
       g_autofree char *command = g_strconcat ("cert.", verb, NULL);
       if (!(request = install_request (command, &a, &error)))
-        return fail (error);
+        return cg_ctl_fail (error);
     }
   else if (g_str_equal (verb, "generate"))
     {
@@ -478,11 +451,11 @@ cg_ctl_cert_run (const char *socket_path, gboolean json, int argc, char **argv)
       if (g_str_equal (verb, "check") && error->domain == CG_ERROR
           && error->code != CG_ERROR_UNAVAILABLE)
         g_prefix_error (&error, "install would refuse this: ");
-      return fail (error);
+      return cg_ctl_fail (error);
     }
   if (json && !g_str_equal (verb, "export"))
     {
-      print_json (result);
+      cg_ctl_print_json (result);
       return 0;
     }
 
@@ -497,11 +470,11 @@ cg_ctl_cert_run (const char *socket_path, gboolean json, int argc, char **argv)
         printf ("next certificate: none staged\n");
     }
   else if (g_str_equal (verb, "export"))
-    fputs (str_or (result, "pem", ""), stdout);
+    fputs (cg_ctl_str_or (result, "pem", ""), stdout);
   else if (g_str_equal (verb, "check"))
     {
       print_warnings (result);
-      printf ("install would %s\n", str_or (result, "action", "?"));
+      printf ("install would %s\n", cg_ctl_str_or (result, "action", "?"));
       print_cert ("certificate", cert);
     }
   else if (g_str_equal (verb, "install"))
@@ -509,9 +482,9 @@ cg_ctl_cert_run (const char *socket_path, gboolean json, int argc, char **argv)
       print_warnings (result);
       if (json_is_true (json_object_get (result, "staged")))
         printf ("staged %s: published as nextTlsPin; 'credgatectl cert activate' serves it\n",
-                str_or (cert, "pin", "?"));
+                cg_ctl_str_or (cert, "pin", "?"));
       else
-        printf ("installed: serving %s from the next handshake\n", str_or (cert, "pin", "?"));
+        printf ("installed: serving %s from the next handshake\n", cg_ctl_str_or (cert, "pin", "?"));
     }
   else if (g_str_equal (verb, "generate") && json_is_true (json_object_get (result, "staged")))
     printf ("generated a self-signed certificate (%s, %" JSON_INTEGER_FORMAT " days): staged %s, "
@@ -520,9 +493,9 @@ cg_ctl_cert_run (const char *socket_path, gboolean json, int argc, char **argv)
             str_or (cert, "pin", "?"));
   else if (g_str_equal (verb, "generate"))
     printf ("generated a self-signed certificate (%s, %" JSON_INTEGER_FORMAT " days): serving %s\n",
-            str_or (cert, "keyType", "?"), json_integer_value (json_object_get (cert, "daysLeft")),
-            str_or (cert, "pin", "?"));
+            cg_ctl_str_or (cert, "keyType", "?"), json_integer_value (json_object_get (cert, "daysLeft")),
+            cg_ctl_str_or (cert, "pin", "?"));
   else if (g_str_equal (verb, "activate"))
-    printf ("activated: serving %s from the next handshake\n", str_or (cert, "pin", "?"));
+    printf ("activated: serving %s from the next handshake\n", cg_ctl_str_or (cert, "pin", "?"));
   return 0;
 }

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* credgatectl COMMAND [SUBCOMMAND] --help: one table of synopses, so each
  * command teaches its own options without reaching the agent.  The cert
- * group keeps its own (ctl-cert.c). */
+ * and client groups keep their own (ctl-cert.c, ctl-client.c). */
 #include "config.h"
 
 #include "agent/ctl-help.h"

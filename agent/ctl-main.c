@@ -4,11 +4,13 @@
  * agent stays the one writer of keys and records. */
 #include "config.h"
 
+#include "agent/ctl-util.h"
 #include "agent/cg-admin-proto.h"
 #include "agent/cg-config.h"
 #include "agent/ctl-cert.h"
 #include "agent/ctl-backup.h"
 #include "agent/ctl-help.h"
+#include "agent/ctl-client.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-json.h"
@@ -19,12 +21,6 @@
 #include <string.h>
 #include <unistd.h>
 
-enum
-{
-  EXIT_REFUSED = 1,     /* the agent answered with an error */
-  EXIT_USAGE = 2,
-  EXIT_UNREACHABLE = 3, /* no agent on the socket */
-};
 
 static const char usage_text[]
     = "Usage: credgatectl [--socket PATH] [--json] COMMAND [ARGS]\n"
@@ -45,6 +41,10 @@ static const char usage_text[]
       "                              (refused while it opened a value in the last 30 days)\n"
       "  cert show | check | install | activate | generate | export\n"
       "                              the TLS certificate ('credgatectl cert --help')\n"
+      "  client enroll NAME [--expires 1h] [--validity 395d]\n"
+      "                              a one-time code a client enrolls its own key with;\n"
+      "                              it then authenticates with a client certificate\n"
+      "  client list | revoke NAME   enrolled clients; refuse one from its next request\n"
       "  backup --output FILE [--passphrase-fd N]   keys, records and the certificate,\n"
       "                              under a passphrase\n"
       "  backup --inspect FILE       what a backup holds (no passphrase, no secrets)\n"
@@ -83,57 +83,37 @@ usage_error (const char *fmt, ...)
   return EXIT_USAGE;
 }
 
-static int
-fail (const GError *error)
-{
-  fprintf (stderr, "credgatectl: %s\n", error->message);
-  if (error->domain == CG_ERROR && error->code == CG_ERROR_UNAVAILABLE
-      && strstr (error->message, "cannot reach the agent"))
-    return EXIT_UNREACHABLE;
-  return EXIT_REFUSED;
-}
 
-static void
-print_json (json_t *value)
-{
-  char *text = json_dumps (value, JSON_INDENT (2) | JSON_ENCODE_ANY);
-  puts (text);
-  cg_wipe_str (text);
-}
 
-static const char *
-str_or (json_t *obj, const char *key, const char *fallback)
-{
-  const char *s = json_string_value (json_object_get (obj, key));
-  return s ? s : fallback;
-}
 
 static void
 print_status (json_t *s)
 {
-  printf ("agent:         %s %s\n", str_or (s, "agent", "?"), str_or (s, "version", "?"));
+  printf ("agent:         %s %s\n", cg_ctl_str_or (s, "agent", "?"), cg_ctl_str_or (s, "version", "?"));
   printf ("pid:           %" JSON_INTEGER_FORMAT "\n", json_integer_value (json_object_get (s, "pid")));
   size_t i;
   json_t *u;
   json_array_foreach (json_object_get (s, "listening"), i, u)
     printf ("listening:     %s\n", json_string_value (u));
-  printf ("certificate:   %s\n", str_or (s, "tlsPin", "-"));
+  printf ("certificate:   %s\n", cg_ctl_str_or (s, "tlsPin", "-"));
   if (json_is_integer (json_object_get (s, "tlsExpiresInDays")))
     printf ("  expires in:  %" JSON_INTEGER_FORMAT " days (%s)\n",
             json_integer_value (json_object_get (s, "tlsExpiresInDays")),
-            str_or (s, "tlsOrigin", "?"));
+            cg_ctl_str_or (s, "tlsOrigin", "?"));
   if (json_is_string (json_object_get (s, "tlsWarning")))
-    printf ("  WARNING:     %s\n", str_or (s, "tlsWarning", ""));
+    printf ("  WARNING:     %s\n", cg_ctl_str_or (s, "tlsWarning", ""));
   if (json_is_string (json_object_get (s, "nextTlsPin")))
     printf ("  staged next: %s ('credgatectl cert activate' serves it)\n",
-            str_or (s, "nextTlsPin", ""));
-  printf ("secret store:  %s\n", str_or (s, "secretStore", "?"));
-  printf ("sealing key:   %s\n", str_or (s, "kid", "-"));
+            cg_ctl_str_or (s, "nextTlsPin", ""));
+  printf ("secret store:  %s\n", cg_ctl_str_or (s, "secretStore", "?"));
+  printf ("sealing key:   %s\n", cg_ctl_str_or (s, "kid", "-"));
   printf ("credentials:   %" JSON_INTEGER_FORMAT "\n",
           json_integer_value (json_object_get (s, "credentials")));
   printf ("tokens:        %" JSON_INTEGER_FORMAT "\n",
           json_integer_value (json_object_get (s, "tokens")));
-  printf ("state dir:     %s\n", str_or (s, "state_dir", "-"));
+  printf ("clients:       %" JSON_INTEGER_FORMAT " enrolled\n",
+          json_integer_value (json_object_get (s, "clients")));
+  printf ("state dir:     %s\n", cg_ctl_str_or (s, "state_dir", "-"));
 }
 
 static void
@@ -219,6 +199,8 @@ main (int argc, char **argv)
 
   if (g_str_equal (group, "cert"))
     return cg_ctl_cert_run (socket_path, opt_json, argc, argv);
+  if (g_str_equal (group, "client"))
+    return cg_ctl_client_run (socket_path, opt_json, argc, argv);
   if (g_str_equal (group, "backup") || g_str_equal (group, "restore")
       || g_str_equal (group, "escrow"))
     return cg_ctl_backup_run (socket_path, opt_json, argc, argv);
@@ -240,7 +222,7 @@ main (int argc, char **argv)
                             "standard input");
       char *jwe = read_stdin_jwe (&error);
       if (!jwe)
-        return fail (error);
+        return cg_ctl_fail (error);
       request = json_pack ("{s:s, s:s, s:s*}", "command", "decrypt", "encryptedCredential", jwe,
                            "context", context);
       g_free (jwe);
@@ -282,11 +264,11 @@ main (int argc, char **argv)
 
   json_auto_t *result = cg_admin_call (socket_path, request, &error);
   if (!result)
-    return fail (error);
+    return cg_ctl_fail (error);
 
   if (opt_json && !(g_str_equal (group, "token") && g_str_equal (verb, "create")))
     {
-      print_json (result);
+      cg_ctl_print_json (result);
       return 0;
     }
 
@@ -300,7 +282,7 @@ main (int argc, char **argv)
       else
         {
           gsize len = 0;
-          guchar *raw = g_base64_decode (str_or (result, "valueBase64", ""), &len);
+          guchar *raw = g_base64_decode (cg_ctl_str_or (result, "valueBase64", ""), &len);
           fwrite (raw, 1, len, stdout);
           cg_wipe (raw, len);
           g_free (raw);
@@ -308,7 +290,7 @@ main (int argc, char **argv)
       fflush (stdout);
     }
   else if (g_str_equal (group, "key") && g_str_equal (verb, "rotate"))
-    printf ("%s\n", str_or (result, "kid", ""));
+    printf ("%s\n", cg_ctl_str_or (result, "kid", ""));
   else if (g_str_equal (group, "key") && g_str_equal (verb, "list"))
     {
       size_t i;
@@ -319,10 +301,10 @@ main (int argc, char **argv)
         {
           g_autofree char *age = g_strdup_printf (
               "%" JSON_INTEGER_FORMAT "d", json_integer_value (json_object_get (k, "ageDays")));
-          printf ("%-44s %-21s %6s %7" JSON_INTEGER_FORMAT " %-21s %s\n", str_or (k, "kid", "?"),
-                  str_or (k, "created", "?"), age,
+          printf ("%-44s %-21s %6s %7" JSON_INTEGER_FORMAT " %-21s %s\n", cg_ctl_str_or (k, "kid", "?"),
+                  cg_ctl_str_or (k, "created", "?"), age,
                   json_integer_value (json_object_get (k, "opened")),
-                  str_or (k, "lastOpened", "never"),
+                  cg_ctl_str_or (k, "lastOpened", "never"),
                   json_is_true (json_object_get (k, "current"))   ? "current"
                   : json_is_true (json_object_get (k, "retired")) ? "retired"
                                                                   : "old (still opens)");
@@ -330,13 +312,13 @@ main (int argc, char **argv)
     }
   else if (g_str_equal (verb, "create"))
     /* The token alone, so that $(credgatectl token create ci) works. */
-    printf ("%s\n", str_or (result, "token", ""));
+    printf ("%s\n", cg_ctl_str_or (result, "token", ""));
   else if (g_str_equal (verb, "list"))
     print_table (result, g_str_equal (group, "token")
                              ? (const char *const[]){ "name", "created", "last_used", NULL }
                              : (const char *const[]){ "name", "type", "version", "updated", NULL });
   else if (g_str_equal (verb, "resolve"))
-    print_json (result);
+    cg_ctl_print_json (result);
   else
     printf ("%s %s\n", verb, arg);
   return 0;

@@ -106,7 +106,8 @@ stop_agent
 /usr/bin/python3 - "$STATE/state.db" <<'PY'
 import sqlite3, sys
 db = sqlite3.connect(sys.argv[1])
-db.executescript("ALTER TABLE seal_keys DROP COLUMN opened;"
+db.executescript("DROP TABLE enroll_codes; DROP TABLE clients;"
+                 "ALTER TABLE seal_keys DROP COLUMN opened;"
                  "ALTER TABLE seal_keys DROP COLUMN last_opened;"
                  "PRAGMA user_version = 1;")
 db.close()
@@ -116,6 +117,6 @@ start_agent
 [ "$(ctl decrypt <"$WORK/v2")" = second ] || fail "upgraded database: v2 does not open"
 ctl key list | grep -F -e "$kid1" | grep -q retired || fail "upgraded database: $kid1 not retired"
 [ "$(key_field "$kid2" opened)" = 1 ] || fail "upgraded database: the opening was not counted"
-[ "$(/usr/bin/python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA user_version").fetchone()[0])' "$STATE/state.db")" = 2 ] \
+[ "$(/usr/bin/python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA user_version").fetchone()[0])' "$STATE/state.db")" = 3 ] \
   || fail "the schema version was not raised"
 pass "a schema-1 state database is upgraded in place at start; keys, states and values stay"

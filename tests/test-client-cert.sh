@@ -1,0 +1,272 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Client certificates against the real agent (issue 12): an admin's one-time
+# code, a client's own P-256 key and CSR (made here by openssl, an
+# independent implementation), POST /v1/enroll, then curl --cert/--key,
+# gnutls-cli and python3's ssl module authenticating with the certificate
+# alone; revocation on a kept-alive connection, expiry, a certificate from
+# another CA with the same subject, reused, expired and forged codes, and
+# tokens working alongside.
+. "$top_srcdir/tests/lib.sh"
+
+cat > "$WORK/agent.conf" <<CONF
+[agent]
+auth_failures=40
+CONF
+start_agent --config "$WORK/agent.conf"
+CA="$STATE/tls/server.crt"
+
+
+# capi CERT KEY METHOD PATH [BODY] [TOKEN]: the API with a client
+# certificate; prints "STATUS BODY".
+capi () {
+  local cert=$1 key=$2 method=$3 path=$4 body=${5:-} token=${6:-}
+  local out hdr code
+  out=$(mktemp "$WORK/out.XXXXXX"); hdr=$(mktemp "$WORK/hdr.XXXXXX")
+  : > "$hdr"
+  [ -n "$token" ] && printf 'Authorization: Bearer %s\n' "$token" > "$hdr"
+  local args=(-sS -o "$out" -w '%{http_code}' --cacert "$CA" -H @"$hdr" -X "$method")
+  [ -n "$cert" ] && args+=(--cert "$cert" --key "$key")
+  if [ -n "$body" ]; then
+    code=$(printf '%s' "$body" | curl "${args[@]}" -H 'Content-Type: application/json' \
+      --data-binary @- "https://localhost:$PORT$path")
+  else
+    code=$(curl "${args[@]}" "https://localhost:$PORT$path" </dev/null)
+  fi
+  printf '%s %s\n' "$code" "$(cat "$out")"
+  rm -f "$out" "$hdr"
+}
+
+# new_key FILE [CN]: a P-256 key and a CSR for it, as any client could make them.
+new_key () {
+  openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/$1.key" 2>/dev/null
+  chmod 600 "$WORK/$1.key"
+  openssl req -new -key "$WORK/$1.key" -subj "/CN=${2:-$1}" -out "$WORK/$1.csr" 2>/dev/null
+}
+
+# enroll NAME CODE: POST /v1/enroll with NAME's CSR, no token; prints "STATUS BODY"
+# and keeps the certificate in $WORK/NAME.crt on success.
+enroll () {
+  local body r
+  body=$(python3 -c 'import json,sys; print(json.dumps({"code": sys.argv[1], "csr": open(sys.argv[2]).read()}))' \
+    "$2" "$WORK/$1.csr")
+  r=$(capi "" "" POST /v1/enroll "$body")
+  if [ "${r%% *}" = 201 ]; then
+    printf '%s' "${r#* }" | python3 -c 'import json,sys; sys.stdout.write(json.load(sys.stdin)["certificate"])' \
+      > "$WORK/$1.crt"
+  fi
+  printf '%s\n' "$r"
+}
+
+# 1. The admin's code: printed alone, listed as pending, kept only as an HMAC.
+CODE=$(ctl client enroll laptop 2>"$WORK/enroll.err")
+[[ "$CODE" == cge_* ]] && [ ${#CODE} = 47 ] || fail "client enroll printed '$CODE'"
+grep -q 'single use' "$WORK/enroll.err" || fail "client enroll said: $(cat "$WORK/enroll.err")"
+ctl client list | grep laptop | grep -q pending || fail "the code is not listed as pending"
+python3 - "$STATE/state.db" "$CODE" <<'PY' || fail "the code is stored in the clear"
+import sqlite3, sys
+raw = open(sys.argv[1], 'rb').read()
+for suffix in ('', '-wal'):
+    try:
+        raw += open(sys.argv[1] + suffix, 'rb').read()
+    except FileNotFoundError:
+        pass
+sys.exit(1 if sys.argv[2].encode() in raw or sys.argv[2][4:].encode() in raw else 0)
+PY
+pass "client enroll prints a one-time code alone; it is listed as pending and stored only as an HMAC"
+
+# 2. Enrollment: a 201 with a certificate for the name, issued by the
+#    client CA, for a P-256 key, clientAuth only; the code is then used up.
+new_key laptop
+r=$(enroll laptop "$CODE")
+expect "$r" 201
+openssl x509 -in "$WORK/laptop.crt" -noout -subject | grep -q 'CN *= *laptop' \
+  || fail "the certificate's subject is not the enrolled name"
+openssl x509 -in "$WORK/laptop.crt" -noout -ext extendedKeyUsage | grep -q 'TLS Web Client Authentication' \
+  || fail "the certificate is not for clientAuth"
+openssl x509 -in "$WORK/laptop.crt" -noout -issuer | grep -q 'credgate client CA' \
+  || fail "the certificate's issuer is not the client CA"
+printf '%s' "${r#* }" | python3 -c 'import json,sys; sys.stdout.write(json.load(sys.stdin)["ca"])' > "$WORK/client-ca.pem"
+openssl verify -CAfile "$WORK/client-ca.pem" -purpose sslclient "$WORK/laptop.crt" >/dev/null \
+  || fail "openssl does not verify the certificate against the client CA"
+days=$(( ( $(date -d "$(openssl x509 -in "$WORK/laptop.crt" -noout -enddate | cut -d= -f2)" +%s) - $(date +%s) ) / 86400 ))
+[ "$days" -ge 394 ] && [ "$days" -le 395 ] || fail "default validity is $days days, not 395"
+pass "POST /v1/enroll signs the client's CSR: CN=name, clientAuth, 395 days, under the client CA"
+
+r=$(enroll laptop "$CODE")
+expect "$r" 403 enrollment_refused
+pass "a code works once: reused, 403 enrollment_refused"
+
+r=$(enroll laptop "cge_$(head -c 32 /dev/urandom | base64 | tr '+/' '-_' | tr -d '=' | head -c 43)")
+expect "$r" 403 enrollment_refused
+r=$(enroll laptop "not-a-code")
+expect "$r" 403 enrollment_refused
+grep -q '"result":"bad_enrollment_code"' "$AGENT_LOG" || fail "a forged code is not in the audit summary"
+pass "a forged or malformed code: 403 enrollment_refused, counted as a failed authentication"
+
+SHORT=$(ctl client enroll short-code --expires 1s 2>/dev/null)
+new_key short-code
+sleep 2.2
+r=$(enroll short-code "$SHORT")
+expect "$r" 403 enrollment_refused
+pass "an expired code: 403 enrollment_refused"
+
+# 3. Using it: curl with --cert/--key and no token; the audit line names
+#    the client certificate.
+r=$(capi "$WORK/laptop.crt" "$WORK/laptop.key" GET /v1/credentials)
+expect "$r" 200
+r=$(capi "$WORK/laptop.crt" "$WORK/laptop.key" PUT /v1/credentials/by-cert '{"type":"generic","secret":"s3cret-by-cert"}')
+expect "$r" 201
+grep '"audit":"credential.put"' "$AGENT_LOG" | grep '"target":"by-cert"' | grep -q '"who":"client:laptop"' \
+  || fail "the audit line does not name client:laptop"
+pass "curl --cert/--key authenticates without a token; the audit line's who is client:laptop"
+
+# gnutls-cli: another TLS stack presenting the same certificate.
+out=$(printf 'GET /v1/credentials/by-cert HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' \
+  | timeout 20 gnutls-cli --logfile=/dev/null --x509cafile "$CA" --x509certfile "$WORK/laptop.crt" \
+      --x509keyfile "$WORK/laptop.key" -p "$PORT" localhost 2>&1 || true)
+echo "$out" | grep -q 'HTTP/1.1 200' || fail "gnutls-cli with the client certificate: $out"
+echo "$out" | grep -q '"name":"by-cert"' || fail "gnutls-cli got no metadata: $out"
+pass "gnutls-cli with the client certificate: 200"
+
+# 4. Tokens keep working, with and without a certificate around.
+TOKEN=$(ctl token create it-client-cert)
+r=$(api GET /v1/credentials "$TOKEN")
+expect "$r" 200
+r=$(api GET /v1/credentials)
+expect "$r" 401 unauthorized
+r=$(capi "$WORK/laptop.crt" "$WORK/laptop.key" GET /v1/credentials "" "$TOKEN")
+expect "$r" 200
+pass "a token still works alongside; no certificate and no token is 401"
+
+# 5. Another CA, same subject and usage: refused, also with a valid token.
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout "$WORK/evil-ca.key" \
+  -out "$WORK/evil-ca.crt" -subj "/CN=$(openssl x509 -in "$WORK/client-ca.pem" -noout -subject -nameopt RFC2253 | sed 's/^subject=CN=//')" \
+  -days 30 2>/dev/null
+new_key evil laptop
+printf 'extendedKeyUsage=clientAuth\nkeyUsage=digitalSignature\n' > "$WORK/evil.ext"
+openssl x509 -req -in "$WORK/evil.csr" -CA "$WORK/evil-ca.crt" -CAkey "$WORK/evil-ca.key" \
+  -set_serial "0x$(openssl x509 -in "$WORK/laptop.crt" -noout -serial | cut -d= -f2)" \
+  -days 30 -extfile "$WORK/evil.ext" -out "$WORK/evil.crt" 2>/dev/null
+[ "$(openssl x509 -in "$WORK/evil.crt" -noout -subject -issuer)" = "$(openssl x509 -in "$WORK/laptop.crt" -noout -subject -issuer)" ] \
+  || fail "the forged certificate's subject and issuer differ from the real one"
+r=$(capi "$WORK/evil.crt" "$WORK/evil.key" GET /v1/credentials)
+expect "$r" 403 client_certificate_refused
+echo "$r" | grep -q 'not issued by this agent' || fail "another CA's refusal says: $r"
+r=$(capi "$WORK/evil.crt" "$WORK/evil.key" GET /v1/credentials "" "$TOKEN")
+expect "$r" 403 client_certificate_refused
+pass "a certificate from another CA with the same subject, issuer name and serial: 403, token or not"
+
+# A self-signed certificate: refused the same way.
+openssl req -x509 -key "$WORK/evil.key" -subj "/CN=laptop" -days 1 -out "$WORK/self.crt" 2>/dev/null
+r=$(capi "$WORK/self.crt" "$WORK/evil.key" GET /v1/credentials)
+expect "$r" 403 client_certificate_refused
+pass "a self-signed client certificate: 403 client_certificate_refused"
+
+# 6. Revocation takes effect on the next request of a kept-alive
+#    connection: one python3 http.client connection across the revoke.
+R2=$(ctl client enroll kept 2>/dev/null)
+new_key kept
+expect "$(enroll kept "$R2")" 201
+python3 - "$PORT" "$CA" "$WORK/kept.crt" "$WORK/kept.key" "$CTL" "$SOCKET" <<'PY' || fail "kept-alive revocation"
+import http.client, ssl, subprocess, sys, json
+port, ca, crt, key, ctl, sock = sys.argv[1:]
+ctx = ssl.create_default_context(cafile=ca)
+ctx.load_cert_chain(crt, key)
+conn = http.client.HTTPSConnection("localhost", int(port), context=ctx)
+conn.request("GET", "/v1/credentials")
+r = conn.getresponse(); body = r.read()
+assert r.status == 200, (r.status, body)
+s1 = conn.sock
+subprocess.run([ctl, "--socket", sock, "client", "revoke", "kept"], check=True, stdout=subprocess.DEVNULL)
+conn.request("GET", "/v1/credentials")
+# Sent on the connection the first request used (http.client reconnects
+# only when it has none); the refusal may then close it.
+assert conn.sock is s1, "the second request was not sent on the kept-alive connection"
+r = conn.getresponse(); body = r.read()
+assert r.status == 403, (r.status, body)
+assert json.loads(body)["error"]["code"] == "client_certificate_refused", body
+assert b"revoked" in body, body
+PY
+ctl client list | grep '^kept ' | grep -q revoked || fail "client list does not show kept as revoked"
+pass "client revoke: the next request on the same kept-alive connection is 403"
+
+# 7. A new enrollment of a name supersedes its earlier certificate.
+R3=$(ctl client enroll laptop 2>/dev/null)
+cp "$WORK/laptop.crt" "$WORK/laptop-old.crt"; cp "$WORK/laptop.key" "$WORK/laptop-old.key"
+new_key laptop
+expect "$(enroll laptop "$R3")" 201
+r=$(capi "$WORK/laptop.crt" "$WORK/laptop.key" GET /v1/credentials)
+expect "$r" 200
+r=$(capi "$WORK/laptop-old.crt" "$WORK/laptop-old.key" GET /v1/credentials)
+expect "$r" 403 client_certificate_refused
+ctl client list | grep '^laptop ' | grep -q superseded || fail "the old certificate is not listed as superseded"
+pass "enrolling a name again supersedes its earlier certificate"
+
+# 8. Expiry: a short-lived certificate works, then is refused.
+R4=$(ctl client enroll brief --validity 15s 2>/dev/null)
+new_key brief
+expect "$(enroll brief "$R4")" 201
+r=$(capi "$WORK/brief.crt" "$WORK/brief.key" GET /v1/credentials)
+expect "$r" 200
+end=$(date -d "$(openssl x509 -in "$WORK/brief.crt" -noout -enddate | cut -d= -f2)" +%s)
+while [ "$(date +%s)" -le "$end" ]; do sleep 1; done
+r=$(capi "$WORK/brief.crt" "$WORK/brief.key" GET /v1/credentials)
+expect "$r" 403 client_certificate_refused
+echo "$r" | grep -q 'expired' || fail "the expiry refusal says: $r"
+ctl client list | grep '^brief ' | grep -q expired || fail "client list does not show brief as expired"
+pass "an expired client certificate: 403 client_certificate_refused"
+
+# 9. list: name, state, fingerprint (the key's SPKI pin), serial, dates, last use.
+pin="sha256:$(openssl pkey -in "$WORK/laptop.key" -pubout -outform der | openssl dgst -sha256 -binary | base64)"
+ctl client list | grep '^laptop ' | grep active | grep -qF "$pin" || fail "client list: $(ctl client list)"
+ctl --json client list | python3 -c '
+import json, sys
+rows = [r for r in json.load(sys.stdin) if r["name"] == "laptop" and r["state"] == "active"]
+assert len(rows) == 1 and rows[0]["lastUsed"], rows' || fail "client list --json lacks last use"
+ctl status | grep -q 'clients: *1 enrolled' || fail "status: $(ctl status | grep clients)"
+pass "client list shows name, state, SPKI fingerprint, serial, dates and last use"
+
+# 10. Errors an admin can make.
+ctl client revoke nobody 2>"$WORK/err" && fail "revoking an unknown client succeeded"
+grep -q 'no enrolled client' "$WORK/err" || fail "revoke nobody said: $(cat "$WORK/err")"
+ctl client enroll 'bad name' 2>/dev/null && fail "a bad name was accepted"
+set +e; ctl client enroll x --expires 10y 2>/dev/null; rc=$?; set -e
+[ "$rc" = 2 ] || fail "a bad duration exited $rc, not 2"
+ctl client enroll --help | grep -q -- '--validity' || fail "client enroll --help lacks --validity"
+pass "unknown name, bad name and bad duration are refused; client enroll --help teaches"
+
+# 11. The client CA's key is in the secret store; with the keyring locked an
+#     enrollment is refused before its code is used, and enrolled clients
+#     still get in (their check needs only the CA certificate).
+secret-tool search --all xdg:schema org.credgate.Key kind clientca 2>/dev/null | grep -q '^\[' \
+  || fail "the client CA key is not in the secret store"
+R5=$(ctl client enroll after-unlock 2>/dev/null)
+new_key after-unlock
+"$top_builddir/tests/keyring-ctl" lock
+sleep 0.2
+expect "$(enroll after-unlock "$R5")" 503 secret_store_locked
+expect "$(capi "$WORK/laptop.crt" "$WORK/laptop.key" GET /v1/credentials)" 200
+"$top_builddir/tests/keyring-ctl" unlock
+expect "$(enroll after-unlock "$R5")" 201
+pass "keyring locked: enrollment 503 without using the code; enrolled clients still served"
+
+# 11b. A first start over a locked keyring makes no client CA.
+stop_agent
+mv "$STATE" "$WORK/state-1"
+"$top_builddir/tests/keyring-ctl" lock
+start_agent --config "$WORK/agent.conf"
+R6=$(ctl client enroll first-locked 2>/dev/null)
+new_key first-locked
+expect "$(enroll first-locked "$R6")" 503 secret_store_locked
+python3 -c 'import sqlite3,sys; sys.exit(1 if sqlite3.connect(sys.argv[1]).execute("SELECT value FROM meta WHERE key = ?", ("client_ca_cert",)).fetchone() else 0)' \
+  "$STATE/state.db" || fail "a client CA was made over a locked keyring"
+"$top_builddir/tests/keyring-ctl" unlock
+expect "$(enroll first-locked "$R6")" 201
+pass "a first start over a locked keyring makes no client CA; after unlock it is made and used"
+
+# 12. Throttled like failed authentication: forged codes lead to 429.
+for i in $(seq 45); do enroll laptop "cge_forged$i" >/dev/null; done
+r=$(enroll laptop "cge_forged")
+expect "$r" 429 too_many_requests
+pass "repeated forged codes are throttled (429)"
