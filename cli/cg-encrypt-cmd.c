@@ -9,12 +9,14 @@
 #include <sys/stat.h>
 
 #include "cli/cg-agent-trust.h"
+#include "cli/cg-enroll.h"
 #include "cli/cg-exit.h"
 #include "cli/cg-read-value.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-json.h"
 #include "protocol/cg-jwe.h"
+#include "protocol/cg-known-agents.h"
 #include "protocol/cg-linked-service.h"
 
 /* A linked-service file or a JWK is small; a bigger one is a mistake. */
@@ -30,7 +32,30 @@ default_token_file (void)
   return g_build_filename (g_get_user_config_dir (), "credgate", "token", NULL);
 }
 
-/* An online session: a trusted, pinned client that carries the token. */
+/* The client certificate files for @address: --client-cert/--client-key,
+ * else the ones enrollment wrote for this agent (transfer full). */
+static gboolean
+client_cert_paths (const CgEncryptOptions *opts, const char *address, char **cert,
+                   char **key, GError **error)
+{
+  if (opts->client_cert)
+    {
+      *cert = g_strdup (opts->client_cert);
+      *key = g_strdup (opts->client_key);
+      return TRUE;
+    }
+  g_autofree char *host = NULL;
+  guint port;
+  if (!cg_agent_address_parse (address, &host, &port, error))
+    return FALSE;
+  *cert = cg_enroll_default_path (host, port, "crt");
+  *key = cg_enroll_default_path (host, port, "key");
+  return TRUE;
+}
+
+/* An online session: a trusted, pinned client that authenticates with the
+ * client certificate enrolled for this agent if there is one, else carries
+ * the token. */
 static CgClient *
 open_session (const CgEncryptOptions *opts, const char *address, gboolean need_token,
               json_t **info, GError **error)
@@ -39,6 +64,23 @@ open_session (const CgEncryptOptions *opts, const char *address, gboolean need_t
       = cg_agent_trust_connect (address, opts->pin, opts->trust_on_first_use, info, error);
   if (!client)
     return NULL;
+  if (need_token)
+    {
+      g_autofree char *cert = NULL, *key = NULL;
+      GError *local = NULL;
+      if (client_cert_paths (opts, address, &cert, &key, &local)
+          && cg_enroll_use_files (client, cert, key, &local))
+        return g_steal_pointer (&client);
+      if (!local && opts->client_cert)
+        g_set_error (&local, CG_ERROR, CG_ERROR_NOT_FOUND, "no client certificate %s",
+                     opts->client_cert);
+      if (local)
+        {
+          g_propagate_error (error, local);
+          g_clear_pointer (info, json_decref);
+          return NULL;
+        }
+    }
   if (need_token)
     {
       g_autofree char *path = opts->token_file ? g_strdup (opts->token_file)
@@ -345,9 +387,51 @@ run_rewrap (const CgEncryptOptions *opts)
   return CG_EXIT_OK;
 }
 
+/* The most an enrollment code may be; real ones are 47 characters. */
+#define ENROLL_CODE_MAX 256
+
+static int
+run_enroll (const CgEncryptOptions *opts)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgBuf) code = cg_read_value (opts->input, "Enrollment code: ", ENROLL_CODE_MAX,
+                                          &error);
+  if (!code)
+    return cg_exit_fail (error);
+  g_strstrip ((char *) code->data);
+  json_auto_t *info = NULL;
+  g_autoptr (CgClient) client = open_session (opts, opts->agent, FALSE, &info, &error);
+  if (!client)
+    return cg_exit_fail (error);
+  g_autofree char *cert = NULL, *key = NULL;
+  if (!client_cert_paths (opts, opts->agent, &cert, &key, &error))
+    return cg_exit_fail (error);
+  json_auto_t *reply = cg_enroll_run (client, (const char *) code->data, cert, key, &error);
+  if (!reply)
+    return cg_exit_fail (error);
+  if (opts->json)
+    {
+      json_auto_t *out = json_pack ("{s:O?, s:O?, s:O?, s:O?, s:s, s:s}", "name",
+                                    json_object_get (reply, "name"), "serial",
+                                    json_object_get (reply, "serial"), "fingerprint",
+                                    json_object_get (reply, "fingerprint"), "expires",
+                                    json_object_get (reply, "expires"), "certificate", cert,
+                                    "key", key);
+      g_autofree char *text = json_dumps (out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+      printf ("%s\n", text);
+    }
+  else
+    printf ("enrolled as \"%s\", certificate valid until %s\n  %s\n  %s\n",
+            json_string_value (json_object_get (reply, "name")),
+            json_string_value (json_object_get (reply, "expires")), cert, key);
+  return CG_EXIT_OK;
+}
+
 int
 cg_encrypt_cmd_run (const CgEncryptOptions *opts)
 {
+  if (opts->enroll)
+    return run_enroll (opts);
   if (opts->rewrap)
     return run_rewrap (opts);
   if (opts->fetch_key)

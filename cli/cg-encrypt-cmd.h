@@ -23,6 +23,9 @@ typedef struct
   const char *key_file;       /* --key FILE */
   gboolean verify;
   gboolean rewrap;            /* --rewrap */
+  gboolean enroll;            /* --enroll: the code on stdin, --input or a prompt */
+  const char *client_cert;    /* --client-cert FILE */
+  const char *client_key;     /* --client-key FILE */
 } CgEncryptOptions;
 
 /* Run the command; returns the exit status (cli/cg-exit.h) after printing

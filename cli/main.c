@@ -23,6 +23,7 @@ static const char usage_text[]
       "       credgate-encrypt-value --fetch-key HOST[:PORT] [--pin PIN | --trust-on-first-use]\n"
       "       credgate-encrypt-value --agent HOST[:PORT] --verify [--context NAME]\n"
       "       credgate-encrypt-value --agent HOST[:PORT] --rewrap [--context NAME | --linked-service FILE [-i]]\n"
+      "       credgate-encrypt-value --agent HOST[:PORT] --enroll     the code on stdin, --input or prompt\n"
       "\n"
       "Seals a value as an EncryptedCredential (JWE, ECDH-ES + A256GCM, P-256) that only the\n"
       "agent can open.  The value is never taken from the command line: it comes on stdin,\n"
@@ -32,7 +33,16 @@ static const char usage_text[]
       "  --agent HOST[:PORT]      the agent (port 8050 by default; IPv6 as [ADDR]:PORT)\n"
       "  --input FILE             read the value from FILE instead of stdin\n"
       "  --token-file FILE        access token (default $CREDGATE_TOKEN_FILE, else\n"
-      "                           $XDG_CONFIG_HOME/credgate/token)\n"
+      "                           $XDG_CONFIG_HOME/credgate/token); not needed once enrolled\n"
+      "  --enroll                 enroll this client with a one-time code from the agent's\n"
+      "                           admin (credgatectl client enroll NAME): makes a P-256 key,\n"
+      "                           has the agent certify it, and keeps both in\n"
+      "                           $XDG_CONFIG_HOME/credgate/client-HOST_PORT.crt and .key (0600);\n"
+      "                           from then on requests to that agent use the certificate\n"
+      "                           and no token\n"
+      "  --client-cert FILE, --client-key FILE\n"
+      "                           authenticate with this client certificate and key instead\n"
+      "                           (with --enroll: where to write them)\n"
       "  --pin sha256:BASE64      trust exactly this certificate key (see credgatectl status)\n"
       "  --trust-on-first-use     trust an agent not yet in $XDG_CONFIG_HOME/credgate/known_agents\n"
       "                           and record its key there\n"
@@ -77,6 +87,9 @@ enum
   OPT_KEY,
   OPT_VERIFY,
   OPT_REWRAP,
+  OPT_ENROLL,
+  OPT_CLIENT_CERT,
+  OPT_CLIENT_KEY,
 };
 
 static const struct option long_options[] = {
@@ -93,6 +106,9 @@ static const struct option long_options[] = {
   { "key", required_argument, NULL, OPT_KEY },
   { "verify", no_argument, NULL, OPT_VERIFY },
   { "rewrap", no_argument, NULL, OPT_REWRAP },
+  { "enroll", no_argument, NULL, OPT_ENROLL },
+  { "client-cert", required_argument, NULL, OPT_CLIENT_CERT },
+  { "client-key", required_argument, NULL, OPT_CLIENT_KEY },
   { "help", no_argument, NULL, 'h' },
   { NULL, 0, NULL, 0 },
 };
@@ -106,6 +122,18 @@ check_options (const CgEncryptOptions *o)
     return cg_exit_usage ("--context must be a name: [A-Za-z0-9._-]{1,128}");
   if (o->pin && o->trust_on_first_use)
     return cg_exit_usage ("--pin and --trust-on-first-use exclude each other");
+  if (!o->client_cert != !o->client_key)
+    return cg_exit_usage ("--client-cert and --client-key go together");
+  if (o->enroll)
+    {
+      if (!o->agent || o->key_file || o->fetch_key || o->verify || o->rewrap
+          || o->linked_service || o->context || o->token_file || o->force || o->in_place)
+        return cg_exit_usage ("--enroll takes --agent and only --pin, --trust-on-first-use, "
+                              "--input, --client-cert/--client-key and --json");
+      return 0;
+    }
+  if (o->client_cert && (o->key_file || o->fetch_key || o->token_file))
+    return cg_exit_usage ("--client-cert authenticates to an --agent, instead of --token-file");
   if (o->fetch_key)
     {
       if (o->agent || o->key_file || o->verify || o->linked_service || o->input || o->context)
@@ -165,6 +193,9 @@ main (int argc, char **argv)
       case OPT_KEY: o.key_file = optarg; break;
       case OPT_VERIFY: o.verify = TRUE; break;
       case OPT_REWRAP: o.rewrap = TRUE; break;
+      case OPT_ENROLL: o.enroll = TRUE; break;
+      case OPT_CLIENT_CERT: o.client_cert = optarg; break;
+      case OPT_CLIENT_KEY: o.client_key = optarg; break;
       case 'h':
         fputs (usage_text, stdout);
         return CG_EXIT_OK;

@@ -32,6 +32,8 @@ struct CgClient
   char *next_pin;
   char *peer_pin;
   CgBuf *token;
+  char *cert_path; /* client certificate and key, or NULL */
+  char *key_path;
   guint connect_timeout;
   guint timeout;
 };
@@ -74,6 +76,8 @@ cg_client_free (CgClient *client)
   g_free (client->next_pin);
   g_free (client->peer_pin);
   cg_buf_free (client->token);
+  g_free (client->cert_path);
+  g_free (client->key_path);
   g_free (client);
 }
 
@@ -119,6 +123,15 @@ cg_client_load_token (CgClient *client, const char *path, GError **error)
   cg_wipe (text, len);
   g_free (text);
   return ok;
+}
+
+void
+cg_client_set_client_cert (CgClient *client, const char *cert_path, const char *key_path)
+{
+  g_free (client->cert_path);
+  g_free (client->key_path);
+  client->cert_path = g_strdup (cert_path);
+  client->key_path = g_strdup (key_path);
 }
 
 void
@@ -340,6 +353,29 @@ pin_handle (CgClient *client, CURL *curl, GError **error)
   return TRUE;
 }
 
+/* The client certificate, when one is set: a request that was to carry it
+ * is not sent without it (libcurl reads the files at each new connection,
+ * and says there if it cannot). */
+static gboolean
+cert_handle (CgClient *client, CURL *curl, GError **error)
+{
+  if (!client->cert_path)
+    return TRUE;
+  CURLcode code;
+  if ((code = curl_easy_setopt (curl, CURLOPT_SSLCERTTYPE, "PEM")) != CURLE_OK
+      || (code = curl_easy_setopt (curl, CURLOPT_SSLCERT, client->cert_path)) != CURLE_OK
+      || (code = curl_easy_setopt (curl, CURLOPT_SSLKEYTYPE, "PEM")) != CURLE_OK
+      || (code = curl_easy_setopt (curl, CURLOPT_SSLKEY, client->key_path)) != CURLE_OK)
+    {
+      g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_TLS,
+                   "cannot use the client certificate for the agent at %s, so nothing was "
+                   "sent: %s",
+                   client->address, curl_easy_strerror (code));
+      return FALSE;
+    }
+  return TRUE;
+}
+
 json_t *
 cg_client_request (CgClient *client, const char *method, const char *path, json_t *body,
                    GError **error)
@@ -357,7 +393,7 @@ cg_client_request (CgClient *client, const char *method, const char *path, json_
   /* reset keeps the live connection and the TLS session cache. */
   curl_easy_reset (curl);
   setup_common (client, curl, url, errbuf);
-  if (!pin_handle (client, curl, error))
+  if (!pin_handle (client, curl, error) || !cert_handle (client, curl, error))
     return NULL;
   reply_buf = cg_buf_new (0);
   curl_easy_setopt (curl, CURLOPT_CUSTOMREQUEST, method);

@@ -45,6 +45,10 @@ void cg_client_set_token (CgClient *client, const char *token);
  * either the token alone or a curl header "Authorization: Bearer TOKEN". */
 gboolean cg_client_load_token (CgClient *client, const char *path, GError **error);
 void cg_client_set_timeouts (CgClient *client, guint connect_s, guint total_s);
+/* Authenticate with a TLS client certificate (PEM files, the key
+ * unencrypted) instead of a token; NULL both to stop.  The files are read
+ * by libcurl at each new connection. */
+void cg_client_set_client_cert (CgClient *client, const char *cert_path, const char *key_path);
 
 /* First contact (trust on first use) and mismatch reports: fetch the
  * agent's certificate without verifying it and return its SPKI pin

@@ -236,11 +236,61 @@ set +e; ctl client enroll x --expires 10y 2>/dev/null; rc=$?; set -e
 ctl client enroll --help | grep -q -- '--validity' || fail "client enroll --help lacks --validity"
 pass "unknown name, bad name and bad duration are refused; client enroll --help teaches"
 
+# 10b. credgate-encrypt-value: --enroll (the code on stdin, never in argv)
+#      writes its own key (0600) and certificate under $XDG_CONFIG_HOME, and
+#      then uses them for that agent with no token anywhere.
+EV="$top_builddir/credgate-encrypt-value"
+[ ! -e "$XDG_CONFIG_HOME/credgate/token" ] || fail "a token file exists before the test"
+C1=$(ctl client enroll ci-runner 2>/dev/null)
+printf '%s\n' "$C1" | "$EV" --agent "localhost:$PORT" --trust-on-first-use --enroll >"$WORK/ev.out" \
+  || fail "encrypt-value --enroll: $(cat "$WORK/ev.out")"
+grep -q 'enrolled as "ci-runner"' "$WORK/ev.out" || fail "enroll said: $(cat "$WORK/ev.out")"
+ckey="$XDG_CONFIG_HOME/credgate/client-localhost_$PORT.key"
+ccrt="$XDG_CONFIG_HOME/credgate/client-localhost_$PORT.crt"
+[ "$(stat -c %a "$ckey")" = 600 ] || fail "the client key is mode $(stat -c %a "$ckey")"
+openssl pkey -in "$ckey" -noout -text 2>/dev/null | grep -q 'prime256v1\|P-256' || fail "the client key is not P-256"
+[ "$(openssl x509 -in "$ccrt" -noout -pubkey | openssl pkey -pubin -outform der | sha256sum)" = \
+  "$(openssl pkey -in "$ckey" -pubout -outform der | sha256sum)" ] || fail "certificate and key differ"
+jwe=$(printf 'by-certificate' | "$EV" --agent "localhost:$PORT" --context cc) \
+  || fail "encrypt-value with the enrolled certificate failed: $jwe"
+[ "$(printf '%s' "$jwe" | ctl decrypt --context cc)" = by-certificate ] || fail "the value does not open"
+ctl --json client list | python3 -c '
+import json, sys
+rows = [r for r in json.load(sys.stdin) if r["name"] == "ci-runner" and r["state"] == "active"]
+assert len(rows) == 1 and rows[0]["lastUsed"], rows' || fail "ci-runner was not used by its certificate"
+pass "encrypt-value --enroll: own P-256 key 0600 in XDG_CONFIG_HOME; then encrypts with no token"
+
+set +e
+printf '%s\n' "$C1" | "$EV" --agent "localhost:$PORT" --enroll --client-cert "$WORK/x.crt" \
+  --client-key "$WORK/x.key" >/dev/null 2>"$WORK/ev.err"; rc=$?
+set -e
+[ "$rc" = 5 ] || fail "a reused code via encrypt-value exited $rc: $(cat "$WORK/ev.err")"
+grep -q 'enrollment_refused\|not valid' "$WORK/ev.err" || fail "reused code said: $(cat "$WORK/ev.err")"
+[ ! -e "$WORK/x.key" ] && [ ! -e "$WORK/x.crt" ] || fail "a refused enrollment left files"
+"$EV" --agent "localhost:$PORT" --enroll C0DE </dev/null >/dev/null 2>&1 && fail "a code in argv was accepted"
+pass "encrypt-value: a reused code exits 5 and writes nothing; a code is never taken from argv"
+
+jwe=$(printf 'explicit' | "$EV" --agent "localhost:$PORT" --client-cert "$WORK/laptop.crt" \
+  --client-key "$WORK/laptop.key" --context cc) || fail "--client-cert/--client-key failed"
+[ "$(printf '%s' "$jwe" | ctl decrypt --context cc)" = explicit ] || fail "the explicit value does not open"
+ctl client revoke ci-runner >/dev/null
+set +e
+printf 'x' | "$EV" --agent "localhost:$PORT" >/dev/null 2>"$WORK/ev.err"; rc=$?
+set -e
+[ "$rc" = 5 ] || fail "a revoked certificate exited $rc: $(cat "$WORK/ev.err")"
+grep -q 'revoked' "$WORK/ev.err" || fail "revoked said: $(cat "$WORK/ev.err")"
+chmod 644 "$WORK/laptop.key"
+printf 'x' | "$EV" --agent "localhost:$PORT" --client-cert "$WORK/laptop.crt" --client-key "$WORK/laptop.key" \
+  >/dev/null 2>"$WORK/ev.err" && fail "a key open to others was used"
+grep -q 'chmod 600' "$WORK/ev.err" || fail "open key said: $(cat "$WORK/ev.err")"
+chmod 600 "$WORK/laptop.key"
+pass "encrypt-value: --client-cert/--client-key; a revoked certificate exits 5 saying so; a key open to others is refused"
+
 # 11. The client CA's key is in the secret store; with the keyring locked an
 #     enrollment is refused before its code is used, and enrolled clients
 #     still get in (their check needs only the CA certificate).
-secret-tool search --all xdg:schema org.credgate.Key kind clientca 2>/dev/null | grep -q '^\[' \
-  || fail "the client CA key is not in the secret store"
+items=$(secret-tool search --all xdg:schema org.credgate.Key kind clientca 2>/dev/null || true)
+grep -q '^\[' <<<"$items" || fail "the client CA key is not in the secret store"
 R5=$(ctl client enroll after-unlock 2>/dev/null)
 new_key after-unlock
 "$top_builddir/tests/keyring-ctl" lock
@@ -265,8 +315,14 @@ python3 -c 'import sqlite3,sys; sys.exit(1 if sqlite3.connect(sys.argv[1]).execu
 expect "$(enroll first-locked "$R6")" 201
 pass "a first start over a locked keyring makes no client CA; after unlock it is made and used"
 
-# 12. Throttled like failed authentication: forged codes lead to 429.
-for i in $(seq 45); do enroll laptop "cge_forged$i" >/dev/null; done
-r=$(enroll laptop "cge_forged")
-expect "$r" 429 too_many_requests
-pass "repeated forged codes are throttled (429)"
+# 12. Throttled like failed authentication: forged codes lead to 429, and
+#     then even a good code waits.
+stop_agent
+printf '[agent]\nauth_failures=3\n' > "$WORK/agent.conf"
+start_agent --config "$WORK/agent.conf"
+R7=$(ctl client enroll throttled 2>/dev/null)
+new_key throttled
+for i in 1 2 3; do expect "$(enroll throttled "cge_forged$i")" 403 enrollment_refused; done
+expect "$(enroll throttled "cge_forged")" 429 too_many_requests
+expect "$(enroll throttled "$R7")" 429 too_many_requests
+pass "repeated forged codes are throttled (429), a good code too until the minute is over"
