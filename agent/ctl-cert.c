@@ -489,8 +489,8 @@ cg_ctl_cert_run (const char *socket_path, gboolean json, int argc, char **argv)
   else if (g_str_equal (verb, "generate") && json_is_true (json_object_get (result, "staged")))
     printf ("generated a self-signed certificate (%s, %" JSON_INTEGER_FORMAT " days): staged %s, "
             "published as nextTlsPin; 'credgatectl cert activate' serves it\n",
-            str_or (cert, "keyType", "?"), json_integer_value (json_object_get (cert, "daysLeft")),
-            str_or (cert, "pin", "?"));
+            cg_ctl_str_or (cert, "keyType", "?"), json_integer_value (json_object_get (cert, "daysLeft")),
+            cg_ctl_str_or (cert, "pin", "?"));
   else if (g_str_equal (verb, "generate"))
     printf ("generated a self-signed certificate (%s, %" JSON_INTEGER_FORMAT " days): serving %s\n",
             cg_ctl_str_or (cert, "keyType", "?"), json_integer_value (json_object_get (cert, "daysLeft")),
