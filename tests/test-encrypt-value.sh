@@ -100,6 +100,24 @@ run "$EV" --agent "$A" --token-file "$WORK/token.header" <<<"value-5"
 expect_rc 0 "header-style token file"
 pass "a rejected or missing token is exit 5; a curl header file works as a token file"
 
+# The token's places, in order: --token-file, $CREDGATE_TOKEN_FILE, then
+# $XDG_CONFIG_HOME/credgate/token.  The default file alone is enough.
+mkdir -p "$XDG_CONFIG_HOME/credgate"
+(umask 077; printf '%s\n' "$TOKEN" >"$XDG_CONFIG_HOME/credgate/token")
+run env -u CREDGATE_TOKEN_FILE "$EV" --agent "$A" --context default-token <<<"value-default"
+expect_rc 0 "token from \$XDG_CONFIG_HOME/credgate/token"
+decrypt --context default-token | grep -qx value-default || fail "the default token file's value does not open"
+(umask 077; cp "$WORK/bad-token" "$XDG_CONFIG_HOME/credgate/token")
+run env -u CREDGATE_TOKEN_FILE "$EV" --agent "$A" <<<"x"
+expect_rc 5 "a rejected token in the default file"
+err_has "rejected the access token"
+run "$EV" --agent "$A" <<<"value-env"
+expect_rc 0 "CREDGATE_TOKEN_FILE before the default file"
+run env CREDGATE_TOKEN_FILE="$WORK/bad-token" "$EV" --agent "$A" --token-file "$WORK/token" <<<"value-opt"
+expect_rc 0 "--token-file before CREDGATE_TOKEN_FILE"
+rm -f "$XDG_CONFIG_HOME/credgate/token"
+pass "with no --token-file and no CREDGATE_TOKEN_FILE the token comes from \$XDG_CONFIG_HOME/credgate/token; --token-file, then the variable, come first"
+
 run "$EV" --agent "127.0.0.1:1" --pin "$PIN" <<<"x"
 expect_rc 3 "unreachable"
 err_has "cannot reach the agent"
