@@ -1,7 +1,9 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Key escrow: every key the agent holds, sealed to admins' public keys,
- * so that a backup never goes stale after a rotation.  Layout and the
- * plaintext's form are in cg-escrow.h. */
+ * so that a backup never goes stale after a rotation; and, since ECDH-ES
+ * says nothing about who sealed a file, a manifest of what the agent
+ * wrote, signed with its escrow signing key.  Layout, the plaintext's form
+ * and the manifest are in cg-escrow.h. */
 #include "config.h"
 
 #include "agent/cg-escrow.h"
@@ -11,6 +13,7 @@
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-json.h"
+#include "protocol/cg-jws.h"
 
 #include <glib/gstdio.h>
 #include <string.h>
@@ -78,7 +81,7 @@ typedef struct
 {
   char *kind, *kid, *created;
   gint64 seq;
-  gboolean retired;
+  gboolean current, retired;
 } KeyRef;
 
 static void
@@ -102,7 +105,7 @@ list_keys_locked (CgVault *v, GError **error)
   m->created = g_strdup ("");
   g_ptr_array_add (keys, m);
   sqlite3_stmt *st = cg_db_prepare (
-      v->db, "SELECT kid, created, rowid, retired FROM seal_keys ORDER BY rowid", error);
+      v->db, "SELECT kid, created, rowid, current, retired FROM seal_keys ORDER BY rowid", error);
   if (!st)
     {
       g_ptr_array_unref (keys);
@@ -115,22 +118,37 @@ list_keys_locked (CgVault *v, GError **error)
       k->kid = g_strdup ((const char *) sqlite3_column_text (st, 0));
       k->created = g_strdup ((const char *) sqlite3_column_text (st, 1));
       k->seq = sqlite3_column_int64 (st, 2);
-      k->retired = sqlite3_column_int (st, 3);
+      k->current = sqlite3_column_int (st, 3);
+      k->retired = sqlite3_column_int (st, 4);
       g_ptr_array_add (keys, k);
     }
   sqlite3_finalize (st);
   return keys;
 }
 
+/* What the manifest says of a key: the master key is "current"; a sealing
+ * key "current", "old" or "retired". */
+static const char *
+key_state (KeyRef *k)
+{
+  return k->retired ? "retired" : (k->current || !*k->kid) ? "current" : "old";
+}
+
 /* A retired key is escrowed again under another name, with "retired" in
  * it, so that a recovery keeps it retired (a key an admin retired, maybe
  * because it leaked, must not open values again after a recovery). */
 static char *
+escrow_file_name (KeyRef *k, gboolean retired)
+{
+  return !*k->kid ? g_strdup ("master.jwe")
+         : retired ? g_strdup_printf ("seal-%s.retired.jwe", k->kid)
+                   : g_strdup_printf ("seal-%s.jwe", k->kid);
+}
+
+static char *
 escrow_path_as (CgVault *v, const char *rkid, KeyRef *k, gboolean retired)
 {
-  g_autofree char *file = !*k->kid ? g_strdup ("master.jwe")
-                          : retired ? g_strdup_printf ("seal-%s.retired.jwe", k->kid)
-                                    : g_strdup_printf ("seal-%s.jwe", k->kid);
+  g_autofree char *file = escrow_file_name (k, retired);
   return g_build_filename (v->state_dir, "escrow", rkid, file, NULL);
 }
 
@@ -140,14 +158,34 @@ escrow_path (CgVault *v, const char *rkid, KeyRef *k)
   return escrow_path_as (v, rkid, k, k->retired);
 }
 
-/* Seal one key to one recipient, atomically into its file. */
-static gboolean
+static char *
+digest_of (const char *data, gsize len)
+{
+  return g_compute_checksum_for_data (G_CHECKSUM_SHA256, (const guchar *) data, len);
+}
+
+/* The SHA-256 of a file's bytes (hex), NULL if it cannot be read. */
+static char *
+file_digest (const char *path)
+{
+  char *text = NULL;
+  gsize len = 0;
+  if (!cg_file_read_capped (path, CG_JWE_MAX_LEN, &text, &len, NULL))
+    return NULL;
+  char *digest = digest_of (text, len);
+  g_free (text);
+  return digest;
+}
+
+/* Seal one key to one recipient, atomically into its file.  Returns the
+ * SHA-256 of what was written (transfer full). */
+static char *
 escrow_one (CgVault *v, Recipient *r, KeyRef *k, const CgBuf *key, GError **error)
 {
   g_autofree char *dir = g_build_filename (v->state_dir, "escrow", r->rkid, NULL);
   g_autofree char *path = escrow_path (v, r->rkid, k);
   if (!cg_mkdir_private (dir, 0700, error))
-    return FALSE;
+    return NULL;
   char *b64 = g_base64_encode (key->data, key->len);
   json_t *doc = json_pack ("{s:i, s:s, s:s, s:s, s:s, s:I, s:s}", "credgateEscrow", 1,
                            "instance", v->instance, "kind", k->kind, "kid", k->kid, "created",
@@ -160,13 +198,264 @@ escrow_one (CgVault *v, Recipient *r, KeyRef *k, const CgBuf *key, GError **erro
   g_autofree char *jwe
       = cg_jwe_seal (r->key, CG_ESCROW_CTX, (const guint8 *) text, strlen (text), error);
   cg_wipe_str (text);
-  return jwe && cg_file_write_atomic (path, jwe, strlen (jwe), 0600, error);
+  if (!jwe || !cg_file_write_atomic (path, jwe, strlen (jwe), 0600, error))
+    return NULL;
+  return digest_of (jwe, strlen (jwe));
 }
 
-/* Escrow to @only (or every recipient) what is not escrowed yet; the
- * master key is written every time, since a restore may replace it. */
+/* ---- the escrow signing key and the signed manifest ------------------- */
+
+/* "sha256:" and the RFC 7638 thumbprint: what escrow add prints and
+ * restore --escrow --escrow-signer takes. */
+static char *
+signer_fingerprint (CgSealKey *key)
+{
+  return g_strconcat ("sha256:", cg_seal_key_get_kid (key), NULL);
+}
+
+/* The agent's escrow signing key, from the keyring.  Made (with @create)
+ * only when state.db says none was ever made and the keyring is unlocked;
+ * one that was made and is gone is an error, never made again silently. */
+static CgSealKey *
+signer_locked (CgVault *v, gboolean create, GError **error)
+{
+  GError *local = NULL;
+  g_autofree char *fp = cg_db_meta_get (v->db, "escrow_signer", &local);
+  if (local)
+    {
+      g_propagate_error (error, local);
+      return NULL;
+    }
+  if (!fp)
+    {
+      if (!create)
+        {
+          g_set_error_literal (error, CG_ERROR, CG_ERROR_NOT_FOUND,
+                               "this agent has no escrow signing key yet");
+          return NULL;
+        }
+      if (!cg_keystore_check_unlocked (NULL, error))
+        return NULL;
+      g_autoptr (CgSealKey) key = cg_seal_key_generate (error);
+      if (!key)
+        return NULL;
+      g_autoptr (CgBuf) d = cg_seal_key_export_private (key);
+      if (!cg_keystore_store (v->instance, CG_ESCROW_SIGNER_KIND, cg_seal_key_get_kid (key), d,
+                              error)
+          || !cg_db_meta_set (v->db, "escrow_signer", cg_seal_key_get_kid (key), error))
+        return NULL;
+      g_message ("made the escrow signing key sha256:%s", cg_seal_key_get_kid (key));
+      return g_steal_pointer (&key);
+    }
+  g_autoptr (CgBuf) d = cg_keystore_lookup (v->instance, CG_ESCROW_SIGNER_KIND, fp, error);
+  if (!d)
+    {
+      if (error && *error)
+        return NULL;
+      if (!cg_keystore_check_unlocked (NULL, error))
+        return NULL;
+      g_set_error (error, CG_ERROR, CG_ERROR_KEYS_MISSING,
+                   "the escrow signing key sha256:%s is missing from the secret store", fp);
+      return NULL;
+    }
+  CgSealKey *key = cg_seal_key_new_from_private (d->data, d->len, NULL);
+  if (!key || !g_str_equal (cg_seal_key_get_kid (key), fp))
+    {
+      if (key)
+        cg_seal_key_unref (key);
+      g_set_error (error, CG_ERROR, CG_ERROR_KEYS_MISSING,
+                   "the escrow signing key sha256:%s in the secret store is damaged", fp);
+      return NULL;
+    }
+  return key;
+}
+
+/* A file name the manifest may list: no path, one of the names
+ * escrow_file_name makes. */
 static gboolean
-sync_locked (CgVault *v, const char *only, guint *written, GError **error)
+manifest_name_ok (const char *name)
+{
+  return g_str_equal (name, "master.jwe")
+         || (g_str_has_prefix (name, "seal-") && g_str_has_suffix (name, ".jwe")
+             && !strchr (name, '/') && strspn (name + 5, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklm"
+                                                         "nopqrstuvwxyz0123456789_-.")
+                                           == strlen (name + 5));
+}
+
+/* Read DIR/manifest.jws, check its signature against @fp (the thumbprint,
+ * without "sha256:") and its form.  (transfer full) */
+static json_t *
+manifest_load (const char *dir, const char *fp, GError **error)
+{
+  g_autofree char *path = g_build_filename (dir, CG_ESCROW_MANIFEST, NULL);
+  g_autofree char *text = NULL;
+  gsize len = 0;
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND,
+                   "%s holds no signed manifest (%s): the agent did not write it, or it was "
+                   "removed",
+                   dir, CG_ESCROW_MANIFEST);
+      return NULL;
+    }
+  if (!cg_file_read_capped (path, CG_JWS_MAX_LEN, &text, &len, error))
+    return NULL;
+  g_autofree char *signer = NULL;
+  g_autoptr (GBytes) payload
+      = cg_jws_verify (text, strlen (text), CG_ESCROW_MANIFEST_TYP, fp, &signer, error);
+  if (!payload)
+    {
+      g_prefix_error (error, "the escrow manifest %s: ", path);
+      return NULL;
+    }
+  gsize plen = 0;
+  const char *ptext = g_bytes_get_data (payload, &plen);
+  json_t *m = cg_json_load_strict (ptext, plen, NULL);
+  json_t *files = NULL;
+  json_int_t format = 0, seq = 0;
+  const char *instance, *recipient, *created;
+  gboolean ok = m
+                && json_unpack (m, "{s:I, s:s, s:s, s:I, s:s, s:o}", "credgateEscrowManifest",
+                                &format, "instance", &instance, "recipient", &recipient, "seq",
+                                &seq, "created", &created, "files", &files)
+                       == 0
+                && format == 1 && json_object_size (m) == 6 && json_is_array (files);
+  size_t i;
+  json_t *f;
+  json_array_foreach (ok ? files : NULL, i, f)
+    {
+      const char *name, *kind, *kid, *state, *fcreated, *sha;
+      ok = json_unpack (f, "{s:s, s:s, s:s, s:s, s:s, s:s}", "name", &name, "kind", &kind, "kid",
+                        &kid, "state", &state, "created", &fcreated, "sha256", &sha)
+               == 0
+           && json_object_size (f) == 6 && manifest_name_ok (name)
+           && (g_str_equal (kind, "master") || g_str_equal (kind, "seal"))
+           && (g_str_equal (state, "current") || g_str_equal (state, "old")
+               || g_str_equal (state, "retired"));
+      for (size_t j = 0; ok && j < i; j++)
+        ok = !g_str_equal (name, json_string_value (
+                                     json_object_get (json_array_get (files, j), "name")));
+      if (!ok)
+        break;
+    }
+  if (!ok)
+    {
+      if (m)
+        json_decref (m);
+      g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
+                   "the escrow manifest %s is signed but malformed", path);
+      return NULL;
+    }
+  return m;
+}
+
+static json_t *
+manifest_entry (json_t *manifest, const char *name)
+{
+  size_t i;
+  json_t *f;
+  json_array_foreach (json_object_get (manifest, "files"), i, f)
+    if (g_str_equal (json_string_value (json_object_get (f, "name")), name))
+      return f;
+  return NULL;
+}
+
+static const char *
+entry_str (json_t *entry, const char *field)
+{
+  return json_string_value (json_object_get (entry, field));
+}
+
+/* Is @k escrowed to @r as the (verified) @manifest says, and is the file
+ * there unchanged? */
+static gboolean
+key_in_manifest (CgVault *v, Recipient *r, KeyRef *k, json_t *manifest)
+{
+  g_autofree char *name = escrow_file_name (k, k->retired);
+  json_t *e = manifest ? manifest_entry (manifest, name) : NULL;
+  if (!e || !g_str_equal (entry_str (e, "kind"), k->kind)
+      || !g_str_equal (entry_str (e, "kid"), k->kid)
+      || !g_str_equal (entry_str (e, "state"), key_state (k)))
+    return FALSE;
+  g_autofree char *path = escrow_path (v, r->rkid, k);
+  g_autofree char *digest = file_digest (path);
+  return digest && g_str_equal (digest, entry_str (e, "sha256"));
+}
+
+/* Escrow to @r every key in @keys and sign a manifest of what was
+ * written.  @material caches the keys read from the keyring. */
+static gboolean
+escrow_recipient (CgVault *v, Recipient *r, GPtrArray *keys, GPtrArray *material,
+                  CgSealKey *signer, guint *written, GError **error)
+{
+  json_t *files = json_array ();
+  json_auto_t *manifest = json_pack ("{s:i, s:s, s:s, s:I, s:s, s:o}", "credgateEscrowManifest",
+                                     1, "instance", v->instance, "recipient", r->rkid, "seq",
+                                     (json_int_t) 0, "created", "", "files", files);
+  for (guint i = 0; i < keys->len; i++)
+    {
+      KeyRef *k = keys->pdata[i];
+      if (!material->pdata[i])
+        {
+          GError *local = NULL;
+          material->pdata[i] = cg_keystore_lookup (v->instance, k->kind, k->kid, &local);
+          if (!material->pdata[i])
+            {
+              if (local)
+                g_propagate_error (error, local);
+              else
+                g_set_error (error, CG_ERROR, CG_ERROR_KEYS_MISSING,
+                             "the %s key %s is not in the secret store", k->kind, k->kid);
+              return FALSE;
+            }
+        }
+      g_autofree char *digest = escrow_one (v, r, k, material->pdata[i], error);
+      if (!digest)
+        return FALSE;
+      if (k->retired)
+        {
+          /* The retired copy is written: the active one goes. */
+          g_autofree char *active = escrow_path_as (v, r->rkid, k, FALSE);
+          g_unlink (active);
+        }
+      g_autofree char *name = escrow_file_name (k, k->retired);
+      json_array_append_new (files, json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s}", "name", name,
+                                               "kind", k->kind, "kid", k->kid, "state",
+                                               key_state (k), "created", k->created, "sha256",
+                                               digest));
+      if (written)
+        (*written)++;
+    }
+
+  /* A sequence number that only grows, so that manifests can be told
+   * apart in time (escrow status and a recovery print it). */
+  GError *local = NULL;
+  g_autofree char *last = cg_db_meta_get (v->db, "escrow_seq", &local);
+  if (local)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  gint64 seq = (last ? g_ascii_strtoll (last, NULL, 10) : 0) + 1;
+  g_autofree char *seq_text = g_strdup_printf ("%" G_GINT64_FORMAT, seq);
+  g_autofree char *now = cg_vault_now_rfc3339 ();
+  json_object_set_new (manifest, "seq", json_integer (seq));
+  json_object_set_new (manifest, "created", json_string (now));
+  g_autofree char *text = cg_json_dump (manifest);
+  g_autofree char *jws
+      = cg_jws_sign (signer, CG_ESCROW_MANIFEST_TYP, (const guint8 *) text, strlen (text), error);
+  g_autofree char *path = g_build_filename (v->state_dir, "escrow", r->rkid, CG_ESCROW_MANIFEST,
+                                            NULL);
+  return jws && cg_db_meta_set (v->db, "escrow_seq", seq_text, error)
+         && cg_file_write_atomic (path, jws, strlen (jws), 0600, error);
+}
+
+/* Escrow to @only (or every recipient) whose signed manifest does not
+ * list exactly the keys state.db names, in their states, with the files
+ * unchanged; with @force, to each of them (a restore may have replaced
+ * the master key, which a manifest cannot tell). */
+static gboolean
+sync_locked (CgVault *v, const char *only, gboolean force, guint *written, GError **error)
 {
   g_autoptr (GPtrArray) recipients = load_recipients (v->state_dir, error);
   if (!recipients)
@@ -176,54 +465,66 @@ sync_locked (CgVault *v, const char *only, guint *written, GError **error)
   g_autoptr (GPtrArray) keys = list_keys_locked (v, error);
   if (!keys)
     return FALSE;
-  for (guint i = 0; i < keys->len; i++)
+  g_autoptr (CgSealKey) signer = signer_locked (v, TRUE, error);
+  if (!signer)
+    return FALSE;
+  g_autoptr (GPtrArray) material = g_ptr_array_new_full (keys->len, (GDestroyNotify) cg_buf_free);
+  g_ptr_array_set_size (material, keys->len);
+  for (guint j = 0; j < recipients->len; j++)
     {
-      KeyRef *k = keys->pdata[i];
-      g_autoptr (CgBuf) key = NULL;
-      for (guint j = 0; j < recipients->len; j++)
+      Recipient *r = recipients->pdata[j];
+      if (only && !g_str_equal (only, r->rkid))
+        continue;
+      if (!force)
         {
-          Recipient *r = recipients->pdata[j];
-          if (only && !g_str_equal (only, r->rkid))
+          g_autofree char *dir = g_build_filename (v->state_dir, "escrow", r->rkid, NULL);
+          json_auto_t *manifest = manifest_load (dir, cg_seal_key_get_kid (signer), NULL);
+          gboolean current = manifest != NULL
+                             && json_array_size (json_object_get (manifest, "files"))
+                                    == keys->len;
+          for (guint i = 0; current && i < keys->len; i++)
+            current = key_in_manifest (v, r, keys->pdata[i], manifest);
+          if (current)
             continue;
-          g_autofree char *path = escrow_path (v, r->rkid, k);
-          if (*k->kid && g_file_test (path, G_FILE_TEST_EXISTS))
-            continue;
-          if (!key)
-            {
-              GError *local = NULL;
-              key = cg_keystore_lookup (v->instance, k->kind, k->kid, &local);
-              if (!key)
-                {
-                  if (local)
-                    g_propagate_error (error, local);
-                  else
-                    g_set_error (error, CG_ERROR, CG_ERROR_KEYS_MISSING,
-                                 "the %s key %s is not in the secret store", k->kind, k->kid);
-                  return FALSE;
-                }
-            }
-          if (!escrow_one (v, r, k, key, error))
-            return FALSE;
-          if (k->retired)
-            {
-              /* The retired copy is written: the active one goes. */
-              g_autofree char *active = escrow_path_as (v, r->rkid, k, FALSE);
-              g_unlink (active);
-            }
-          if (written)
-            (*written)++;
+          if (manifest)
+            g_message ("escrow: recipient %s's files differ from its signed manifest; "
+                       "escrowing every key to it again",
+                       r->rkid);
         }
+      if (!escrow_recipient (v, r, keys, material, signer, written, error))
+        return FALSE;
     }
   return TRUE;
+}
+
+static void
+sync_or_warn_locked (CgVault *v, gboolean force)
+{
+  g_autoptr (GError) error = NULL;
+  if (!sync_locked (v, NULL, force, NULL, &error))
+    g_warning ("escrow: not every key is escrowed (see credgatectl escrow status): %s",
+               error->message);
 }
 
 void
 cg_vault_escrow_sync_locked (CgVault *v)
 {
-  g_autoptr (GError) error = NULL;
-  if (!sync_locked (v, NULL, NULL, &error))
-    g_warning ("escrow: not every key is escrowed (see credgatectl escrow status): %s",
-               error->message);
+  sync_or_warn_locked (v, FALSE);
+}
+
+void
+cg_vault_escrow_resync_locked (CgVault *v)
+{
+  sync_or_warn_locked (v, TRUE);
+}
+
+void
+cg_vault_escrow_check (CgVault *v)
+{
+  g_mutex_lock (&v->lock);
+  if (cg_vault_ensure_keys (v, NULL))
+    sync_or_warn_locked (v, FALSE);
+  g_mutex_unlock (&v->lock);
 }
 
 json_t *
@@ -251,25 +552,45 @@ cg_vault_escrow_add (CgVault *v, json_t *jwk, GError **error)
   g_mutex_lock (&v->lock);
   if (cg_vault_ensure_keys (v, error) && cg_mkdir_private (dir, 0700, error)
       && cg_file_write_atomic (path, text, strlen (text), 0600, error)
-      && sync_locked (v, rkid, &written, error))
-    result = json_pack ("{s:s, s:i}", "recipient", rkid, "keys", written);
+      && sync_locked (v, rkid, FALSE, &written, error))
+    {
+      g_autoptr (CgSealKey) signer = signer_locked (v, FALSE, error);
+      g_autofree char *fp = signer ? signer_fingerprint (signer) : NULL;
+      if (fp)
+        result = json_pack ("{s:s, s:i, s:s}", "recipient", rkid, "keys", written, "signer", fp);
+    }
   g_mutex_unlock (&v->lock);
   return result;
 }
 
-/* An escrow file counts when it is there and sealed to its recipient. */
+/* An escrow file counts when it is there, sealed to its recipient, and
+ * listed unchanged in the recipient's signed manifest. */
 static gboolean
-escrowed (const char *path, const char *rkid)
+escrowed (CgVault *v, Recipient *r, KeyRef *k, json_t *manifest)
 {
+  g_autofree char *path = escrow_path (v, r->rkid, k);
   char *text = NULL;
   gsize len = 0;
   if (!cg_file_read_capped (path, CG_JWE_MAX_LEN, &text, &len, NULL))
     return FALSE;
   g_autofree char *kid = NULL;
   g_strstrip (text);
-  gboolean ok = cg_jwe_peek (text, strlen (text), &kid, NULL, NULL) && g_str_equal (kid, rkid);
+  gboolean ok = cg_jwe_peek (text, strlen (text), &kid, NULL, NULL) && g_str_equal (kid, r->rkid);
   g_free (text);
-  return ok;
+  return ok && key_in_manifest (v, r, k, manifest);
+}
+
+/* Files in a recipient's folder the manifest does not list. */
+static json_t *
+unexpected_files (const char *dir_path, json_t *manifest)
+{
+  json_t *list = json_array ();
+  g_autoptr (GDir) dir = g_dir_open (dir_path, 0, NULL);
+  const char *name;
+  while (dir && (name = g_dir_read_name (dir)))
+    if (g_str_has_suffix (name, ".jwe") && (!manifest || !manifest_entry (manifest, name)))
+      json_array_append_new (list, json_string (name));
+  return list;
 }
 
 json_t *
@@ -279,27 +600,39 @@ cg_vault_escrow_status (CgVault *v, GError **error)
   g_mutex_lock (&v->lock);
   g_autoptr (GPtrArray) recipients = load_recipients (v->state_dir, error);
   g_autoptr (GPtrArray) keys = recipients ? list_keys_locked (v, error) : NULL;
+  g_autoptr (GError) signer_error = NULL;
+  g_autoptr (CgSealKey) signer = keys && recipients->len ? signer_locked (v, FALSE, &signer_error)
+                                                         : NULL;
   if (keys)
     {
       json_t *list = json_array ();
       for (guint j = 0; j < recipients->len; j++)
         {
           Recipient *r = recipients->pdata[j];
+          g_autofree char *dir = g_build_filename (v->state_dir, "escrow", r->rkid, NULL);
+          json_auto_t *manifest
+              = signer ? manifest_load (dir, cg_seal_key_get_kid (signer), NULL) : NULL;
           json_t *rk = json_array ();
-          gboolean complete = TRUE;
+          json_t *unexpected = unexpected_files (dir, manifest);
+          gboolean complete = manifest && json_array_size (unexpected) == 0;
           for (guint i = 0; i < keys->len; i++)
             {
               KeyRef *k = keys->pdata[i];
-              g_autofree char *path = escrow_path (v, r->rkid, k);
-              gboolean ok = escrowed (path, r->rkid);
+              gboolean ok = escrowed (v, r, k, manifest);
               complete = complete && ok;
-              json_array_append_new (rk, json_pack ("{s:s, s:s, s:b}", "kind", k->kind, "kid",
-                                                    k->kid, "escrowed", ok));
+              json_array_append_new (rk, json_pack ("{s:s, s:s, s:s, s:b}", "kind", k->kind,
+                                                    "kid", k->kid, "state", key_state (k),
+                                                    "escrowed", ok));
             }
-          json_array_append_new (list, json_pack ("{s:s, s:o, s:b}", "recipient", r->rkid,
-                                                  "keys", rk, "complete", complete));
+          json_array_append_new (
+              list, json_pack ("{s:s, s:o, s:b, s:b, s:o, s:I}", "recipient", r->rkid, "keys",
+                               rk, "signed", manifest != NULL, "complete", complete,
+                               "unexpected", unexpected, "manifestSeq",
+                               manifest ? json_integer_value (json_object_get (manifest, "seq"))
+                                        : (json_int_t) 0));
         }
-      result = json_pack ("{s:o}", "recipients", list);
+      g_autofree char *fp = signer ? signer_fingerprint (signer) : NULL;
+      result = json_pack ("{s:o, s:s?}", "recipients", list, "signer", fp);
     }
   g_mutex_unlock (&v->lock);
   return result;
@@ -307,22 +640,106 @@ cg_vault_escrow_status (CgVault *v, GError **error)
 
 /* ---- recovery (credgatectl) -------------------------------------------- */
 
-static gint
-by_seq (gconstpointer a, gconstpointer b)
+/* "sha256:THUMBPRINT" (or the thumbprint alone) → the thumbprint, or NULL
+ * if it is not one. */
+static const char *
+signer_thumbprint (const char *signer)
 {
-  json_int_t sa = json_integer_value (json_object_get (*(json_t *const *) a, "seq"));
-  json_int_t sb = json_integer_value (json_object_get (*(json_t *const *) b, "seq"));
-  return sa < sb ? -1 : sa > sb;
+  const char *fp = g_str_has_prefix (signer, "sha256:") ? signer + 7 : signer;
+  return strlen (fp) == 43
+                 && strspn (fp, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
+                        == 43
+             ? fp
+             : NULL;
+}
+
+gboolean
+cg_escrow_signer_valid (const char *signer)
+{
+  return signer_thumbprint (signer) != NULL;
+}
+
+/* Open one file the manifest lists and check that it is what the manifest
+ * says.  (transfer full; holds the key) */
+static json_t *
+open_listed (const char *dir, json_t *entry, const char *instance, CgSealKey *recipient,
+             GError **error)
+{
+  const char *name = entry_str (entry, "name");
+  g_autofree char *path = g_build_filename (dir, name, NULL);
+  char *text = NULL;
+  gsize len = 0;
+  if (!g_file_test (path, G_FILE_TEST_EXISTS))
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND,
+                   "%s, listed in the escrow's signed manifest, is missing from %s (removed?); "
+                   "nothing was restored",
+                   name, dir);
+      return NULL;
+    }
+  if (!cg_file_read_capped (path, CG_JWE_MAX_LEN, &text, &len, error))
+    return NULL;
+  g_autofree char *digest = digest_of (text, len);
+  if (!g_str_equal (digest, entry_str (entry, "sha256")))
+    {
+      g_free (text);
+      g_set_error (error, CG_ERROR, CG_ERROR_FORBIDDEN,
+                   "%s is not the file the agent escrowed under that name (changed, forged, "
+                   "swapped with another key's file, or an older copy put back); nothing was "
+                   "restored",
+                   name);
+      return NULL;
+    }
+  g_strstrip (text);
+  g_autoptr (CgBuf) plain = cg_jwe_open (recipient, text, strlen (text), CG_ESCROW_CTX, error);
+  g_free (text);
+  if (!plain)
+    {
+      g_prefix_error (error, "%s: ", name);
+      return NULL;
+    }
+  json_t *doc = cg_json_load_strict ((const char *) plain->data, plain->len, NULL);
+  const char *kind = NULL, *kid = NULL, *inst = NULL, *created = NULL, *key = NULL;
+  json_int_t seq = 0, fmt = 0;
+  int retired = 0;
+  if (!doc
+      || json_unpack (doc, "{s:I, s:s, s:s, s:s, s:s, s:I, s:s, s?b}", "credgateEscrow", &fmt,
+                      "instance", &inst, "kind", &kind, "kid", &kid, "created", &created, "seq",
+                      &seq, "key", &key, "retired", &retired)
+             < 0
+      || fmt != 1 || !g_str_equal (kind, entry_str (entry, "kind"))
+      || !g_str_equal (kid, entry_str (entry, "kid")) || !g_str_equal (inst, instance)
+      || !retired != !g_str_equal (entry_str (entry, "state"), "retired"))
+    {
+      if (doc)
+        json_decref (doc);
+      g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
+                   "%s does not hold what the escrow's signed manifest says it does; nothing "
+                   "was restored",
+                   name);
+      return NULL;
+    }
+  return doc;
 }
 
 json_t *
-cg_escrow_recover (const char *dir_path, CgSealKey *recipient, GError **error)
+cg_escrow_recover (const char *dir_path, CgSealKey *recipient, const char *signer,
+                   json_t **about, GError **error)
 {
   const char *rkid = cg_seal_key_get_kid (recipient);
+  const char *fp = signer_thumbprint (signer);
   g_autofree char *sub = g_build_filename (dir_path, rkid, NULL);
   g_autofree char *recipients = g_build_filename (dir_path, "recipients", NULL);
   const char *from = g_file_test (sub, G_FILE_TEST_IS_DIR) ? sub : dir_path;
   g_autoptr (GError) local = NULL;
+  if (!fp)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
+                   "%s is not an escrow signer's fingerprint (sha256: and 43 characters of "
+                   "base64url, as 'credgatectl escrow add' and 'escrow status' print it)",
+                   signer);
+      return NULL;
+    }
   if (from == dir_path && g_file_test (recipients, G_FILE_TEST_IS_DIR))
     {
       /* An escrow folder, but nothing in it for this key. */
@@ -338,126 +755,90 @@ cg_escrow_recover (const char *dir_path, CgSealKey *recipient, GError **error)
                    dir_path, rkid, names->str);
       return NULL;
     }
-  g_autoptr (GDir) dir = g_dir_open (from, 0, &local);
-  if (!dir)
+  if (!g_file_test (from, G_FILE_TEST_IS_DIR))
     {
-      g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot read the escrow folder: %s",
-                   local->message);
+      g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot read the escrow folder %s", from);
       return NULL;
     }
 
-  json_auto_t *master = NULL;
-  g_autoptr (GPtrArray) seals = g_ptr_array_new_with_free_func ((GDestroyNotify) json_decref);
-  g_autofree char *instance = NULL;
-  guint other = 0;
-  const char *name;
-  while ((name = g_dir_read_name (dir)))
+  /* First the signature: nothing in the folder is read as a key before
+   * the manifest that lists it verifies with the signer the admin named. */
+  json_auto_t *manifest = manifest_load (from, fp, error);
+  if (!manifest)
     {
-      if (!g_str_has_suffix (name, ".jwe"))
-        continue;
-      g_autofree char *path = g_build_filename (from, name, NULL);
-      char *text = NULL;
-      gsize len = 0;
-      if (!cg_file_read_capped (path, CG_JWE_MAX_LEN, &text, &len, error))
+      g_prefix_error (error, "not recovering from %s: ", from);
+      return NULL;
+    }
+  if (!g_str_equal (json_string_value (json_object_get (manifest, "recipient")), rkid))
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
+                   "the escrow manifest in %s is for recipient %s, not %s; nothing was restored",
+                   from, json_string_value (json_object_get (manifest, "recipient")), rkid);
+      return NULL;
+    }
+  /* Every escrow file there must be one the agent listed: a file it did
+   * not write (a forged newer key, say) is refused, not skipped. */
+  json_auto_t *unexpected = unexpected_files (from, manifest);
+  if (json_array_size (unexpected))
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_FORBIDDEN,
+                   "%s in %s is not in the escrow's signed manifest: the agent did not write it "
+                   "(forged?) or it is left from an older escrow; nothing was restored (move it "
+                   "away to recover from the signed files)",
+                   json_string_value (json_array_get (unexpected, 0)), from);
+      return NULL;
+    }
+
+  const char *instance = json_string_value (json_object_get (manifest, "instance"));
+  json_auto_t *master = NULL;
+  g_autoptr (GPtrArray) docs = g_ptr_array_new_with_free_func ((GDestroyNotify) json_decref);
+  json_t *keys = json_array ();
+  json_auto_t *keys_owner = keys;
+  gint currents = 0;
+  size_t i;
+  json_t *e;
+  json_array_foreach (json_object_get (manifest, "files"), i, e)
+    {
+      json_t *doc = open_listed (from, e, instance, recipient, error);
+      if (!doc)
         return NULL;
-      g_strstrip (text);
-      g_autofree char *kid = NULL;
-      if (!cg_jwe_peek (text, strlen (text), &kid, NULL, NULL) || !g_str_equal (kid, rkid))
+      if (g_str_equal (entry_str (e, "kind"), "master"))
         {
-          g_free (text);
-          other++;
-          continue;
-        }
-      g_autoptr (CgBuf) plain = cg_jwe_open (recipient, text, strlen (text), CG_ESCROW_CTX,
-                                             error);
-      g_free (text);
-      if (!plain)
-        {
-          g_prefix_error (error, "%s: ", name);
-          return NULL;
-        }
-      json_t *doc = cg_json_load_strict ((const char *) plain->data, plain->len, error);
-      const char *kind = NULL, *kid2 = NULL, *inst = NULL, *created = NULL, *key = NULL;
-      json_int_t seq = 0, fmt = 0;
-      int retired = 0;
-      if (!doc
-          || json_unpack (doc, "{s:I, s:s, s:s, s:s, s:s, s:I, s:s, s?b}", "credgateEscrow",
-                          &fmt, "instance", &inst, "kind", &kind, "kid", &kid2, "created",
-                          &created, "seq", &seq, "key", &key, "retired", &retired)
-                 < 0
-          || fmt != 1)
-        {
-          if (doc)
-            json_decref (doc);
-          g_clear_error (error);
-          g_set_error (error, CG_ERROR, CG_ERROR_INVALID, "%s is not a credgate escrow file",
-                       name);
-          return NULL;
-        }
-      if (instance && !g_str_equal (instance, inst))
-        {
-          json_decref (doc);
-          g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
-                       "the escrow folder mixes keys of two agents (%s and %s)", instance,
-                       inst);
-          return NULL;
-        }
-      if (!instance)
-        instance = g_strdup (inst);
-      if (g_str_equal (kind, "master"))
-        {
-          g_clear_pointer (&master, json_decref);
+          if (master)
+            {
+              json_decref (doc);
+              g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
+                           "the escrow manifest in %s lists two master keys", from);
+              return NULL;
+            }
           master = doc;
           continue;
         }
-      /* A key's active and retired copies may both be there (a crash
-       * between writing the one and removing the other): retired wins. */
-      guint i;
-      for (i = 0; i < seals->len; i++)
-        if (g_str_equal (kid2, json_string_value (json_object_get (seals->pdata[i], "kid"))))
-          break;
-      if (i == seals->len)
-        g_ptr_array_add (seals, doc);
-      else if (retired)
-        {
-          json_decref (seals->pdata[i]);
-          seals->pdata[i] = doc;
-        }
-      else
-        json_decref (doc);
-    }
-  if (!master || seals->len == 0)
-    {
-      g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND,
-                   "%s holds no %s sealed to recipient %s%s", from,
-                   master ? "sealing keys" : "master key", rkid,
-                   other ? " (its files are sealed to another recipient)" : "");
-      return NULL;
-    }
-  g_ptr_array_sort (seals, by_seq);
-  /* The newest key that is not retired becomes current (the current one
-   * never is). */
-  gint current = -1;
-  for (guint i = 0; i < seals->len; i++)
-    if (!json_is_true (json_object_get (seals->pdata[i], "retired")))
-      current = i;
-  if (current < 0)
-    {
-      g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND,
-                   "%s holds only retired sealing keys for recipient %s", from, rkid);
-      return NULL;
-    }
-  json_t *keys = json_array ();
-  for (guint i = 0; i < seals->len; i++)
-    {
-      json_t *s = seals->pdata[i];
+      gboolean current = g_str_equal (entry_str (e, "state"), "current");
+      currents += current;
       json_array_append_new (
-          keys, json_pack ("{s:O, s:O, s:b, s:b, s:O}", "kid", json_object_get (s, "kid"),
-                           "created", json_object_get (s, "created"), "current",
-                           (gint) i == current, "retired",
-                           json_is_true (json_object_get (s, "retired")), "d",
-                           json_object_get (s, "key")));
+          keys, json_pack ("{s:O, s:O, s:b, s:b, s:O}", "kid", json_object_get (doc, "kid"),
+                           "created", json_object_get (doc, "created"), "current", current,
+                           "retired", g_str_equal (entry_str (e, "state"), "retired"), "d",
+                           json_object_get (doc, "key")));
+      g_ptr_array_add (docs, doc);
     }
-  return json_pack ("{s:i, s:s, s:O, s:o}", "format", 1, "sourceInstance", instance, "master",
+  if (!master || json_array_size (keys) == 0 || currents != 1)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND,
+                   "the escrow in %s holds %s; nothing was restored", from,
+                   !master                       ? "no master key"
+                   : json_array_size (keys) == 0 ? "no sealing keys"
+                                                 : "not exactly one current sealing key");
+      return NULL;
+    }
+  if (about)
+    {
+      g_autofree char *fingerprint = g_strconcat ("sha256:", fp, NULL);
+      *about = json_pack ("{s:s, s:O, s:O, s:s}", "instance", instance, "seq",
+                          json_object_get (manifest, "seq"), "created",
+                          json_object_get (manifest, "created"), "signer", fingerprint);
+    }
+  return json_pack ("{s:i, s:s, s:O, s:O}", "format", 1, "sourceInstance", instance, "master",
                     json_object_get (master, "key"), "sealKeys", keys);
 }

@@ -6,28 +6,67 @@
 G_BEGIN_DECLS
 
 /* Escrow: STATE_DIR/escrow/recipients/RKID.jwk holds each recipient's
- * public P-256 JWK; STATE_DIR/escrow/RKID/master.jwe and seal-KID.jwe hold
- * each key sealed to that recipient (cg_jwe_seal, ctx "credgate-escrow"),
- * plaintext {"credgateEscrow": 1, "instance", "kind", "kid", "created",
- * "seq", "key": B64}.  All files 0600, written atomically. */
+ * public P-256 JWK; STATE_DIR/escrow/RKID/ holds, for that recipient:
+ *   master.jwe, seal-KID.jwe, seal-KID.retired.jwe   each key sealed to the
+ *       recipient (cg_jwe_seal, ctx "credgate-escrow"), plaintext
+ *       {"credgateEscrow": 1, "instance", "kind", "kid", "created", "seq",
+ *        "key": B64, "retired"?: true};
+ *   manifest.jws   what the agent wrote there, signed (cg_jws_sign, ES256,
+ *       typ CG_ESCROW_MANIFEST_TYP) with the agent's escrow signing key:
+ *       {"credgateEscrowManifest": 1, "instance", "recipient": RKID,
+ *        "seq": N (grows with every manifest the agent signs), "created",
+ *        "files": [{"name", "kind": "master"|"seal", "kid",
+ *                   "state": "current"|"old"|"retired", "created",
+ *                   "sha256": hex of the file's bytes}]}.
+ * ECDH-ES authenticates no sender: anyone with the recipient's public key
+ * can seal a file.  The manifest is what tells the agent's files from
+ * others: a recovery verifies it with the signer the admin names (the
+ * fingerprint "sha256:" + RFC 7638 thumbprint that escrow add prints),
+ * then opens only the files it lists, each with its digest, kind, kid and
+ * state, and refuses a folder with a file it does not list.
+ * The signing key is a P-256 key in the keyring (kind "escrow-signer", kid
+ * its thumbprint, recorded in state.db's meta "escrow_signer"), made with
+ * the first recipient.  All files 0600, written atomically. */
 #define CG_ESCROW_CTX "credgate-escrow"
+#define CG_ESCROW_MANIFEST "manifest.jws"
+#define CG_ESCROW_MANIFEST_TYP "credgate-escrow-manifest"
+#define CG_ESCROW_SIGNER_KIND "escrow-signer"
 
 /* Register @jwk (public only) and escrow every existing key to it.
- * Returns {"recipient": RKID, "keys": N} (transfer full). */
+ * Returns {"recipient": RKID, "keys": N, "signer": "sha256:FP"}
+ * (transfer full). */
 json_t *cg_vault_escrow_add (CgVault *vault, json_t *jwk, GError **error);
-/* {"recipients": [{"recipient", "keys": [{"kind", "kid", "escrowed"}],
- *  "complete"}]} (transfer full). */
+/* {"signer": "sha256:FP"|null, "recipients": [{"recipient", "signed",
+ *  "manifestSeq", "unexpected": [file names the manifest does not list],
+ *  "keys": [{"kind", "kid", "state", "escrowed"}], "complete"}]}
+ * (transfer full). */
 json_t *cg_vault_escrow_status (CgVault *vault, GError **error);
-/* With the lock held, after a key was made (create, rotate, restore):
- * escrow whatever is not yet escrowed.  Best effort: a failure is logged,
- * never fails the key operation (escrow status shows the gap). */
+/* With the lock held, after a key was made, rotated or retired: escrow to
+ * each recipient whose signed manifest does not list exactly the keys
+ * state.db names, in their states, with its files unchanged.  Best
+ * effort: a failure is logged, never fails the key operation (escrow
+ * status shows the gap). */
 void cg_vault_escrow_sync_locked (CgVault *vault);
+/* The same for every recipient, whatever its manifest says (after a
+ * restore, which may replace the master key). */
+void cg_vault_escrow_resync_locked (CgVault *vault);
+/* At start (takes the lock): bring escrow up to date if the keys load, so
+ * that files a crash left behind, or an escrow from before manifests, are
+ * signed again. */
+void cg_vault_escrow_check (CgVault *vault);
 
-/* credgatectl's side: open every escrow file in @dir (an escrow folder,
- * or its RKID subfolder) that is sealed to @recipient (a private key) and
- * assemble a restore payload: the master key and every sealing key, the
- * newest current, none retired (escrow does not record retirement).
+/* credgatectl's side: verify @dir's (an escrow folder, or its RKID
+ * subfolder) manifest with @signer ("sha256:FP"), open every file it lists
+ * with @recipient (a private key), check each against the manifest, and
+ * assemble a restore payload: the master key and every sealing key in the
+ * state the manifest gives it (one current; retired ones stay retired).
+ * A missing, unsigned or wrongly signed manifest, a file it does not list,
+ * a listed file missing or not the one listed: an error, nothing assembled.
+ * @about (nullable out) receives {"instance", "seq", "created", "signer"}.
  * (transfer full; holds key material, caller wipes via the allocator). */
-json_t *cg_escrow_recover (const char *dir, CgSealKey *recipient, GError **error);
+json_t *cg_escrow_recover (const char *dir, CgSealKey *recipient, const char *signer,
+                           json_t **about, GError **error);
+/* Is @signer a fingerprint restore --escrow-signer takes? */
+gboolean cg_escrow_signer_valid (const char *signer);
 
 G_END_DECLS

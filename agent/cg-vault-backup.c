@@ -1032,7 +1032,7 @@ restore_locked (CgVault *v, Payload *p, CgRestoreFlags flags, GError **error)
         g_error_free (local);
       }
   }
-  cg_vault_escrow_sync_locked (v);
+  cg_vault_escrow_resync_locked (v);
 
   result = json_pack (
       "{s:s, s:i, s:i, s:i, s:i, s:i, s:s?, s:o, s:s?}", "mode", mode_names[mode], "keysAdded",

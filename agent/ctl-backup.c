@@ -292,10 +292,11 @@ print_restore (json_t *r)
 static int
 do_restore (const char *socket_path, const char *path, int fd, gboolean merge,
             int certificate, gboolean no_tokens, const char *escrow, const char *recipient_key,
-            gboolean json)
+            const char *signer, gboolean json)
 {
   g_autoptr (GError) error = NULL;
   json_auto_t *request = NULL;
+  json_auto_t *about = NULL;
 
   if (escrow)
     {
@@ -309,7 +310,7 @@ do_restore (const char *socket_path, const char *path, int fd, gboolean merge,
           return EXIT_REFUSED;
         }
       g_autoptr (CgSealKey) key = cg_seal_key_new_from_jwk (jwk, &error);
-      json_t *payload = key ? cg_escrow_recover (escrow, key, &error) : NULL;
+      json_t *payload = key ? cg_escrow_recover (escrow, key, signer, &about, &error) : NULL;
       if (!payload)
         return cg_ctl_fail (error);
       request = json_pack ("{s:s, s:o, s:b}", "command", "restore", "payload", payload, "merge",
@@ -344,10 +345,19 @@ do_restore (const char *socket_path, const char *path, int fd, gboolean merge,
   json_auto_t *result = cg_admin_call (socket_path, request, &error);
   if (!result)
     return cg_ctl_fail (error);
+  if (about)
+    json_object_set (result, "escrow", about);
   if (json)
     cg_ctl_print_json (result);
   else
-    print_restore (result);
+    {
+      if (about)
+        printf ("escrow of agent %s: manifest #%" JSON_INTEGER_FORMAT " of %s, signed by %s\n",
+                cg_ctl_str_or (about, "instance", "?"),
+                json_integer_value (json_object_get (about, "seq")),
+                cg_ctl_str_or (about, "created", "?"), cg_ctl_str_or (about, "signer", "?"));
+      print_restore (result);
+    }
   return 0;
 }
 
@@ -381,6 +391,9 @@ do_escrow (const char *socket_path, int argc, char **argv, gboolean json)
       printf ("escrow recipient %s added; %" JSON_INTEGER_FORMAT " keys escrowed to it\n",
               cg_ctl_str_or (result, "recipient", "?"),
               json_integer_value (json_object_get (result, "keys")));
+      printf ("escrow signer %s: keep this fingerprint with the recipient's key; "
+              "'restore --escrow' needs it (--escrow-signer)\n",
+              cg_ctl_str_or (result, "signer", "?"));
       return 0;
     }
   size_t i, j;
@@ -389,6 +402,8 @@ do_escrow (const char *socket_path, int argc, char **argv, gboolean json)
   json_t *list = json_object_get (result, "recipients");
   if (json_array_size (list) == 0)
     printf ("no escrow recipients (add one with 'credgatectl escrow add RECIPIENT.jwk')\n");
+  else
+    printf ("escrow signer %s\n", cg_ctl_str_or (result, "signer", "NONE (escrow is not signed)"));
   json_array_foreach (list, i, r)
     {
       gboolean complete = json_is_true (json_object_get (r, "complete"));
@@ -396,6 +411,17 @@ do_escrow (const char *socket_path, int argc, char **argv, gboolean json)
               complete ? "can recover every key" : "CANNOT recover every key");
       if (!complete)
         status = EXIT_REFUSED;
+      if (json_is_true (json_object_get (r, "signed")))
+        printf ("  signed manifest #%" JSON_INTEGER_FORMAT "\n",
+                json_integer_value (json_object_get (r, "manifestSeq")));
+      else
+        printf ("  NO valid signed manifest (%s missing or not signed by this agent)\n",
+                CG_ESCROW_MANIFEST);
+      size_t u;
+      json_t *name;
+      json_array_foreach (json_object_get (r, "unexpected"), u, name)
+        printf ("  UNEXPECTED %s: not written by this agent (a recovery refuses it)\n",
+                json_string_value (name));
       json_array_foreach (json_object_get (r, "keys"), j, k)
         printf ("  %-6s %-46s %s\n", cg_ctl_str_or (k, "kind", "?"),
                 *cg_ctl_str_or (k, "kid", "") ? cg_ctl_str_or (k, "kid", "") : "-",
@@ -411,7 +437,8 @@ cg_ctl_backup_run (const char *socket_path, gboolean json, int argc, char **argv
   if (g_str_equal (group, "escrow"))
     return do_escrow (socket_path, argc, argv, json);
 
-  g_autofree char *output = NULL, *inspect = NULL, *escrow = NULL, *recipient = NULL;
+  g_autofree char *output = NULL, *inspect = NULL, *escrow = NULL, *recipient = NULL,
+                  *signer = NULL;
   gint fd = -1;
   gboolean merge = FALSE, with_cert = FALSE, keep_cert = FALSE, no_tokens = FALSE;
   GOptionEntry backup_entries[] = {
@@ -428,6 +455,7 @@ cg_ctl_backup_run (const char *socket_path, gboolean json, int argc, char **argv
     { "passphrase-fd", 0, 0, G_OPTION_ARG_INT, &fd, NULL, NULL },
     { "escrow", 0, 0, G_OPTION_ARG_FILENAME, &escrow, NULL, NULL },
     { "recipient-key", 0, 0, G_OPTION_ARG_FILENAME, &recipient, NULL, NULL },
+    { "escrow-signer", 0, 0, G_OPTION_ARG_STRING, &signer, NULL, NULL },
     { NULL },
   };
   g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
@@ -453,17 +481,25 @@ cg_ctl_backup_run (const char *socket_path, gboolean json, int argc, char **argv
   if (with_cert && keep_cert)
     return usage ("--certificate and --keep-certificate contradict each other");
   int certificate = with_cert ? 1 : keep_cert ? 0 : -1;
-  if (escrow || recipient)
+  if (escrow || recipient || signer)
     {
       if (!escrow || !recipient || sub_argc != 1 || fd >= 0)
-        return usage ("restore --escrow DIR --recipient-key ADMIN.jwk takes no FILE and no "
-                      "passphrase");
+        return usage ("restore --escrow DIR --recipient-key ADMIN.jwk --escrow-signer "
+                      "sha256:FP takes no FILE and no passphrase");
       if (certificate >= 0 || no_tokens)
         return usage ("escrow holds keys only, no certificate and no tokens");
-      return do_restore (socket_path, NULL, -1, merge, -1, FALSE, escrow, recipient, json);
+      if (!signer)
+        return usage ("restore --escrow needs --escrow-signer sha256:FP, the escrow signing "
+                      "key's fingerprint that 'credgatectl escrow add' and 'escrow status' "
+                      "printed on the old host");
+      if (!cg_escrow_signer_valid (signer))
+        return usage ("--escrow-signer takes sha256: and the 43-character fingerprint "
+                      "'credgatectl escrow add' printed");
+      return do_restore (socket_path, NULL, -1, merge, -1, FALSE, escrow, recipient, signer,
+                         json);
     }
   if (sub_argc != 2)
     return usage ("restore needs one FILE (or --escrow DIR --recipient-key ADMIN.jwk)");
   return do_restore (socket_path, sub_argv[1], fd, merge, certificate, no_tokens, NULL, NULL,
-                     json);
+                     NULL, json);
 }

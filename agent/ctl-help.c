@@ -138,7 +138,8 @@ static const struct
   { "restore", NULL,
     "Usage: credgatectl restore FILE [--merge] [--passphrase-fd N] [--no-tokens]\n"
     "                           [--certificate | --keep-certificate]\n"
-    "       credgatectl restore --escrow DIR --recipient-key ADMIN.jwk [--merge]\n"
+    "       credgatectl restore --escrow DIR --recipient-key ADMIN.jwk\n"
+    "                           --escrow-signer sha256:FP [--merge]\n"
     "\n"
     "Brings a backup FILE into this agent: fresh (an empty agent becomes the backup),\n"
     "recover (its state.db names keys the keyring lacks) or, with --merge, into an\n"
@@ -159,7 +160,12 @@ static const struct
     "                       STATE_DIR/escrow, one KID/ folder per key) instead of a FILE\n"
     "  --recipient-key ADMIN.jwk\n"
     "                       the admin's private P-256 JWK the escrow was sealed to; it\n"
-    "                       is read here and never reaches the agent\n" CG_CTL_GLOBAL_OPTIONS },
+    "                       is read here and never reaches the agent\n"
+    "  --escrow-signer sha256:FP\n"
+    "                       the escrow signing key's fingerprint, as 'escrow add' and\n"
+    "                       'escrow status' printed it on the old host: the escrow's\n"
+    "                       signed manifest must verify with it, and every file must be\n"
+    "                       one it lists, unchanged, or nothing is restored\n" CG_CTL_GLOBAL_OPTIONS },
 
   { "escrow", NULL,
     "Usage: credgatectl escrow add RECIPIENT.jwk | status\n"
@@ -175,12 +181,16 @@ static const struct
     "\n"
     "Registers an admin's public P-256 JWK as an escrow recipient and seals every key\n"
     "to it at once; from then on each new key is sealed to it as well, in\n"
-    "STATE_DIR/escrow/KID/.  'restore --escrow DIR --recipient-key' recovers them.\n" CG_CTL_GLOBAL_OPTIONS },
+    "STATE_DIR/escrow/KID/, with a manifest signed by the agent's escrow signing key.\n"
+    "Prints that key's fingerprint: keep it with the recipient's private key, since\n"
+    "'restore --escrow DIR --recipient-key ADMIN.jwk --escrow-signer sha256:FP'\n"
+    "needs it to recover them.\n" CG_CTL_GLOBAL_OPTIONS },
   { "escrow", "status",
     "Usage: credgatectl escrow status\n"
     "\n"
-    "Lists, per escrow recipient, which keys it can recover.  Exit status 1 when a\n"
-    "recipient lacks one.\n" CG_CTL_GLOBAL_OPTIONS },
+    "Lists the escrow signing key's fingerprint and, per escrow recipient, its signed\n"
+    "manifest's number, which keys it can recover and any file there the agent did not\n"
+    "write.  Exit status 1 when a recipient lacks a key or holds such a file.\n" CG_CTL_GLOBAL_OPTIONS },
 };
 
 static gboolean

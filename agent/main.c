@@ -6,6 +6,7 @@
 #include "agent/cg-admin.h"
 #include "agent/cg-agent.h"
 #include "agent/cg-audit.h"
+#include "agent/cg-escrow.h"
 #include "agent/cg-server.h"
 #include "agent/cg-tls.h"
 #include "agent/cg-tls-store.h"
@@ -95,6 +96,8 @@ serve (CgAgent *agent, GError **error)
     if (!cg_vault_keys_ready (agent->vault, &key_error))
       g_warning ("secret store: %s; sealing calls will answer 503 until it is available",
                  key_error->message);
+    else
+      cg_vault_escrow_check (agent->vault);
   }
 
   gboolean generated = FALSE;

@@ -9,6 +9,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
 #include <nettle/bignum.h>
+#include <nettle/dsa.h>
 #include <nettle/ecc-curve.h>
 #include <nettle/ecc.h>
 #include <nettle/ecdsa.h>
@@ -187,5 +188,52 @@ cg_p256_ecdh (const guint8 *d, const guint8 *px, const guint8 *py, guint8 *z)
   scalar_wipe_clear (&key);
   point_wipe_clear (&shared);
   ecc_point_clear (&peer);
+  return ok;
+}
+
+gboolean
+cg_p256_sign (const guint8 *d, const guint8 *digest, gsize digest_len, guint8 *sig)
+{
+  const struct ecc_curve *curve = nettle_get_secp_256r1 ();
+  RandomState state = { FALSE };
+  struct ecc_scalar key;
+  struct dsa_signature s;
+  gboolean ok;
+
+  ecc_scalar_init (&key, curve);
+  ok = scalar_set_bytes (&key, d);
+  if (ok)
+    {
+      dsa_signature_init (&s);
+      ecdsa_sign (&key, &state, random_key_cb, digest_len, digest, &s);
+      nettle_mpz_get_str_256 (CG_P256_LEN, sig, s.r);
+      nettle_mpz_get_str_256 (CG_P256_LEN, sig + CG_P256_LEN, s.s);
+      dsa_signature_clear (&s);
+      ok = !state.failed;
+    }
+  scalar_wipe_clear (&key);
+  return ok;
+}
+
+gboolean
+cg_p256_verify (const guint8 *x, const guint8 *y, const guint8 *digest, gsize digest_len,
+                const guint8 *sig)
+{
+  struct ecc_point pub;
+  struct dsa_signature s;
+  gboolean ok;
+
+  ecc_point_init (&pub, nettle_get_secp_256r1 ());
+  ok = point_set_bytes (&pub, x, y);
+  if (ok)
+    {
+      dsa_signature_init (&s);
+      nettle_mpz_set_str_256_u (s.r, CG_P256_LEN, sig);
+      nettle_mpz_set_str_256_u (s.s, CG_P256_LEN, sig + CG_P256_LEN);
+      /* nettle refuses r or s outside 1 .. n-1. */
+      ok = ecdsa_verify (&pub, digest_len, digest, &s) != 0;
+      dsa_signature_clear (&s);
+    }
+  ecc_point_clear (&pub);
   return ok;
 }

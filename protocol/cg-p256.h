@@ -19,4 +19,12 @@ gboolean cg_p256_public_from_private (const guint8 *d, guint8 *x, guint8 *y);
  * the curve. */
 gboolean cg_p256_ecdh (const guint8 *d, const guint8 *px, const guint8 *py, guint8 *z);
 
+/* ECDSA (nettle's ecdsa_sign, k from gnutls_rnd) over a message digest:
+ * the signature is r || s, CG_P256_LEN bytes each (JWS ES256's form).
+ * FALSE if d is out of range or the RNG failed. */
+gboolean cg_p256_sign (const guint8 *d, const guint8 *digest, gsize digest_len, guint8 *sig);
+/* TRUE when @sig (r || s) is a valid signature of @digest by (x, y). */
+gboolean cg_p256_verify (const guint8 *x, const guint8 *y, const guint8 *digest,
+                         gsize digest_len, const guint8 *sig);
+
 G_END_DECLS

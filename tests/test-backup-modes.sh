@@ -71,7 +71,8 @@ pass "fresh onto itself: the invariant holds after a restart"
 use_agent src
 start_agent
 TOKEN=$(ctl token create ci)
-ctl escrow add "$WORK/admin.pub.jwk" >/dev/null || fail "escrow add"
+ctl escrow add "$WORK/admin.pub.jwk" >"$WORK/out" || fail "escrow add"
+SIGNER=$(sed -n 's/^escrow signer \(sha256:[^:]*\): .*/\1/p' "$WORK/out")
 expect "$(api PUT /v1/credentials/db-main "$TOKEN" \
   '{"type":"sqlserver","properties":{"server":"db1"},"secret":{"password":"CANARY-modes-db"}}')" 201
 kid1=$(kid_now)
@@ -147,7 +148,8 @@ done
 # ---- escrow onto another agent, and onto the agent itself.
 use_agent escrow-other
 start_agent
-ctl restore --escrow "$WORK/src/state/escrow" --recipient-key "$WORK/admin.jwk" >"$WORK/out" \
+ctl restore --escrow "$WORK/src/state/escrow" --recipient-key "$WORK/admin.jwk" \
+  --escrow-signer "$SIGNER" >"$WORK/out" \
   || fail "escrow restore: $(cat "$WORK/out")"
 grep -q 'restored (fresh)' "$WORK/out" || fail "escrow restore said: $(cat "$WORK/out")"
 invariant "escrow onto another agent" "$kid3"
@@ -156,8 +158,10 @@ pass "escrow onto another agent: the newest key not retired is the one current k
 use_agent escrow-self
 start_agent
 eself_kid=$(kid_now)
-ctl escrow add "$WORK/admin.pub.jwk" >/dev/null || fail "escrow add (self)"
-ctl restore --escrow "$STATE/escrow" --recipient-key "$WORK/admin.jwk" >"$WORK/out" \
+ctl escrow add "$WORK/admin.pub.jwk" >"$WORK/out" || fail "escrow add (self)"
+SELF_SIGNER=$(sed -n 's/^escrow signer \(sha256:[^:]*\): .*/\1/p' "$WORK/out")
+ctl restore --escrow "$STATE/escrow" --recipient-key "$WORK/admin.jwk" \
+  --escrow-signer "$SELF_SIGNER" >"$WORK/out" \
   || fail "escrow restore onto itself: $(cat "$WORK/out")"
 invariant "escrow onto itself" "$eself_kid"
 pass "escrow onto itself: its own key stays current"

@@ -25,6 +25,8 @@ ctl escrow add "$WORK/admin.jwk" 2>"$WORK/err" && fail "a private JWK was accept
 grep -q 'private' "$WORK/err" || fail "private JWK: $(cat "$WORK/err")"
 ctl escrow add "$WORK/admin.pub.jwk" >"$WORK/out" || fail "escrow add failed"
 grep -q '2 keys escrowed' "$WORK/out" || fail "escrow add said: $(cat "$WORK/out")"
+SIGNER=$(sed -n 's/^escrow signer \(sha256:[A-Za-z0-9_-]\{43\}\): .*/\1/p' "$WORK/out")
+[ -n "$SIGNER" ] || fail "escrow add printed no signer: $(cat "$WORK/out")"
 pass "escrow add escrows the existing master and sealing key at once; a private JWK is refused"
 
 expect "$(api PUT /v1/credentials/db-main "$TOKEN" \
@@ -49,7 +51,9 @@ done
 grep -r -q CANARY "$rdir" && fail "a canary is in the escrow folder"
 pass "escrow files are 0600 in a 0700 folder, hold no key in the clear"
 
-ctl escrow add "$WORK/admin2.pub.jwk" | grep -q '4 keys escrowed' || fail "second recipient"
+ctl escrow add "$WORK/admin2.pub.jwk" >"$WORK/out" || fail "second recipient"
+grep -q '4 keys escrowed' "$WORK/out" && grep -q -F "escrow signer $SIGNER:" "$WORK/out" \
+  || fail "second recipient: $(cat "$WORK/out")"
 [ "$(ctl escrow status | grep -c 'can recover every key')" = 2 ] || fail "two complete recipients"
 pass "a recipient added later gets every existing key"
 
@@ -66,14 +70,14 @@ pass "escrow status names a missing escrow file and exits 1"
 use_agent fresh
 start_agent
 before=$(state_fingerprint)
-ctl restore --escrow "$rdir" --recipient-key "$WORK/stranger.jwk" 2>"$WORK/err" \
+ctl restore --escrow "$rdir" --recipient-key "$WORK/stranger.jwk" --escrow-signer "$SIGNER" 2>"$WORK/err" \
   && fail "a stranger's key recovered something"
 grep -q 'another recipient' "$WORK/err" || fail "stranger: $(cat "$WORK/err")"
-ctl restore --escrow "$rdir" --recipient-key "$WORK/admin.pub.jwk" 2>"$WORK/err" \
+ctl restore --escrow "$rdir" --recipient-key "$WORK/admin.pub.jwk" --escrow-signer "$SIGNER" 2>"$WORK/err" \
   && fail "a public key recovered something"
 [ "$(state_fingerprint)" = "$before" ] || fail "a refused escrow restore changed the agent"
 pass "escrow restore with a stranger's or a public key: clear error, nothing changed"
-ctl restore --escrow "$rdir" --recipient-key "$WORK/admin.jwk" >"$WORK/out" \
+ctl restore --escrow "$rdir" --recipient-key "$WORK/admin.jwk" --escrow-signer "$SIGNER" >"$WORK/out" \
   || fail "escrow restore failed"
 grep -q 'restored (fresh)' "$WORK/out" || fail "escrow restore: $(cat "$WORK/out")"
 for i in 1 2 3; do
@@ -92,7 +96,7 @@ sqlite3 "$WORK/old/state/state.db" ".backup '$STATE/state.db'"
 cp -p "$WORK/old/state/token.key" "$STATE/token.key"
 start_agent_own_keyring
 ctl --json status | grep -q '"keys": *"keys_missing"' || fail "the copied state.db did not report missing keys"
-ctl restore --escrow "$rdir" --recipient-key "$WORK/admin2.jwk" >"$WORK/out" \
+ctl restore --escrow "$rdir" --recipient-key "$WORK/admin2.jwk" --escrow-signer "$SIGNER" >"$WORK/out" \
   || fail "escrow restore onto the state.db copy failed"
 grep -q 'restored (recover)' "$WORK/out" || fail "recover: $(cat "$WORK/out")"
 ctl credential resolve db-main | grep -q CANARY-escrow-db || fail "the record does not resolve"
@@ -118,7 +122,7 @@ for r in "$rdir"/*/; do
 done
 use_agent fresh2
 start_agent
-ctl restore --escrow "$rdir" --recipient-key "$WORK/admin.jwk" >"$WORK/out" \
+ctl restore --escrow "$rdir" --recipient-key "$WORK/admin.jwk" --escrow-signer "$SIGNER" >"$WORK/out" \
   || fail "escrow restore after a retire failed"
 ctl decrypt --context ls <"$WORK/v1.jwe" >/dev/null 2>&1 && fail "a key retired before the escrow opens again"
 [ "$(ctl decrypt --context ls <"$WORK/v2.jwe")" = CANARY-e2 ] || fail "v2 after the retire"
