@@ -250,7 +250,8 @@ for jwk in "$WORK/trunc-priv.jwk" "$WORK/trunc-priv2.jwk"; do
   [ "$rc" != 0 ] || fail "escrow add took a truncated JWK"
   err_has "invalid JSON at line 1, column"; no_canary "credgatectl escrow add" "$WORK/err"
   mkdir -p "$WORK/escrow-none"
-  run ctl restore --escrow "$WORK/escrow-none" --recipient-key "$jwk"
+  run ctl restore --escrow "$WORK/escrow-none" --recipient-key "$jwk" \
+    --escrow-signer "sha256:$(printf 'A%.0s' $(seq 43))"
   [ "$rc" != 0 ] || fail "restore --escrow took a truncated JWK"
   err_has "invalid JSON at line 1, column"; no_canary "credgatectl restore --escrow" "$WORK/err"
 done
