@@ -234,9 +234,13 @@ start_unit_agent
 stop_unit_agent
 pass "upgrade: state and keyring unchanged, agent.conf kept, the record opens after the restart"
 
-# --- Purge: says what it deletes, then nothing is left but the user (and
-# the credential, which is the admin's).
+# --- Remove keeps the state and the conffile; purge says what it deletes,
+# then nothing is left but the user (and the credential, the admin's).
 dpkg -L "${pkgs[@]}" | sort -u > "$WORK/files"
+$sudo apt-get remove -y -qq credgate-agent >"$WORK/remove.log" 2>&1 || { cat "$WORK/remove.log" >&2; fail "apt-get remove"; }
+[ ! -e /usr/sbin/credgate-agent ] || fail "apt-get remove left the agent"
+[ -s /var/lib/credgate/state.db ] && [ -s /var/lib/credgate/keyring/keyrings/login.keyring ] || fail "apt-get remove deleted the state"
+[ -f /etc/credgate/agent.conf ] || fail "apt-get remove deleted the conffile"
 $sudo apt-get purge -y "${pkgs[@]}" >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log" >&2; fail "apt-get purge"; }
 installed=
 has 'credgate-agent: purge: deleting /var/lib/credgate' "$WORK/purge.log" || fail "purge did not say what it deletes"
@@ -259,7 +263,7 @@ for p in "${pkgs[@]}"; do
 done
 getent passwd credgate >/dev/null || fail "purge removed the user credgate (Debian keeps system users)"
 [ -e "$cred" ] || fail "purge removed the admin's credential"
-pass "purge said what it deletes and left only the user credgate and the admin's credential"
+pass "remove kept state and conffile; purge said what it deletes and left only the user credgate and the admin's credential"
 
 # --- Reproducible: the second build, from its own fresh copy, made the
 # same files, byte for byte.
