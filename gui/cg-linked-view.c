@@ -239,6 +239,10 @@ load_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
     }
   gtk_text_buffer_set_text (gtk_text_view_get_buffer (self->input_view), contents, (int)len);
   cg_wipe (contents, len);
+  /* One whole change, not typing: preview at once, so Encrypt is ready
+   * (Ctrl+Return right after opening works). */
+  g_clear_handle_id (&self->preview_id, g_source_remove);
+  update_preview (self);
 }
 
 static void
