@@ -191,6 +191,9 @@ static int
 do_backup (const char *socket_path, const char *output, int fd, gboolean json)
 {
   g_autoptr (GError) error = NULL;
+  /* Not even a prompt for a socket someone else could have set up. */
+  if (!cg_admin_check_socket (socket_path, &error))
+    return cg_ctl_fail (error);
   char *pass = read_passphrase (fd, TRUE, &error);
   if (!pass)
     return cg_ctl_fail (error);
@@ -330,6 +333,8 @@ do_restore (const char *socket_path, const char *path, int fd, gboolean merge,
         }
       g_autofree char *b64 = g_base64_encode ((const guint8 *) data, len);
       g_free (data);
+      if (!cg_admin_check_socket (socket_path, &error))
+        return cg_ctl_fail (error);
       char *pass = read_passphrase (fd, FALSE, &error);
       if (!pass)
         return cg_ctl_fail (error);

@@ -389,7 +389,9 @@ cg_ctl_cert_run (const char *socket_path, gboolean json, int argc, char **argv)
       if (r)
         return r;
       g_autofree char *command = g_strconcat ("cert.", verb, NULL);
-      if (!(request = install_request (command, &a, &error)))
+      /* Not even a passphrase prompt for a socket someone else set up. */
+      if (!cg_admin_check_socket (socket_path, &error)
+          || !(request = install_request (command, &a, &error)))
         return cg_ctl_fail (error);
     }
   else if (g_str_equal (verb, "generate"))

@@ -172,6 +172,10 @@ main (int argc, char **argv)
   g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
   g_autoptr (GError) error = NULL;
 
+  /* credgatectl holds passphrases, keys and resolved plaintexts: no core
+   * dumps, no ptrace by other processes of the admin's user. */
+  if (!cg_harden_process (&error))
+    return cg_ctl_fail (error);
   cg_json_use_wiping_allocator ();
   g_option_context_set_help_enabled (ctx, FALSE);
   g_option_context_set_strict_posix (ctx, TRUE);

@@ -13,24 +13,12 @@
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-json.h"
+#include "common/cg-secure.h"
 
 #include <glib-unix.h>
 #include <gnutls/gnutls.h>
 #include <stdio.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/stat.h>
-
-/* Before anything can hold a secret: no core dumps, no ptrace by other
- * processes of the same user, and nothing we create readable by others. */
-static void
-harden_process (void)
-{
-  struct rlimit zero = { 0, 0 };
-  setrlimit (RLIMIT_CORE, &zero);
-  prctl (PR_SET_DUMPABLE, 0, 0, 0, 0);
-  umask (077);
-}
 
 static gboolean
 quit_cb (gpointer loop)
@@ -153,7 +141,11 @@ main (int argc, char **argv)
   g_auto (CgConfig) config = { 0 };
   CgAgent agent = { 0 };
 
-  harden_process ();
+  /* Before anything can hold a secret: no core dumps, no ptrace by other
+   * processes of the same user, and nothing we create readable by others. */
+  umask (077);
+  if (!cg_harden_process (&error))
+    return die (error);
   cg_json_use_wiping_allocator ();
   setvbuf (stdout, NULL, _IOLBF, 0);
 

@@ -7,12 +7,11 @@
 #include <getopt.h>
 #include <locale.h>
 #include <stdio.h>
-#include <sys/prctl.h>
-#include <sys/resource.h>
 
 #include "cli/cg-encrypt-cmd.h"
 #include "cli/cg-exit.h"
 #include "common/cg-json.h"
+#include "common/cg-secure.h"
 #include "protocol/cg-known-agents.h"
 #include "protocol/cg-names.h"
 
@@ -171,8 +170,9 @@ main (int argc, char **argv)
 
   setlocale (LC_ALL, "");
   /* The process holds plaintext: no core dumps, no ptrace by peers. */
-  prctl (PR_SET_DUMPABLE, 0);
-  setrlimit (RLIMIT_CORE, &(struct rlimit){ 0, 0 });
+  g_autoptr (GError) error = NULL;
+  if (!cg_harden_process (&error))
+    return cg_exit_fail (error);
   cg_json_use_wiping_allocator ();
 
   opterr = 0;

@@ -2,9 +2,13 @@
 #include "config.h"
 
 #include "common/cg-secure.h"
+#include "common/cg-error.h"
 
+#include <errno.h>
 #include <gnutls/gnutls.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 
 void
 cg_wipe (void *p, gsize len)
@@ -55,4 +59,18 @@ cg_buf_free (CgBuf *buf)
   cg_wipe (buf->data, buf->len + 1);
   g_free (buf->data);
   g_free (buf);
+}
+
+gboolean
+cg_harden_process (GError **error)
+{
+  const struct rlimit zero = { 0, 0 };
+  if (setrlimit (RLIMIT_CORE, &zero) < 0 || prctl (PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+    {
+      int e = errno;
+      g_set_error (error, CG_ERROR, CG_ERROR_FAILED,
+                   "cannot turn off core dumps and ptrace for this process: %s", g_strerror (e));
+      return FALSE;
+    }
+  return TRUE;
 }

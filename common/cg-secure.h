@@ -25,4 +25,11 @@ void cg_wipe_str (char *s);
 /* Constant-time comparison; TRUE when equal. */
 gboolean cg_equal_ct (const void *a, const void *b, gsize len);
 
+/* For every program that holds a secret (the agent, credgatectl,
+ * credgate-encrypt-value, credgate-manager), first thing in main(): no core
+ * dumps (RLIMIT_CORE 0, soft and hard) and not dumpable, so other
+ * processes of the same user can neither ptrace it nor read its memory or
+ * environment through /proc.  FALSE with @error if the kernel refused. */
+gboolean cg_harden_process (GError **error);
+
 G_END_DECLS

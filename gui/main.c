@@ -6,6 +6,7 @@
 #include <locale.h>
 
 #include "common/cg-json.h"
+#include "common/cg-secure.h"
 #include "gui/cg-application.h"
 
 int
@@ -14,7 +15,15 @@ main (int argc, char **argv)
   /* CREDGATE_LOCALEDIR lets the tests run translations from a scratch
    * install without touching the system's locale directory. */
   const char *localedir = g_getenv ("CREDGATE_LOCALEDIR");
+  g_autoptr (GError) error = NULL;
 
+  /* The window holds tokens, plaintext secrets and linked services being
+   * edited: no core dumps, no ptrace by other processes of the user. */
+  if (!cg_harden_process (&error))
+    {
+      g_printerr ("credgate-manager: %s\n", error->message);
+      return 1;
+    }
   setlocale (LC_ALL, "");
   bindtextdomain (GETTEXT_PACKAGE, localedir && *localedir ? localedir : LOCALEDIR);
   bind_textdomain_codeset (GETTEXT_PACKAGE, "UTF-8");

@@ -88,10 +88,24 @@ pass "nobody's credgatectl on nobody's own agent and socket: accepted"
 
 chmod 0711 "$nd" "$nd/run"
 chmod 0666 "$nd/run/admin.sock"
+# uid 1's credgatectl does not even connect: the socket is another user's
+# (neither root's nor its own), so it could be a trap (test-client-hygiene.sh).
 set +e
 out=$(as_uid 1 "$pub/credgatectl" --socket "$nd/run/admin.sock" status 2>&1); rc=$?
 set -e
-[ "$rc" = 1 ] && has "uid 1 was refused and nothing was done" <<<"$out" ||
-  fail "uid 1 on nobody's agent: exit $rc: $out"
+[ "$rc" = 1 ] && has "refusing to talk to .*uid 65534" <<<"$out" ||
+  fail "uid 1's credgatectl on nobody's socket: exit $rc: $out"
+! has 'refused a client with uid 1$' "$pub/nobody.err" || fail "uid 1's credgatectl connected anyway"
+# A raw client of uid 1 that does connect is refused by the agent.
+out=$(as_uid 1 /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+s.connect(sys.argv[1])
+try:
+    s.sendall(b"{\"command\":\"status\"}\n")
+except OSError:
+    pass
+print(s.makefile("rb").readline().decode())' "$nd/run/admin.sock" 2>&1) || true
+has "uid 1 was refused and nothing was done" <<<"$out" || fail "uid 1 on nobody's agent: $out"
 has 'refused a client with uid 1$' "$pub/nobody.err" || fail "nobody's agent did not log the refusal"
-pass "uid 1 on nobody's socket: refused by the agent (exit 1), logged"
+pass "uid 1 on nobody's socket: its credgatectl refuses to connect (exit 1); a raw client is refused by the agent, logged"
