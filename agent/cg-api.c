@@ -58,11 +58,10 @@ static gboolean
 audit_before_change (CgRequest *req, const char *who, const char *action, const char *name,
                      enum MHD_Result *ret)
 {
-  if (cg_audit_log (who, req->client, action, name, "attempt"))
+  g_autoptr (GError) error = NULL;
+  if (cg_audit_before (who, req->client, action, name, &error))
     return TRUE;
-  g_warning ("audit log not writable: refusing %s %s", action, name);
-  *ret = cg_http_reply_error (req->connection, MHD_HTTP_SERVICE_UNAVAILABLE, "audit_unavailable",
-                              "the audit log cannot be written; changes are refused", NULL);
+  *ret = cg_http_reply_gerror (req->connection, error, NULL);
   return FALSE;
 }
 
@@ -421,7 +420,7 @@ handle_enroll (CgAgent *agent, CgRequest *req, const char *who, const char *name
   if (!client)
     {
       cg_throttle_fail (agent->throttle, req->client);
-      cg_audit_log (NULL, req->client, "auth", req->url, "bad_enrollment_code");
+      cg_audit_auth_failure (req->client, CG_AUTH_BAD_ENROLLMENT_CODE);
       return cg_http_reply_error (req->connection, MHD_HTTP_FORBIDDEN, "enrollment_refused",
                                   ENROLL_REFUSED_MESSAGE, "code");
     }
@@ -496,7 +495,7 @@ authenticate (CgAgent *agent, CgRequest *req, enum MHD_Result *ret)
           return NULL;
         }
       cg_throttle_fail (agent->throttle, req->client);
-      cg_audit_log (NULL, req->client, "auth", req->url, "client_certificate_refused");
+      cg_audit_auth_failure (req->client, CG_AUTH_BAD_CLIENT_CERT);
       *ret = cg_http_reply_error (req->connection, MHD_HTTP_FORBIDDEN,
                                   "client_certificate_refused", error->message, NULL);
       return NULL;
@@ -509,7 +508,7 @@ authenticate (CgAgent *agent, CgRequest *req, enum MHD_Result *ret)
   if (!who)
     {
       cg_throttle_fail (agent->throttle, req->client);
-      cg_audit_log (NULL, req->client, "auth", req->url, header ? "bad_token" : "no_token");
+      cg_audit_auth_failure (req->client, header ? CG_AUTH_BAD_TOKEN : CG_AUTH_NO_TOKEN);
       *ret = cg_http_reply_error (req->connection, MHD_HTTP_UNAUTHORIZED, "unauthorized",
                                   UNAUTHORIZED_MESSAGE, NULL);
       return NULL;

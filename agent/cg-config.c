@@ -16,7 +16,7 @@
 static const char *const known_keys[] = {
   "port", "listen", "state_dir", "admin_socket", "priority", "max_connections",
   "max_connections_per_ip", "idle_timeout", "max_body", "threads", "auth_failures",
-  "audit_log", "web", "client_cert_days", NULL,
+  "audit_log", "web", "client_cert_days", "audit_auth_interval", NULL,
 };
 
 char *
@@ -164,6 +164,12 @@ apply_setting (CgConfig *c, const char *key, const char *value, GError **error)
           return FALSE;
         }
     }
+  else if (g_str_equal (key, "audit_auth_interval"))
+    {
+      if (!parse_uint (key, value, 1, 3600, &n, error))
+        return FALSE;
+      c->audit_auth_interval = n;
+    }
   else if (g_str_equal (key, "audit_log"))
     {
       g_free (c->audit_log);
@@ -262,7 +268,8 @@ cg_config_parse (CgConfig *c, int argc, char **argv, GError **error)
       ctx, "Settings can also be given in a config file, group [agent], with the keys\n"
            "port, listen, state_dir, admin_socket, priority, max_connections,\n"
            "max_connections_per_ip, idle_timeout, max_body, threads, auth_failures,\n"
-           "audit_log, web, client_cert_days.  The command line overrides the file.\n");
+           "audit_log, web, client_cert_days, audit_auth_interval.  The command line\n"
+           "overrides the file.\n");
   g_option_context_add_main_entries (ctx, entries, NULL);
 
   memset (c, 0, sizeof *c);
@@ -276,6 +283,7 @@ cg_config_parse (CgConfig *c, int argc, char **argv, GError **error)
   c->auth_failures = 10;
   c->web = TRUE;
   c->client_cert_days = CG_CLIENT_CERT_DAYS;
+  c->audit_auth_interval = 60;
 
   g_autoptr (GError) local = NULL;
   if (!g_option_context_parse (ctx, &argc, &argv, &local))

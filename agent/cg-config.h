@@ -30,6 +30,7 @@ typedef struct
   char *audit_log;            /* optional file, in addition to stderr */
   gboolean web;               /* serve the browser page at / (default TRUE) */
   guint client_cert_days;     /* validity of an enrolled client's certificate */
+  guint audit_auth_interval;  /* seconds: at most one failed-login line per client in each */
 } CgConfig;
 
 /* As long as the agent's own self-signed certificate: a year and a month,

@@ -47,6 +47,15 @@ cert_timer_cb (gpointer data)
   return G_SOURCE_CONTINUE;
 }
 
+/* Failed logins counted since their client's last line go out once its
+ * interval is over. */
+static gboolean
+audit_timer_cb (gpointer data)
+{
+  cg_audit_auth_flush (FALSE);
+  return G_SOURCE_CONTINUE;
+}
+
 static int
 die (const GError *error)
 {
@@ -115,6 +124,7 @@ serve (CgAgent *agent, GError **error)
       g_unix_signal_add (SIGINT, quit_cb, loop),
       g_unix_signal_add (SIGHUP, reload_cb, agent),
       g_timeout_add_seconds (3600, cert_timer_cb, NULL),
+      g_timeout_add_seconds (MAX (config->audit_auth_interval / 4, 1), audit_timer_cb, NULL),
     };
     g_main_loop_run (loop);
     for (gsize i = 0; i < G_N_ELEMENTS (sources); i++)
@@ -159,6 +169,7 @@ main (int argc, char **argv)
     return die (error);
   if (config.audit_log && !cg_audit_open (config.audit_log, &error))
     return die (error);
+  cg_audit_auth_set_interval (config.audit_auth_interval);
   if (!cg_mkdir_private (config.state_dir, 0700, &error))
     return die (error);
 
@@ -166,6 +177,8 @@ main (int argc, char **argv)
   int status = serve (&agent, &error);
   if (status != 0)
     die (error);
+  /* The server has stopped: no failure can come after this count. */
+  cg_audit_auth_flush (TRUE);
   cg_audit_close ();
   return status;
 }

@@ -27,6 +27,7 @@ typedef enum
   CG_ERROR_IO,                /* 500 storage_error */
   CG_ERROR_UNSUPPORTED,       /* 400 unsupported */
   CG_ERROR_CONFLICT,          /* 409 conflict */
+  CG_ERROR_AUDIT_UNAVAILABLE, /* 503 audit_unavailable: the change is refused */
 } CgErrorCode;
 
 const char *cg_error_code_name (gint code);
