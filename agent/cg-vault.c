@@ -704,10 +704,12 @@ cg_vault_status (CgVault *v)
       clients = sqlite3_column_int64 (st, 2);
     }
   sqlite3_finalize (st);
-  json_t *status = json_pack ("{s:I, s:I, s:I, s:s, s:s?, s:s}", "credentials", creds, "tokens",
-                              tokens, "clients", clients, "keys", state, "kid",
-                              v->current ? cg_seal_key_get_kid (v->current) : NULL, "state_dir",
-                              v->state_dir);
+  /* "state_dir" is the old name of "stateDir", kept for one release
+   * (README.md) for scripts that read it. */
+  json_t *status = json_pack ("{s:I, s:I, s:I, s:s, s:s?, s:s, s:s}", "credentials", creds,
+                              "tokens", tokens, "clients", clients, "keys", state, "kid",
+                              v->current ? cg_seal_key_get_kid (v->current) : NULL, "stateDir",
+                              v->state_dir, "state_dir", v->state_dir);
   g_mutex_unlock (&v->lock);
   return status;
 }

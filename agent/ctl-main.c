@@ -113,7 +113,7 @@ print_status (json_t *s)
           json_integer_value (json_object_get (s, "tokens")));
   printf ("clients:       %" JSON_INTEGER_FORMAT " enrolled\n",
           json_integer_value (json_object_get (s, "clients")));
-  printf ("state dir:     %s\n", cg_ctl_str_or (s, "state_dir", "-"));
+  printf ("state dir:     %s\n", cg_ctl_str_or (s, "stateDir", "-"));
 }
 
 static void

@@ -110,3 +110,15 @@ pass "DELETE removes; a second delete is refused"
 [ "$(stat -c %a "$SOCKET")" = 600 ] || fail "admin socket mode $(stat -c %a "$SOCKET")"
 [ "$(stat -c %a "$STATE")" = 700 ] || fail "state dir mode $(stat -c %a "$STATE")"
 pass "admin socket 0600, state directory 0700"
+
+# status --json: camelCase keys throughout; the old "state_dir" stays one
+# release next to "stateDir".
+ctl --json status | python3 -c '
+import json, re, sys
+s = json.load(sys.stdin)
+assert s["stateDir"] == s["state_dir"] == sys.argv[1], s
+odd = [k for k in s if k != "state_dir" and not re.fullmatch("[a-z]+([A-Z][a-z0-9]*)*", k)]
+assert not odd, odd
+' "$(readlink -f "$STATE")" || fail "status --json keys: $(ctl --json status)"
+ctl status | grep -q "^state dir: *$(readlink -f "$STATE")\$" || fail "status: $(ctl status)"
+pass "status --json: camelCase keys (stateDir), state_dir kept for one release"

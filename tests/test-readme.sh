@@ -3,8 +3,12 @@
 # README.md's cross-references hold: every section a text refers to by its
 # quoted title (as in "…", see "…", README.md, "…") is a heading of
 # README.md; and the synopsis of restore --escrow says it takes a directory.
+# README.md says what exists: no "Not yet" sentence names a command or an
+# option that the programs' --help already lists, and every credgatectl
+# command its --help lists is in README.md.
 set -euo pipefail
-: "${top_srcdir:?}"
+: "${top_srcdir:?}" "${top_builddir:?}"
+top_builddir=$(cd "$top_builddir" && pwd)
 cd "$top_srcdir"
 status=0
 headings=$(sed -n 's/^#\{1,6\} //p' README.md)
@@ -25,4 +29,20 @@ for f in README.md scripts/start scripts/check scripts/setup data/agent.conf; do
 done
 grep -q 'credgatectl restore --escrow DIR --recipient-key ADMIN.jwk .*DIR: an escrow directory' README.md ||
   { echo "FAIL: README's restore --escrow synopsis does not say DIR is a directory" >&2; status=1; }
+
+help=$("$top_builddir/credgatectl" --help; "$top_builddir/credgate-encrypt-value" --help)
+# Each "Not yet" paragraph, joined into one line, and the `code` in it.
+stale=$(awk 'BEGIN { RS = "" } /Not yet/ { gsub(/\n/, " "); print }' README.md \
+  | grep -o 'Not yet[^.]*' | grep -o '`[^`]*`' | tr -d '`' || true)
+while IFS= read -r item; do
+  [ -n "$item" ] || continue
+  if grep -qF -- "${item#credgatectl }" <<<"$help"; then
+    echo "FAIL: README.md says 'Not yet: $item', but --help lists it" >&2
+    status=1
+  fi
+done <<<"$stale"
+[ "$status" != 0 ] || echo "ok - no 'Not yet' in README.md names what --help lists"
+while read -r cmd; do
+  grep -qF -- "$cmd" README.md || { echo "FAIL: credgatectl $cmd is not in README.md" >&2; status=1; }
+done < <("$top_builddir/credgatectl" --help | sed -n 's/^  \([a-z][a-z]*\( [a-z][a-z]*\)\?\) .*/\1/p')
 exit $status

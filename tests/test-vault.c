@@ -246,6 +246,8 @@ test_first_open (void)
   json_auto_t *status = cg_vault_status (v);
   g_assert_cmpstr (json_string_value (json_object_get (status, "keys")), ==, "ready");
   g_assert_cmpstr (json_string_value (json_object_get (status, "kid")), ==, kid);
+  g_assert_cmpstr (json_string_value (json_object_get (status, "stateDir")), ==, dir);
+  /* The old snake_case name, kept for one release. */
   g_assert_cmpstr (json_string_value (json_object_get (status, "state_dir")), ==, dir);
   g_assert_cmpint (json_integer_value (json_object_get (status, "credentials")), ==, 0);
   g_assert_cmpint (json_integer_value (json_object_get (status, "tokens")), ==, 0);
