@@ -21,12 +21,12 @@ typedef struct
   char *state_dir;
   char *admin_socket;
   char *priority;
-  guint max_connections;
-  guint max_connections_per_ip;
+  guint max_connections;        /* in all, over every listener (cg-conn-limit.h) */
+  guint max_connections_per_ip; /* per client: IPv4 address or IPv6 /64 */
   guint idle_timeout;         /* seconds */
   gsize max_body;             /* bytes */
   guint threads;              /* 0: one per CPU */
-  guint auth_failures;        /* failed logins per address per minute before 429 */
+  guint auth_failures;        /* failed logins per client per minute before 429 */
   char *audit_log;            /* optional file, in addition to stderr */
   gboolean web;               /* serve the browser page at / (default TRUE) */
   guint client_cert_days;     /* validity of an enrolled client's certificate */

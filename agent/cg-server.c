@@ -3,6 +3,7 @@
 
 #include "agent/cg-server.h"
 #include "agent/cg-api.h"
+#include "agent/cg-conn-limit.h"
 #include "agent/cg-http.h"
 #include "agent/cg-linger.h"
 #include "agent/cg-tls.h"
@@ -25,14 +26,78 @@ struct CgServer
   GPtrArray *daemons; /* struct MHD_Daemon * */
   GPtrArray *urls;
   CgLinger *linger;   /* closes the connections refused before their body */
+  CgConnLimit *limit; /* max_connections, max_connections_per_ip: all listeners */
 };
 
 /* What the agent keeps per connection (MHD's socket context), from
  * NOTIFY_CONNECTION STARTED to CLOSED. */
 typedef struct
 {
-  gboolean linger; /* answered before its body was read: close gracefully */
+  CgConnSlot *slot;    /* its place in the limits, while it counts */
+  gboolean last;       /* the request in hand is its last (Connection: close) */
+  gboolean linger;     /* answered before its body was read: close gracefully */
 } CgConnection;
+
+/* The connection limits hold for the agent as a whole, not per listening
+ * address (libmicrohttpd's own limits are per daemon), so they are kept
+ * here, in one CgConnLimit for every listener:
+ *
+ * - A connection takes its place when it is accepted (accept_cb, before
+ *   libmicrohttpd sets anything up for it); past a limit it is closed at
+ *   once.
+ * - It stops counting as soon as it is over for its client: when the last
+ *   answer on it has been sent and the agent closes it (a request with
+ *   "Connection: close", a refused request, an error, a timeout), at
+ *   NOTIFY_COMPLETED; else when libmicrohttpd lets it go (NOTIFY_CONNECTION
+ *   CLOSED).  libmicrohttpd cleans up closed connections only at the end
+ *   of its worker's event-loop pass, and counted them until then: under
+ *   many short connections a client that had 50 open against a limit of 64
+ *   was refused, because the connections it had already been answered on
+ *   and had seen closed still counted (measured: up to 26 of 64).
+ * - A connection kept alive between requests counts: it holds a socket.
+ * - TIME_WAIT is the kernel's, after the socket is closed: never counted.
+ *   Nor is a refused connection's lingering close (cg-linger.h, bounded by
+ *   its own limits).
+ *
+ * libmicrohttpd calls the accept policy and then NOTIFY_CONNECTION STARTED
+ * for a connection in the same worker thread, one connection at a time, so
+ * the place taken in the first is handed to the second through this
+ * thread-local.  If libmicrohttpd drops the connection in between (out of
+ * memory), the place is given back at that thread's next accept. */
+static _Thread_local CgConnSlot *accepting;
+
+static enum MHD_Result
+accept_cb (void *cls, const struct sockaddr *addr, socklen_t addrlen)
+{
+  CgServer *server = cls;
+  if (accepting)
+    cg_conn_limit_release (server->limit, g_steal_pointer (&accepting));
+  accepting = cg_conn_limit_acquire (server->limit, addr);
+  return accepting ? MHD_YES : MHD_NO;
+}
+
+/* Does this request end its connection?  Only what makes libmicrohttpd
+ * 0.9.75 close for certain (keepalive_possible): a "close" token in the
+ * request's Connection header, or HTTP/1.0 without "keep-alive".  When in
+ * doubt the connection goes on counting until it is closed. */
+static gboolean
+request_is_last (struct MHD_Connection *connection, const char *version)
+{
+  const char *value
+      = MHD_lookup_connection_value (connection, MHD_HEADER_KIND, MHD_HTTP_HEADER_CONNECTION);
+  gboolean wants_close = FALSE, keep_alive = FALSE;
+  if (value)
+    {
+      g_auto (GStrv) tokens = g_strsplit (value, ",", -1);
+      for (char **t = tokens; *t; t++)
+        {
+          g_strstrip (*t);
+          wants_close |= g_ascii_strcasecmp (*t, "close") == 0;
+          keep_alive |= g_ascii_strcasecmp (*t, "keep-alive") == 0;
+        }
+    }
+  return wants_close || (g_str_equal (version, MHD_HTTP_VERSION_1_0) && !keep_alive);
+}
 
 static CgConnection *
 connection_of (struct MHD_Connection *connection)
@@ -69,6 +134,9 @@ access_cb (void *cls, struct MHD_Connection *connection, const char *url, const 
     {
       req = cg_request_new (connection, method, url, server->agent->config->max_body);
       *con_cls = req;
+      CgConnection *conn = connection_of (connection);
+      if (conn)
+        conn->last = request_is_last (connection, version);
 
       /* A caller that fails to authenticate is answered now, on its
        * headers, and its body is never read. */
@@ -112,8 +180,15 @@ static void
 completed_cb (void *cls, struct MHD_Connection *connection, void **con_cls,
               enum MHD_RequestTerminationCode toe)
 {
+  CgServer *server = cls;
   cg_request_free (*con_cls);
   *con_cls = NULL;
+
+  /* Its answer is sent; if the connection ends with it, it is over for the
+   * client, who may already be opening the next one. */
+  CgConnection *conn = connection_of (connection);
+  if (conn && (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK || conn->last || conn->linger))
+    cg_conn_limit_release (server->limit, g_steal_pointer (&conn->slot));
 }
 
 static void
@@ -126,7 +201,9 @@ connection_cb (void *cls, struct MHD_Connection *connection, void **socket_conte
 
   if (toe == MHD_CONNECTION_NOTIFY_STARTED)
     {
-      *socket_context = g_new0 (CgConnection, 1);
+      CgConnection *conn = g_new0 (CgConnection, 1);
+      conn->slot = g_steal_pointer (&accepting);
+      *socket_context = conn;
       /* Without TCP_NODELAY a one-shot request waits ~40 ms on delayed ACK. */
       int one = 1;
       if (info)
@@ -137,6 +214,8 @@ connection_cb (void *cls, struct MHD_Connection *connection, void **socket_conte
   /* Closed: libmicrohttpd closes the socket right after this.  One refused
    * before its body was read goes on (a dup) to linger instead. */
   CgConnection *conn = *socket_context;
+  if (conn)
+    cg_conn_limit_release (server->limit, g_steal_pointer (&conn->slot));
   if (conn && conn->linger && info)
     {
       int fd = fcntl (info->connect_fd, F_DUPFD_CLOEXEC, 0);
@@ -219,20 +298,25 @@ start_daemon (CgServer *server, int fd, const char *addr, GError **error)
     { MHD_OPTION_HTTPS_CERT_CALLBACK, 0, (void *) cg_tls_retrieve_cb },
     { MHD_OPTION_HTTPS_PRIORITIES, 0, cfg->priority },
     { MHD_OPTION_THREAD_POOL_SIZE, threads, NULL },
-    { MHD_OPTION_CONNECTION_LIMIT, cfg->max_connections, NULL },
-    { MHD_OPTION_PER_IP_CONNECTION_LIMIT, cfg->max_connections_per_ip, NULL },
+    /* The limits are the agent's (accept_cb).  libmicrohttpd's own splits
+     * between its threads, and at it a thread stops accepting (a client
+     * would wait unanswered): one place more than the agent's for each, so
+     * that it never binds first.  (A thread accepts only after it has
+     * cleaned up its closed connections, so it never holds more than the
+     * agent counts.) */
+    { MHD_OPTION_CONNECTION_LIMIT, (intptr_t) (cfg->max_connections + 1) * threads, NULL },
     { MHD_OPTION_CONNECTION_TIMEOUT, cfg->idle_timeout, NULL },
     /* Headers and the MHD read buffer live in this pool; bodies are
      * accumulated by us against max_body. */
     { MHD_OPTION_CONNECTION_MEMORY_LIMIT, 32 * 1024, NULL },
-    { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) completed_cb, NULL },
+    { MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) completed_cb, server },
     { MHD_OPTION_NOTIFY_CONNECTION, (intptr_t) connection_cb, server },
     { MHD_OPTION_EXTERNAL_LOGGER, (intptr_t) log_cb, NULL },
     { MHD_OPTION_END, 0, NULL },
   };
   struct MHD_Daemon *d = MHD_start_daemon (
       MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
-      0, NULL, NULL, access_cb, server, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+      0, accept_cb, server, access_cb, server, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
   if (!d)
     {
       g_set_error (error, CG_ERROR, CG_ERROR_FAILED,
@@ -269,6 +353,8 @@ cg_server_bind (CgAgent *agent, GError **error)
   server->daemons = g_ptr_array_new ();
   server->urls = g_ptr_array_new_with_free_func (g_free);
   server->linger = cg_linger_new ();
+  server->limit = cg_conn_limit_new (agent->config->max_connections,
+                                     agent->config->max_connections_per_ip);
 
   if (agent->config->listen)
     {
@@ -344,5 +430,6 @@ cg_server_stop (CgServer *server)
   g_ptr_array_unref (server->daemons);
   g_ptr_array_unref (server->urls);
   cg_linger_free (server->linger);
+  cg_conn_limit_free (server->limit);
   g_free (server);
 }

@@ -6,7 +6,8 @@
 G_BEGIN_DECLS
 
 /* The TLS endpoint: one libmicrohttpd daemon per listening address, each
- * with its own thread pool, all answering through cg_api_dispatch. */
+ * with its own thread pool, all answering through cg_api_dispatch and
+ * sharing one set of connection limits. */
 typedef struct CgServer CgServer;
 
 /* Binds every address: first, so that a port in use stops the agent

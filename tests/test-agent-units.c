@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Unit tests of the agent's option parsing, client grouping and login
- * throttle. */
+/* Unit tests of the agent's option parsing, client grouping, connection
+ * limits and login throttle. */
 #include "config.h"
 
 #include "agent/cg-config.h"
+#include "agent/cg-conn-limit.h"
 #include "agent/cg-peer.h"
 #include "agent/cg-throttle.h"
 #include "common/cg-error.h"
@@ -216,6 +217,110 @@ test_throttle_full (void)
   cg_throttle_free (t);
 }
 
+/* A socket address from text, as accept() gives it. */
+static struct sockaddr_storage
+peer (const char *addr)
+{
+  struct sockaddr_storage ss = { 0 };
+  struct sockaddr_in6 *s6 = (struct sockaddr_in6 *) &ss;
+  struct sockaddr_in *s4 = (struct sockaddr_in *) &ss;
+  if (inet_pton (AF_INET6, addr, &s6->sin6_addr) == 1)
+    s6->sin6_family = AF_INET6;
+  else if (inet_pton (AF_INET, addr, &s4->sin_addr) == 1)
+    s4->sin_family = AF_INET;
+  else
+    g_assert_not_reached ();
+  return ss;
+}
+
+static CgConnSlot *
+acquire (CgConnLimit *l, const char *addr)
+{
+  struct sockaddr_storage ss = peer (addr);
+  return cg_conn_limit_acquire (l, (struct sockaddr *) &ss);
+}
+
+/* The limits hold over every connection at once, per client: an IPv4
+ * address (also when seen as ::ffff:a.b.c.d) or an IPv6 /64. */
+static void
+test_conn_limit (void)
+{
+  CgConnLimit *l = cg_conn_limit_new (5, 2);
+  g_autoptr (GPtrArray) held = g_ptr_array_new ();
+  const char *const two_each[] = { "192.0.2.1", "::ffff:192.0.2.1", /* one client */
+                                   "2001:db8:1:2::1", "2001:db8:1:2:ffff::9" /* one /64 */ };
+  for (gsize i = 0; i < G_N_ELEMENTS (two_each); i++)
+    {
+      CgConnSlot *s = acquire (l, two_each[i]);
+      g_assert_nonnull (s);
+      g_ptr_array_add (held, s);
+    }
+  g_assert_null (acquire (l, "192.0.2.1"));
+  g_assert_null (acquire (l, "2001:db8:1:2::77"));
+  CgConnSlot *fifth = acquire (l, "2001:db8:1:3::1"); /* the next /64 */
+  g_assert_nonnull (fifth);
+  /* The agent is full: nobody else, however new. */
+  g_assert_null (acquire (l, "198.51.100.1"));
+  struct sockaddr_storage ss = peer ("192.0.2.1");
+  guint mine;
+  g_assert_cmpuint (cg_conn_limit_count (l, (struct sockaddr *) &ss, &mine), ==, 5);
+  g_assert_cmpuint (mine, ==, 2);
+
+  /* A place given back is free for anyone. */
+  cg_conn_limit_release (l, fifth);
+  CgConnSlot *s = acquire (l, "198.51.100.1");
+  g_assert_nonnull (s);
+  g_assert_null (acquire (l, "198.51.100.2"));
+  cg_conn_limit_release (l, s);
+  cg_conn_limit_release (l, NULL);
+  for (guint i = 0; i < held->len; i++)
+    cg_conn_limit_release (l, held->pdata[i]);
+  g_assert_cmpuint (cg_conn_limit_count (l, (struct sockaddr *) &ss, &mine), ==, 0);
+  g_assert_cmpuint (mine, ==, 0);
+  /* Every client back to nothing: a full per-client share again. */
+  g_assert_nonnull ((s = acquire (l, "192.0.2.1")));
+  cg_conn_limit_release (l, s);
+  cg_conn_limit_free (l);
+}
+
+/* Many threads taking and giving back places: the count never passes the
+ * limit and ends at zero. */
+static gpointer
+churn_thread (gpointer data)
+{
+  CgConnLimit *l = data;
+  char addr[48];
+  for (int i = 0; i < 20000; i++)
+    {
+      g_snprintf (addr, sizeof addr, "10.0.0.%d", i % 7);
+      CgConnSlot *s = acquire (l, addr);
+      if (s)
+        {
+          struct sockaddr_storage ss = peer (addr);
+          guint mine;
+          guint all = cg_conn_limit_count (l, (struct sockaddr *) &ss, &mine);
+          g_assert_cmpuint (all, <=, 10);
+          g_assert_cmpuint (mine, <=, 3);
+          cg_conn_limit_release (l, s);
+        }
+    }
+  return NULL;
+}
+
+static void
+test_conn_limit_threads (void)
+{
+  CgConnLimit *l = cg_conn_limit_new (10, 3);
+  GThread *threads[8];
+  for (gsize i = 0; i < G_N_ELEMENTS (threads); i++)
+    threads[i] = g_thread_new ("churn", churn_thread, l);
+  for (gsize i = 0; i < G_N_ELEMENTS (threads); i++)
+    g_thread_join (threads[i]);
+  struct sockaddr_storage ss = peer ("10.0.0.1");
+  g_assert_cmpuint (cg_conn_limit_count (l, (struct sockaddr *) &ss, NULL), ==, 0);
+  cg_conn_limit_free (l);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -227,5 +332,7 @@ main (int argc, char **argv)
   g_test_add_func ("/agent/throttle/ipv6-prefix", test_throttle_ipv6_prefix);
   g_test_add_func ("/agent/throttle/full", test_throttle_full);
   g_test_add_func ("/agent/peer-group", test_peer_group);
+  g_test_add_func ("/agent/conn-limit", test_conn_limit);
+  g_test_add_func ("/agent/conn-limit/threads", test_conn_limit_threads);
   return g_test_run ();
 }
