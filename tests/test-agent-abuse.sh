@@ -186,8 +186,12 @@ for i in range(1000):
         g = good.getresponse(); g.read(); good.close()
         assert g.status == 200, "good client on ::1 got %d at attempt %d" % (g.status, i)
 elapsed = time.monotonic() - t
-print("bad tokens: %s in %.1fs" % (counts, elapsed))
-assert counts.get(401, 0) <= 10 and counts.get(429, 0) >= 980, counts
+# auth_failures=10 is per minute from a client's first failure: a run that
+# a loaded machine stretches past a minute (each guess is a handshake) gets
+# 10 more in each further minute, and no more.
+allowed = 10 * (1 + int(elapsed // 60))
+print("bad tokens: %s in %.1fs (at most %d failures may be answered 401)" % (counts, elapsed, allowed))
+assert counts.get(401, 0) <= allowed and counts.get(429, 0) >= 1000 - allowed, counts
 assert counts.get(200, 0) == 0
 PY
 # Failed logins are audited as counts per client, once its interval (1 s
