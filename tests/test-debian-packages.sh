@@ -25,6 +25,12 @@ sudo=""
 pkgs=(credgate-agent credgate-tools credgate-manager)
 cred=/etc/credstore.encrypted/credgate-keyring-password.cred
 export DEBIAN_FRONTEND=noninteractive
+apt_get () { $sudo apt-get -o DPkg::Lock::Timeout=600 "$@"; }
+
+# One run at a time on a machine (several checkouts may run scripts/check):
+# a second waits here rather than finding the first one's packages.
+exec 9>/tmp/credgate-test-debian-packages.lock
+flock 9
 
 # This machine must not hold a credgate of its own: the test purges.
 for p in "${pkgs[@]}"; do
@@ -45,7 +51,7 @@ credstore_made= hostkey_made= installed= agent_pid=
 [ -e /var/lib/systemd/credential.secret ] || hostkey_made=1
 cleanup () {
   [ -z "$agent_pid" ] || { $sudo pkill -TERM -P "$agent_pid"; $sudo kill -TERM "$agent_pid"; sleep 0.5; } 2>/dev/null
-  [ -z "$installed" ] || $sudo apt-get purge -y -qq "${pkgs[@]}" >/dev/null 2>&1 || true
+  [ -z "$installed" ] || apt_get purge -y -qq "${pkgs[@]}" >/dev/null 2>&1 || true
   $sudo rm -f "$cred"
   [ -z "$credstore_made" ] || $sudo rmdir /etc/credstore.encrypted 2>/dev/null || true
   [ -z "$hostkey_made" ] || $sudo rm -f /var/lib/systemd/credential.secret
@@ -75,7 +81,7 @@ pass "lintian: no errors, no warnings left without an override${lint:+ ($(echo "
 
 # --- Install as the README says.
 find /etc -xdev | sort > "$WORK/etc.before"
-$sudo apt-get install -y -qq "$(deb credgate-agent)" "$(deb credgate-tools)" "$(deb credgate-manager)" \
+apt_get install -y -qq "$(deb credgate-agent)" "$(deb credgate-tools)" "$(deb credgate-manager)" \
   >"$WORK/install.log" 2>&1 || { cat "$WORK/install.log" >&2; fail "apt-get install"; }
 installed=1
 pass "apt-get install ./credgate-{agent,tools,manager}_*.deb"
@@ -224,7 +230,7 @@ stop_unit_agent
 # state, keyring and the admin's conffile change stay; the record opens.
 echo '# changed by the admin' >> /etc/credgate/agent.conf
 (cd /var/lib/credgate && find . -type f -print0 | sort -z | xargs -0 sha256sum) > "$WORK/state.before"
-$sudo apt-get install -y -qq --reinstall "$(deb credgate-agent)" >"$WORK/upgrade.log" 2>&1 ||
+apt_get install -y -qq --reinstall "$(deb credgate-agent)" >"$WORK/upgrade.log" 2>&1 ||
   { cat "$WORK/upgrade.log" >&2; fail "apt-get install --reinstall"; }
 (cd /var/lib/credgate && find . -type f -print0 | sort -z | xargs -0 sha256sum) > "$WORK/state.after"
 diff "$WORK/state.before" "$WORK/state.after" >&2 || fail "the upgrade changed the agent's state"
@@ -237,11 +243,11 @@ pass "upgrade: state and keyring unchanged, agent.conf kept, the record opens af
 # --- Remove keeps the state and the conffile; purge says what it deletes,
 # then nothing is left but the user (and the credential, the admin's).
 dpkg -L "${pkgs[@]}" | sort -u > "$WORK/files"
-$sudo apt-get remove -y -qq credgate-agent >"$WORK/remove.log" 2>&1 || { cat "$WORK/remove.log" >&2; fail "apt-get remove"; }
+apt_get remove -y -qq credgate-agent >"$WORK/remove.log" 2>&1 || { cat "$WORK/remove.log" >&2; fail "apt-get remove"; }
 [ ! -e /usr/sbin/credgate-agent ] || fail "apt-get remove left the agent"
 [ -s /var/lib/credgate/state.db ] && [ -s /var/lib/credgate/keyring/keyrings/login.keyring ] || fail "apt-get remove deleted the state"
 [ -f /etc/credgate/agent.conf ] || fail "apt-get remove deleted the conffile"
-$sudo apt-get purge -y "${pkgs[@]}" >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log" >&2; fail "apt-get purge"; }
+apt_get purge -y "${pkgs[@]}" >"$WORK/purge.log" 2>&1 || { cat "$WORK/purge.log" >&2; fail "apt-get purge"; }
 installed=
 has 'credgate-agent: purge: deleting /var/lib/credgate' "$WORK/purge.log" || fail "purge did not say what it deletes"
 left=
