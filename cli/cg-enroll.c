@@ -14,7 +14,6 @@
 #include "common/cg-file.h"
 #include "common/cg-secure.h"
 
-#define CN_MAX 64
 
 char *
 cg_enroll_default_path (const char *host, guint port, const char *ext)
@@ -29,40 +28,16 @@ cg_enroll_default_path (const char *host, guint port, const char *ext)
   return g_build_filename (g_get_user_config_dir (), "credgate", base, NULL);
 }
 
-static char *
-common_name (void)
-{
-  const char *host = g_get_host_name ();
-  if (!host || !*host || strlen (host) > CN_MAX)
-    return g_strdup ("credgate-client");
-  return g_strdup (host);
-}
 
 json_t *
 cg_enroll_run (CgClient *client, const char *code, const char *cert_path, const char *key_path,
                GError **error)
 {
   g_autoptr (CgBuf) key = NULL;
-  g_autofree char *csr = NULL;
-  g_autofree char *cn = common_name ();
-  if (!cg_client_key_generate (cn, &key, &csr, error))
-    return NULL;
-
-  json_auto_t *body = json_pack ("{s:s, s:s}", "code", code, "csr", csr);
-  json_t *reply = cg_client_request (client, "POST", "/v1/enroll", body, error);
+  json_t *reply = cg_client_enroll (client, code, NULL, &key, error);
   if (!reply)
     return NULL;
   const char *cert = json_string_value (json_object_get (reply, "certificate"));
-  if (!cert || !cg_client_cert_matches_key (cert, strlen (cert), key, NULL, error))
-    {
-      if (!cert)
-        g_set_error_literal (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PROTOCOL,
-                             "the agent's enrollment reply holds no certificate");
-      else
-        g_prefix_error (error, "the agent's enrollment reply: ");
-      json_decref (reply);
-      return NULL;
-    }
 
   g_autofree char *dir = g_path_get_dirname (key_path);
   g_autofree char *cert_dir = g_path_get_dirname (cert_path);

@@ -16,6 +16,7 @@ struct _CgConnectView
   GtkSpinButton *port_spin;
   GtkPasswordEntry *token_entry;
   GtkCheckButton *remember_check;
+  GtkPasswordEntry *code_entry;
   GtkSpinner *spinner;
   GtkButton *connect_button;
   GtkListBox *known_list;
@@ -27,12 +28,15 @@ G_DEFINE_FINAL_TYPE (CgConnectView, cg_connect_view, GTK_TYPE_WIDGET)
 enum
 {
   SIGNAL_CONNECT,
+  SIGNAL_ENROLL,
   N_SIGNALS
 };
 static guint signals[N_SIGNALS];
 
-static void
-emit_connect (CgConnectView *self, const char *host, guint port, const char *token)
+/* The form's host and port, a "HOST:PORT" in the host field winning; FALSE
+ * (focus on the host) when there is none. */
+static gboolean
+read_address (CgConnectView *self, const char *host, guint *port, char **out)
 {
   g_autofree char *trimmed = g_strstrip (g_strdup (host));
   g_autofree char *parsed = NULL;
@@ -40,7 +44,7 @@ emit_connect (CgConnectView *self, const char *host, guint port, const char *tok
   if (!*trimmed || self->busy)
     {
       gtk_widget_grab_focus (GTK_WIDGET (self->host_entry));
-      return;
+      return FALSE;
     }
   /* "gw1:8443" and "[::1]:8443" carry their own port, as the CLI takes
    * them; a bare IPv6 literal keeps the port field's. */
@@ -49,12 +53,38 @@ emit_connect (CgConnectView *self, const char *host, guint port, const char *tok
       gboolean explicit_port = trimmed[0] == '[' ? strstr (trimmed, "]:") != NULL
                                                  : strchr (trimmed, ':') == strrchr (trimmed, ':');
       if (explicit_port)
-        port = parsed_port;
+        *port = parsed_port;
       g_free (trimmed);
       trimmed = g_steal_pointer (&parsed);
     }
-  g_signal_emit (self, signals[SIGNAL_CONNECT], 0, trimmed, port, token,
-                 gtk_check_button_get_active (self->remember_check));
+  *out = g_steal_pointer (&trimmed);
+  return TRUE;
+}
+
+static void
+enroll_action_cb (GtkWidget *widget, const char *action_name, GVariant *parameter)
+{
+  CgConnectView *self = CG_CONNECT_VIEW (widget);
+  guint port = (guint)gtk_spin_button_get_value_as_int (self->port_spin);
+  g_autofree char *host = NULL;
+  const char *code = gtk_editable_get_text (GTK_EDITABLE (self->code_entry));
+  if (!read_address (self, gtk_editable_get_text (GTK_EDITABLE (self->host_entry)), &port, &host))
+    return;
+  if (!*code)
+    {
+      gtk_widget_grab_focus (GTK_WIDGET (self->code_entry));
+      return;
+    }
+  g_signal_emit (self, signals[SIGNAL_ENROLL], 0, host, port, code);
+}
+
+static void
+emit_connect (CgConnectView *self, const char *host, guint port, const char *token)
+{
+  g_autofree char *address = NULL;
+  if (read_address (self, host, &port, &address))
+    g_signal_emit (self, signals[SIGNAL_CONNECT], 0, address, port, token,
+                   gtk_check_button_get_active (self->remember_check));
 }
 
 static void
@@ -127,6 +157,7 @@ void
 cg_connect_view_clear_token (CgConnectView *self)
 {
   gtk_editable_set_text (GTK_EDITABLE (self->token_entry), "");
+  gtk_editable_set_text (GTK_EDITABLE (self->code_entry), "");
 }
 
 void
@@ -199,6 +230,10 @@ cg_connect_view_class_init (CgConnectViewClass *klass)
   signals[SIGNAL_CONNECT]
       = g_signal_new ("connect", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
                       G_TYPE_NONE, 4, G_TYPE_STRING, G_TYPE_UINT, G_TYPE_STRING, G_TYPE_BOOLEAN);
+  /* host, port, the one-time enrollment code. */
+  signals[SIGNAL_ENROLL]
+      = g_signal_new ("enroll", G_TYPE_FROM_CLASS (klass), G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL,
+                      G_TYPE_NONE, 3, G_TYPE_STRING, G_TYPE_UINT, G_TYPE_STRING);
 
   gtk_widget_class_set_template_from_resource (widget_class,
                                                "/org/credgate/Manager/cg-connect-view.ui");
@@ -206,11 +241,13 @@ cg_connect_view_class_init (CgConnectViewClass *klass)
   gtk_widget_class_bind_template_child (widget_class, CgConnectView, port_spin);
   gtk_widget_class_bind_template_child (widget_class, CgConnectView, token_entry);
   gtk_widget_class_bind_template_child (widget_class, CgConnectView, remember_check);
+  gtk_widget_class_bind_template_child (widget_class, CgConnectView, code_entry);
   gtk_widget_class_bind_template_child (widget_class, CgConnectView, spinner);
   gtk_widget_class_bind_template_child (widget_class, CgConnectView, connect_button);
   gtk_widget_class_bind_template_child (widget_class, CgConnectView, known_list);
   gtk_widget_class_bind_template_callback (widget_class, known_row_activated_cb);
   gtk_widget_class_install_action (widget_class, "connect-view.connect", NULL, connect_action_cb);
+  gtk_widget_class_install_action (widget_class, "connect-view.enroll", NULL, enroll_action_cb);
   gtk_widget_class_set_layout_manager_type (widget_class, GTK_TYPE_BIN_LAYOUT);
 }
 

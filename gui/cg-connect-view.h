@@ -7,14 +7,16 @@ G_BEGIN_DECLS
 
 /* The connect form and the known agents.  It only collects input: the
  * "connect" signal (host, port, token, remember) hands it to the window,
- * which runs the connection.  An empty token means "the one in my keyring". */
+ * which runs the connection.  An empty token means "the client certificate
+ * or token in my keyring".  "enroll" (host, port, code) asks to enroll this
+ * device with a one-time code and connect with the certificate. */
 #define CG_TYPE_CONNECT_VIEW (cg_connect_view_get_type ())
 G_DECLARE_FINAL_TYPE (CgConnectView, cg_connect_view, CG, CONNECT_VIEW, GtkWidget)
 
 void cg_connect_view_set_busy (CgConnectView *self, gboolean busy);
 /* @agents: GPtrArray of const CgKnownAgent * (cg-known-agents.h; borrowed). */
 void cg_connect_view_set_known_agents (CgConnectView *self, GPtrArray *agents);
-/* Clear the token entry (after it went into the keyring or was refused). */
+/* Clear the token and code entries (after they were used or refused). */
 void cg_connect_view_clear_token (CgConnectView *self);
 /* Focus the host entry and make Connect the window's default. */
 void cg_connect_view_focus (CgConnectView *self);

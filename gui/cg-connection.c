@@ -265,8 +265,10 @@ cg_connection_classify_error (const GError *error)
     switch (error->code)
       {
       case CG_ERROR_UNAUTHORIZED:
-      case CG_ERROR_FORBIDDEN:
         return CG_CONNECTION_PROBLEM_TOKEN_REJECTED;
+      case CG_ERROR_FORBIDDEN:
+        /* 403: client_certificate_refused or enrollment_refused. */
+        return CG_CONNECTION_PROBLEM_CERTIFICATE_REFUSED;
       case CG_ERROR_LOCKED:
       case CG_ERROR_UNAVAILABLE:
       case CG_ERROR_KEYS_MISSING:
@@ -297,6 +299,11 @@ cg_connection_describe_error (const GError *error)
     case CG_CONNECTION_PROBLEM_TOKEN_REJECTED:
       return g_strdup (_ ("The agent rejected the access token. Ask the agent’s administrator "
                           "for a new one (credgatectl token create)."));
+    case CG_CONNECTION_PROBLEM_CERTIFICATE_REFUSED:
+      return g_strdup_printf (_ ("The agent refused this device’s client certificate or "
+                                 "enrollment code. Ask the agent’s administrator for a new code "
+                                 "(credgatectl client enroll). (%s)"),
+                              error->message);
     case CG_CONNECTION_PROBLEM_THROTTLED:
       return g_strdup (_ ("Too many failed attempts. Wait a minute and try again."));
     case CG_CONNECTION_PROBLEM_STORE_LOCKED:

@@ -33,6 +33,8 @@ struct _CgManagerClient
   guint port;
   char *pin;
   char *token;
+  char *cert_pem; /* client certificate and key, or NULL */
+  CgBuf *key_pem;
 };
 
 G_DEFINE_TYPE (CgManagerClient, cg_manager_client, G_TYPE_OBJECT)
@@ -68,6 +70,8 @@ cg_manager_client_finalize (GObject *object)
   g_free (self->host);
   g_free (self->pin);
   wipe_free (self->token);
+  g_free (self->cert_pem);
+  cg_buf_free (self->key_pem);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (cg_manager_client_parent_class)->finalize (object);
 }
@@ -109,6 +113,27 @@ cg_manager_client_set_token (CgManagerClient *self, const char *token)
   wipe_free (self->token);
   self->token = g_strdup (token);
   g_mutex_unlock (&self->lock);
+}
+
+void
+cg_manager_client_set_identity (CgManagerClient *self, const char *cert_pem,
+                                const CgBuf *key_pem)
+{
+  g_mutex_lock (&self->lock);
+  g_free (self->cert_pem);
+  cg_buf_free (self->key_pem);
+  self->cert_pem = cert_pem && key_pem ? g_strdup (cert_pem) : NULL;
+  self->key_pem = cert_pem && key_pem ? cg_buf_new_copy (key_pem->data, key_pem->len) : NULL;
+  g_mutex_unlock (&self->lock);
+}
+
+gboolean
+cg_manager_client_has_identity (CgManagerClient *self)
+{
+  g_mutex_lock (&self->lock);
+  gboolean has = self->cert_pem != NULL;
+  g_mutex_unlock (&self->lock);
+  return has;
 }
 
 const char *
@@ -332,16 +357,22 @@ static CgClient *
 make_client (CgManagerClient *self, GError **error)
 {
   CgClient *client = NULL;
+  gboolean ok = TRUE;
   g_mutex_lock (&self->lock);
   if (self->host && self->pin)
     {
       client = cg_client_new (self->host, self->port);
       cg_client_set_pins (client, self->pin, NULL);
-      if (self->token)
+      /* The certificate when there is one; the agent takes it first. */
+      if (self->cert_pem)
+        ok = cg_client_set_client_cert_data (client, self->cert_pem, self->key_pem, error);
+      else if (self->token)
         cg_client_set_token (client, self->token);
     }
   g_mutex_unlock (&self->lock);
-  if (!client)
+  if (!ok)
+    g_clear_pointer (&client, cg_client_free);
+  else if (!client)
     g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PIN_MISMATCH,
                  "no trusted agent to talk to");
   return client;
@@ -403,6 +434,71 @@ cg_manager_client_connect_finish (CgManagerClient *self, GAsyncResult *result, G
       return NULL;
     }
   return g_steal_pointer (&reply);
+}
+
+typedef struct
+{
+  char *code;
+  char *cert_pem;
+  CgBuf *key_pem;
+} Enrollment;
+
+static void
+enrollment_free (Enrollment *e)
+{
+  wipe_free (e->code);
+  g_free (e->cert_pem);
+  cg_buf_free (e->key_pem);
+  g_free (e);
+}
+
+static void
+enroll_thread (GTask *task, gpointer source, gpointer task_data, GCancellable *cancellable)
+{
+  Enrollment *e = task_data;
+  GError *error = NULL;
+  g_autoptr (CgClient) client = make_client (CG_MANAGER_CLIENT (source), &error);
+  if (client)
+    {
+      /* Enrollment carries no credential but the code. */
+      cg_client_set_client_cert (client, NULL, NULL);
+      cg_client_set_token (client, NULL);
+    }
+  json_t *reply = client ? cg_client_enroll (client, e->code, NULL, &e->key_pem, &error) : NULL;
+  if (!reply)
+    {
+      g_task_return_error (task, error);
+      return;
+    }
+  e->cert_pem = g_strdup (json_string_value (json_object_get (reply, "certificate")));
+  g_task_return_pointer (task, reply, (GDestroyNotify)json_decref);
+}
+
+void
+cg_manager_client_enroll_async (CgManagerClient *self, const char *code,
+                                GCancellable *cancellable, GAsyncReadyCallback callback,
+                                gpointer user_data)
+{
+  Enrollment *e = g_new0 (Enrollment, 1);
+  e->code = g_strstrip (g_strdup (code));
+  g_autoptr (GTask) task = g_task_new (self, cancellable, callback, user_data);
+  g_task_set_source_tag (task, cg_manager_client_enroll_async);
+  g_task_set_task_data (task, e, (GDestroyNotify)enrollment_free);
+  g_task_run_in_thread (task, enroll_thread);
+}
+
+json_t *
+cg_manager_client_enroll_finish (CgManagerClient *self, GAsyncResult *result, char **cert_pem,
+                                 CgBuf **key_pem, GError **error)
+{
+  json_t *reply = g_task_propagate_pointer (G_TASK (result), error);
+  if (reply)
+    {
+      Enrollment *e = g_task_get_task_data (G_TASK (result));
+      *cert_pem = g_steal_pointer (&e->cert_pem);
+      *key_pem = g_steal_pointer (&e->key_pem);
+    }
+  return reply;
 }
 
 static void

@@ -4,6 +4,8 @@
 #include <gio/gio.h>
 #include <jansson.h>
 
+#include "common/cg-secure.h"
+
 G_BEGIN_DECLS
 
 /* The GUI's one door to the agent: GTask wrappers around protocol/'s
@@ -38,6 +40,11 @@ CgManagerClient *cg_manager_client_new (void);
 void cg_manager_client_set_agent (CgManagerClient *self, const char *host, guint port,
                                   const char *pin);
 void cg_manager_client_set_token (CgManagerClient *self, const char *token);
+/* Authenticate with this client certificate and key (PEM, copied; the key
+ * is wiped when replaced) instead of a token; NULL both to stop. */
+void cg_manager_client_set_identity (CgManagerClient *self, const char *cert_pem,
+                                     const CgBuf *key_pem);
+gboolean cg_manager_client_has_identity (CgManagerClient *self);
 const char *cg_manager_client_get_host (CgManagerClient *self);
 guint cg_manager_client_get_port (CgManagerClient *self);
 
@@ -56,6 +63,16 @@ void cg_manager_client_connect_async (CgManagerClient *self, GCancellable *cance
                                       GAsyncReadyCallback callback, gpointer user_data);
 json_t *cg_manager_client_connect_finish (CgManagerClient *self, GAsyncResult *result,
                                           GError **error);
+
+/* Enroll this device with a one-time @code over the pinned connection:
+ * a new P-256 key, its CSR, the agent's certificate for it
+ * (cg_client_enroll).  finish gives the reply and the certificate and key
+ * (transfer full). */
+void cg_manager_client_enroll_async (CgManagerClient *self, const char *code,
+                                     GCancellable *cancellable, GAsyncReadyCallback callback,
+                                     gpointer user_data);
+json_t *cg_manager_client_enroll_finish (CgManagerClient *self, GAsyncResult *result,
+                                         char **cert_pem, CgBuf **key_pem, GError **error);
 
 /* GET /v1/credentials: the array of metadata (transfer full). */
 void cg_manager_client_list_async (CgManagerClient *self, GCancellable *cancellable,

@@ -38,6 +38,7 @@ struct _CgWindow
   CgKnownAgents *known;
   char *pending_token; /* wiped as soon as the client and keyring have it */
   gboolean remember_token;
+  char *pending_code; /* a one-time enrollment code, until it is used */
 };
 
 G_DEFINE_FINAL_TYPE (CgWindow, cg_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -47,6 +48,7 @@ clear_token (CgWindow *self)
 {
   if (self->pending_token)
     cg_token_store_free_token (g_steal_pointer (&self->pending_token));
+  cg_wipe_str (g_steal_pointer (&self->pending_code));
 }
 
 void
@@ -218,12 +220,63 @@ auth_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 }
 
 static void
+identity_saved_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (CgWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  if (!cg_token_store_save_identity_finish (result, &error))
+    {
+      g_autofree char *message = g_strdup_printf (
+          _ ("Enrolled, but the client certificate could not be kept in your keyring: %s"),
+          error->message);
+      cg_window_show_error (self, message);
+    }
+}
+
+/* The agent certified this device's new key: keep both in the keyring and
+ * connect with the certificate, no token. */
+static void
+enroll_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (CgWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *cert = NULL;
+  g_autoptr (CgBuf) key = NULL;
+  json_auto_t *reply
+      = cg_manager_client_enroll_finish (self->client, result, &cert, &key, &error);
+
+  if (cg_connection_get_state (self->connection) != CG_CONNECTION_AUTHENTICATING)
+    return; /* cancelled meanwhile */
+  if (!reply)
+    {
+      attempt_failed (self, error);
+      return;
+    }
+  cg_token_store_save_identity_async (cg_connection_get_host (self->connection),
+                                      cg_connection_get_port (self->connection), cert, key, NULL,
+                                      identity_saved_cb, g_object_ref (self));
+  cg_manager_client_set_identity (self->client, cert, key);
+  cg_manager_client_set_token (self->client, NULL);
+  clear_token (self);
+  cg_manager_client_connect_async (self->client, self->cancellable, auth_done_cb,
+                                   g_object_ref (self));
+}
+
+static void
 authenticate (CgWindow *self)
 {
   cg_manager_client_set_agent (self->client, cg_connection_get_host (self->connection),
                                cg_connection_get_port (self->connection),
                                cg_connection_get_pin (self->connection));
-  cg_manager_client_set_token (self->client, self->pending_token);
+  if (self->pending_code)
+    {
+      /* Over the connection just pinned: the code, a CSR, the certificate. */
+      cg_manager_client_enroll_async (self->client, self->pending_code, self->cancellable,
+                                      enroll_done_cb, g_object_ref (self));
+      return;
+    }
+  if (!cg_manager_client_has_identity (self->client))
+    cg_manager_client_set_token (self->client, self->pending_token);
   cg_manager_client_connect_async (self->client, self->cancellable, auth_done_cb,
                                    g_object_ref (self));
 }
@@ -340,18 +393,56 @@ token_lookup_cb (GObject *source, GAsyncResult *result, gpointer user_data)
   start_probe (self);
 }
 
+/* No token typed: this device's client certificate for the agent if the
+ * keyring has one, else the token it keeps. */
 static void
-connect_view_connect_cb (CgWindow *self, const char *host, guint port, const char *token,
-                         gboolean remember)
+identity_lookup_cb (GObject *source, GAsyncResult *result, gpointer user_data)
+{
+  g_autoptr (CgWindow) self = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *cert = NULL;
+  g_autoptr (CgBuf) key = NULL;
+  gboolean found = cg_token_store_lookup_identity_finish (result, &cert, &key, &error);
+
+  if (cg_connection_get_state (self->connection) != CG_CONNECTION_PROBING)
+    return;
+  if (found)
+    {
+      cg_manager_client_set_identity (self->client, cert, key);
+      start_probe (self);
+      return;
+    }
+  if (error)
+    g_debug ("client certificate lookup: %s", error->message);
+  cg_token_store_lookup_async (cg_connection_get_host (self->connection),
+                               cg_connection_get_port (self->connection), self->cancellable,
+                               token_lookup_cb, g_object_ref (self));
+}
+
+/* Start an attempt at host:port: TRUE when the connection took it. */
+static gboolean
+begin_attempt (CgWindow *self, const char *host, guint port)
 {
   if (!cg_connection_start (self->connection, host, port))
-    return;
+    return FALSE;
   hide_banner (self);
   g_cancellable_cancel (self->cancellable);
   g_clear_object (&self->cancellable);
   self->cancellable = g_cancellable_new ();
   cg_connect_view_set_busy (self->connect_view, TRUE);
   clear_token (self);
+  /* A typed token or code says how to authenticate this time. */
+  cg_manager_client_set_identity (self->client, NULL, NULL);
+  cg_manager_client_set_token (self->client, NULL);
+  return TRUE;
+}
+
+static void
+connect_view_connect_cb (CgWindow *self, const char *host, guint port, const char *token,
+                         gboolean remember)
+{
+  if (!begin_attempt (self, host, port))
+    return;
   self->remember_token = remember && token && *token;
 
   if (token && *token)
@@ -361,8 +452,18 @@ connect_view_connect_cb (CgWindow *self, const char *host, guint port, const cha
       start_probe (self);
     }
   else
-    cg_token_store_lookup_async (host, port, self->cancellable, token_lookup_cb,
-                                 g_object_ref (self));
+    cg_token_store_lookup_identity_async (host, port, self->cancellable, identity_lookup_cb,
+                                          g_object_ref (self));
+}
+
+static void
+connect_view_enroll_cb (CgWindow *self, const char *host, guint port, const char *code)
+{
+  if (!begin_attempt (self, host, port))
+    return;
+  self->remember_token = FALSE;
+  self->pending_code = g_strdup (code);
+  start_probe (self);
 }
 
 static void
@@ -380,6 +481,7 @@ disconnect_action_cb (GtkWidget *widget, const char *action_name, GVariant *para
   g_cancellable_cancel (self->cancellable);
   cg_connection_disconnect (self->connection);
   cg_manager_client_set_token (self->client, NULL);
+  cg_manager_client_set_identity (self->client, NULL, NULL);
   cg_credentials_view_clear (self->credentials_view);
   hide_banner (self);
   show_connect_page (self);
@@ -432,6 +534,7 @@ cg_window_class_init (CgWindowClass *klass)
   gtk_widget_class_bind_template_callback (widget_class, banner_close_clicked_cb);
   gtk_widget_class_bind_template_callback (widget_class, view_show_error_cb);
   gtk_widget_class_bind_template_callback (widget_class, connect_view_connect_cb);
+  gtk_widget_class_bind_template_callback (widget_class, connect_view_enroll_cb);
   gtk_widget_class_install_action (widget_class, "manager.disconnect", NULL, disconnect_action_cb);
   gtk_widget_class_install_action (widget_class, "manager.show-page", "s", show_page_action_cb);
   /* Alt+1 / Alt+2 switch pages, as tabs do in GNOME applications. */

@@ -5,9 +5,14 @@
 
 #include <curl/curl.h>
 #include <gnutls/gnutls.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "certs/cg-cert.h"
+#include "certs/cg-client-cert.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-json.h"
@@ -34,6 +39,8 @@ struct CgClient
   CgBuf *token;
   char *cert_path; /* client certificate and key, or NULL */
   char *key_path;
+  int cert_fd; /* memfds behind the paths of cg_client_set_client_cert_data, or -1 */
+  int key_fd;
   guint connect_timeout;
   guint timeout;
 };
@@ -58,6 +65,7 @@ cg_client_new (const char *host, guint port)
   client->host = g_strdup (host);
   client->port = port;
   client->address = cg_agent_address_format (host, port);
+  client->cert_fd = client->key_fd = -1;
   client->connect_timeout = DEFAULT_CONNECT_TIMEOUT_S;
   client->timeout = DEFAULT_TIMEOUT_S;
   return client;
@@ -76,8 +84,7 @@ cg_client_free (CgClient *client)
   g_free (client->next_pin);
   g_free (client->peer_pin);
   cg_buf_free (client->token);
-  g_free (client->cert_path);
-  g_free (client->key_path);
+  cg_client_set_client_cert (client, NULL, NULL);
   g_free (client);
 }
 
@@ -132,6 +139,76 @@ cg_client_set_client_cert (CgClient *client, const char *cert_path, const char *
   g_free (client->key_path);
   client->cert_path = g_strdup (cert_path);
   client->key_path = g_strdup (key_path);
+  if (client->cert_fd >= 0)
+    close (client->cert_fd);
+  if (client->key_fd >= 0)
+    {
+      /* Wipe the key's pages before they go back to the kernel. */
+      struct stat st;
+      if (fstat (client->key_fd, &st) == 0 && st.st_size > 0)
+        {
+          void *p = mmap (NULL, st.st_size, PROT_READ | PROT_WRITE, MAP_SHARED, client->key_fd, 0);
+          if (p != MAP_FAILED)
+            {
+              cg_wipe (p, st.st_size);
+              munmap (p, st.st_size);
+            }
+        }
+      close (client->key_fd);
+    }
+  client->cert_fd = client->key_fd = -1;
+}
+
+/* An anonymous memory file holding @data, or -1 with the error. */
+static int
+memory_file (const char *name, const void *data, gsize len, GError **error)
+{
+  int fd = memfd_create (name, MFD_CLOEXEC);
+  const guint8 *p = data;
+  gsize left = len;
+  while (fd >= 0 && left > 0)
+    {
+      ssize_t n = write (fd, p, left);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n <= 0)
+        {
+          close (fd);
+          fd = -1;
+          break;
+        }
+      p += n;
+      left -= n;
+    }
+  if (fd < 0)
+    {
+      int e = errno;
+      g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot hold the client certificate: %s",
+                   g_strerror (e));
+    }
+  return fd;
+}
+
+gboolean
+cg_client_set_client_cert_data (CgClient *client, const char *cert_pem, const CgBuf *key_pem,
+                                GError **error)
+{
+  int cert_fd = memory_file ("credgate-client-cert", cert_pem, strlen (cert_pem), error);
+  int key_fd = cert_fd >= 0 ? memory_file ("credgate-client-key", key_pem->data, key_pem->len,
+                                           error)
+                            : -1;
+  if (key_fd < 0)
+    {
+      if (cert_fd >= 0)
+        close (cert_fd);
+      return FALSE;
+    }
+  g_autofree char *cert_path = g_strdup_printf ("/proc/self/fd/%d", cert_fd);
+  g_autofree char *key_path = g_strdup_printf ("/proc/self/fd/%d", key_fd);
+  cg_client_set_client_cert (client, cert_path, key_path);
+  client->cert_fd = cert_fd;
+  client->key_fd = key_fd;
+  return TRUE;
 }
 
 void
@@ -438,6 +515,38 @@ cg_client_request (CgClient *client, const char *method, const char *path, json_
   cg_wipe_str (body_text);
   cg_buf_free (reply_buf);
   return reply;
+}
+
+json_t *
+cg_client_enroll (CgClient *client, const char *code, const char *cn, CgBuf **key_pem,
+                  GError **error)
+{
+  g_autoptr (CgBuf) key = NULL;
+  g_autofree char *csr = NULL;
+  /* The agent names the certificate itself; the CN only helps a reader. */
+  const char *host = g_get_host_name ();
+  if (!cn)
+    cn = host && *host && strlen (host) <= 64 ? host : "credgate-client";
+  if (!cg_client_key_generate (cn, &key, &csr, error))
+    return NULL;
+  json_auto_t *body = json_pack ("{s:s, s:s}", "code", code, "csr", csr);
+  json_t *reply = cg_client_request (client, "POST", "/v1/enroll", body, error);
+  if (!reply)
+    return NULL;
+  const char *cert = json_string_value (json_object_get (reply, "certificate"));
+  if (!cert)
+    g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PROTOCOL,
+                 "the agent at %s sent an enrollment reply without a certificate",
+                 client->address);
+  else if (!cg_client_cert_matches_key (cert, strlen (cert), key, NULL, error))
+    g_prefix_error (error, "the agent at %s sent an enrollment reply that ", client->address);
+  else
+    {
+      *key_pem = g_steal_pointer (&key);
+      return reply;
+    }
+  json_decref (reply);
+  return NULL;
 }
 
 json_t *

@@ -4,6 +4,8 @@
 #include <glib.h>
 #include <jansson.h>
 
+#include "common/cg-secure.h"
+
 G_BEGIN_DECLS
 
 /* The HTTPS client for the agent's /v1 API: libcurl (GnuTLS) with the
@@ -49,6 +51,11 @@ void cg_client_set_timeouts (CgClient *client, guint connect_s, guint total_s);
  * unencrypted) instead of a token; NULL both to stop.  The files are read
  * by libcurl at each new connection. */
 void cg_client_set_client_cert (CgClient *client, const char *cert_path, const char *key_path);
+/* The same from memory (both PEM, borrowed): for a key kept in a keyring.
+ * libcurl reads files only, so each goes into an anonymous memory file
+ * (memfd, never on a disk) that the client holds until it is freed. */
+gboolean cg_client_set_client_cert_data (CgClient *client, const char *cert_pem,
+                                         const CgBuf *key_pem, GError **error);
 
 /* First contact (trust on first use) and mismatch reports: fetch the
  * agent's certificate without verifying it and return its SPKI pin
@@ -63,6 +70,14 @@ const char *cg_client_get_peer_pin (CgClient *client);
  * reply object (transfer full). */
 json_t *cg_client_request (CgClient *client, const char *method, const char *path, json_t *body,
                            GError **error);
+
+/* Enrollment (POST /v1/enroll, no token): make a P-256 key pair, send a
+ * CSR for it (CN @cn, or NULL: this host's name) with the one-time @code, and check that the
+ * certificate that comes back is for that key.  Returns the reply
+ * {"name","certificate","serial","fingerprint","expires","ca"} (transfer
+ * full) and the private key as PEM in *key_pem. */
+json_t *cg_client_enroll (CgClient *client, const char *code, const char *cn, CgBuf **key_pem,
+                          GError **error);
 
 /* GET /v1/info, checked for the members clients rely on (transfer full). */
 json_t *cg_client_get_info (CgClient *client, GError **error);

@@ -329,6 +329,39 @@ JSON
     pass "[$UI_LANG] pin rollover: the staged pin is learnt, the activated certificate is accepted without a prompt"
   fi
 
+  # Enroll this device (once): the admin's one-time code typed into the
+  # connect page; the window makes a key, has the agent certify it, keeps
+  # both in the user's keyring (no file), and reconnects with the
+  # certificate.  Then the token is revoked and forgotten, and a one-click
+  # reconnect still gets in: no token at all.
+  if [ "$UI_LANG" = en ]; then
+    local code; code=$(ctl client enroll gui-device 2>/dev/null)
+    key "$(mn '_Disconnect')"
+    key "$(mn '_Enrollment code')"; printf '%s' "$code" | xdotool type --delay 5 --file -
+    shot 9b-enroll
+    key "$(mn 'Enro_ll this device')"
+    "$PY" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" --find "$(t 'Edit %s' | sed "s/%s/$name/")" ||
+      fail "[$UI_LANG] enrolling did not connect"
+    ctl client list | grep '^gui-device ' | grep -q active || fail "[$UI_LANG] gui-device is not enrolled: $(ctl client list)"
+    local items; items=$(secret-tool search --all xdg:schema org.credgate.Manager.Token kind client-certificate 2>&1 || true)
+    grep -q "attribute.port = $PORT" <<<"$items" || fail "[$UI_LANG] the client certificate is not in the keyring: $items"
+    grep -rlqs 'PRIVATE KEY' "$config" "$HOME" && fail "[$UI_LANG] the client key is in a plain file"
+    ctl token revoke gui-e2e >/dev/null
+    secret-tool clear host localhost port "$PORT" kind token
+    secret-tool lookup host localhost port "$PORT" kind token >/dev/null 2>&1 && fail "the token is still in the keyring"
+    key "$(mn '_Disconnect')"
+    key "$(mn '_Known agents')"
+    key Return
+    "$PY" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" --find "$(t 'Edit %s' | sed "s/%s/$name/")" ||
+      fail "[$UI_LANG] no reconnect with the client certificate alone"
+    shot 9c-enrolled
+    ctl --json client list | python3 -c '
+import json, sys
+rows = [r for r in json.load(sys.stdin) if r["name"] == "gui-device" and r["state"] == "active"]
+assert len(rows) == 1 and rows[0]["lastUsed"], rows' || fail "[$UI_LANG] the certificate was not used"
+    pass "[$UI_LANG] Enroll this device: key and certificate in the keyring, reconnect with no token"
+  fi
+
   # Delete with confirmation: Ctrl+F, the name, Ctrl+Delete; Cancel is the
   # default, the delete button has a mnemonic.
   key ctrl+f ctrl+a; typetext "$name"; key ctrl+Delete
@@ -338,6 +371,14 @@ JSON
   for _ in $(seq 50); do ctl credential resolve "$name" >/dev/null 2>&1 || break; sleep 0.2; done
   ctl credential resolve "$name" >/dev/null 2>&1 && fail "[$UI_LANG] the confirmed delete did not reach the agent"
   pass "[$UI_LANG] delete asks first, then the agent forgets the credential"
+  if [ "$UI_LANG" = en ]; then
+    grep '"audit":"credential.delete"' "$AGENT_LOG" | grep "\"target\":\"$name\"" | grep -q '"who":"client:gui-device"' ||
+      fail "[$UI_LANG] the delete's audit line does not name client:gui-device"
+    pass "[$UI_LANG] the audit line names the device's client certificate"
+    # The next language starts as a new user would: a token, no certificate.
+    secret-tool clear xdg:schema org.credgate.Manager.Token kind client-certificate
+    TOKEN=$(ctl token create gui-e2e-2)
+  fi
   focus "$main"
 
   "$PY" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" >"$ART/gui-$UI_LANG-a11y.txt" ||
