@@ -240,6 +240,8 @@ test_first_open (void)
   g_assert_cmpstr (cg_vault_keys_state_name (v), ==, "ready");
   g_assert_cmpuint (keyring_items (instance, "master"), ==, 1);
   g_assert_cmpuint (keyring_items (instance, "seal"), ==, 1);
+  /* The client CA's key is made with them (issue 12). */
+  g_assert_cmpuint (keyring_items (instance, "clientca"), ==, 1);
 
   g_autofree char *kid = NULL;
   sealing_kid (v, &kid);
@@ -395,7 +397,8 @@ test_restart (void)
   cg_vault_free (v);
 
   g_autofree char *instance = db_instance (dir);
-  g_assert_cmpuint (keyring_items (instance, NULL), ==, 2);
+  /* master, seal and the client CA. */
+  g_assert_cmpuint (keyring_items (instance, NULL), ==, 3);
 
   /* Reopened: same keys, records and values open, tokens still valid, no
    * new keyring items. */
@@ -412,7 +415,7 @@ test_restart (void)
   g_assert_cmpstr (got_kid, ==, kid);
   g_autofree char *who = cg_vault_token_check (v, token);
   g_assert_cmpstr (who, ==, "ci");
-  g_assert_cmpuint (keyring_items (instance, NULL), ==, 2);
+  g_assert_cmpuint (keyring_items (instance, NULL), ==, 3);
   cg_vault_free (v);
 }
 
@@ -492,10 +495,11 @@ test_locked_fresh (void)
   keyring_ctl ("unlock");
   g_assert_cmpuint (keyring_items (instance, NULL), ==, 0);
 
-  /* The same vault, no reopen, no main loop needed. */
+  /* The same vault, no reopen, no main loop needed; the client CA is made
+   * with the other keys, only now. */
   g_assert_true (cg_vault_keys_ready (v, &error));
   g_assert_no_error (error);
-  g_assert_cmpuint (keyring_items (instance, NULL), ==, 2);
+  g_assert_cmpuint (keyring_items (instance, NULL), ==, 3);
   json_auto_t *meta = put_string (v, "a", "x", &error);
   g_assert_no_error (error);
 }
