@@ -337,6 +337,11 @@ JSON
   if [ "$UI_LANG" = en ]; then
     local code; code=$(ctl client enroll gui-device 2>/dev/null)
     key "$(mn '_Disconnect')"
+    # The connect page takes the focus when it shows: type only after that.
+    "$PY" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" --find "$(t 'Enroll this device')" ||
+      fail "[$UI_LANG] no Enroll this device button"
+    sleep 0.5
+    key "$(mn '_Host')" ctrl+a; typetext localhost
     key "$(mn '_Enrollment code')"; printf '%s' "$code" | xdotool type --delay 5 --file -
     shot 9b-enroll
     key "$(mn 'Enro_ll this device')"
