@@ -44,7 +44,7 @@ cg_admin_cmd_client_enroll (CgAgent *agent, json_t *args, const char *who, GErro
     return NULL;
   g_autofree char *expires = NULL;
   char *code = cg_vault_client_code_create (agent->vault, name, ttl, validity, &expires, error);
-  cg_audit_log (who, "local", "client.enroll-code", name, code ? "ok" : (*error)->message);
+  cg_audit_log (who, "local", "client.enroll", name, code ? "ok" : (*error)->message);
   if (!code)
     return NULL;
   json_t *result = json_pack ("{s:s, s:s, s:s, s:I}", "name", name, "code", code, "codeExpires",

@@ -425,12 +425,12 @@ handle_enroll (CgAgent *agent, CgRequest *req, const char *who, const char *name
                                   ENROLL_REFUSED_MESSAGE, "code");
     }
   g_autofree char *client_who = g_strconcat ("client:", client, NULL);
-  if (!audit_before_change (req, client_who, "client.enroll", client, &ret))
+  if (!audit_before_change (req, client_who, "client.enrollment", client, &ret))
     return ret;
   json_auto_t *result = cg_vault_client_enroll (agent->vault, code, csr,
                                                 json_string_length (json_object_get (body, "csr")),
                                                 &error);
-  cg_audit_log (client_who, req->client, "client.enroll", client,
+  cg_audit_log (client_who, req->client, "client.enrollment", client,
                 result ? "ok" : error->message);
   if (!result)
     {

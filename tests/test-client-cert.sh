@@ -91,6 +91,10 @@ openssl verify -CAfile "$WORK/client-ca.pem" -purpose sslclient "$WORK/laptop.cr
   || fail "openssl does not verify the certificate against the client CA"
 days=$(( ( $(date -d "$(openssl x509 -in "$WORK/laptop.crt" -noout -enddate | cut -d= -f2)" +%s) - $(date +%s) ) / 86400 ))
 [ "$days" -ge 394 ] && [ "$days" -le 395 ] || fail "default validity is $days days, not 395"
+grep '"audit":"client.enrollment"' "$AGENT_LOG" | grep '"result":"ok"' | grep -q '"who":"client:laptop"' \
+  || fail "the enrollment's audit line does not name client:laptop"
+grep '"audit":"client.enroll"' "$AGENT_LOG" | grep '"target":"laptop"' | grep -q '"result":"attempt"' \
+  || fail "client enroll wrote no attempt line before making the code"
 pass "POST /v1/enroll signs the client's CSR: CN=name, clientAuth, 395 days, under the client CA"
 
 r=$(enroll laptop "$CODE")
