@@ -445,6 +445,8 @@ for how, fixture, preview in (
     by_id(d, "ls-encrypt").click()
     wait(d, lambda: "encryptedCredential" in by_id(d, "ls-output").get_attribute("value"), f"the rewrite of {fixture}")
     page = by_id(d, "ls-output").get_attribute("value")
+    if by_id(d, "ls-input").get_attribute("value") != "":
+        fail(f"{fixture}: the plaintext input stays after encrypting")
     cli = subprocess.run([E["CG_WEB_ENCRYPT"], "--key", f"{WORK}/agent.jwk", "--linked-service", path],
                          capture_output=True, text=True, check=True).stdout
     p, c = ordered(page), ordered(cli)

@@ -31,6 +31,9 @@ function say (text, isError = false) {
   box.className = isError ? 'message error' : 'message';
   box.setAttribute('role', isError ? 'alert' : 'status');
   box.textContent = text;
+  // An error the person cannot see is no help: bring it into view.
+  const r = box.getBoundingClientRect();
+  if (isError && (r.bottom < 0 || r.top > window.innerHeight)) box.scrollIntoView({ block: 'nearest' });
 }
 const sayError = (e) => say(describeError(e), true);
 
@@ -367,6 +370,10 @@ function linkedSection () {
       ls.output = parsed.rewrite(jwe);
       ls.name = parsed.name;
       output.value = ls.output;
+      // The input held the secrets in the clear: it goes once the result is
+      // shown, as in the desktop app.
+      input.value = '';
+      update();
       say(format(T('Encrypted the secret fields of “%s” to key %s.'), parsed.name, key.kid));
       output.focus();
     } catch (e) {
