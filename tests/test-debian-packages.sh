@@ -121,7 +121,22 @@ version=$(/usr/sbin/credgate-agent --version) || fail "credgate-agent --version"
 printf '%s\n' "$version" | has "$(dpkg-query -W -f='${Version}' credgate-agent)" || fail "credgate-agent --version: $version"
 /usr/bin/credgatectl --help | has 'token create' || fail "credgatectl --help"
 /usr/bin/credgate-encrypt-value --help | has -- '--agent' || fail "credgate-encrypt-value --help"
-pass "credgate-agent --version ($version), credgatectl --help, credgate-encrypt-value --help from /usr"
+# The manual pages, read from the packages (a Docker image's dpkg may be
+# told to leave /usr/share/man out).
+while read -r pkg page; do
+  printf '%s\n' "$section" | has -F "\`/usr/share/man/$page\`" || fail "README.md's Debian section does not name $page"
+  dpkg-deb --fsys-tarfile "$(deb "$pkg")" | tar -xO "./usr/share/man/$page" > "$WORK/page.gz" 2>/dev/null ||
+    fail "$pkg has no /usr/share/man/$page"
+  man -l -P cat "$WORK/page.gz" 2>/dev/null | has '^NAME' || fail "man cannot read $page"
+done <<'EOF'
+credgate-agent man8/credgate-agent.8.gz
+credgate-tools man1/credgatectl.1.gz
+credgate-tools man1/credgate-encrypt-value.1.gz
+credgate-manager man1/credgate-manager.1.gz
+EOF
+dpkg-deb --fsys-tarfile "$(deb credgate-tools)" | tar -xO ./usr/share/man/man1/credgatectl.1.gz > "$WORK/page.gz"
+man -l -P cat "$WORK/page.gz" 2>/dev/null | has 'token create' || fail "the credgatectl manual page does not show its commands"
+pass "credgate-agent --version ($version), credgatectl --help, credgate-encrypt-value --help from /usr; their manual pages"
 
 out=$(systemd-analyze verify "$unit" 2>&1) || fail "systemd-analyze verify: $out"
 [ -z "$out" ] || fail "systemd-analyze verify warns: $out"
