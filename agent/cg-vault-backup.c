@@ -9,10 +9,12 @@
 #include "agent/cg-keystore.h"
 #include "agent/cg-record-seal.h"
 #include "agent/cg-vault-private.h"
+#include "certs/cg-cert.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-json.h"
 #include "protocol/cg-names.h"
+#include "protocol/cg-p256.h"
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
@@ -21,7 +23,9 @@
 
 #define KEY_LEN 32
 #define HMAC_LEN 32
-#define PAYLOAD_FORMAT 1
+/* 2: the client CA and the enrolled clients ("clientCa", "clients");
+ * a format 1 payload (older backups, escrow) has neither and still restores. */
+#define PAYLOAD_FORMAT 2
 
 /* ---- export ----------------------------------------------------------- */
 
@@ -149,6 +153,67 @@ export_tokens_locked (CgVault *v, json_t *payload, json_int_t *count, GError **e
   return TRUE;
 }
 
+/* The client CA's key and certificate and every certificate it signed
+ * (revoked ones too, so that they stay refused), if this agent has a
+ * client CA.  Pending enrollment codes stay behind: they are one-time and
+ * short-lived, and a new one is a command away. */
+static gboolean
+export_clients_locked (CgVault *v, json_t *payload, json_t *summary, GError **error)
+{
+  GError *local = NULL;
+  g_autofree char *pem = cg_db_meta_get (v->db, "client_ca_cert", &local);
+  if (local)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  if (!pem)
+    return TRUE;
+  g_autoptr (CgBuf) d = cg_keystore_lookup (v->instance, "clientca", "", error);
+  if (!d)
+    {
+      if (error && !*error)
+        g_set_error_literal (error, CG_ERROR, CG_ERROR_KEYS_MISSING,
+                             "the client CA key is missing from the secret store; no backup "
+                             "made");
+      return FALSE;
+    }
+  g_autofree char *pin = cg_vault_clients_ca_pin (pem, error);
+  if (!pin)
+    return FALSE;
+  sqlite3_stmt *st = cg_db_prepare (v->db,
+                                    "SELECT serial, name, spki, enrolled, expires, revoked, "
+                                    "revoked_reason, last_used FROM clients ORDER BY name, "
+                                    "enrolled, serial",
+                                    error);
+  if (!st)
+    return FALSE;
+  json_t *list = json_array ();
+  json_t *ca = json_pack ("{s:s}", "cert", pem);
+  json_object_set_new (ca, "d", b64_secret (d));
+  json_object_set_new (payload, "clientCa", ca);
+  json_object_set_new (payload, "clients", list);
+  int r;
+  while ((r = sqlite3_step (st)) == SQLITE_ROW)
+    json_array_append_new (
+        list, json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?}", "serial",
+                         sqlite3_column_text (st, 0), "name", sqlite3_column_text (st, 1),
+                         "spki", sqlite3_column_text (st, 2), "enrolled",
+                         sqlite3_column_text (st, 3), "expires", sqlite3_column_text (st, 4),
+                         "revoked", sqlite3_column_text (st, 5), "revokedReason",
+                         sqlite3_column_text (st, 6), "lastUsed",
+                         sqlite3_column_text (st, 7)));
+  sqlite3_finalize (st);
+  if (r != SQLITE_DONE)
+    {
+      cg_db_set_error (error, v->db, "cannot read the enrolled clients");
+      return FALSE;
+    }
+  json_object_set_new (summary, "clients", json_integer (json_array_size (list)));
+  json_object_set_new (summary, "clientCa", json_string (pin));
+  return TRUE;
+}
+
 GBytes *
 cg_vault_backup_export (CgVault *v, const char *passphrase, guint32 iterations, json_t *tls,
                         json_t *tls_summary, json_t **summary_out, GError **error)
@@ -172,7 +237,8 @@ cg_vault_backup_export (CgVault *v, const char *passphrase, guint32 iterations, 
                            "keys");
       ok = export_keys_locked (v, payload, json_object_get (summary, "keys"), error)
            && export_records_locked (v, payload, &n_creds, error)
-           && export_tokens_locked (v, payload, &n_tokens, error);
+           && export_tokens_locked (v, payload, &n_tokens, error)
+           && export_clients_locked (v, payload, summary, error);
     }
   g_mutex_unlock (&v->lock);
   if (!ok)
@@ -219,11 +285,19 @@ typedef struct
 
 typedef struct
 {
+  const char *serial, *name, *spki, *enrolled, *expires, *revoked, *revoked_reason, *last_used;
+} PClient;
+
+typedef struct
+{
   CgBuf *master;
   CgBuf *token_key;
   GArray *keys;   /* PKey */
   GArray *creds;  /* PCred */
   GArray *tokens; /* PToken */
+  CgBuf *client_ca_key;       /* the client CA's P-256 scalar, NULL if none */
+  const char *client_ca_cert; /* its certificate (PEM), borrowed from the payload */
+  GArray *clients;            /* PClient */
 } Payload;
 
 static void
@@ -253,6 +327,9 @@ payload_clear (Payload *p)
         g_free (g_array_index (p->tokens, PToken, i).hmac);
       g_array_unref (p->tokens);
     }
+  cg_buf_free (p->client_ca_key);
+  if (p->clients)
+    g_array_unref (p->clients);
   memset (p, 0, sizeof *p);
 }
 
@@ -400,32 +477,86 @@ parse_tokens (Payload *p, json_t *tokens, json_t *token_key, GError **error)
   return TRUE;
 }
 
+/* A JSON string or null/absent (NULL); FALSE for anything else. */
+static gboolean
+opt_str (json_t *value, const char **out)
+{
+  *out = json_string_value (value);
+  return !value || json_is_null (value) || json_is_string (value);
+}
+
+static gboolean
+parse_clients (Payload *p, json_t *ca, json_t *clients, GError **error)
+{
+  size_t i;
+  json_t *c, *d = NULL;
+  json_error_t jerr;
+  if (!ca && !clients)
+    return TRUE;
+  if (!ca || !json_is_array (clients)
+      || json_unpack_ex (ca, &jerr, JSON_STRICT, "{s:s, s:o}", "cert", &p->client_ca_cert, "d",
+                         &d)
+             < 0
+      || !(p->client_ca_key = decode_b64 (d, CG_P256_LEN)))
+    return bad (error, "the backup's %s is malformed", "client CA");
+  /* The key must be the certificate's: a mismatched pair would restore a
+   * CA that signs certificates its own check refuses. */
+  if (!cg_vault_clients_ca_matches (p->client_ca_cert, p->client_ca_key))
+    return bad (error, "the backup's client CA key does not match its certificate%s", "");
+  g_autoptr (GHashTable) serials = g_hash_table_new (g_str_hash, g_str_equal);
+  json_array_foreach (clients, i, c)
+    {
+      PClient pc = { 0 };
+      json_t *revoked = NULL, *reason = NULL, *last_used = NULL;
+      if (json_unpack_ex (c, &jerr, JSON_STRICT, "{s:s, s:s, s:s, s:s, s:s, s?o, s?o, s?o}",
+                          "serial", &pc.serial, "name", &pc.name, "spki", &pc.spki, "enrolled",
+                          &pc.enrolled, "expires", &pc.expires, "revoked", &revoked,
+                          "revokedReason", &reason, "lastUsed", &last_used)
+          < 0)
+        return bad (error, "an enrolled client in the backup is malformed: %s", jerr.text);
+      if (!cg_name_is_valid (pc.name) || !*pc.serial || !*pc.spki
+          || !opt_str (revoked, &pc.revoked) || !opt_str (reason, &pc.revoked_reason)
+          || !opt_str (last_used, &pc.last_used))
+        return bad (error, "an enrolled client in the backup is malformed: %s", pc.name);
+      if (!g_hash_table_add (serials, (gpointer) pc.serial))
+        return bad (error, "client certificate %s appears twice in the backup", pc.serial);
+      g_array_append_val (p->clients, pc);
+    }
+  return TRUE;
+}
+
 static gboolean
 parse_payload (Payload *p, json_t *payload, GError **error)
 {
   json_t *format = NULL, *master = NULL, *keys = NULL, *creds = NULL, *token_key = NULL,
-         *tokens = NULL, *tls = NULL;
+         *tokens = NULL, *tls = NULL, *client_ca = NULL, *clients = NULL;
   const char *created = NULL, *source = NULL;
   json_error_t jerr;
 
   p->keys = g_array_new (FALSE, TRUE, sizeof (PKey));
   p->creds = g_array_new (FALSE, TRUE, sizeof (PCred));
   p->tokens = g_array_new (FALSE, TRUE, sizeof (PToken));
+  p->clients = g_array_new (FALSE, TRUE, sizeof (PClient));
   if (json_unpack_ex (payload, &jerr, JSON_STRICT,
-                      "{s:o, s?s, s?s, s:o, s:o, s?o, s?o, s?o, s?o}", "format", &format,
-                      "created", &created, "sourceInstance", &source, "master", &master,
-                      "sealKeys", &keys, "credentials", &creds, "tokenKey", &token_key,
-                      "tokens", &tokens, "tls", &tls)
+                      "{s:o, s?s, s?s, s:o, s:o, s?o, s?o, s?o, s?o, s?o, s?o}", "format",
+                      &format, "created", &created, "sourceInstance", &source, "master",
+                      &master, "sealKeys", &keys, "credentials", &creds, "tokenKey", &token_key,
+                      "tokens", &tokens, "tls", &tls, "clientCa", &client_ca, "clients",
+                      &clients)
       < 0)
     return bad (error, "the backup's contents are malformed: %s", jerr.text);
   if (tls && !json_is_object (tls))
     return bad (error, "the backup's %s is malformed", "certificate");
-  if (json_integer_value (format) != PAYLOAD_FORMAT)
+  if (!json_is_integer (format) || json_integer_value (format) < 1
+      || json_integer_value (format) > PAYLOAD_FORMAT)
     return bad (error, "the backup's contents have an unknown format%s", "");
+  if (json_integer_value (format) < 2 && (client_ca || clients))
+    return bad (error, "the backup's contents are malformed: %s", "client CA in format 1");
   if (!(p->master = decode_b64 (master, KEY_LEN)))
     return bad (error, "the backup's %s is malformed", "master key");
   return parse_keys (p, keys, error) && parse_creds (p, creds, error)
-         && parse_tokens (p, tokens, token_key, error);
+         && parse_tokens (p, tokens, token_key, error)
+         && parse_clients (p, client_ca, clients, error);
 }
 
 /* ---- import: the agent's side ----------------------------------------- */
@@ -456,12 +587,15 @@ typedef struct
   GHashTable *rows;   /* kid → Row */
   GHashTable *creds;  /* name → LiveCred */
   gint64 n_tokens;
+  gint64 n_clients;     /* enrolled client certificates, revoked ones too */
+  char *client_ca_cert; /* this agent's client CA certificate, NULL if none */
 } Target;
 
 static void
 target_clear (Target *t)
 {
   cg_buf_free (t->master);
+  g_free (t->client_ca_cert);
   g_clear_pointer (&t->rows, g_hash_table_unref);
   g_clear_pointer (&t->creds, g_hash_table_unref);
 }
@@ -528,6 +662,19 @@ read_target_locked (CgVault *v, Target *t, GError **error)
   if (sqlite3_step (st) == SQLITE_ROW)
     t->n_tokens = sqlite3_column_int64 (st, 0);
   sqlite3_finalize (st);
+
+  st = cg_db_prepare (v->db, "SELECT count(*) FROM clients", error);
+  if (!st)
+    return FALSE;
+  if (sqlite3_step (st) == SQLITE_ROW)
+    t->n_clients = sqlite3_column_int64 (st, 0);
+  sqlite3_finalize (st);
+  t->client_ca_cert = cg_db_meta_get (v->db, "client_ca_cert", &local);
+  if (local)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -712,9 +859,41 @@ insert_token_row (CgVault *v, PToken *t, GError **error)
   return ok;
 }
 
+static gboolean
+insert_client_row (CgVault *v, PClient *c, guint *added, GError **error)
+{
+  /* A row this agent already has (recover: the old host's state.db) keeps
+   * its state: a certificate revoked there after the backup stays so. */
+  sqlite3_stmt *st = cg_db_prepare (v->db,
+                                    "INSERT OR IGNORE INTO clients (serial, name, spki, "
+                                    "enrolled, expires, revoked, revoked_reason, last_used) "
+                                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                                    error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, c->serial, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, c->name, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 3, c->spki, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 4, c->enrolled, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 5, c->expires, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 6, c->revoked, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 7, c->revoked ? (c->revoked_reason ? c->revoked_reason : "revoked")
+                                       : NULL,
+                     -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 8, c->last_used, -1, SQLITE_STATIC);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  if (!ok)
+    cg_db_set_error (error, v->db, "cannot store a restored client certificate");
+  else
+    *added += sqlite3_changes (v->db);
+  sqlite3_finalize (st);
+  return ok;
+}
+
 typedef struct
 {
   guint keys_added, creds_added, creds_skipped, tokens_added, tokens_skipped;
+  guint clients_added, clients_skipped;
 } Counts;
 
 static gboolean
@@ -738,7 +917,7 @@ update_key_row (CgVault *v, PKey *k, GError **error)
  * and commits, or rolls back. */
 static gboolean
 write_db_locked (CgVault *v, Target *t, Payload *p, Mode mode, gboolean with_tokens,
-                 Counts *n, GError **error)
+                 gboolean with_clients, Counts *n, GError **error)
 {
   if (!cg_db_exec (v->db, "BEGIN IMMEDIATE", error))
     return FALSE;
@@ -787,6 +966,15 @@ write_db_locked (CgVault *v, Target *t, Payload *p, Mode mode, gboolean with_tok
     }
   if (!with_tokens)
     n->tokens_skipped = p->tokens->len;
+  /* The client CA's certificate with its key (stored already), and the
+   * certificates it signed. */
+  if (ok && with_clients)
+    ok = cg_db_meta_set (v->db, "client_ca_cert", p->client_ca_cert, error);
+  for (guint i = 0; ok && with_clients && i < p->clients->len; i++)
+    ok = insert_client_row (v, &g_array_index (p->clients, PClient, i), &n->clients_added,
+                            error);
+  if (!with_clients)
+    n->clients_skipped = p->clients->len;
   return ok && cg_db_meta_set (v->db, "keys_created", "1", error);
 }
 
@@ -885,6 +1073,8 @@ typedef struct
   CgBuf *old_master;    /* the item it replaced, NULL if there was none */
   GPtrArray *new_seals; /* kids stored that were not in the keyring */
   CgBuf *old_token_key; /* set once token.key was replaced */
+  gboolean client_ca_written;
+  CgBuf *old_client_ca; /* the client CA key it replaced, NULL if there was none */
 } Undo;
 
 static void
@@ -892,6 +1082,7 @@ undo_clear (Undo *u)
 {
   cg_buf_free (u->old_master);
   cg_buf_free (u->old_token_key);
+  cg_buf_free (u->old_client_ca);
   g_clear_pointer (&u->new_seals, g_ptr_array_unref);
 }
 
@@ -899,7 +1090,7 @@ undo_clear (Undo *u)
  * that name missing keys), the master key last, then the token key. */
 static gboolean
 write_outside_db_locked (CgVault *v, Target *t, Payload *p, Mode mode, gboolean with_tokens,
-                         Undo *u, GError **error)
+                         gboolean with_clients, Undo *u, GError **error)
 {
   u->new_seals = g_ptr_array_new_with_free_func (g_free);
   for (guint i = 0; i < p->keys->len; i++)
@@ -919,6 +1110,19 @@ write_outside_db_locked (CgVault *v, Target *t, Payload *p, Mode mode, gboolean 
       /* The same kid is the same key: an item that was there stays. */
       if (!have)
         g_ptr_array_add (u->new_seals, g_strdup (k->kid));
+    }
+  if (with_clients)
+    {
+      GError *local = NULL;
+      u->old_client_ca = cg_keystore_lookup (v->instance, "clientca", "", &local);
+      if (local)
+        {
+          g_propagate_error (error, local);
+          return FALSE;
+        }
+      u->client_ca_written = TRUE;
+      if (!cg_keystore_store (v->instance, "clientca", "", p->client_ca_key, error))
+        return FALSE;
     }
   if (mode != MODE_MERGE)
     {
@@ -970,6 +1174,15 @@ undo_outside_db_locked (CgVault *v, Undo *u)
                  error->message);
       g_clear_error (&error);
     }
+  if (u->client_ca_written
+      && !(u->old_client_ca
+               ? cg_keystore_store (v->instance, "clientca", "", u->old_client_ca, &error)
+               : cg_keystore_delete (v->instance, "clientca", "", &error)))
+    {
+      g_warning ("restore refused, but the client CA key could not be put back: %s",
+                 error->message);
+      g_clear_error (&error);
+    }
   for (guint i = 0; u->new_seals && i < u->new_seals->len; i++)
     if (!cg_keystore_delete (v->instance, "seal", u->new_seals->pdata[i], &error))
       {
@@ -993,6 +1206,31 @@ restored_tokens (Payload *p, gboolean with_tokens)
   return list;
 }
 
+/* The client certificates a restore brought back, by name: one revoked on
+ * the old agent after the backup was made works here again. */
+static json_t *
+restored_clients (Payload *p, gboolean with_clients)
+{
+  json_t *list = json_array ();
+  for (guint i = 0; with_clients && i < p->clients->len; i++)
+    {
+      PClient *c = &g_array_index (p->clients, PClient, i);
+      json_array_append_new (list, json_pack ("{s:s, s:s, s:s, s:s, s:s?}", "name", c->name,
+                                              "serial", c->serial, "enrolled", c->enrolled,
+                                              "expires", c->expires, "revoked", c->revoked));
+    }
+  return list;
+}
+
+static const char *
+skipped_reason (guint skipped, CgRestoreFlags flags, Mode mode)
+{
+  return !skipped                         ? NULL
+         : (flags & CG_RESTORE_NO_TOKENS) ? "asked"
+         : mode == MODE_MERGE             ? "merge"
+                                          : "in-use";
+}
+
 static json_t *
 restore_locked (CgVault *v, Payload *p, CgRestoreFlags flags, GError **error)
 {
@@ -1001,7 +1239,7 @@ restore_locked (CgVault *v, Payload *p, CgRestoreFlags flags, GError **error)
   Mode mode;
   Counts n = { 0 };
   json_t *result = NULL;
-  gboolean with_tokens = FALSE, in_txn = FALSE;
+  gboolean with_tokens = FALSE, with_clients = FALSE, in_txn = FALSE;
 
   if (!read_target_locked (v, &t, error)
       || !choose_mode (v, &t, p, (flags & CG_RESTORE_MERGE) != 0, &mode, error)
@@ -1011,17 +1249,25 @@ restore_locked (CgVault *v, Payload *p, CgRestoreFlags flags, GError **error)
    * only if the admin wants them. */
   with_tokens = !(flags & CG_RESTORE_NO_TOKENS) && mode != MODE_MERGE && t.n_tokens == 0
                 && p->token_key;
+  /* Client certificates likewise (--no-tokens leaves them out too): the
+   * backup's client CA replaces this agent's only while that has signed
+   * nothing, or is the same CA (recover onto the old host's state.db). */
+  with_clients = !(flags & CG_RESTORE_NO_TOKENS) && mode != MODE_MERGE && p->client_ca_key
+                 && (t.n_clients == 0
+                     || g_strcmp0 (t.client_ca_cert, p->client_ca_cert) == 0);
 
   /* Everything is checked; now the writes, then the invariant on what
    * they made, then the commit.  A refusal at any step puts back what was
    * written, so nothing changed. */
-  if (!write_outside_db_locked (v, &t, p, mode, with_tokens, &u, error))
+  if (!write_outside_db_locked (v, &t, p, mode, with_tokens, with_clients, &u, error))
     goto undo;
   in_txn = TRUE;
-  if (!write_db_locked (v, &t, p, mode, with_tokens, &n, error)
+  if (!write_db_locked (v, &t, p, mode, with_tokens, with_clients, &n, error)
       || !check_restored_locked (v, error) || !cg_db_exec (v->db, "COMMIT", error))
     goto undo;
   in_txn = FALSE;
+  if (with_clients)
+    cg_vault_clients_ca_changed_locked (v);
 
   /* Committed: load what is now there, as a start would. */
   {
@@ -1035,14 +1281,14 @@ restore_locked (CgVault *v, Payload *p, CgRestoreFlags flags, GError **error)
   cg_vault_escrow_resync_locked (v);
 
   result = json_pack (
-      "{s:s, s:i, s:i, s:i, s:i, s:i, s:s?, s:o, s:s?}", "mode", mode_names[mode], "keysAdded",
-      n.keys_added, "credentialsAdded", n.creds_added, "credentialsSkipped", n.creds_skipped,
-      "tokensAdded", n.tokens_added, "tokensSkipped", n.tokens_skipped, "tokensSkippedReason",
-      !n.tokens_skipped                   ? NULL
-      : (flags & CG_RESTORE_NO_TOKENS)    ? "asked"
-      : mode == MODE_MERGE                ? "merge"
-                                          : "in-use",
-      "tokens", restored_tokens (p, with_tokens), "kid",
+      "{s:s, s:i, s:i, s:i, s:i, s:i, s:s?, s:o, s:i, s:i, s:s?, s:o, s:s?}", "mode",
+      mode_names[mode], "keysAdded", n.keys_added, "credentialsAdded", n.creds_added,
+      "credentialsSkipped", n.creds_skipped, "tokensAdded", n.tokens_added, "tokensSkipped",
+      n.tokens_skipped, "tokensSkippedReason", skipped_reason (n.tokens_skipped, flags, mode),
+      "tokens", restored_tokens (p, with_tokens), "clientsAdded", n.clients_added,
+      "clientsSkipped", n.clients_skipped, "clientsSkippedReason",
+      skipped_reason (n.clients_skipped, flags, mode), "clients",
+      restored_clients (p, with_clients), "kid",
       v->current ? cg_seal_key_get_kid (v->current) : NULL);
   goto out;
 
@@ -1093,7 +1339,9 @@ cg_vault_backup_import (CgVault *v, const guint8 *file, gsize len, const char *p
   if (json_array_size (json_object_get (payload, "sealKeys"))
           != json_array_size (json_object_get (summary, "keys"))
       || (json_int_t) json_array_size (json_object_get (payload, "credentials"))
-             != json_integer_value (json_object_get (summary, "credentials")))
+             != json_integer_value (json_object_get (summary, "credentials"))
+      || (json_int_t) json_array_size (json_object_get (payload, "clients"))
+             != json_integer_value (json_object_get (summary, "clients")))
     {
       g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID,
                            "the backup's summary disagrees with its contents; nothing was "

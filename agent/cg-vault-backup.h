@@ -11,22 +11,27 @@ G_BEGIN_DECLS
  *
  * The payload (the encrypted part of a backup file, also what an escrow
  * recovery assembles) is JSON:
- *   {"format": 1, "created", "sourceInstance",
+ *   {"format": 2 (1 before client certificates), "created", "sourceInstance",
  *    "master": B64,                                   the record master key
  *    "sealKeys": [{"kid", "created", "current", "retired", "d": B64}],
  *    "credentials": [{"name", "type", "properties" (JSON text), "version",
  *                     "created", "updated", "sealed": B64}],  sealed as stored
  *    "tokenKey": B64, "tokens": [{"name", "hmac": B64, "created", "last_used"}],
- *    "tls": {"chain": PEM, "key": PEM, "origin": "generated"|"installed"}}
- * credentials, tokenKey, tokens and tls are optional (an escrow recovery has
- * none).  B64 is standard base64.  The vault carries "tls" (the served
+ *    "tls": {"chain": PEM, "key": PEM, "origin": "generated"|"installed"},
+ *    "clientCa": {"cert": PEM, "d": B64},            format 2: the client CA
+ *    "clients": [{"serial", "name", "spki", "enrolled", "expires", "revoked"?,
+ *                 "revokedReason"?, "lastUsed"?}]}   format 2: what it signed
+ * credentials, tokenKey, tokens, tls, clientCa and clients are optional (an
+ * escrow recovery has none; format 1, before client certificates, has no
+ * clientCa or clients and still restores).  B64 is standard base64.  The vault carries "tls" (the served
  * certificate and its key, which the agent's TLS store owns) without
  * reading it. */
 
 typedef enum
 {
   CG_RESTORE_MERGE = 1 << 0,     /* onto an agent in use (see below) */
-  CG_RESTORE_NO_TOKENS = 1 << 1, /* leave the backup's tokens (and token key) out */
+  CG_RESTORE_NO_TOKENS = 1 << 1, /* leave the backup's tokens (and token key), client CA
+                                  * and client certificates out */
 } CgRestoreFlags;
 
 /* The whole vault (every sealing key, retired ones too, read from the
@@ -71,7 +76,11 @@ json_t *cg_vault_backup_import (CgVault *vault, const guint8 *file, gsize len,
  *  "tokensAdded", "tokensSkipped", "tokensSkippedReason" ("asked", "merge",
  *  "in-use"; absent when none were skipped), "tokens": [{"name", "created",
  *  "lastUsed"}] (the ones restored: a token revoked after the backup was
- *  made is among them), "kid"} (transfer full). */
+ *  made is among them), "clientsAdded", "clientsSkipped",
+ *  "clientsSkippedReason" (as for tokens), "clients": [{"name", "serial",
+ *  "enrolled", "expires", "revoked"}] (the client certificates restored, with
+ *  the backup's client CA, which replaces the agent's own only while that has
+ *  signed nothing or is the same), "kid"} (transfer full). */
 json_t *cg_vault_restore_payload (CgVault *vault, json_t *payload, CgRestoreFlags flags,
                                   GError **error);
 

@@ -15,6 +15,7 @@
 #include "agent/cg-vault-private.h"
 #include "agent/cg-db.h"
 #include "agent/cg-keystore.h"
+#include "certs/cg-cert.h"
 #include "certs/cg-client-cert.h"
 #include "common/cg-error.h"
 #include "protocol/cg-names.h"
@@ -74,8 +75,23 @@ ca_key_from_scalar (const CgBuf *d, GError **error)
   return key;
 }
 
+/* A PEM certificate (transfer full), NULL if it does not parse. */
+static gnutls_x509_crt_t
+crt_from_pem (const char *pem)
+{
+  gnutls_x509_crt_t crt = NULL;
+  gnutls_datum_t in = { (unsigned char *) pem, (unsigned) strlen (pem) };
+  if (gnutls_x509_crt_init (&crt) < 0 || gnutls_x509_crt_import (crt, &in, GNUTLS_X509_FMT_PEM) < 0)
+    {
+      if (crt)
+        gnutls_x509_crt_deinit (crt);
+      return NULL;
+    }
+  return crt;
+}
+
 /* With the lock held: the CA certificate from the database, parsed once
- * and kept (it never changes once made). */
+ * and kept until a restore replaces it (cg_vault_clients_ca_changed_locked). */
 static gnutls_x509_crt_t
 ca_cert_locked (CgVault *v)
 {
@@ -84,12 +100,9 @@ ca_cert_locked (CgVault *v)
   g_autofree char *pem = cg_db_meta_get (v->db, "client_ca_cert", NULL);
   if (!pem)
     return NULL;
-  gnutls_x509_crt_t crt = NULL;
-  gnutls_datum_t in = { (unsigned char *) pem, (unsigned) strlen (pem) };
-  if (gnutls_x509_crt_init (&crt) < 0 || gnutls_x509_crt_import (crt, &in, GNUTLS_X509_FMT_PEM) < 0)
+  gnutls_x509_crt_t crt = crt_from_pem (pem);
+  if (!crt)
     {
-      if (crt)
-        gnutls_x509_crt_deinit (crt);
       g_warning ("the client CA certificate in the state database cannot be read");
       return NULL;
     }
@@ -169,6 +182,63 @@ cg_vault_clients_free_locked (CgVault *v)
   if (v->client_ca)
     gnutls_x509_crt_deinit (v->client_ca);
   v->client_ca = NULL;
+  g_clear_pointer (&v->client_ca_old, g_ptr_array_unref);
+}
+
+static void
+crt_free (gpointer crt)
+{
+  gnutls_x509_crt_deinit (crt);
+}
+
+void
+cg_vault_clients_ca_changed_locked (CgVault *v)
+{
+  if (!v->client_ca)
+    return;
+  /* A check may be using it outside the lock: kept until the vault goes. */
+  if (!v->client_ca_old)
+    v->client_ca_old = g_ptr_array_new_with_free_func (crt_free);
+  g_ptr_array_add (v->client_ca_old, g_steal_pointer (&v->client_ca));
+}
+
+char *
+cg_vault_clients_ca_pin (const char *pem, GError **error)
+{
+  gnutls_x509_crt_t crt = crt_from_pem (pem);
+  gnutls_datum_t der = { NULL, 0 };
+  char *pin = NULL;
+  if (crt && gnutls_x509_crt_export2 (crt, GNUTLS_X509_FMT_DER, &der) >= 0)
+    pin = cg_cert_spki_pin_from_der (der.data, der.size, error);
+  else
+    g_set_error_literal (error, CG_ERROR, CG_ERROR_FAILED,
+                         "the client CA certificate in the state database cannot be read");
+  gnutls_free (der.data);
+  if (crt)
+    gnutls_x509_crt_deinit (crt);
+  return pin;
+}
+
+gboolean
+cg_vault_clients_ca_matches (const char *pem, const CgBuf *d)
+{
+  gnutls_x509_crt_t crt = crt_from_pem (pem);
+  gnutls_privkey_t key = crt ? ca_key_from_scalar (d, NULL) : NULL;
+  gnutls_pubkey_t pub = NULL;
+  guint8 want[32], have[32];
+  size_t want_len = sizeof want, have_len = sizeof have;
+  gboolean same
+      = key && gnutls_pubkey_init (&pub) >= 0 && gnutls_pubkey_import_privkey (pub, key, 0, 0) >= 0
+        && gnutls_pubkey_get_key_id (pub, GNUTLS_KEYID_USE_SHA256, want, &want_len) >= 0
+        && gnutls_x509_crt_get_key_id (crt, GNUTLS_KEYID_USE_SHA256, have, &have_len) >= 0
+        && want_len == have_len && memcmp (want, have, want_len) == 0;
+  if (pub)
+    gnutls_pubkey_deinit (pub);
+  if (key)
+    gnutls_privkey_deinit (key);
+  if (crt)
+    gnutls_x509_crt_deinit (crt);
+  return same;
 }
 
 /* ---- enrollment codes -------------------------------------------------- */

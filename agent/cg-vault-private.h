@@ -24,6 +24,7 @@ struct CgVault
   gint last_key_error;        /* CG_ERROR code of the last failed load, -1 if none */
   GHashTable *key_use;        /* kid → openings not yet written (cg-vault-key-use.c) */
   gnutls_x509_crt_t client_ca; /* the client CA certificate, once read (cg-vault-clients.c) */
+  GPtrArray *client_ca_old;    /* ones a restore replaced, freed with the vault */
 };
 
 char *cg_vault_now_rfc3339 (void);
@@ -41,6 +42,12 @@ char *cg_vault_random_text (const char *prefix, GError **error);
  * there is none (lock held; a failure is logged, enrollment retries). */
 void cg_vault_clients_created_keys_locked (CgVault *vault);
 void cg_vault_clients_free_locked (CgVault *vault);
+/* For backups (cg-vault-backup.c): a restore replaced the client CA (lock
+ * held; the certificate is read again); the SPKI pin of a PEM certificate
+ * (transfer full); does the P-256 scalar @d belong to the PEM certificate? */
+void cg_vault_clients_ca_changed_locked (CgVault *vault);
+char *cg_vault_clients_ca_pin (const char *pem, GError **error);
+gboolean cg_vault_clients_ca_matches (const char *pem, const CgBuf *d);
 /* cg_vault_decrypt, with the opening counted as a use of the key or not
  * (a rewrap moves a value off its key: not a use that should keep the key
  * from being retired). */

@@ -146,6 +146,12 @@ print_summary (json_t *s, guint format, guint32 iterations)
           json_integer_value (json_object_get (s, "credentials")));
   printf ("tokens:         %" JSON_INTEGER_FORMAT "\n",
           json_integer_value (json_object_get (s, "tokens")));
+  if (json_object_get (s, "clientCa"))
+    printf ("clients:        %" JSON_INTEGER_FORMAT " enrolled, client CA %s\n",
+            json_integer_value (json_object_get (s, "clients")),
+            cg_ctl_str_or (s, "clientCa", "?"));
+  else
+    printf ("clients:        none (no client CA)\n");
   json_t *cert = json_object_get (s, "certificate");
   if (cert)
     printf ("certificate:    %s, %s, until %s (%s)\n", cg_ctl_str_or (cert, "pin", "?"),
@@ -266,6 +272,34 @@ print_restore (json_t *r)
       json_array_foreach (restored, i, t)
         printf ("  %-32s created %s, last used %s\n", cg_ctl_str_or (t, "name", "?"),
                 cg_ctl_str_or (t, "created", "?"), cg_ctl_str_or (t, "lastUsed", "never"));
+    }
+
+  json_int_t clients = json_integer_value (json_object_get (r, "clientsSkipped"));
+  const char *why = cg_ctl_str_or (r, "clientsSkippedReason", "");
+  if (clients)
+    printf ("%" JSON_INTEGER_FORMAT " client certificates were not restored (%s); enroll "
+            "them again with 'credgatectl client enroll NAME'\n",
+            clients,
+            g_str_equal (why, "asked")   ? "--no-tokens"
+            : g_str_equal (why, "merge") ? "this agent keeps its own client CA"
+                                         : "this agent has its own client certificates");
+  /* The same for client certificates: one revoked on the old agent after
+   * the backup works here again; name the ones that work. */
+  restored = json_object_get (r, "clients");
+  if (json_array_size (restored))
+    {
+      size_t i;
+      json_t *c;
+      printf ("%zu client certificates restored with their client CA; the "
+              "ones not revoked in the backup work here again: revoke any revoked since "
+              "('credgatectl client revoke NAME'), or restore with --no-tokens:\n",
+              json_array_size (restored));
+      json_array_foreach (restored, i, c)
+        printf ("  %-32s serial %s, enrolled %s, %s\n", cg_ctl_str_or (c, "name", "?"),
+                cg_ctl_str_or (c, "serial", "?"), cg_ctl_str_or (c, "enrolled", "?"),
+                json_object_get (c, "revoked") && !json_is_null (json_object_get (c, "revoked"))
+                    ? "revoked"
+                    : "works");
     }
 
   json_t *cert = json_object_get (r, "certificate");
