@@ -518,6 +518,11 @@ parse_clients (Payload *p, json_t *ca, json_t *clients, GError **error)
           || !opt_str (revoked, &pc.revoked) || !opt_str (reason, &pc.revoked_reason)
           || !opt_str (last_used, &pc.last_used))
         return bad (error, "an enrolled client in the backup is malformed: %s", pc.name);
+      /* Why it was revoked is one of the two words the agent writes. */
+      if (pc.revoked && g_strcmp0 (pc.revoked_reason, "superseded") != 0)
+        pc.revoked_reason = "revoked";
+      if (!pc.revoked)
+        pc.revoked_reason = NULL;
       if (!g_hash_table_add (serials, (gpointer) pc.serial))
         return bad (error, "client certificate %s appears twice in the backup", pc.serial);
       g_array_append_val (p->clients, pc);
@@ -877,9 +882,7 @@ insert_client_row (CgVault *v, PClient *c, guint *added, GError **error)
   sqlite3_bind_text (st, 4, c->enrolled, -1, SQLITE_STATIC);
   sqlite3_bind_text (st, 5, c->expires, -1, SQLITE_STATIC);
   sqlite3_bind_text (st, 6, c->revoked, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 7, c->revoked ? (c->revoked_reason ? c->revoked_reason : "revoked")
-                                       : NULL,
-                     -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 7, c->revoked_reason, -1, SQLITE_STATIC);
   sqlite3_bind_text (st, 8, c->last_used, -1, SQLITE_STATIC);
   gboolean ok = sqlite3_step (st) == SQLITE_DONE;
   if (!ok)
