@@ -84,7 +84,7 @@ start_agent_own_keyring () {
       "$AGENT" --port "$PORT" --listen 127.0.0.1,::1 --state-dir "$STATE" \
       --admin-socket "$SOCKET" >"$AGENT_LOG.out" 2>>"$AGENT_LOG" &
     AGENT_SESSIONS[$CUR]=$!
-    for i in $(seq 200); do
+    for i in $(seq 600); do
       if ! kill -0 "${AGENT_SESSIONS[$CUR]}" 2>/dev/null; then
         grep -q 'Address already in use' "$AGENT_LOG" && continue 2
         fail "agent on its own keyring did not start"

@@ -28,7 +28,9 @@ trap cleanup EXIT
 # socket answers.  $CG_AGENT_WRAPPER (make check-memory: valgrind) runs in
 # front of the agent when set; the wait is longer then.
 start_agent () {
-  local tries waits=100
+  # 30 s: under make distcheck or the ASan pass on a loaded 2-core machine
+  # a start has taken over 5 s.  A start that fails ends the wait at once.
+  local tries waits=600
   [ -z "${CG_AGENT_WRAPPER:-}" ] || waits=1200
   for tries in 1 2 3 4 5; do
     PORT=$(( 20000 + RANDOM % 40000 ))
