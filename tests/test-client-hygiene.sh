@@ -10,6 +10,7 @@
 # socket that belongs to, or is served by, another user: a python3
 # listener run as nobody catches no passphrase, key or request.
 . "$top_srcdir/tests/lib.sh"
+. "$top_srcdir/tests/xvfb.sh"
 has () { grep "$@" >/dev/null; }
 
 [ "$(id -u)" = 0 ] || fail "run as root: the test starts processes as nobody (setpriv)"
@@ -18,8 +19,8 @@ nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --)
 ND=$(mktemp -d /tmp/cg-client-hygiene.XXXXXX)
 chmod 755 "$ND"; mkdir -p "$ND/home"; chown 65534:65534 "$ND/home"
 PIDS=()
-XVFB=
-trap 'for p in "${PIDS[@]}" $XVFB; do kill "$p" 2>/dev/null || true; done; rm -rf "$ND"; cleanup' EXIT
+XVFB_PID=
+trap 'for p in "${PIDS[@]}" $XVFB_PID; do kill "$p" 2>/dev/null || true; done; rm -rf "$ND"; cleanup' EXIT
 cp "$CTL" "$top_builddir/credgate-encrypt-value" "$top_builddir/credgate-manager" "$ND/"
 # A simple command, not a function: run in the background it is the
 # process $! names (a function would run in a subshell of root's).
@@ -82,20 +83,15 @@ check_hardened "$pid" credgate-encrypt-value
 exec 7>&-
 
 # 3. credgate-manager with its window open.
-dispfile="$ND/display"
-Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$dispfile" >/dev/null 2>&1 &
-XVFB=$!
-for _ in $(seq 100); do [ -s "$dispfile" ] && break; sleep 0.05; done
-disp=":$(head -1 "$dispfile")"
-for _ in $(seq 50); do xdpyinfo -display "$disp" >/dev/null 2>&1 && break; sleep 0.1; done
-DISPLAY=$disp GDK_BACKEND=x11 LANGUAGE=en "${as_nobody[@]}" "$ND/credgate-manager" >"$ND/gui.log" 2>&1 &
+start_xvfb "$ND"
+DISPLAY=$DISPLAY GDK_BACKEND=x11 LANGUAGE=en "${as_nobody[@]}" "$ND/credgate-manager" >"$ND/gui.log" 2>&1 &
 pid=$!; PIDS+=("$pid")
 for _ in $(seq 300); do
-  xwininfo -display "$disp" -root -tree 2>/dev/null | has '"credgate Manager"' && break
-  kill -0 "$pid" 2>/dev/null || fail "credgate-manager exited: $(cat "$ND/gui.log")"
+  xwininfo -root -tree 2>/dev/null | has '"credgate Manager"' && break
+  kill -0 "$pid" 2>/dev/null || fail "credgate-manager exited: $(cat "$ND/gui.log") $(xvfb_state)"
   sleep 0.1
 done
-xwininfo -display "$disp" -root -tree 2>/dev/null | has '"credgate Manager"' || fail "no window"
+xwininfo -root -tree 2>/dev/null | has '"credgate Manager"' || fail "no window"
 check_hardened "$pid" credgate-manager
 
 # 4. An admin socket of another user.  A python3 listener as nobody logs

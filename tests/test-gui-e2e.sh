@@ -11,9 +11,7 @@
 # EditableText, so text cannot be set through AT-SPI; tests/test-gui-e2e.py
 # reads the accessibility tree to check every control has a name and role.
 . "$top_srcdir/tests/lib.sh"
-# Under --enable-asan, full stacks on every malloc (Makefile.am) make GTK
-# too slow to reach the accessibility bus in time; the window does not need them.
-[ -z "${LSAN_OPTIONS:-}" ] || export LSAN_OPTIONS=${LSAN_OPTIONS//fast_unwind_on_malloc=0/fast_unwind_on_malloc=1}
+. "$top_srcdir/tests/xvfb.sh"
 
 for tool in Xvfb xdotool import msgfmt xdpyinfo; do
   command -v "$tool" >/dev/null || fail "$tool is not installed (scripts/setup installs it)"
@@ -41,15 +39,10 @@ start_agent
 TOKEN=$(ctl token create gui-e2e)
 [[ "$TOKEN" == cgt_* ]] || fail "token create printed '$TOKEN'"
 
-# Xvfb picks a free display itself (-displayfd): other tests run in parallel.
-Xvfb -displayfd 3 -screen 0 1024x768x24 -nolisten tcp 3>"$WORK/display" >/dev/null 2>&1 &
-XVFB_PID=$!
+XVFB_PID=
 APP_PID=
 trap 'kill $APP_PID $XVFB_PID 2>/dev/null || true; cleanup' EXIT
-for _ in $(seq 100); do [ -s "$WORK/display" ] && break; sleep 0.05; done
-[ -s "$WORK/display" ] || fail "Xvfb did not start"
-export DISPLAY=":$(head -1 "$WORK/display")"
-for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
+start_xvfb "$WORK"
 
 # wait_window TITLE: the id of the visible window with exactly that title.
 wait_window () {
@@ -57,10 +50,10 @@ wait_window () {
   for _ in $(seq 300); do
     id=$(xdotool search --onlyvisible --name "^$1\$" 2>/dev/null | tail -1) || true
     if [ -n "$id" ]; then echo "$id"; return 0; fi
-    kill -0 "$APP_PID" 2>/dev/null || fail "credgate-manager exited; log: $(cat "$WORK/app.log")"
+    kill -0 "$APP_PID" 2>/dev/null || fail "credgate-manager exited; log: $(cat "$WORK/app.log") $(xvfb_state)"
     sleep 0.1
   done
-  fail "no window titled '$1'; log: $(cat "$WORK/app.log")"
+  fail "no window titled '$1'; log: $(cat "$WORK/app.log") $(xvfb_state)"
 }
 # There is no window manager: give keyboard focus to a window ourselves.
 focus () { xdotool windowfocus "$1"; sleep 0.3; }
