@@ -4,6 +4,8 @@
  * count; a line that cannot be written refuses the change. */
 #include "config.h"
 
+#include "tests/cg-test-util.h"
+
 #include "agent/cg-audit.h"
 #include "common/cg-error.h"
 
@@ -21,8 +23,7 @@ static void
 setup (Fixture *f, gconstpointer data)
 {
   g_autoptr (GError) error = NULL;
-  f->dir = g_dir_make_tmp ("cg-audit-XXXXXX", &error);
-  g_assert_no_error (error);
+  f->dir = cg_test_make_tmpdir ("cg-audit");
   f->path = g_build_filename (f->dir, "audit.log", NULL);
   g_assert_true (cg_audit_open (f->path, &error));
   g_assert_no_error (error);
@@ -33,8 +34,7 @@ static void
 teardown (Fixture *f, gconstpointer data)
 {
   cg_audit_close ();
-  g_unlink (f->path);
-  g_rmdir (f->dir);
+  cg_test_rm_rf (f->dir);
   g_free (f->path);
   g_free (f->dir);
 }

@@ -4,6 +4,8 @@
  * export into a fresh vault against the test keyring (tests/cg-test-env). */
 #include "config.h"
 
+#include "tests/cg-test-util.h"
+
 #include "agent/cg-backup.h"
 #include "agent/cg-vault-backup.h"
 #include "agent/cg-vault.h"
@@ -183,16 +185,6 @@ test_kdf_bounds (void)
 
 /* ---- the vault: export, import into a fresh one -------------------------- */
 
-static char *
-fresh_state_dir (void)
-{
-  const char *work = g_getenv ("CG_TEST_WORK");
-  g_autofree char *tmpl = g_build_filename (work ? work : g_get_tmp_dir (), "cg-backup-XXXXXX",
-                                            NULL);
-  g_assert_nonnull (g_mkdtemp (tmpl));
-  return g_build_filename (tmpl, "state", NULL);
-}
-
 static void
 test_vault_roundtrip (void)
 {
@@ -202,8 +194,8 @@ test_vault_roundtrip (void)
       return;
     }
   g_autoptr (GError) error = NULL;
-  g_autofree char *dir1 = fresh_state_dir ();
-  g_autofree char *dir2 = fresh_state_dir ();
+  g_autofree char *dir1 = cg_test_fresh_state_dir ("cg-backup");
+  g_autofree char *dir2 = cg_test_fresh_state_dir ("cg-backup");
   g_autoptr (CgVault) v1 = cg_vault_open (dir1, &error);
   g_assert_no_error (error);
   json_auto_t *props = json_object ();

@@ -5,6 +5,8 @@
  * tests/data/make-cert-lifecycle-fixtures. */
 #include "config.h"
 
+#include "tests/cg-test-util.h"
+
 #include "certs/cg-cert.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
@@ -208,42 +210,13 @@ test_key_types (void)
   g_assert_cmpint (left, <=, 2);
 }
 
-static void
-rm_rf (const char *path)
-{
-  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-  if (d)
-    {
-      const char *name;
-      while ((name = g_dir_read_name (d)))
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          rm_rf (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
 
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  const char *srcdir = g_getenv ("top_srcdir");
-  g_autofree char *script = g_build_filename (srcdir ? srcdir : CG_TEST_SRCDIR, "tests", "data",
-                                              "make-cert-lifecycle-fixtures", NULL);
-  g_autofree char *dir = g_dir_make_tmp ("cg-certv-XXXXXX", NULL);
-  const char *args[] = { script, dir, NULL };
-  int status = 0;
-  if (dir
-      && g_spawn_sync (NULL, (char **) args, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL, &status,
-                       NULL)
-      && g_spawn_check_wait_status (status, NULL))
-    fixtures = g_strdup (dir);
-  else
-    g_printerr ("# %s failed; the fixture tests fail\n", script);
+  fixtures = cg_test_make_fixtures ("make-cert-lifecycle-fixtures");
 
   for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
     g_test_add_data_func (cases[i].path, &cases[i], run_case);
@@ -251,8 +224,8 @@ main (int argc, char **argv)
   g_test_add_func ("/cert-validate/key-types", test_key_types);
 
   int ret = g_test_run ();
-  if (dir)
-    rm_rf (dir);
+  if (fixtures)
+    cg_test_rm_rf (fixtures);
   g_free (fixtures);
   return ret;
 }

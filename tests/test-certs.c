@@ -4,6 +4,8 @@
  * directory's pair.  Fixtures come from tests/data/make-cert-fixtures. */
 #include "config.h"
 
+#include "tests/cg-test-util.h"
+
 #include "certs/cg-cert.h"
 #include "common/cg-error.h"
 
@@ -21,32 +23,6 @@
 /* Where make-cert-fixtures wrote, or NULL when it could not run. */
 static char *fixtures;
 
-static char *
-make_tmpdir (void)
-{
-  g_autoptr (GError) error = NULL;
-  char *dir = g_dir_make_tmp ("cg-certs-XXXXXX", &error);
-  g_assert_no_error (error);
-  return dir;
-}
-
-static void
-rm_rf (const char *path)
-{
-  g_autoptr (GDir) d = g_dir_open (path, 0, NULL);
-  if (d)
-    {
-      const char *name;
-      while ((name = g_dir_read_name (d)))
-        {
-          g_autofree char *child = g_build_filename (path, name, NULL);
-          rm_rf (child);
-        }
-      g_rmdir (path);
-    }
-  else
-    g_unlink (path);
-}
 
 static char *
 fixture (const char *name)
@@ -66,23 +42,7 @@ need_fixtures (void)
 static void
 make_fixtures (void)
 {
-  const char *srcdir = g_getenv ("top_srcdir");
-  g_autofree char *script = g_build_filename (srcdir ? srcdir : CG_TEST_SRCDIR, "tests", "data",
-                                              "make-cert-fixtures", NULL);
-  g_autofree char *dir = make_tmpdir ();
-  const char *argv[] = { script, dir, NULL };
-  g_autoptr (GError) error = NULL;
-  int status = 0;
-
-  if (g_spawn_sync (NULL, (char **) argv, NULL, G_SPAWN_DEFAULT, NULL, NULL, NULL, NULL,
-                    &status, &error)
-      && g_spawn_check_wait_status (status, NULL))
-    fixtures = g_steal_pointer (&dir);
-  else
-    {
-      g_printerr ("# %s failed; the fixture tests fail\n", script);
-      rm_rf (dir);
-    }
+  fixtures = cg_test_make_fixtures ("make-cert-fixtures");
 }
 
 /* The leaf's subjectAltNames, as "DNS:name" and "IP:address". */
@@ -371,7 +331,7 @@ test_selfsign_forged (void)
   gnutls_x509_crt_deinit (crt);
   gnutls_pubkey_deinit (pub);
 
-  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *dir = cg_test_make_tmpdir ("cg-certs");
   g_autofree char *crt_path = g_build_filename (dir, "c.pem", NULL);
   g_autofree char *key_path = g_build_filename (dir, "k.pem", NULL);
   g_assert_true (cg_cert_pair_save_files (real, crt_path, key_path, &error));
@@ -384,7 +344,7 @@ test_selfsign_forged (void)
   gnutls_x509_crt_t leaf = cg_cert_pair_get_leaf (forged);
   g_assert_true (gnutls_x509_crt_check_issuer (leaf, leaf));
   g_assert_false (cg_cert_pair_is_self_signed (forged));
-  rm_rf (dir);
+  cg_test_rm_rf (dir);
 }
 
 /* A real handshake: the pair serves through a retrieve callback as the
@@ -493,7 +453,7 @@ check_openssl_pin (CgKeyType type)
   g_autoptr (GError) error = NULL;
   g_autoptr (CgCertPair) pair = cg_cert_pair_generate_self_signed (type, 30, &error);
   g_assert_no_error (error);
-  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *dir = cg_test_make_tmpdir ("cg-certs");
   g_autofree char *crt = g_build_filename (dir, "c.pem", NULL);
   g_autofree char *key = g_build_filename (dir, "k.pem", NULL);
   g_assert_true (cg_cert_pair_save_files (pair, crt, key, &error));
@@ -513,7 +473,7 @@ check_openssl_pin (CgKeyType type)
   g_assert_true (g_spawn_check_wait_status (status, NULL));
   g_autofree char *expected = g_strconcat ("sha256:", g_strstrip (out), NULL);
   g_assert_cmpstr (cg_cert_pair_get_spki_pin (pair), ==, expected);
-  rm_rf (dir);
+  cg_test_rm_rf (dir);
 }
 
 static void
@@ -553,7 +513,7 @@ test_files_roundtrip (void)
   g_autoptr (CgCertPair) pair = cg_cert_pair_generate_self_signed (CG_KEY_TYPE_ECDSA_P256, 30,
                                                                    &error);
   g_assert_no_error (error);
-  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *dir = cg_test_make_tmpdir ("cg-certs");
   g_autofree char *crt = g_build_filename (dir, "server.crt", NULL);
   g_autofree char *key = g_build_filename (dir, "server.key", NULL);
   struct stat st;
@@ -593,7 +553,7 @@ test_files_roundtrip (void)
   loaded = cg_cert_pair_load_files (crt, key, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (cg_cert_pair_get_spki_pin (loaded), ==, cg_cert_pair_get_spki_pin (next));
-  rm_rf (dir);
+  cg_test_rm_rf (dir);
 }
 
 /* Loading CHAIN + KEY fails with CODE and a message naming NAMED (a fixture
@@ -776,7 +736,7 @@ test_load_chain (void)
 static void
 test_ensure_generates_once (void)
 {
-  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *dir = cg_test_make_tmpdir ("cg-certs");
   g_autofree char *state = g_build_filename (dir, "state", NULL);
   g_autofree char *tls = g_build_filename (state, "tls", NULL);
   g_autofree char *key = g_build_filename (tls, "server.key", NULL);
@@ -811,13 +771,13 @@ test_ensure_generates_once (void)
   g_autoptr (CgCertPair) third = cg_cert_pair_ensure (state, NULL, &error);
   g_assert_no_error (error);
   g_assert_cmpstr (cg_cert_pair_get_spki_pin (third), ==, cg_cert_pair_get_spki_pin (first));
-  rm_rf (dir);
+  cg_test_rm_rf (dir);
 }
 
 static void
 test_ensure_corrupt (void)
 {
-  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *dir = cg_test_make_tmpdir ("cg-certs");
   g_autofree char *tls = g_build_filename (dir, "tls", NULL);
   g_autofree char *crt = g_build_filename (tls, "server.crt", NULL);
   g_autofree char *key = g_build_filename (tls, "server.key", NULL);
@@ -843,13 +803,13 @@ test_ensure_corrupt (void)
   g_assert_cmpstr (crt_after, ==, broken);
   g_assert_true (g_file_get_contents (key, &key_after, NULL, NULL));
   g_assert_cmpstr (key_after, ==, key_before);
-  rm_rf (dir);
+  cg_test_rm_rf (dir);
 }
 
 static void
 test_ensure_one_missing (void)
 {
-  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *dir = cg_test_make_tmpdir ("cg-certs");
   g_autofree char *tls = g_build_filename (dir, "tls", NULL);
   g_autofree char *crt = g_build_filename (tls, "server.crt", NULL);
   g_autofree char *key = g_build_filename (tls, "server.key", NULL);
@@ -873,7 +833,7 @@ test_ensure_one_missing (void)
   g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
   g_assert_true (g_str_has_prefix (error->message, crt));
   g_assert_false (g_file_test (crt, G_FILE_TEST_EXISTS));
-  rm_rf (dir);
+  cg_test_rm_rf (dir);
 }
 
 int
@@ -912,7 +872,7 @@ main (int argc, char **argv)
 
   int ret = g_test_run ();
   if (fixtures)
-    rm_rf (fixtures);
+    cg_test_rm_rf (fixtures);
   g_free (fixtures);
   return ret;
 }

@@ -3,6 +3,8 @@
  * error names, secret buffers; and protocol/cg-names. */
 #include "config.h"
 
+#include "tests/cg-test-util.h"
+
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-json.h"
@@ -13,19 +15,10 @@
 #include <string.h>
 #include <sys/stat.h>
 
-static char *
-make_tmpdir (void)
-{
-  g_autoptr (GError) error = NULL;
-  char *dir = g_dir_make_tmp ("cg-common-XXXXXX", &error);
-  g_assert_no_error (error);
-  return dir;
-}
-
 static void
 test_write_atomic_mode (void)
 {
-  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *dir = cg_test_make_tmpdir ("cg-common");
   g_autofree char *path = g_build_filename (dir, "secret", NULL);
   g_autoptr (GError) error = NULL;
   struct stat st;
@@ -52,7 +45,7 @@ test_write_atomic_mode (void)
 static void
 test_write_atomic_failure_keeps_old (void)
 {
-  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *dir = cg_test_make_tmpdir ("cg-common");
   g_autofree char *path = g_build_filename (dir, "missing-dir", "file", NULL);
   g_autoptr (GError) error = NULL;
 
@@ -65,7 +58,7 @@ test_write_atomic_failure_keeps_old (void)
 static void
 test_read_capped (void)
 {
-  g_autofree char *dir = make_tmpdir ();
+  g_autofree char *dir = cg_test_make_tmpdir ("cg-common");
   g_autofree char *path = g_build_filename (dir, "f", NULL);
   g_autoptr (GError) error = NULL;
   char *contents = NULL;

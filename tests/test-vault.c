@@ -4,6 +4,8 @@
  * files.  The keyring is locked and unlocked with tests/keyring-ctl. */
 #include "config.h"
 
+#include "tests/cg-test-util.h"
+
 #include "agent/cg-keystore.h"
 #include "agent/cg-record-seal.h"
 #include "agent/cg-vault.h"
@@ -17,18 +19,6 @@
 #include <sys/stat.h>
 
 /* ---- helpers ------------------------------------------------------------ */
-
-static char *
-fresh_state_dir (void)
-{
-  /* Under the test environment's work directory when there is one, so
-   * cg-test-env removes it. */
-  const char *work = g_getenv ("CG_TEST_WORK");
-  g_autofree char *tmpl = g_build_filename (work ? work : g_get_tmp_dir (), "cg-vault-XXXXXX",
-                                            NULL);
-  g_assert_nonnull (g_mkdtemp (tmpl));
-  return g_build_filename (tmpl, "state", NULL);
-}
 
 static CgVault *
 open_vault (const char *dir)
@@ -222,7 +212,7 @@ test_record_seal (void)
 static void
 test_first_open (void)
 {
-  g_autofree char *dir = fresh_state_dir ();
+  g_autofree char *dir = cg_test_fresh_state_dir ("cg-vault");
   g_autoptr (GError) error = NULL;
   g_autoptr (CgVault) v = open_vault (dir);
 
@@ -256,12 +246,12 @@ test_first_open (void)
 
   /* A state directory made by someone else's tooling with a loose mode is
    * tightened; a file in its place is refused. */
-  g_autofree char *loose = fresh_state_dir ();
+  g_autofree char *loose = cg_test_fresh_state_dir ("cg-vault");
   g_assert_cmpint (g_mkdir (loose, 0755), ==, 0);
   CgVault *v2 = open_vault (loose);
   g_assert_cmpint (file_mode (loose), ==, 0700);
   cg_vault_free (v2);
-  g_autofree char *not_dir = fresh_state_dir ();
+  g_autofree char *not_dir = cg_test_fresh_state_dir ("cg-vault");
   g_assert_true (g_file_set_contents (not_dir, "", 0, NULL));
   g_assert_null (cg_vault_open (not_dir, &error));
   g_assert_error (error, CG_ERROR, CG_ERROR_IO);
@@ -282,7 +272,7 @@ test_first_open (void)
 static void
 test_records (void)
 {
-  g_autofree char *dir = fresh_state_dir ();
+  g_autofree char *dir = cg_test_fresh_state_dir ("cg-vault");
   g_autoptr (GError) error = NULL;
   g_autoptr (CgVault) v = open_vault (dir);
 
@@ -382,7 +372,7 @@ test_records (void)
 static void
 test_restart (void)
 {
-  g_autofree char *dir = fresh_state_dir ();
+  g_autofree char *dir = cg_test_fresh_state_dir ("cg-vault");
   g_autoptr (GError) error = NULL;
 
   CgVault *v = open_vault (dir);
@@ -422,7 +412,7 @@ test_restart (void)
 static void
 test_moved_record (void)
 {
-  g_autofree char *dir = fresh_state_dir ();
+  g_autofree char *dir = cg_test_fresh_state_dir ("cg-vault");
   g_autoptr (GError) error = NULL;
   g_autoptr (CgVault) v = open_vault (dir);
   json_auto_t *a = put_string (v, "a", "secret-a", &error);
@@ -459,7 +449,7 @@ test_moved_record (void)
 static void
 test_locked_fresh (void)
 {
-  g_autofree char *dir = fresh_state_dir ();
+  g_autofree char *dir = cg_test_fresh_state_dir ("cg-vault");
   g_autoptr (GError) error = NULL;
 
   keyring_ctl ("lock");
@@ -533,7 +523,7 @@ becomes (CgVault *v, gboolean want_ready)
 static void
 test_locked_after_load (void)
 {
-  g_autofree char *dir = fresh_state_dir ();
+  g_autofree char *dir = cg_test_fresh_state_dir ("cg-vault");
   g_autoptr (GError) error = NULL;
   g_autoptr (CgVault) v = open_vault (dir);
   g_autofree char *kid = NULL;
@@ -581,7 +571,7 @@ test_locked_after_load (void)
 static void
 test_keys_missing (void)
 {
-  g_autofree char *dir = fresh_state_dir ();
+  g_autofree char *dir = cg_test_fresh_state_dir ("cg-vault");
   g_autoptr (GError) error = NULL;
   CgVault *v = open_vault (dir);
   json_auto_t *meta = put_string (v, "a", "secret-a", &error);
@@ -618,7 +608,7 @@ test_no_secret_service (void)
 {
   if (g_test_subprocess ())
     {
-      g_autofree char *dir = fresh_state_dir ();
+      g_autofree char *dir = cg_test_fresh_state_dir ("cg-vault");
       g_autoptr (GError) error = NULL;
       g_setenv ("DBUS_SESSION_BUS_ADDRESS", "unix:path=/nonexistent/bus", TRUE);
       g_autoptr (CgVault) v = open_vault (dir);
@@ -641,7 +631,7 @@ test_no_secret_service (void)
 static void
 test_validation (void)
 {
-  g_autofree char *dir = fresh_state_dir ();
+  g_autofree char *dir = cg_test_fresh_state_dir ("cg-vault");
   g_autoptr (GError) error = NULL;
   g_autoptr (CgVault) v = open_vault (dir);
   json_auto_t *props = json_object ();
@@ -739,7 +729,7 @@ test_validation (void)
 static void
 test_storage_failure (void)
 {
-  g_autofree char *dir = fresh_state_dir ();
+  g_autofree char *dir = cg_test_fresh_state_dir ("cg-vault");
   g_autoptr (GError) error = NULL;
   g_autoptr (CgVault) v = open_vault (dir);
   json_auto_t *m1 = put_string (v, "a", "first", &error);
@@ -772,7 +762,7 @@ test_storage_failure (void)
 static void
 test_tokens (void)
 {
-  g_autofree char *dir = fresh_state_dir ();
+  g_autofree char *dir = cg_test_fresh_state_dir ("cg-vault");
   g_autoptr (GError) error = NULL;
   g_autoptr (CgVault) v = open_vault (dir);
 
@@ -849,7 +839,7 @@ test_tokens (void)
 static void
 test_token_key_file (void)
 {
-  g_autofree char *dir = fresh_state_dir ();
+  g_autofree char *dir = cg_test_fresh_state_dir ("cg-vault");
   g_autoptr (GError) error = NULL;
   CgVault *v = open_vault (dir);
   g_autofree char *token = cg_vault_token_create (v, "ci", &error);
@@ -893,7 +883,7 @@ test_token_key_file (void)
 static void
 test_encrypt (void)
 {
-  g_autofree char *dir = fresh_state_dir ();
+  g_autofree char *dir = cg_test_fresh_state_dir ("cg-vault");
   g_autoptr (GError) error = NULL;
   g_autoptr (CgVault) v = open_vault (dir);
   g_autofree char *kid = NULL;
@@ -997,7 +987,7 @@ put_many (gpointer data, gpointer user_data)
 static void
 test_concurrent_puts (void)
 {
-  g_autofree char *dir = fresh_state_dir ();
+  g_autofree char *dir = cg_test_fresh_state_dir ("cg-vault");
   g_autoptr (GError) error = NULL;
   g_autoptr (CgVault) v = open_vault (dir);
   GThreadPool *pool = g_thread_pool_new (put_many, v, N_THREADS, TRUE, NULL);
