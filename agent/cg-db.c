@@ -39,6 +39,15 @@ static const char schema_v3[]
       "CREATE INDEX clients_by_name ON clients (name);"
       "PRAGMA user_version = 3;";
 
+static gboolean
+migrate (sqlite3 *db, gpointer user_data, GError **error)
+{
+  int version = *(int *) user_data;
+  return (version >= 1 || cg_db_exec (db, schema_v1, error))
+         && (version >= 2 || cg_db_exec (db, schema_v2, error))
+         && (version >= 3 || cg_db_exec (db, schema_v3, error));
+}
+
 void
 cg_db_set_error (GError **error, sqlite3 *db, const char *what)
 {
@@ -50,6 +59,8 @@ cg_db_set_error (GError **error, sqlite3 *db, const char *what)
     reason = "the state database is read-only";
   else if (code == SQLITE_CORRUPT || code == SQLITE_NOTADB)
     reason = "the state database is damaged";
+  else if (code == SQLITE_BUSY || code == SQLITE_LOCKED)
+    reason = "the state database is busy (another process holds its write lock)";
   g_set_error (error, CG_ERROR, CG_ERROR_IO, "%s: %s", what, reason);
 }
 
@@ -62,6 +73,45 @@ cg_db_exec (sqlite3 *db, const char *sql, GError **error)
       return FALSE;
     }
   return TRUE;
+}
+
+gboolean
+cg_db_transaction (sqlite3 *db, CgDbTxnFunc func, gpointer user_data, GError **error)
+{
+  g_return_val_if_fail (sqlite3_get_autocommit (db), FALSE);
+
+  /* The busy timeout (cg_db_open) does the waiting for another writer;
+   * what is still busy after it is an error, said as such. */
+  if (sqlite3_exec (db, "BEGIN IMMEDIATE", NULL, NULL, NULL) != SQLITE_OK)
+    {
+      cg_db_set_error (error, db, "state database");
+      return FALSE;
+    }
+  GError *local = NULL;
+  gboolean ok = func (db, user_data, &local);
+  if (ok && sqlite3_exec (db, "COMMIT", NULL, NULL, NULL) != SQLITE_OK)
+    {
+      cg_db_set_error (&local, db, "state database");
+      ok = FALSE;
+    }
+  if (!ok)
+    {
+      /* A failed COMMIT may leave the transaction open (SQLITE_BUSY,
+       * SQLITE_FULL): roll back whatever is still there.  SQLite may
+       * have rolled back already on its own (an I/O error); then there is
+       * nothing to do. */
+      if (!sqlite3_get_autocommit (db))
+        sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
+      if (!local)
+        g_set_error_literal (&local, CG_ERROR, CG_ERROR_FAILED,
+                             "state database: a change failed and was undone");
+      g_propagate_error (error, local);
+    }
+  else if (local)
+    /* A body that succeeded with an error set: the error is dropped, the
+     * change stands, as the body said. */
+    g_clear_error (&local);
+  return ok;
 }
 
 sqlite3_stmt *
@@ -135,16 +185,8 @@ cg_db_open (const char *path, GError **error)
     {
       /* One transaction from whatever version the file has to the
        * current one: a crash leaves it as it was. */
-      if (!cg_db_exec (db, "BEGIN IMMEDIATE", error))
+      if (!cg_db_transaction (db, migrate, &version, error))
         goto fail;
-      if ((version < 1 && !cg_db_exec (db, schema_v1, error))
-          || (version < 2 && !cg_db_exec (db, schema_v2, error))
-          || (version < 3 && !cg_db_exec (db, schema_v3, error))
-          || !cg_db_exec (db, "COMMIT", error))
-        {
-          sqlite3_exec (db, "ROLLBACK", NULL, NULL, NULL);
-          goto fail;
-        }
     }
   else if (version != SCHEMA_VERSION)
     {

@@ -916,14 +916,11 @@ update_key_row (CgVault *v, PKey *k, GError **error)
   return ok;
 }
 
-/* Opens a transaction and writes every row; the caller checks the result
- * and commits, or rolls back. */
+/* Inside the restore's transaction: writes every row. */
 static gboolean
 write_db_locked (CgVault *v, Target *t, Payload *p, Mode mode, gboolean with_tokens,
                  gboolean with_clients, Counts *n, GError **error)
 {
-  if (!cg_db_exec (v->db, "BEGIN IMMEDIATE", error))
-    return FALSE;
   gboolean ok = TRUE;
   /* A fresh agent takes the backup's current key; the others keep theirs. */
   if (mode == MODE_FRESH)
@@ -1234,6 +1231,28 @@ skipped_reason (guint skipped, CgRestoreFlags flags, Mode mode)
                                           : "in-use";
 }
 
+typedef struct
+{
+  CgVault *v;
+  Target *t;
+  Payload *p;
+  Mode mode;
+  gboolean with_tokens, with_clients;
+  Counts *n;
+} RestoreTxn;
+
+/* The rows, then the invariant on what they made; the commit follows
+ * only when both hold. */
+static gboolean
+restore_txn (sqlite3 *db, gpointer user_data, GError **error)
+{
+  (void) db;
+  RestoreTxn *r = user_data;
+  return write_db_locked (r->v, r->t, r->p, r->mode, r->with_tokens, r->with_clients, r->n,
+                          error)
+         && check_restored_locked (r->v, error);
+}
+
 static json_t *
 restore_locked (CgVault *v, Payload *p, CgRestoreFlags flags, GError **error)
 {
@@ -1242,7 +1261,7 @@ restore_locked (CgVault *v, Payload *p, CgRestoreFlags flags, GError **error)
   Mode mode;
   Counts n = { 0 };
   json_t *result = NULL;
-  gboolean with_tokens = FALSE, with_clients = FALSE, in_txn = FALSE;
+  gboolean with_tokens = FALSE, with_clients = FALSE;
 
   if (!read_target_locked (v, &t, error)
       || !choose_mode (v, &t, p, (flags & CG_RESTORE_MERGE) != 0, &mode, error)
@@ -1264,11 +1283,9 @@ restore_locked (CgVault *v, Payload *p, CgRestoreFlags flags, GError **error)
    * written, so nothing changed. */
   if (!write_outside_db_locked (v, &t, p, mode, with_tokens, with_clients, &u, error))
     goto undo;
-  in_txn = TRUE;
-  if (!write_db_locked (v, &t, p, mode, with_tokens, with_clients, &n, error)
-      || !check_restored_locked (v, error) || !cg_db_exec (v->db, "COMMIT", error))
+  RestoreTxn txn = { v, &t, p, mode, with_tokens, with_clients, &n };
+  if (!cg_db_transaction (v->db, restore_txn, &txn, error))
     goto undo;
-  in_txn = FALSE;
   if (with_clients)
     cg_vault_clients_ca_changed_locked (v);
 
@@ -1296,8 +1313,6 @@ restore_locked (CgVault *v, Payload *p, CgRestoreFlags flags, GError **error)
   goto out;
 
 undo:
-  if (in_txn)
-    sqlite3_exec (v->db, "ROLLBACK", NULL, NULL, NULL);
   undo_outside_db_locked (v, &u);
   /* The keys as they were (or the reason they do not load, as before). */
   reload_keys_locked (v, NULL);

@@ -376,6 +376,49 @@ revoke_name_locked (CgVault *v, const char *name, const char *reason, int *chang
   return ok;
 }
 
+typedef struct
+{
+  CgVault *v;
+  const guint8 *mac;
+  const char *name, *serial, *spki, *expires;
+} EnrollTxn;
+
+static gboolean
+enroll_txn (sqlite3 *db, gpointer user_data, GError **error)
+{
+  EnrollTxn *e = user_data;
+  g_autofree char *now = cg_vault_now_rfc3339 ();
+  sqlite3_stmt *st = cg_db_prepare (db, "DELETE FROM enroll_codes WHERE hmac = ?", error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_blob (st, 1, e->mac, 32, SQLITE_STATIC);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE && sqlite3_changes (db) == 1;
+  sqlite3_finalize (st);
+  if (!ok)
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_FORBIDDEN, CODE_REFUSED);
+      return FALSE;
+    }
+  if (!revoke_name_locked (e->v, e->name, "superseded", NULL, error))
+    return FALSE;
+  st = cg_db_prepare (db,
+                      "INSERT INTO clients (serial, name, spki, enrolled, expires) "
+                      "VALUES (?, ?, ?, ?, ?)",
+                      error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, e->serial, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, e->name, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 3, e->spki, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 4, now, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 5, e->expires, -1, SQLITE_STATIC);
+  ok = sqlite3_step (st) == SQLITE_DONE;
+  if (!ok)
+    cg_db_set_error (error, db, "cannot record the client certificate");
+  sqlite3_finalize (st);
+  return ok;
+}
+
 /* With the lock held, inside no transaction: consume the code and record
  * the certificate, superseding the name's earlier ones, all or nothing. */
 static gboolean
@@ -383,45 +426,8 @@ record_enrollment_locked (CgVault *v, const guint8 mac[32], const char *name,
                           const char *serial, const char *spki, const char *expires,
                           GError **error)
 {
-  g_autofree char *now = cg_vault_now_rfc3339 ();
-  if (!cg_db_exec (v->db, "BEGIN IMMEDIATE", error))
-    return FALSE;
-  gboolean ok = FALSE;
-  sqlite3_stmt *st = cg_db_prepare (v->db, "DELETE FROM enroll_codes WHERE hmac = ?", error);
-  if (!st)
-    goto out;
-  sqlite3_bind_blob (st, 1, mac, 32, SQLITE_STATIC);
-  ok = sqlite3_step (st) == SQLITE_DONE && sqlite3_changes (v->db) == 1;
-  sqlite3_finalize (st);
-  if (!ok)
-    {
-      g_set_error_literal (error, CG_ERROR, CG_ERROR_FORBIDDEN, CODE_REFUSED);
-      goto out;
-    }
-  if (!(ok = revoke_name_locked (v, name, "superseded", NULL, error)))
-    goto out;
-  st = cg_db_prepare (v->db,
-                      "INSERT INTO clients (serial, name, spki, enrolled, expires) "
-                      "VALUES (?, ?, ?, ?, ?)",
-                      error);
-  ok = st != NULL;
-  if (st)
-    {
-      sqlite3_bind_text (st, 1, serial, -1, SQLITE_STATIC);
-      sqlite3_bind_text (st, 2, name, -1, SQLITE_STATIC);
-      sqlite3_bind_text (st, 3, spki, -1, SQLITE_STATIC);
-      sqlite3_bind_text (st, 4, now, -1, SQLITE_STATIC);
-      sqlite3_bind_text (st, 5, expires, -1, SQLITE_STATIC);
-      ok = sqlite3_step (st) == SQLITE_DONE;
-      if (!ok)
-        cg_db_set_error (error, v->db, "cannot record the client certificate");
-      sqlite3_finalize (st);
-    }
-  ok = ok && cg_db_exec (v->db, "COMMIT", error);
-out:
-  if (!ok)
-    sqlite3_exec (v->db, "ROLLBACK", NULL, NULL, NULL);
-  return ok;
+  EnrollTxn e = { v, mac, name, serial, spki, expires };
+  return cg_db_transaction (v->db, enroll_txn, &e, error);
 }
 
 json_t *
@@ -601,39 +607,46 @@ cg_vault_client_list (CgVault *v, GError **error)
   return list;
 }
 
+typedef struct
+{
+  CgVault *v;
+  const char *name;
+} RevokeTxn;
+
+static gboolean
+revoke_txn (sqlite3 *db, gpointer user_data, GError **error)
+{
+  RevokeTxn *r = user_data;
+  int changed = 0;
+  if (!revoke_name_locked (r->v, r->name, "revoked", &changed, error))
+    return FALSE;
+  /* A pending code for the name goes too. */
+  sqlite3_stmt *st = cg_db_prepare (db, "DELETE FROM enroll_codes WHERE name = ?", error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, r->name, -1, SQLITE_STATIC);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  changed += sqlite3_changes (db);
+  sqlite3_finalize (st);
+  if (!ok)
+    cg_db_set_error (error, db, "cannot revoke the client");
+  else if (changed == 0)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND,
+                   "no enrolled client or pending code named \"%s\"", r->name);
+      ok = FALSE;
+    }
+  return ok;
+}
+
 gboolean
 cg_vault_client_revoke (CgVault *v, const char *name, GError **error)
 {
   if (!check_client_name (name, error))
     return FALSE;
-  gboolean ok = FALSE;
-  int changed = 0;
+  RevokeTxn r = { v, name };
   g_mutex_lock (&v->lock);
-  if (!cg_db_exec (v->db, "BEGIN IMMEDIATE", error)
-      || !revoke_name_locked (v, name, "revoked", &changed, error))
-    goto out;
-  /* A pending code for the name goes too. */
-  sqlite3_stmt *st = cg_db_prepare (v->db, "DELETE FROM enroll_codes WHERE name = ?", error);
-  ok = st != NULL;
-  if (st)
-    {
-      sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
-      ok = sqlite3_step (st) == SQLITE_DONE;
-      changed += sqlite3_changes (v->db);
-      sqlite3_finalize (st);
-    }
-  if (!ok)
-    cg_db_set_error (error, v->db, "cannot revoke the client");
-  else if (changed == 0)
-    {
-      g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND,
-                   "no enrolled client or pending code named \"%s\"", name);
-      ok = FALSE;
-    }
-  ok = ok && cg_db_exec (v->db, "COMMIT", error);
-out:
-  if (!ok)
-    sqlite3_exec (v->db, "ROLLBACK", NULL, NULL, NULL);
+  gboolean ok = cg_db_transaction (v->db, revoke_txn, &r, error);
   g_mutex_unlock (&v->lock);
   return ok;
 }

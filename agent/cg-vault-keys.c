@@ -64,29 +64,8 @@ rotate_locked (CgVault *v, GError **error)
   if (!cg_keystore_store (v->instance, "seal", kid, d, error))
     return NULL;
 
-  g_autofree char *now = cg_vault_now_rfc3339 ();
-  if (!cg_db_exec (v->db, "BEGIN IMMEDIATE; UPDATE seal_keys SET current = 0", error))
-    {
-      sqlite3_exec (v->db, "ROLLBACK", NULL, NULL, NULL);
-      return NULL;
-    }
-  sqlite3_stmt *st = cg_db_prepare (
-      v->db, "INSERT INTO seal_keys (kid, created, current) VALUES (?, ?, 1)", error);
-  gboolean ok = st != NULL;
-  if (st)
-    {
-      sqlite3_bind_text (st, 1, kid, -1, SQLITE_STATIC);
-      sqlite3_bind_text (st, 2, now, -1, SQLITE_STATIC);
-      ok = sqlite3_step (st) == SQLITE_DONE;
-      if (!ok)
-        cg_db_set_error (error, v->db, "cannot record the new key");
-      sqlite3_finalize (st);
-    }
-  if (!ok || !cg_db_exec (v->db, "COMMIT", error))
-    {
-      sqlite3_exec (v->db, "ROLLBACK", NULL, NULL, NULL);
-      return NULL;
-    }
+  if (!cg_db_transaction (v->db, cg_vault_add_current_key_txn, (gpointer) kid, error))
+    return NULL;
   g_hash_table_insert (v->seal_keys, g_strdup (kid), cg_seal_key_ref (key));
   v->current = key;
   g_message ("rotated: sealing key %s is current", kid);

@@ -28,6 +28,9 @@ struct CgVault
 };
 
 char *cg_vault_now_rfc3339 (void);
+/* A cg_db_transaction body: @kid (a string) becomes the one current
+ * sealing key in seal_keys. */
+gboolean cg_vault_add_current_key_txn (sqlite3 *db, gpointer kid, GError **error);
 /* With the lock held: keys loaded (or the reason why not). */
 gboolean cg_vault_ensure_keys (CgVault *vault, GError **error);
 gboolean cg_vault_tokens_init (CgVault *vault, GError **error);

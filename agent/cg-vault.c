@@ -125,6 +125,34 @@ cg_vault_free (CgVault *v)
   g_free (v);
 }
 
+gboolean
+cg_vault_add_current_key_txn (sqlite3 *db, gpointer kid, GError **error)
+{
+  g_autofree char *now = cg_vault_now_rfc3339 ();
+  if (!cg_db_exec (db, "UPDATE seal_keys SET current = 0", error))
+    return FALSE;
+  sqlite3_stmt *st
+      = cg_db_prepare (db, "INSERT INTO seal_keys (kid, created, current) VALUES (?, ?, 1)", error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, kid, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, now, -1, SQLITE_STATIC);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  if (!ok)
+    cg_db_set_error (error, db, "cannot record the new key");
+  sqlite3_finalize (st);
+  return ok;
+}
+
+/* The database's half of create_keys: the first sealing key, current, and
+ * the mark that keys were made. */
+static gboolean
+record_first_keys (sqlite3 *db, gpointer kid, GError **error)
+{
+  return cg_vault_add_current_key_txn (db, kid, error)
+         && cg_db_meta_set (db, "keys_created", "1", error);
+}
+
 /* First start: keys go into the keyring first, then the database records
  * that they exist, in one transaction.  A crash between the two leaves an
  * unused item in the keyring, never a database that points at no key. */
@@ -147,28 +175,8 @@ create_keys (CgVault *v, GError **error)
       || !cg_keystore_store (v->instance, "seal", kid, d, error))
     return FALSE;
 
-  g_autofree char *now = cg_vault_now_rfc3339 ();
-  if (!cg_db_exec (v->db, "BEGIN IMMEDIATE", error))
+  if (!cg_db_transaction (v->db, record_first_keys, (gpointer) kid, error))
     return FALSE;
-  sqlite3_stmt *st = cg_db_prepare (
-      v->db, "INSERT INTO seal_keys (kid, created, current) VALUES (?, ?, 1)", error);
-  gboolean ok = st != NULL;
-  if (ok)
-    {
-      sqlite3_bind_text (st, 1, kid, -1, SQLITE_STATIC);
-      sqlite3_bind_text (st, 2, now, -1, SQLITE_STATIC);
-      ok = sqlite3_step (st) == SQLITE_DONE;
-      if (!ok)
-        cg_db_set_error (error, v->db, "cannot record the new keys");
-      sqlite3_finalize (st);
-    }
-  ok = ok && cg_db_meta_set (v->db, "keys_created", "1", error)
-       && cg_db_exec (v->db, "COMMIT", error);
-  if (!ok)
-    {
-      sqlite3_exec (v->db, "ROLLBACK", NULL, NULL, NULL);
-      return FALSE;
-    }
   g_message ("created the master key and sealing key %s in the secret store", kid);
   cg_vault_escrow_sync_locked (v);
   return TRUE;
@@ -420,70 +428,76 @@ row_metadata (sqlite3_stmt *st)
 
 #define SELECT_META "SELECT name, type, properties, version, created, updated"
 
-/* With the lock held and keys loaded: one transaction, rolled back on any
- * failure, so a record is stored whole or not at all. */
+typedef struct
+{
+  const CgBuf *master;
+  const char *name, *type, *props_text, *secret_text, *now;
+  char *created; /* the first version's, when the name existed */
+  gint64 version;
+} PutTxn;
+
+/* The version is read and bumped inside the write transaction, so two
+ * replaces of one name never seal under the same version. */
+static gboolean
+put_txn (sqlite3 *db, gpointer user_data, GError **error)
+{
+  PutTxn *p = user_data;
+  sqlite3_stmt *st
+      = cg_db_prepare (db, "SELECT version, created FROM credentials WHERE name = ?", error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, p->name, -1, SQLITE_STATIC);
+  int r = sqlite3_step (st);
+  if (r == SQLITE_ROW)
+    {
+      p->version = sqlite3_column_int64 (st, 0) + 1;
+      p->created = g_strdup ((const char *) sqlite3_column_text (st, 1));
+    }
+  else if (r != SQLITE_DONE)
+    cg_db_set_error (error, db, "cannot read the credential");
+  sqlite3_finalize (st);
+  if (r != SQLITE_ROW && r != SQLITE_DONE)
+    return FALSE;
+
+  g_autoptr (GBytes) sealed = cg_record_seal (p->master, p->name, p->version,
+                                              (const guint8 *) p->secret_text,
+                                              strlen (p->secret_text));
+  st = cg_db_prepare (db,
+                      "INSERT OR REPLACE INTO credentials (name, type, properties, version, "
+                      "created, updated, sealed) VALUES (?, ?, ?, ?, ?, ?, ?)",
+                      error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, p->name, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, p->type, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 3, p->props_text, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 4, p->version);
+  sqlite3_bind_text (st, 5, p->created ? p->created : p->now, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 6, p->now, -1, SQLITE_STATIC);
+  sqlite3_bind_blob (st, 7, g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed),
+                     SQLITE_STATIC);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  if (!ok)
+    cg_db_set_error (error, db, "cannot store the credential");
+  sqlite3_finalize (st);
+  return ok;
+}
+
+/* With the lock held and keys loaded: one transaction, so a record is
+ * stored whole or not at all. */
 static json_t *
 put_locked (CgVault *v, const char *name, const char *type, json_t *properties,
             const char *props_text, const char *secret_text, GError **error)
 {
   g_autofree char *now = cg_vault_now_rfc3339 ();
+  PutTxn p = { v->master, name, type, props_text, secret_text, now, NULL, 1 };
   g_autofree char *created = NULL;
-  g_autoptr (GBytes) sealed = NULL;
-  gint64 version = 1;
-  gboolean ok = FALSE;
-
-  if (!cg_db_exec (v->db, "BEGIN IMMEDIATE", error))
+  gboolean ok = cg_db_transaction (v->db, put_txn, &p, error);
+  created = g_steal_pointer (&p.created);
+  if (!ok)
     return NULL;
-
-  /* The version is read and bumped inside the write transaction, so two
-   * replaces of one name never seal under the same version. */
-  sqlite3_stmt *st
-      = cg_db_prepare (v->db, "SELECT version, created FROM credentials WHERE name = ?", error);
-  if (!st)
-    goto out;
-  sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
-  int r = sqlite3_step (st);
-  if (r == SQLITE_ROW)
-    {
-      version = sqlite3_column_int64 (st, 0) + 1;
-      created = g_strdup ((const char *) sqlite3_column_text (st, 1));
-    }
-  else if (r != SQLITE_DONE)
-    cg_db_set_error (error, v->db, "cannot read the credential");
-  sqlite3_finalize (st);
-  if (r != SQLITE_ROW && r != SQLITE_DONE)
-    goto out;
-
-  sealed = cg_record_seal (v->master, name, version, (const guint8 *) secret_text,
-                           strlen (secret_text));
-  st = cg_db_prepare (v->db,
-                      "INSERT OR REPLACE INTO credentials (name, type, properties, version, "
-                      "created, updated, sealed) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      error);
-  if (!st)
-    goto out;
-  sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 2, type, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 3, props_text, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (st, 4, version);
-  sqlite3_bind_text (st, 5, created ? created : now, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 6, now, -1, SQLITE_STATIC);
-  sqlite3_bind_blob (st, 7, g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed),
-                     SQLITE_STATIC);
-  ok = sqlite3_step (st) == SQLITE_DONE;
-  if (!ok)
-    cg_db_set_error (error, v->db, "cannot store the credential");
-  sqlite3_finalize (st);
-  ok = ok && cg_db_exec (v->db, "COMMIT", error);
-
-out:
-  if (!ok)
-    {
-      sqlite3_exec (v->db, "ROLLBACK", NULL, NULL, NULL);
-      return NULL;
-    }
   return json_pack ("{s:s, s:s, s:O, s:I, s:s, s:s}", "name", name, "type", type, "properties",
-                    properties, "version", (json_int_t) version, "created",
+                    properties, "version", (json_int_t) p.version, "created",
                     created ? created : now, "updated", now);
 }
 
