@@ -11,14 +11,6 @@
 
 #define DEFAULT_CONFIG_FILE CG_SYSCONF_DIR "/agent.conf"
 
-/* Every key the config file may hold; anything else is refused so that a
- * typo never silently leaves a default in force. */
-static const char *const known_keys[] = {
-  "port", "listen", "state_dir", "admin_socket", "priority", "max_connections",
-  "max_connections_per_ip", "idle_timeout", "max_body", "threads", "auth_failures",
-  "audit_log", "web", "client_cert_days", "audit_auth_interval", NULL,
-};
-
 char *
 cg_config_default_admin_socket (void)
 {
@@ -70,117 +62,167 @@ check_listen (char **addrs, GError **error)
   return TRUE;
 }
 
-/* One setting, by name, from text: shared by the config file and the
- * command line so both accept exactly the same values. */
-static gboolean
-apply_setting (CgConfig *c, const char *key, const char *value, GError **error)
+typedef enum
 {
-  guint64 n;
-  if (g_str_equal (key, "port"))
-    {
-      if (!parse_uint ("port", value, 1, 65535, &n, error))
-        return FALSE;
-      c->port = n;
-    }
-  else if (g_str_equal (key, "listen"))
-    {
-      g_strfreev (c->listen);
-      c->listen = g_strsplit (value, ",", -1);
-      if (!check_listen (c->listen, error))
-        return FALSE;
-    }
-  else if (g_str_equal (key, "state_dir"))
-    {
-      if (!g_path_is_absolute (value) && !*value)
-        {
-          g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID, "state_dir: empty path");
-          return FALSE;
-        }
-      g_free (c->state_dir);
-      c->state_dir = g_canonicalize_filename (value, NULL);
-    }
-  else if (g_str_equal (key, "admin_socket"))
-    {
-      g_free (c->admin_socket);
-      c->admin_socket = g_canonicalize_filename (value, NULL);
-    }
-  else if (g_str_equal (key, "priority"))
-    {
-      g_free (c->priority);
-      c->priority = g_strdup (value);
-    }
-  else if (g_str_equal (key, "max_connections"))
-    {
-      if (!parse_uint (key, value, 1, 100000, &n, error))
-        return FALSE;
-      c->max_connections = n;
-    }
-  else if (g_str_equal (key, "max_connections_per_ip"))
-    {
-      if (!parse_uint (key, value, 1, 100000, &n, error))
-        return FALSE;
-      c->max_connections_per_ip = n;
-    }
-  else if (g_str_equal (key, "idle_timeout"))
-    {
-      if (!parse_uint (key, value, 1, 3600, &n, error))
-        return FALSE;
-      c->idle_timeout = n;
-    }
-  else if (g_str_equal (key, "client_cert_days"))
-    {
-      if (!parse_uint (key, value, 1, 3650, &n, error))
-        return FALSE;
-      c->client_cert_days = n;
-    }
-  else if (g_str_equal (key, "max_body"))
-    {
-      if (!parse_uint (key, value, 1024, 16 * 1024 * 1024, &n, error))
-        return FALSE;
-      c->max_body = n;
-    }
-  else if (g_str_equal (key, "threads"))
-    {
-      if (!parse_uint (key, value, 0, 256, &n, error))
-        return FALSE;
-      c->threads = n;
-    }
-  else if (g_str_equal (key, "auth_failures"))
-    {
-      if (!parse_uint (key, value, 1, 100000, &n, error))
-        return FALSE;
-      c->auth_failures = n;
-    }
-  else if (g_str_equal (key, "web"))
-    {
-      if (g_str_equal (value, "true"))
-        c->web = TRUE;
-      else if (g_str_equal (value, "false"))
-        c->web = FALSE;
-      else
-        {
-          g_set_error (error, CG_ERROR, CG_ERROR_INVALID, "web: \"%s\" is not true or false",
-                       value);
-          return FALSE;
-        }
-    }
-  else if (g_str_equal (key, "audit_auth_interval"))
-    {
-      if (!parse_uint (key, value, 1, 3600, &n, error))
-        return FALSE;
-      c->audit_auth_interval = n;
-    }
-  else if (g_str_equal (key, "audit_log"))
-    {
-      g_free (c->audit_log);
-      c->audit_log = g_canonicalize_filename (value, NULL);
-    }
-  else
+  SETTING_UINT,   /* guint, from @min to @max */
+  SETTING_SIZE,   /* gsize, from @min to @max */
+  SETTING_BOOL,   /* gboolean, "true" or "false" */
+  SETTING_STRING, /* char *, as given */
+  SETTING_PATH,   /* char *, canonical; @min 1: not empty */
+  SETTING_LISTEN, /* char **, IP addresses separated by commas */
+} SettingType;
+
+/* Every key the config file may hold, and how its text becomes a field of
+ * CgConfig; anything else is refused so that a typo never silently leaves
+ * a default in force.  The command line's options go through the same
+ * rows, so both accept exactly the same values. */
+static const struct
+{
+  const char *key;
+  gsize field; /* offsetof (CgConfig, ...) */
+  SettingType type;
+  guint64 min, max;
+} settings[] = {
+  { "port", G_STRUCT_OFFSET (CgConfig, port), SETTING_UINT, 1, 65535 },
+  { "listen", G_STRUCT_OFFSET (CgConfig, listen), SETTING_LISTEN, 0, 0 },
+  { "state_dir", G_STRUCT_OFFSET (CgConfig, state_dir), SETTING_PATH, 1, 0 },
+  { "admin_socket", G_STRUCT_OFFSET (CgConfig, admin_socket), SETTING_PATH, 0, 0 },
+  { "priority", G_STRUCT_OFFSET (CgConfig, priority), SETTING_STRING, 0, 0 },
+  { "max_connections", G_STRUCT_OFFSET (CgConfig, max_connections), SETTING_UINT, 1, 100000 },
+  { "max_connections_per_ip", G_STRUCT_OFFSET (CgConfig, max_connections_per_ip), SETTING_UINT,
+    1, 100000 },
+  { "idle_timeout", G_STRUCT_OFFSET (CgConfig, idle_timeout), SETTING_UINT, 1, 3600 },
+  { "max_body", G_STRUCT_OFFSET (CgConfig, max_body), SETTING_SIZE, 1024, 16 * 1024 * 1024 },
+  { "threads", G_STRUCT_OFFSET (CgConfig, threads), SETTING_UINT, 0, 256 },
+  { "auth_failures", G_STRUCT_OFFSET (CgConfig, auth_failures), SETTING_UINT, 1, 100000 },
+  { "audit_log", G_STRUCT_OFFSET (CgConfig, audit_log), SETTING_PATH, 0, 0 },
+  { "web", G_STRUCT_OFFSET (CgConfig, web), SETTING_BOOL, 0, 0 },
+  { "client_cert_days", G_STRUCT_OFFSET (CgConfig, client_cert_days), SETTING_UINT, 1, 3650 },
+  { "audit_auth_interval", G_STRUCT_OFFSET (CgConfig, audit_auth_interval), SETTING_UINT, 1,
+    3600 },
+};
+
+static int
+find_setting (const char *key)
+{
+  for (gsize i = 0; i < G_N_ELEMENTS (settings); i++)
+    if (g_str_equal (settings[i].key, key))
+      return (int) i;
+  return -1;
+}
+
+const char *const *
+cg_config_keys (void)
+{
+  static const char *keys[G_N_ELEMENTS (settings) + 1];
+  if (!keys[0])
+    for (gsize i = 0; i < G_N_ELEMENTS (settings); i++)
+      keys[i] = settings[i].key;
+  return keys;
+}
+
+gboolean
+cg_config_set (CgConfig *c, const char *key, const char *value, GError **error)
+{
+  int i = find_setting (key);
+  if (i < 0)
     {
       g_set_error (error, CG_ERROR, CG_ERROR_INVALID, "unknown setting \"%s\"", key);
       return FALSE;
     }
-  return TRUE;
+  gpointer field = G_STRUCT_MEMBER_P (c, settings[i].field);
+  guint64 n;
+  switch (settings[i].type)
+    {
+    case SETTING_UINT:
+    case SETTING_SIZE:
+      if (!parse_uint (key, value, settings[i].min, settings[i].max, &n, error))
+        return FALSE;
+      if (settings[i].type == SETTING_UINT)
+        *(guint *) field = n;
+      else
+        *(gsize *) field = n;
+      return TRUE;
+    case SETTING_BOOL:
+      if (!g_str_equal (value, "true") && !g_str_equal (value, "false"))
+        {
+          g_set_error (error, CG_ERROR, CG_ERROR_INVALID, "%s: \"%s\" is not true or false",
+                       key, value);
+          return FALSE;
+        }
+      *(gboolean *) field = g_str_equal (value, "true");
+      return TRUE;
+    case SETTING_STRING:
+      g_free (*(char **) field);
+      *(char **) field = g_strdup (value);
+      return TRUE;
+    case SETTING_PATH:
+      if (settings[i].min > 0 && !*value)
+        {
+          g_set_error (error, CG_ERROR, CG_ERROR_INVALID, "%s: empty path", key);
+          return FALSE;
+        }
+      g_free (*(char **) field);
+      *(char **) field = g_canonicalize_filename (value, NULL);
+      return TRUE;
+    case SETTING_LISTEN:
+      g_strfreev (*(char ***) field);
+      *(char ***) field = g_strsplit (value, ",", -1);
+      return check_listen (*(char ***) field, error);
+    }
+  g_return_val_if_reached (FALSE);
+}
+
+char *
+cg_config_get (const CgConfig *c, const char *key)
+{
+  int i = find_setting (key);
+  if (i < 0)
+    return NULL;
+  gconstpointer field = G_STRUCT_MEMBER_P (c, settings[i].field);
+  switch (settings[i].type)
+    {
+    case SETTING_UINT:
+      return g_strdup_printf ("%u", *(const guint *) field);
+    case SETTING_SIZE:
+      return g_strdup_printf ("%" G_GSIZE_FORMAT, *(const gsize *) field);
+    case SETTING_BOOL:
+      return g_strdup (*(const gboolean *) field ? "true" : "false");
+    case SETTING_STRING:
+    case SETTING_PATH:
+      return g_strdup (*(char *const *) field);
+    case SETTING_LISTEN:
+      return *(char **const *) field ? g_strjoinv (",", *(char **const *) field) : NULL;
+    }
+  g_return_val_if_reached (NULL);
+}
+
+/* --help's list of the config file's keys, from the table. */
+static char *
+describe_keys (void)
+{
+  GString *text = g_string_new ("Settings can also be given in a config file, group [agent], "
+                                "with the keys\n");
+  gsize line = 0;
+  for (gsize i = 0; i < G_N_ELEMENTS (settings); i++)
+    {
+      const char *sep = i + 1 < G_N_ELEMENTS (settings) ? "," : ".";
+      gsize len = strlen (settings[i].key) + strlen (sep);
+      if (line > 0 && line + 1 + len > 76)
+        {
+          g_string_append_c (text, '\n');
+          line = 0;
+        }
+      else if (line > 0)
+        {
+          g_string_append_c (text, ' ');
+          line++;
+        }
+      g_string_append_printf (text, "%s%s", settings[i].key, sep);
+      line += len;
+    }
+  g_string_append (text, "\nThe command line overrides the file.\n");
+  return g_string_free (text, FALSE);
 }
 
 static gboolean
@@ -212,14 +254,14 @@ load_file (CgConfig *c, const char *path, gboolean must_exist, GError **error)
   for (char **k = keys; *k; k++)
     {
       g_autoptr (GError) kerr = NULL;
-      if (!g_strv_contains (known_keys, *k))
+      if (find_setting (*k) < 0)
         {
           g_set_error (error, CG_ERROR, CG_ERROR_INVALID, "config %s: unknown key \"%s\"", path,
                        *k);
           return FALSE;
         }
       g_autofree char *value = g_key_file_get_string (kf, "agent", *k, &kerr);
-      if (!value || !apply_setting (c, *k, value, &kerr))
+      if (!value || !cg_config_set (c, *k, value, &kerr))
         {
           g_set_error (error, CG_ERROR, CG_ERROR_INVALID, "config %s: %s", path, kerr->message);
           return FALSE;
@@ -264,12 +306,8 @@ cg_config_parse (CgConfig *c, int argc, char **argv, GError **error)
   g_autoptr (GOptionContext) ctx = g_option_context_new ("- credgate agent");
   g_option_context_set_summary (
       ctx, "Receives data-store credentials over TLS and keeps them sealed on this host.");
-  g_option_context_set_description (
-      ctx, "Settings can also be given in a config file, group [agent], with the keys\n"
-           "port, listen, state_dir, admin_socket, priority, max_connections,\n"
-           "max_connections_per_ip, idle_timeout, max_body, threads, auth_failures,\n"
-           "audit_log, web, client_cert_days, audit_auth_interval.  The command line\n"
-           "overrides the file.\n");
+  g_autofree char *description = describe_keys ();
+  g_option_context_set_description (ctx, description);
   g_option_context_add_main_entries (ctx, entries, NULL);
 
   memset (c, 0, sizeof *c);
@@ -311,7 +349,7 @@ cg_config_parse (CgConfig *c, int argc, char **argv, GError **error)
     { "admin_socket", opt_socket }, { "priority", opt_priority },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (overrides); i++)
-    if (overrides[i].value && !apply_setting (c, overrides[i].key, overrides[i].value, error))
+    if (overrides[i].value && !cg_config_set (c, overrides[i].key, overrides[i].value, error))
       return FALSE;
 
   if (!c->admin_socket)

@@ -44,6 +44,17 @@ gboolean cg_config_parse (CgConfig *config, int argc, char **argv, GError **erro
 void cg_config_clear (CgConfig *config);
 G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (CgConfig, cg_config_clear)
 
+/* The settings, by the config file's key names (each is also what
+ * cg_config_set and cg_config_get take): a NULL-terminated static list. */
+const char *const *cg_config_keys (void);
+/* One setting from its text, checked as the config file and the command
+ * line check it (the error names the key, never quotes more than the
+ * value given).  An unknown @key is CG_ERROR_INVALID "unknown setting". */
+gboolean cg_config_set (CgConfig *config, const char *key, const char *value, GError **error);
+/* A setting as text that cg_config_set takes back to the same value; NULL
+ * for an unknown key or an unset list (transfer full). */
+char *cg_config_get (const CgConfig *config, const char *key);
+
 /* The admin socket path used when none is given: $CREDGATE_ADMIN_SOCKET,
  * else $XDG_RUNTIME_DIR/credgate/admin.sock for a user, else
  * /run/credgate/admin.sock. (transfer full) */

@@ -95,6 +95,114 @@ test_errors (void)
     }
 }
 
+/* Every key of the table: a value other than the default, set, read back
+ * as the same text, set again from that text to the same value; then the
+ * same key in a config file gives the same field.  Keys the table does not
+ * hold, and values out of range, are refused with the messages the agent
+ * has always given. */
+static void
+test_keys_roundtrip (void)
+{
+  static const struct { const char *key, *value, *low, *high; } cases[] = {
+    { "port", "9443", "0", "65536" },
+    { "listen", "127.0.0.1,::1", "", "1.2.3" },
+    { "state_dir", "/var/lib/credgate-test", "", NULL },
+    { "admin_socket", "/run/credgate-test/admin.sock", NULL, NULL },
+    { "priority", "NORMAL:-VERS-TLS1.2", NULL, NULL },
+    { "max_connections", "1000", "0", "100001" },
+    { "max_connections_per_ip", "7", "0", "100001" },
+    { "idle_timeout", "3600", "0", "3601" },
+    { "max_body", "1024", "1023", "16777217" },
+    { "threads", "4", "-1", "257" },
+    { "auth_failures", "1", "0", "100001" },
+    { "audit_log", "/var/log/credgate-audit.log", NULL, NULL },
+    { "web", "false", "no", "1" },
+    { "client_cert_days", "3650", "0", "3651" },
+    { "audit_auth_interval", "1", "0", "3601" },
+  };
+  const char *const *keys = cg_config_keys ();
+  g_assert_cmpuint (g_strv_length ((char **) keys), ==, G_N_ELEMENTS (cases));
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_test_message ("%s", cases[i].key);
+      g_assert_cmpstr (keys[i], ==, cases[i].key);
+      g_auto (CgConfig) c = { 0 };
+      g_autoptr (GError) error = NULL;
+      g_assert_true (parse (&c, &error, NULL));
+      g_autofree char *before = cg_config_get (&c, cases[i].key);
+      g_assert_cmpstr (before, !=, cases[i].value);
+      g_assert_true (cg_config_set (&c, cases[i].key, cases[i].value, &error));
+      g_assert_no_error (error);
+      g_autofree char *text = cg_config_get (&c, cases[i].key);
+      g_assert_cmpstr (text, ==, cases[i].value);
+      g_assert_true (cg_config_set (&c, cases[i].key, text, &error));
+      g_autofree char *again = cg_config_get (&c, cases[i].key);
+      g_assert_cmpstr (again, ==, text);
+
+      /* The same through a config file. */
+      g_autofree char *path = NULL;
+      int fd = g_file_open_tmp ("cg-conf-XXXXXX", &path, NULL);
+      g_autofree char *line = g_strdup_printf ("[agent]\n%s=%s\n", cases[i].key, cases[i].value);
+      g_assert_cmpint (write (fd, line, strlen (line)), ==, (gssize) strlen (line));
+      close (fd);
+      g_autofree char *opt = g_strdup_printf ("--config=%s", path);
+      const char *argv[] = { "credgate-agent", opt, NULL };
+      g_auto (CgConfig) f = { 0 };
+      g_assert_true (cg_config_parse (&f, 2, (char **) argv, &error));
+      g_assert_no_error (error);
+      g_autofree char *from_file = cg_config_get (&f, cases[i].key);
+      g_assert_cmpstr (from_file, ==, cases[i].value);
+      g_unlink (path);
+
+      /* Out of range, both ends, where the key has a range. */
+      const char *bad[] = { cases[i].low, cases[i].high };
+      for (gsize j = 0; j < G_N_ELEMENTS (bad); j++)
+        {
+          if (!bad[j])
+            continue;
+          g_autoptr (GError) refused = NULL;
+          g_assert_false (cg_config_set (&c, cases[i].key, bad[j], &refused));
+          g_assert_error (refused, CG_ERROR, CG_ERROR_INVALID);
+          g_assert_true (g_str_has_prefix (refused->message, cases[i].key));
+        }
+    }
+
+  /* The exact words of the refusals, as before the table. */
+  static const struct { const char *key, *value, *message; } words[] = {
+    { "port", "0", "port: \"0\" is not a number from 1 to 65535" },
+    { "max_body", "99", "max_body: \"99\" is not a number from 1024 to 16777216" },
+    { "web", "yes", "web: \"yes\" is not true or false" },
+    { "state_dir", "", "state_dir: empty path" },
+    { "listen", "1.2.3", "listen: \"1.2.3\" is not an IPv4 or IPv6 address" },
+    { "listen", "", "listen: no address given" },
+    { "colour", "blue", "unknown setting \"colour\"" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (words); i++)
+    {
+      g_auto (CgConfig) c = { 0 };
+      g_autoptr (GError) error = NULL;
+      g_assert_false (cg_config_set (&c, words[i].key, words[i].value, &error));
+      g_assert_error (error, CG_ERROR, CG_ERROR_INVALID);
+      g_assert_cmpstr (error->message, ==, words[i].message);
+    }
+  g_assert_null (cg_config_get (&(CgConfig) { 0 }, "colour"));
+
+  /* An unknown key in a file: refused, naming the file and the key. */
+  g_autofree char *path = NULL;
+  int fd = g_file_open_tmp ("cg-conf-XXXXXX", &path, NULL);
+  const char text[] = "[agent]\nport=8050\ncolour=blue\n";
+  g_assert_cmpint (write (fd, text, strlen (text)), ==, (gssize) strlen (text));
+  close (fd);
+  g_autofree char *opt = g_strdup_printf ("--config=%s", path);
+  const char *argv[] = { "credgate-agent", opt, NULL };
+  g_auto (CgConfig) c = { 0 };
+  g_autoptr (GError) error = NULL;
+  g_assert_false (cg_config_parse (&c, 2, (char **) argv, &error));
+  g_autofree char *expected = g_strdup_printf ("config %s: unknown key \"colour\"", path);
+  g_assert_cmpstr (error->message, ==, expected);
+  g_unlink (path);
+}
+
 static void
 test_throttle (void)
 {
@@ -328,6 +436,7 @@ main (int argc, char **argv)
   g_test_add_func ("/agent/config/defaults", test_defaults);
   g_test_add_func ("/agent/config/file-and-override", test_file_and_override);
   g_test_add_func ("/agent/config/errors", test_errors);
+  g_test_add_func ("/agent/config/keys-roundtrip", test_keys_roundtrip);
   g_test_add_func ("/agent/throttle", test_throttle);
   g_test_add_func ("/agent/throttle/ipv6-prefix", test_throttle_ipv6_prefix);
   g_test_add_func ("/agent/throttle/full", test_throttle_full);
