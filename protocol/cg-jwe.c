@@ -483,7 +483,8 @@ cg_jwe_open (CgSealKey *key, const char *jwe, gsize len, const char *expected_ct
 
   ok = cg_equal_ct (tag, parts.tag, TAG_LEN) && ok;
   /* A value bound to a context opens only where that context is named,
-   * and an unbound one only where none is (DESIGN.md). */
+   * and an unbound one only where none is (README.md,
+   * "credgate-encrypt-value", context binding). */
   if (g_strcmp0 (parts.ctx, expected_ctx) != 0)
     ok = FALSE;
   if (!ok)

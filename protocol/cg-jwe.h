@@ -8,8 +8,8 @@
 
 G_BEGIN_DECLS
 
-/* The EncryptedCredential format of DESIGN.md: JWE compact serialization,
- * alg=ECDH-ES, enc=A256GCM, P-256, kid = RFC 7638 thumbprint of the
+/* The EncryptedCredential format (README.md, "What it is"): JWE compact
+ * serialization, alg=ECDH-ES, enc=A256GCM, P-256, kid = RFC 7638 thumbprint of the
  * recipient's public key, optional "ctx" header that must match at open.
  * Built on nettle; nothing outside the allowlist reaches a key operation. */
 

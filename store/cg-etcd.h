@@ -3,7 +3,7 @@
 
 /* A small, typed client for etcd v3's JSON gateway (/v3/kv/..., /v3/lease/...,
  * /v3/watch) over libcurl with mutual TLS, for the cluster storage layer
- * (DESIGN.md "Cluster").  Keys and values are bytes (GBytes); the base64 of
+ * (issue 13: several nodes sharing one set of credentials).  Keys and values are bytes (GBytes); the base64 of
  * the gateway stays inside.  Every call is bounded by the client's timeout
  * (a lost quorum gives CG_ETCD_ERROR_UNAVAILABLE, never a hang) and tries
  * the endpoints in turn when one cannot be connected to; the endpoint that

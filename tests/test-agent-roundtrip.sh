@@ -50,9 +50,9 @@ expect "$r" 200
 echo "$r" | grep -q '"ok":true' || fail "verify: $r"
 pass "encrypt, verify and credgatectl decrypt agree"
 
-# Context binding (DESIGN.md): a value bound to a ctx opens only where that
-# ctx is named; one without a ctx only where none is.  Every opener: the
-# admin socket's decrypt, /v1/verify, /v1/rewrap, and encrypt-value's
+# Context binding (README.md, "credgate-encrypt-value"): a value bound to a
+# ctx opens only where that ctx is named; one without a ctx only where none
+# is.  Every opener: the admin socket's decrypt, /v1/verify, /v1/rewrap, and encrypt-value's
 # --verify and --rewrap, which call those two.
 EV="$top_builddir/credgate-encrypt-value"
 PIN=$(served_pin)

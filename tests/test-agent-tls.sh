@@ -3,7 +3,7 @@
 # The TLS face, as real clients see it: TLS 1.3 and 1.2 with ECDHE+AEAD only;
 # nothing older, no CBC, no RSA key exchange; the served certificate matches
 # the pin the agent prints; a first start makes a self-signed P-256
-# certificate with the SANs of DESIGN.md.
+# certificate with the SANs README.md names ("What it is", TLS).
 . "$top_srcdir/tests/lib.sh"
 
 start_agent

@@ -266,7 +266,8 @@ test_ctx_mismatch (void)
   assert_open_fails (key, with_ctx, "", CG_ERROR_DECRYPT);
   assert_open_fails (key, without_ctx, "linked-a", CG_ERROR_DECRYPT);
   assert_open_fails (key, without_ctx, "", CG_ERROR_DECRYPT);
-  /* Bound: opens only where its context is named (DESIGN.md). */
+  /* Bound: opens only where its context is named (README.md,
+   * "credgate-encrypt-value", context binding). */
   assert_open_fails (key, with_ctx, NULL, CG_ERROR_DECRYPT);
   assert_opens (key, with_ctx, "linked-a", "v");
   assert_opens (key, without_ctx, NULL, "v");

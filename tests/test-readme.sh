@@ -13,7 +13,12 @@ cd "$top_srcdir"
 status=0
 headings=$(sed -n 's/^#\{1,6\} //p' README.md)
 # Whole files as one line, so that a reference broken over two lines counts.
-for f in README.md scripts/start scripts/check scripts/setup data/agent.conf; do
+# The sources' comments too ("(README.md, "…")"): the tree has no other
+# design document to point at, so a reference to one is refused below.
+sources=$(find agent certs cli common gui protocol store tests web bench -type f \
+  \( -name '*.c' -o -name '*.h' -o -name '*.sh' -o -name '*.js' -o -name '*.py' \) \
+  ! -path tests/test-readme.sh | sort)
+for f in README.md scripts/start scripts/check scripts/setup data/agent.conf $sources; do
   [ -f "$f" ] || continue
   refs=$(tr '\n' ' ' < "$f" | sed 's/ *# */ /g; s/  */ /g' |
     grep -o '\(as in\|[Ss]ee\|README\.md,\) "[^"]*"' | sed 's/^[^"]*"//; s/"$//' || true)
@@ -27,6 +32,11 @@ for f in README.md scripts/start scripts/check scripts/setup data/agent.conf; do
     fi
   done <<<"$refs"
 done
+# shellcheck disable=SC2086
+if dangling=$(grep -l 'DESIGN[.]md' $sources); then
+  echo "FAIL: these name DESIGN.md, which the tree does not have: $dangling" >&2
+  status=1
+fi
 grep -q 'credgatectl restore --escrow DIR --recipient-key ADMIN.jwk .*DIR: an escrow directory' README.md ||
   { echo "FAIL: README's restore --escrow synopsis does not say DIR is a directory" >&2; status=1; }
 

@@ -1,5 +1,5 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-// The EncryptedCredential of DESIGN.md, made in the browser with panva/jose
+// The EncryptedCredential (README.md, "What it is"), made in the browser with panva/jose
 // (Debian's node-jose-browser-runtime, compiled into the agent): JWE compact,
 // alg ECDH-ES, enc A256GCM, to the agent's P-256 sealing key, kid its RFC
 // 7638 thumbprint, ctx (when given) in the protected header.
