@@ -3,8 +3,8 @@
  * of enrolled clients, and revocation. */
 #include "config.h"
 
-#include "agent/ctl-client.h"
-#include "agent/ctl-util.h"
+#include "ctl/cg-ctl-client.h"
+#include "ctl/cg-ctl-util.h"
 #include "agent/cg-admin-proto.h"
 #include "common/cg-error.h"
 #include "common/cg-secure.h"

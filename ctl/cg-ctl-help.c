@@ -4,7 +4,7 @@
  * and client groups keep their own (ctl-cert.c, ctl-client.c). */
 #include "config.h"
 
-#include "agent/ctl-help.h"
+#include "ctl/cg-ctl-help.h"
 
 #include <stdio.h>
 #include <string.h>

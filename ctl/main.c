@@ -4,13 +4,13 @@
  * agent stays the one writer of keys and records. */
 #include "config.h"
 
-#include "agent/ctl-util.h"
+#include "ctl/cg-ctl-util.h"
 #include "agent/cg-admin-proto.h"
 #include "agent/cg-config.h"
-#include "agent/ctl-cert.h"
-#include "agent/ctl-backup.h"
-#include "agent/ctl-help.h"
-#include "agent/ctl-client.h"
+#include "ctl/cg-ctl-cert.h"
+#include "ctl/cg-ctl-backup.h"
+#include "ctl/cg-ctl-help.h"
+#include "ctl/cg-ctl-client.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-json.h"

@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include "agent/ctl-util.h"
+#include "ctl/cg-ctl-util.h"
 #include "common/cg-error.h"
 #include "common/cg-secure.h"
 

@@ -5,8 +5,8 @@
  * with the admin's private key, which never reaches the agent. */
 #include "config.h"
 
-#include "agent/ctl-backup.h"
-#include "agent/ctl-util.h"
+#include "ctl/cg-ctl-backup.h"
+#include "ctl/cg-ctl-util.h"
 #include "agent/cg-admin-proto.h"
 #include "agent/cg-backup.h"
 #include "agent/cg-escrow.h"

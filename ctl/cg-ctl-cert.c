@@ -4,8 +4,8 @@
  * admin socket; the agent checks them and writes STATE_DIR/tls itself. */
 #include "config.h"
 
-#include "agent/ctl-cert.h"
-#include "agent/ctl-util.h"
+#include "ctl/cg-ctl-cert.h"
+#include "ctl/cg-ctl-util.h"
 #include "agent/cg-admin-proto.h"
 #include "certs/cg-cert.h"
 #include "common/cg-error.h"
