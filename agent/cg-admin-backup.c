@@ -3,7 +3,7 @@
 #include "config.h"
 
 #include "agent/cg-admin-backup.h"
-#include "agent/cg-admin-proto.h"
+#include "admin/cg-admin-proto.h"
 #include "agent/cg-audit.h"
 #include "agent/cg-tls-store.h"
 #include "agent/cg-tls.h"

@@ -2,7 +2,7 @@
 #include "config.h"
 
 #include "agent/cg-admin.h"
-#include "agent/cg-admin-proto.h"
+#include "admin/cg-admin-proto.h"
 #include "agent/cg-admin-cert.h"
 #include "agent/cg-admin-backup.h"
 #include "agent/cg-admin-client.h"

@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "agent/cg-config.h"
+#include "admin/cg-admin-proto.h"
 #include "common/cg-error.h"
 
 #include <gio/gio.h>
@@ -11,17 +12,6 @@
 
 #define DEFAULT_CONFIG_FILE CG_SYSCONF_DIR "/agent.conf"
 
-char *
-cg_config_default_admin_socket (void)
-{
-  const char *env = g_getenv ("CREDGATE_ADMIN_SOCKET");
-  if (env && *env)
-    return g_strdup (env);
-  const char *runtime = g_getenv ("XDG_RUNTIME_DIR");
-  if (geteuid () != 0 && runtime && *runtime)
-    return g_build_filename (runtime, "credgate", "admin.sock", NULL);
-  return g_strdup ("/run/credgate/admin.sock");
-}
 
 static gboolean
 parse_uint (const char *what, const char *text, guint64 min, guint64 max, guint64 *out,
@@ -353,6 +343,6 @@ cg_config_parse (CgConfig *c, int argc, char **argv, GError **error)
       return FALSE;
 
   if (!c->admin_socket)
-    c->admin_socket = cg_config_default_admin_socket ();
+    c->admin_socket = cg_admin_default_socket ();
   return TRUE;
 }

@@ -55,9 +55,4 @@ gboolean cg_config_set (CgConfig *config, const char *key, const char *value, GE
  * for an unknown key or an unset list (transfer full). */
 char *cg_config_get (const CgConfig *config, const char *key);
 
-/* The admin socket path used when none is given: $CREDGATE_ADMIN_SOCKET,
- * else $XDG_RUNTIME_DIR/credgate/admin.sock for a user, else
- * /run/credgate/admin.sock. (transfer full) */
-char *cg_config_default_admin_socket (void);
-
 G_END_DECLS

@@ -4,7 +4,7 @@
 #include "config.h"
 
 #include "agent/cg-vault-backup.h"
-#include "agent/cg-backup.h"
+#include "admin/cg-backup.h"
 #include "agent/cg-db.h"
 #include "agent/cg-keystore.h"
 #include "agent/cg-record-seal.h"

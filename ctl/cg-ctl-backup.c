@@ -7,9 +7,9 @@
 
 #include "ctl/cg-ctl-backup.h"
 #include "ctl/cg-ctl-util.h"
-#include "agent/cg-admin-proto.h"
-#include "agent/cg-backup.h"
-#include "agent/cg-escrow.h"
+#include "ctl/cg-admin-call.h"
+#include "admin/cg-backup.h"
+#include "admin/cg-escrow-files.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-json.h"

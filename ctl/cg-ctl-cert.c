@@ -6,7 +6,7 @@
 
 #include "ctl/cg-ctl-cert.h"
 #include "ctl/cg-ctl-util.h"
-#include "agent/cg-admin-proto.h"
+#include "ctl/cg-admin-call.h"
 #include "certs/cg-cert.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"

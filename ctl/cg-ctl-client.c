@@ -5,7 +5,7 @@
 
 #include "ctl/cg-ctl-client.h"
 #include "ctl/cg-ctl-util.h"
-#include "agent/cg-admin-proto.h"
+#include "ctl/cg-admin-call.h"
 #include "common/cg-error.h"
 #include "common/cg-secure.h"
 

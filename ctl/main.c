@@ -5,8 +5,8 @@
 #include "config.h"
 
 #include "ctl/cg-ctl-util.h"
-#include "agent/cg-admin-proto.h"
-#include "agent/cg-config.h"
+#include "ctl/cg-admin-call.h"
+#include "admin/cg-admin-proto.h"
 #include "ctl/cg-ctl-cert.h"
 #include "ctl/cg-ctl-backup.h"
 #include "ctl/cg-ctl-help.h"
@@ -194,7 +194,7 @@ main (int argc, char **argv)
     return help_status;
 
   g_autofree char *socket_path = opt_socket ? g_strdup (opt_socket)
-                                            : cg_config_default_admin_socket ();
+                                            : cg_admin_default_socket ();
   const char *group = argv[1];
   const char *verb = argc > 2 ? argv[2] : NULL;
   const char *arg = argc > 3 ? argv[3] : NULL;

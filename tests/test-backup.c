@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* The backup file format (agent/cg-backup.c): round trip, and every way a
+/* The backup file format (admin/cg-backup.c): round trip, and every way a
  * file can be wrong failing with its own clear error; then a vault's
  * export into a fresh vault against the test keyring (tests/cg-test-env). */
 #include "config.h"
 
 #include "tests/cg-test-util.h"
 
-#include "agent/cg-backup.h"
+#include "admin/cg-backup.h"
 #include "agent/cg-vault-backup.h"
 #include "agent/cg-vault.h"
 #include "common/cg-error.h"

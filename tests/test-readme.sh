@@ -55,4 +55,24 @@ done <<<"$stale"
 while read -r cmd; do
   grep -qF -- "$cmd" README.md || { echo "FAIL: credgatectl $cmd is not in README.md" >&2; status=1; }
 done < <("$top_builddir/credgatectl" --help | sed -n 's/^  \([a-z][a-z]*\( [a-z][a-z]*\)\?\) .*/\1/p')
+# The Layout section names every top-level folder of the source tree (one
+# line each) and no folder that is not there.
+layout=$(awk '/^## Layout/ { on = 1; next } /^## / { on = 0 } on' README.md)
+listed=$(sed -n 's/^- `\([a-z][a-z0-9-]*\)\/`.*/\1/p' <<<"$layout" | sort)
+if git -C "$top_srcdir" rev-parse --show-toplevel 2>/dev/null | grep -qxF "$(cd "$top_srcdir" && pwd -P)"; then
+  tree=$(git -C "$top_srcdir" ls-files | sed -n 's|^\([^/]*\)/.*|\1|p' | grep -v '^\.' | sort -u)
+else
+  # A release tarball (make distcheck): every folder with a build fragment.
+  tree=$(cd "$top_srcdir" && ls -d */Makefile-*.am | sed 's|/.*||' | sort -u)
+  listed=$(comm -12 <(echo "$listed") <(echo "$tree"))
+fi
+if [ -z "$listed" ]; then
+  echo "FAIL: README.md's Layout section lists no folders" >&2; status=1
+elif [ "$listed" != "$tree" ]; then
+  echo "FAIL: README.md's Layout section does not match the tree:" >&2
+  diff <(echo "$listed") <(echo "$tree") >&2 || true
+  status=1
+else
+  echo "ok - README.md's Layout section lists every folder: $(echo $listed)"
+fi
 exit $status

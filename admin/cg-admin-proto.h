@@ -19,15 +19,9 @@ G_BEGIN_DECLS
  * bytes (transfer full; wiped by the caller, it may hold a secret). */
 char *cg_admin_read_message (GInputStream *in, gsize *len, GCancellable *cancel, GError **error);
 
-/* Client side: is @socket_path a socket that root, we or the agent's own
- * account ("credgate") made?  Anyone else's could be a trap set to catch a
- * passphrase or a key, so credgatectl asks before prompting for one. */
-gboolean cg_admin_check_socket (const char *socket_path, GError **error);
-
-/* Client side: send @request, return the "result" (transfer full) or the
- * agent's error as a CG_ERROR.  Nothing is sent unless the socket passes
- * cg_admin_check_socket() and the process listening on it (SO_PEERCRED)
- * runs as one of the same users. */
-json_t *cg_admin_call (const char *socket_path, json_t *request, GError **error);
+/* Where the admin socket is by default: $CREDGATE_ADMIN_SOCKET, else
+ * $XDG_RUNTIME_DIR/credgate/admin.sock for a user other than root, else
+ * /run/credgate/admin.sock (transfer full). */
+char *cg_admin_default_socket (void);
 
 G_END_DECLS

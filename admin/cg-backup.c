@@ -3,7 +3,7 @@
  * the header as associated data.  See cg-backup.h for the layout. */
 #include "config.h"
 
-#include "agent/cg-backup.h"
+#include "admin/cg-backup.h"
 #include "common/cg-error.h"
 #include "common/cg-json.h"
 
