@@ -24,7 +24,6 @@ struct CgAdmin
   CgAgent *agent;
   GSocketService *service;
   char *path;
-  GStrv urls;
 };
 
 typedef json_t *(*Command) (CgAgent *agent, json_t *args, const char *who, GError **error);
@@ -45,8 +44,6 @@ need_name (json_t *args, GError **error)
   return name;
 }
 
-static CgAdmin *the_admin; /* for status URLs; one admin socket per process */
-
 static json_t *
 cmd_status (CgAgent *agent, json_t *args, const char *who, GError **error)
 {
@@ -60,8 +57,8 @@ cmd_status (CgAgent *agent, json_t *args, const char *who, GError **error)
   json_object_set_new (status, "uptimeSeconds",
                        json_integer ((g_get_real_time () - agent->started) / G_USEC_PER_SEC));
   json_t *urls = json_array ();
-  if (the_admin && the_admin->urls)
-    for (char **u = the_admin->urls; *u; u++)
+  if (agent->urls)
+    for (char **u = agent->urls; *u; u++)
       json_array_append_new (urls, json_string (*u));
   json_object_set_new (status, "listening", urls);
   return status;
@@ -391,15 +388,7 @@ cg_admin_start (CgAgent *agent, const char *path, GError **error)
   admin->path = g_strdup (path);
   g_signal_connect (service, "run", G_CALLBACK (run_cb), admin);
   g_socket_service_start (service);
-  the_admin = admin;
   return admin;
-}
-
-void
-cg_admin_set_urls (CgAdmin *admin, GStrv urls)
-{
-  g_strfreev (admin->urls);
-  admin->urls = g_strdupv (urls);
 }
 
 void
@@ -411,9 +400,6 @@ cg_admin_stop (CgAdmin *admin)
   g_socket_listener_close (G_SOCKET_LISTENER (admin->service));
   g_object_unref (admin->service);
   unlink (admin->path);
-  if (the_admin == admin)
-    the_admin = NULL;
-  g_strfreev (admin->urls);
   g_free (admin->path);
   g_free (admin);
 }

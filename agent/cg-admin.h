@@ -19,7 +19,4 @@ void cg_admin_stop (CgAdmin *admin);
  * the audit log.  Returns {"result":…} or {"error":…} (transfer full). */
 json_t *cg_admin_handle (CgAgent *agent, json_t *request, const char *who);
 
-/* Extra status fields the agent adds (listening URLs), set once at start. */
-void cg_admin_set_urls (CgAdmin *admin, GStrv urls);
-
 G_END_DECLS

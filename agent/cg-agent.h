@@ -7,14 +7,37 @@
 
 G_BEGIN_DECLS
 
-/* What the request handlers of both doors (TLS API and admin socket)
- * share.  Everything in it is thread-safe. */
+/* The agent's process-wide state, owned by main.c's serve () and handed to
+ * the request handlers of both doors (TLS API and admin socket).  Every
+ * member is set before either door serves and is thread-safe or never
+ * changes after.
+ *
+ * A few things stay module state with a lock of their own, each for a
+ * reason, and main.c is still the one that starts and stops them:
+ *  - the served certificate (cg-tls.c: current, next, retired pairs):
+ *    libmicrohttpd's certificate callback (MHD_OPTION_HTTPS_CERT_CALLBACK2)
+ *    carries no user pointer, so what it reads must be reachable without
+ *    one; cg-tls-store.c (the files behind it, renewal) goes with it;
+ *  - the audit log (cg-audit.c): written from every layer, the vault's
+ *    callers, the TLS door's login failures and the admin socket, as
+ *    syslog is; one file descriptor and one summary table per process;
+ *  - the keyring watch (cg-keystore.c): the Secret Service connection is
+ *    per process (libsecret's own default service), so is its watch;
+ *  - the web page's file cache (cg-web.c) and /v1/info's cached answer
+ *    (cg-api.c): derived from data built into the binary or from the
+ *    state below, rebuilt when it moves, never state of their own;
+ *  - the connection slot being accepted (cg-server.c, thread-local):
+ *    taken in libmicrohttpd's accept policy callback, before there is a
+ *    connection to hang it on, and picked up by the connection's first
+ *    notify callback on the same thread; the server's own state is on
+ *    CgServer, not here. */
 typedef struct
 {
   CgConfig *config;
-  CgVault *vault;
+  CgVault *vault;          /* the vault with its modules (cg_vault_open) */
   CgThrottle *throttle;
   gint64 started;          /* real time, µs */
+  GStrv urls;              /* the TLS door's listening URLs, for status */
 } CgAgent;
 
 G_END_DECLS

@@ -104,16 +104,14 @@ serve (CgAgent *agent, GError **error)
   if (generated)
     g_message ("generated a self-signed certificate in %s/tls", config->state_dir);
 
-  if (!cg_server_start (server, error)
-      || !(admin = cg_admin_start (agent, config->admin_socket, error)))
+  if (!cg_server_start (server, error))
     goto out;
-
-  {
-    g_auto (GStrv) urls = cg_server_get_urls (server);
-    cg_admin_set_urls (admin, urls);
-    for (char **u = urls; *u; u++)
-      printf ("listening on %s\n", *u);
-  }
+  /* Before the admin socket serves: status reads them without a lock. */
+  agent->urls = cg_server_get_urls (server);
+  if (!(admin = cg_admin_start (agent, config->admin_socket, error)))
+    goto out;
+  for (char **u = agent->urls; *u; u++)
+    printf ("listening on %s\n", *u);
   printf ("certificate %s\n", cg_cert_pair_get_spki_pin (pair));
   printf ("admin socket %s\n", config->admin_socket);
 
@@ -139,6 +137,7 @@ out:
   cg_tls_shutdown ();
   g_clear_pointer (&agent->vault, cg_vault_free);
   g_clear_pointer (&agent->throttle, cg_throttle_free);
+  g_clear_pointer (&agent->urls, g_strfreev);
   g_clear_pointer (&loop, g_main_loop_unref);
   return status;
 }
