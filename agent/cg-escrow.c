@@ -404,16 +404,28 @@ sync_or_warn_locked (CgVault *v, gboolean force)
                error->message);
 }
 
-void
-cg_vault_escrow_sync_locked (CgVault *v)
+/* After a key was made, rotated or retired: escrow to each recipient
+ * whose signed manifest does not list exactly the keys state.db names, in
+ * their states, with its files unchanged; after a restore (which may
+ * replace the master key), to every recipient whatever its manifest says.
+ * Best effort: a failure is logged, never fails the key operation (escrow
+ * status shows the gap). */
+static void
+escrow_event (CgVault *v, CgVaultEvent event, gpointer data)
 {
-  sync_or_warn_locked (v, FALSE);
+  (void) data;
+  if (event == CG_VAULT_KEYS_CHANGED)
+    sync_or_warn_locked (v, FALSE);
+  else if (event == CG_VAULT_RESTORED)
+    sync_or_warn_locked (v, TRUE);
 }
 
+static const CgVaultHooks escrow_hooks = { escrow_event, NULL, NULL };
+
 void
-cg_vault_escrow_resync_locked (CgVault *v)
+cg_vault_escrow_attach (CgVault *v)
 {
-  sync_or_warn_locked (v, TRUE);
+  cg_vault_add_hooks (v, &escrow_hooks, NULL);
 }
 
 void

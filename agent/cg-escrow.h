@@ -19,15 +19,8 @@ json_t *cg_vault_escrow_add (CgVault *vault, json_t *jwk, GError **error);
  *  "keys": [{"kind", "kid", "state", "escrowed"}], "complete"}]}
  * (transfer full). */
 json_t *cg_vault_escrow_status (CgVault *vault, GError **error);
-/* With the lock held, after a key was made, rotated or retired: escrow to
- * each recipient whose signed manifest does not list exactly the keys
- * state.db names, in their states, with its files unchanged.  Best
- * effort: a failure is logged, never fails the key operation (escrow
- * status shows the gap). */
-void cg_vault_escrow_sync_locked (CgVault *vault);
-/* The same for every recipient, whatever its manifest says (after a
- * restore, which may replace the master key). */
-void cg_vault_escrow_resync_locked (CgVault *vault);
+/* Escrow follows every key change by itself: cg_vault_open registers it
+ * with the vault (cg_vault_escrow_attach, cg-vault-private.h). */
 /* At start (takes the lock): bring escrow up to date if the keys load, so
  * that files a crash left behind, or an escrow from before manifests, are
  * signed again. */

@@ -132,7 +132,7 @@ export_tokens_locked (CgVault *v, json_t *payload, json_int_t *count, GError **e
   if (!st)
     return FALSE;
   json_t *list = json_array ();
-  json_object_set_new (payload, "tokenKey", b64_secret (v->token_key));
+  json_object_set_new (payload, "tokenKey", b64_secret (cg_vault_tokens_key (v)));
   json_object_set_new (payload, "tokens", list);
   int r;
   while ((r = sqlite3_step (st)) == SQLITE_ROW)
@@ -1134,15 +1134,16 @@ write_outside_db_locked (CgVault *v, Target *t, Payload *p, Mode mode, gboolean 
   if (with_tokens)
     {
       g_autofree char *path = g_build_filename (v->state_dir, "token.key", NULL);
-      g_autoptr (CgBuf) old = cg_buf_new_copy (v->token_key->data, v->token_key->len);
+      CgBuf *key = cg_vault_tokens_key (v);
+      g_autoptr (CgBuf) old = cg_buf_new_copy (key->data, key->len);
       if (!cg_file_write_atomic (path, p->token_key->data, p->token_key->len, 0600, error))
         return FALSE;
       u->old_token_key = g_steal_pointer (&old);
       /* Token checks read the key outside the vault lock (it never
        * changed before restore existed): overwrite it in place rather
        * than free a buffer one of them may be reading.  Same length. */
-      g_assert (v->token_key->len == p->token_key->len);
-      memcpy (v->token_key->data, p->token_key->data, p->token_key->len);
+      g_assert (key->len == p->token_key->len);
+      memcpy (key->data, p->token_key->data, p->token_key->len);
     }
   return TRUE;
 }
@@ -1157,7 +1158,7 @@ undo_outside_db_locked (CgVault *v, Undo *u)
   if (u->old_token_key)
     {
       g_autofree char *path = g_build_filename (v->state_dir, "token.key", NULL);
-      memcpy (v->token_key->data, u->old_token_key->data, u->old_token_key->len);
+      memcpy (cg_vault_tokens_key (v)->data, u->old_token_key->data, u->old_token_key->len);
       if (!cg_file_write_atomic (path, u->old_token_key->data, u->old_token_key->len, 0600,
                                  &error))
         {
@@ -1287,7 +1288,7 @@ restore_locked (CgVault *v, Payload *p, CgRestoreFlags flags, GError **error)
   if (!cg_db_transaction (v->db, restore_txn, &txn, error))
     goto undo;
   if (with_clients)
-    cg_vault_clients_ca_changed_locked (v);
+    cg_vault_emit_locked (v, CG_VAULT_CLIENT_CA_RESTORED);
 
   /* Committed: load what is now there, as a start would. */
   {
@@ -1298,7 +1299,7 @@ restore_locked (CgVault *v, Payload *p, CgRestoreFlags flags, GError **error)
         g_error_free (local);
       }
   }
-  cg_vault_escrow_resync_locked (v);
+  cg_vault_emit_locked (v, CG_VAULT_RESTORED);
 
   result = json_pack (
       "{s:s, s:i, s:i, s:i, s:i, s:i, s:s?, s:o, s:i, s:i, s:s?, s:o, s:s?}", "mode",

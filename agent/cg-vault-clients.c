@@ -90,13 +90,31 @@ crt_from_pem (const char *pem)
   return crt;
 }
 
+/* The module's state, under the vault's lock. */
+typedef struct
+{
+  gnutls_x509_crt_t ca;   /* the client CA certificate, once read */
+  GPtrArray *ca_old;      /* ones a restore replaced, freed with the vault */
+} Clients;
+
+static const CgVaultHooks clients_hooks;
+
+static Clients *
+clients_of (CgVault *v)
+{
+  Clients *c = cg_vault_get_hooks_data (v, &clients_hooks);
+  g_assert (c != NULL);
+  return c;
+}
+
 /* With the lock held: the CA certificate from the database, parsed once
- * and kept until a restore replaces it (cg_vault_clients_ca_changed_locked). */
+ * and kept until a restore replaces it (CG_VAULT_CLIENT_CA_RESTORED). */
 static gnutls_x509_crt_t
 ca_cert_locked (CgVault *v)
 {
-  if (v->client_ca)
-    return v->client_ca;
+  Clients *c = clients_of (v);
+  if (c->ca)
+    return c->ca;
   g_autofree char *pem = cg_db_meta_get (v->db, "client_ca_cert", NULL);
   if (!pem)
     return NULL;
@@ -106,7 +124,7 @@ ca_cert_locked (CgVault *v)
       g_warning ("the client CA certificate in the state database cannot be read");
       return NULL;
     }
-  v->client_ca = crt;
+  c->ca = crt;
   return crt;
 }
 
@@ -162,8 +180,10 @@ ca_key_locked (CgVault *v, GError **error)
   return ca_key_from_scalar (d, error);
 }
 
-void
-cg_vault_clients_created_keys_locked (CgVault *v)
+/* Keys were just loaded, so the keyring is unlocked: make the client CA if
+ * there is none (a failure is logged, enrollment retries). */
+static void
+created_keys_locked (CgVault *v)
 {
   g_autoptr (GError) error = NULL;
   g_autofree char *have = cg_db_meta_get (v->db, "client_ca_cert", NULL);
@@ -176,30 +196,49 @@ cg_vault_clients_created_keys_locked (CgVault *v)
     g_message ("client CA: %s", error->message);
 }
 
-void
-cg_vault_clients_free_locked (CgVault *v)
-{
-  if (v->client_ca)
-    gnutls_x509_crt_deinit (v->client_ca);
-  v->client_ca = NULL;
-  g_clear_pointer (&v->client_ca_old, g_ptr_array_unref);
-}
-
 static void
 crt_free (gpointer crt)
 {
   gnutls_x509_crt_deinit (crt);
 }
 
-void
-cg_vault_clients_ca_changed_locked (CgVault *v)
+/* A restore replaced the client CA: the certificate is read again. */
+static void
+ca_changed_locked (Clients *c)
 {
-  if (!v->client_ca)
+  if (!c->ca)
     return;
   /* A check may be using it outside the lock: kept until the vault goes. */
-  if (!v->client_ca_old)
-    v->client_ca_old = g_ptr_array_new_with_free_func (crt_free);
-  g_ptr_array_add (v->client_ca_old, g_steal_pointer (&v->client_ca));
+  if (!c->ca_old)
+    c->ca_old = g_ptr_array_new_with_free_func (crt_free);
+  g_ptr_array_add (c->ca_old, g_steal_pointer (&c->ca));
+}
+
+static void
+clients_event (CgVault *v, CgVaultEvent event, gpointer data)
+{
+  if (event == CG_VAULT_KEYS_LOADED)
+    created_keys_locked (v);
+  else if (event == CG_VAULT_CLIENT_CA_RESTORED)
+    ca_changed_locked (data);
+}
+
+static void
+clients_free (gpointer data)
+{
+  Clients *c = data;
+  if (c->ca)
+    gnutls_x509_crt_deinit (c->ca);
+  g_clear_pointer (&c->ca_old, g_ptr_array_unref);
+  g_free (c);
+}
+
+static const CgVaultHooks clients_hooks = { clients_event, NULL, clients_free };
+
+void
+cg_vault_clients_attach (CgVault *v)
+{
+  cg_vault_add_hooks (v, &clients_hooks, g_new0 (Clients, 1));
 }
 
 char *

@@ -12,10 +12,12 @@
  * Counting costs no disk write per opening: counts gather in memory and
  * reach seal_keys.opened / last_opened at most once a minute per key, and
  * whenever they are read (list, retire) or the vault closes.  A crash
- * loses at most a minute of counts, never a key or a record. */
+ * loses at most a minute of counts, never a key or a record.
+ *
+ * The vault tells this module of each opening and of each moment to write
+ * (CG_VAULT_FLUSH) through its hooks; it does not know the module. */
 #include "config.h"
 
-#include "agent/cg-db.h"
 #include "agent/cg-vault-private.h"
 
 #define FLUSH_INTERVAL_US (60 * G_USEC_PER_SEC)
@@ -42,21 +44,10 @@ flush_one (CgVault *v, const char *kid, KeyUse *u)
 {
   if (!u->pending && !u->last)
     return;
-  sqlite3_stmt *st = cg_db_prepare (
-      v->db, "UPDATE seal_keys SET opened = opened + ?, last_opened = ? WHERE kid = ?", NULL);
-  gboolean ok = st != NULL;
-  if (st)
+  g_autoptr (GError) error = NULL;
+  if (!v->store->ops->key_note_use (v->store, kid, u->pending, u->last, &error))
     {
-      sqlite3_bind_int64 (st, 1, u->pending);
-      sqlite3_bind_text (st, 2, u->last, -1, SQLITE_STATIC);
-      sqlite3_bind_text (st, 3, kid, -1, SQLITE_STATIC);
-      ok = sqlite3_step (st) == SQLITE_DONE;
-      sqlite3_finalize (st);
-    }
-  if (!ok)
-    {
-      g_warning ("state database: cannot record the use of key %s: %s", kid,
-                 sqlite3_errmsg (v->db));
+      g_warning ("cannot record the use of key %s: %s", kid, error->message);
       return;
     }
   u->pending = 0;
@@ -64,31 +55,35 @@ flush_one (CgVault *v, const char *kid, KeyUse *u)
   u->flushed_us = g_get_monotonic_time ();
 }
 
-void
-cg_vault_key_use_flush (CgVault *v)
+/* Under the lock. */
+static void
+flush_all (CgVault *v, GHashTable *table)
 {
-  if (!v->key_use)
-    return;
   GHashTableIter it;
   gpointer kid, u;
-  g_hash_table_iter_init (&it, v->key_use);
+  g_hash_table_iter_init (&it, table);
   while (g_hash_table_iter_next (&it, &kid, &u))
     flush_one (v, kid, u);
 }
 
-void
-cg_vault_key_use_note (CgVault *v, const char *kid)
+static void
+key_use_event (CgVault *v, CgVaultEvent event, gpointer table)
+{
+  if (event == CG_VAULT_FLUSH)
+    flush_all (v, table);
+}
+
+static void
+key_use_opened (CgVault *v, const char *kid, gpointer table)
 {
   g_mutex_lock (&v->lock);
-  if (!v->key_use)
-    v->key_use = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, key_use_free);
-  KeyUse *u = g_hash_table_lookup (v->key_use, kid);
+  KeyUse *u = g_hash_table_lookup (table, kid);
   if (!u)
     {
       u = g_new0 (KeyUse, 1);
       /* The first opening of a key since the start is written at once. */
       u->flushed_us = g_get_monotonic_time () - FLUSH_INTERVAL_US;
-      g_hash_table_insert (v->key_use, g_strdup (kid), u);
+      g_hash_table_insert (table, g_strdup (kid), u);
     }
   u->pending++;
   g_free (u->last);
@@ -98,8 +93,15 @@ cg_vault_key_use_note (CgVault *v, const char *kid)
   g_mutex_unlock (&v->lock);
 }
 
+static const CgVaultHooks key_use_hooks = {
+  key_use_event,
+  key_use_opened,
+  (GDestroyNotify) g_hash_table_unref,
+};
+
 void
-cg_vault_key_use_clear (CgVault *v)
+cg_vault_key_use_attach (CgVault *v)
 {
-  g_clear_pointer (&v->key_use, g_hash_table_unref);
+  GHashTable *table = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, key_use_free);
+  cg_vault_add_hooks (v, &key_use_hooks, table);
 }

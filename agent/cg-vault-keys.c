@@ -3,8 +3,6 @@
 #include "config.h"
 
 #include "agent/cg-vault-private.h"
-#include "agent/cg-db.h"
-#include "agent/cg-escrow.h"
 #include "agent/cg-keystore.h"
 #include "common/cg-error.h"
 
@@ -22,31 +20,38 @@ days_since (const char *when)
 json_t *
 cg_vault_key_list (CgVault *v, GError **error)
 {
-  json_t *list = NULL;
   g_mutex_lock (&v->lock);
-  cg_vault_key_use_flush (v);
-  sqlite3_stmt *st = cg_db_prepare (v->db,
-                                    "SELECT kid, created, current, retired, opened, last_opened "
-                                    "FROM seal_keys ORDER BY created, kid",
-                                    error);
-  if (st)
-    {
-      list = json_array ();
-      while (sqlite3_step (st) == SQLITE_ROW)
-        {
-          const char *created = (const char *) sqlite3_column_text (st, 1);
-          json_array_append_new (
-              list, json_pack ("{s:s, s:s, s:I, s:b, s:b, s:I, s:s?}", "kid",
-                               sqlite3_column_text (st, 0), "created", created, "ageDays",
-                               (json_int_t) days_since (created), "current",
-                               sqlite3_column_int (st, 2), "retired", sqlite3_column_int (st, 3),
-                               "opened", (json_int_t) sqlite3_column_int64 (st, 4),
-                               "lastOpened", sqlite3_column_text (st, 5)));
-        }
-      sqlite3_finalize (st);
-    }
+  cg_vault_emit_locked (v, CG_VAULT_FLUSH);
+  json_auto_t *rows = v->store->ops->key_list (v->store, error);
   g_mutex_unlock (&v->lock);
+  if (!rows)
+    return NULL;
+  /* The store's rows with each key's age after its creation time. */
+  json_t *list = json_array ();
+  gsize i;
+  json_t *row;
+  json_array_foreach (rows, i, row)
+    {
+      const char *created = json_string_value (json_object_get (row, "created"));
+      json_t *item = json_pack ("{s:O, s:O, s:I}", "kid", json_object_get (row, "kid"),
+                                "created", json_object_get (row, "created"), "ageDays",
+                                (json_int_t) days_since (created));
+      json_object_update (item, row);
+      json_array_append_new (list, item);
+    }
   return list;
+}
+
+/* The row of @kid in @rows, or NULL (borrowed). */
+static json_t *
+find_key_row (json_t *rows, const char *kid)
+{
+  gsize i;
+  json_t *row;
+  json_array_foreach (rows, i, row)
+    if (g_strcmp0 (json_string_value (json_object_get (row, "kid")), kid) == 0)
+      return row;
+  return NULL;
 }
 
 /* With the lock held: the new key into the keyring first, then one
@@ -64,12 +69,13 @@ rotate_locked (CgVault *v, GError **error)
   if (!cg_keystore_store (v->instance, "seal", kid, d, error))
     return NULL;
 
-  if (!cg_db_transaction (v->db, cg_vault_add_current_key_txn, (gpointer) kid, error))
+  g_autofree char *now = cg_vault_now_rfc3339 ();
+  if (!v->store->ops->key_add_current (v->store, kid, now, FALSE, error))
     return NULL;
   g_hash_table_insert (v->seal_keys, g_strdup (kid), cg_seal_key_ref (key));
   v->current = key;
   g_message ("rotated: sealing key %s is current", kid);
-  cg_vault_escrow_sync_locked (v);
+  cg_vault_emit_locked (v, CG_VAULT_KEYS_CHANGED);
   return g_strdup (kid);
 }
 
@@ -82,58 +88,48 @@ cg_vault_key_rotate (CgVault *v, GError **error)
   return kid;
 }
 
+/* May @kid be retired?  The reason in @error if not. */
+static gboolean
+check_retire (json_t *row, const char *kid, gboolean force, GError **error)
+{
+  const char *last = row ? json_string_value (json_object_get (row, "lastOpened")) : NULL;
+  gint64 days = last ? days_since (last) : -1;
+  if (!row)
+    g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND, "no sealing key %s", kid);
+  else if (json_is_true (json_object_get (row, "current")))
+    g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT,
+                 "%s is the current sealing key; rotate first", kid);
+  else if (json_is_true (json_object_get (row, "retired")))
+    g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT, "%s is already retired", kid);
+  else if (!force && days >= 0 && days < CG_VAULT_RETIRE_QUIET_DAYS)
+    g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT,
+                 "%s is still in use: it opened %" G_GINT64_FORMAT
+                 " values, the last on %s; re-seal them to the current key "
+                 "(credgate-encrypt-value --rewrap) and retire it once it has been "
+                 "unused for %d days, or retire it now with --force",
+                 kid, (gint64) json_integer_value (json_object_get (row, "opened")), last,
+                 CG_VAULT_RETIRE_QUIET_DAYS);
+  else
+    return TRUE;
+  return FALSE;
+}
+
 gboolean
 cg_vault_key_retire (CgVault *v, const char *kid, gboolean force, GError **error)
 {
   gboolean ok = FALSE;
   g_mutex_lock (&v->lock);
-  cg_vault_key_use_flush (v);
-  sqlite3_stmt *st = cg_db_prepare (
-      v->db, "SELECT current, retired, opened, last_opened FROM seal_keys WHERE kid = ?", error);
-  if (st)
+  cg_vault_emit_locked (v, CG_VAULT_FLUSH);
+  json_t *rows = v->store->ops->key_list (v->store, error);
+  if (rows && check_retire (find_key_row (rows, kid), kid, force, error)
+      && v->store->ops->key_retire (v->store, kid, error))
     {
-      sqlite3_bind_text (st, 1, kid, -1, SQLITE_STATIC);
-      const char *last = NULL;
-      gint64 days = -1;
-      if (sqlite3_step (st) != SQLITE_ROW)
-        g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND, "no sealing key %s", kid);
-      else if (sqlite3_column_int (st, 0))
-        g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT,
-                     "%s is the current sealing key; rotate first", kid);
-      else if (sqlite3_column_int (st, 1))
-        g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT, "%s is already retired", kid);
-      else if (!force && (last = (const char *) sqlite3_column_text (st, 3))
-               && (days = days_since (last)) >= 0 && days < CG_VAULT_RETIRE_QUIET_DAYS)
-        g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT,
-                     "%s is still in use: it opened %" G_GINT64_FORMAT
-                     " values, the last on %s; re-seal them to the current key "
-                     "(credgate-encrypt-value --rewrap) and retire it once it has been "
-                     "unused for %d days, or retire it now with --force",
-                     kid, (gint64) sqlite3_column_int64 (st, 2), last,
-                     CG_VAULT_RETIRE_QUIET_DAYS);
-      else
-        ok = TRUE;
-      sqlite3_finalize (st);
+      ok = TRUE;
+      g_hash_table_remove (v->seal_keys, kid);
+      /* Escrow learns it too, so a recovery keeps the key retired. */
+      cg_vault_emit_locked (v, CG_VAULT_KEYS_CHANGED);
     }
-  if (ok)
-    {
-      st = cg_db_prepare (v->db, "UPDATE seal_keys SET retired = 1 WHERE kid = ?", error);
-      ok = st != NULL;
-      if (st)
-        {
-          sqlite3_bind_text (st, 1, kid, -1, SQLITE_STATIC);
-          ok = sqlite3_step (st) == SQLITE_DONE;
-          if (!ok)
-            cg_db_set_error (error, v->db, "cannot retire the key");
-          sqlite3_finalize (st);
-        }
-      if (ok)
-        {
-          g_hash_table_remove (v->seal_keys, kid);
-          /* Escrow learns it too, so a recovery keeps the key retired. */
-          cg_vault_escrow_sync_locked (v);
-        }
-    }
+  json_decref (rows);
   g_mutex_unlock (&v->lock);
   return ok;
 }

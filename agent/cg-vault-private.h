@@ -2,38 +2,82 @@
 #pragma once
 
 #include "agent/cg-vault.h"
+#include "agent/cg-vault-store.h"
 
 #include <gnutls/x509.h>
 #include <sqlite3.h>
 
 G_BEGIN_DECLS
 
-/* Shared by cg-vault.c (keys, records) and cg-vault-tokens.c. */
+/* The vault's core is cg-vault.c (open, keys, records, EncryptedCredential)
+ * and cg-vault-keys.c (rotation, retirement).  The modules built on it,
+ * tokens (cg-vault-tokens.c), key use (cg-vault-key-use.c), client
+ * certificates (cg-vault-clients.c) and escrow (cg-escrow.c), depend on the
+ * core and never the reverse: the core names none of them and tells them
+ * what happened through the hooks they registered (CgVaultHooks).
+ * cg_vault_open (cg-vault-modules.c) is where the core and the modules are
+ * put together; backups (cg-vault-backup.c) sit on top of all of them. */
 struct CgVault
 {
-  GMutex lock;                /* guards everything below */
+  GMutex lock;                /* guards everything below, and the modules' state */
   char *state_dir;
-  sqlite3 *db;
+  sqlite3 *db;                /* for the modules not yet behind the store */
+  CgVaultStore *store;        /* records, key rows, tokens: cg-vault-store.h */
   char *instance;             /* this state directory's id in the keyring */
-  CgBuf *token_key;           /* HMAC key for tokens, from STATE_DIR/token.key */
   /* Loaded keys (NULL until the keyring gives them). */
   CgBuf *master;
   GHashTable *seal_keys;      /* kid → CgSealKey */
   CgSealKey *current;         /* borrowed from seal_keys */
   guint key_generation;       /* cg_keystore_generation () the keys were checked at */
   gint last_key_error;        /* CG_ERROR code of the last failed load, -1 if none */
-  GHashTable *key_use;        /* kid → openings not yet written (cg-vault-key-use.c) */
-  gnutls_x509_crt_t client_ca; /* the client CA certificate, once read (cg-vault-clients.c) */
-  GPtrArray *client_ca_old;    /* ones a restore replaced, freed with the vault */
+  GArray *hooks;              /* VaultHook (cg-vault.c), in registration order */
 };
 
+/* What the core tells the modules, with the lock held. */
+typedef enum
+{
+  CG_VAULT_KEYS_LOADED,      /* keys were just loaded: the keyring is unlocked */
+  CG_VAULT_KEYS_CHANGED,     /* a sealing key was made, rotated or retired */
+  CG_VAULT_RESTORED,         /* a restore may have replaced any key */
+  CG_VAULT_CLIENT_CA_RESTORED, /* a restore replaced the client CA */
+  CG_VAULT_FLUSH,            /* about to read seal_keys' counters, or to close */
+} CgVaultEvent;
+
+typedef struct
+{
+  /* With the lock held; may be NULL. */
+  void (*event) (CgVault *vault, CgVaultEvent event, gpointer data);
+  /* A sealing key opened a value; without the lock (takes it if it needs
+   * it); may be NULL. */
+  void (*key_opened) (CgVault *vault, const char *kid, gpointer data);
+  /* At cg_vault_free, after a last CG_VAULT_FLUSH; may be NULL. */
+  GDestroyNotify free;
+} CgVaultHooks;
+
+/* Registers @hooks (static, also the key for cg_vault_get_hooks_data) with
+ * @data, owned by the vault from now on (freed with @hooks->free). */
+void cg_vault_add_hooks (CgVault *vault, const CgVaultHooks *hooks, gpointer data);
+/* The data registered with @hooks, or NULL (borrowed). */
+gpointer cg_vault_get_hooks_data (CgVault *vault, const CgVaultHooks *hooks);
+/* Tells every module (lock held). */
+void cg_vault_emit_locked (CgVault *vault, CgVaultEvent event);
+
+/* The core alone: the state directory, state.db, this agent's instance id;
+ * no module registered (cg_vault_open adds them). */
+CgVault *cg_vault_core_open (const char *state_dir, GError **error);
+
+/* The modules put themselves on a core vault. */
+gboolean cg_vault_tokens_attach (CgVault *vault, GError **error);
+void cg_vault_key_use_attach (CgVault *vault);
+void cg_vault_clients_attach (CgVault *vault);
+void cg_vault_escrow_attach (CgVault *vault);
+
 char *cg_vault_now_rfc3339 (void);
-/* A cg_db_transaction body: @kid (a string) becomes the one current
- * sealing key in seal_keys. */
-gboolean cg_vault_add_current_key_txn (sqlite3 *db, gpointer kid, GError **error);
 /* With the lock held: keys loaded (or the reason why not). */
 gboolean cg_vault_ensure_keys (CgVault *vault, GError **error);
-gboolean cg_vault_tokens_init (CgVault *vault, GError **error);
+/* The HMAC key for tokens, from STATE_DIR/token.key (borrowed; lock held:
+ * a restore replaces it in place). */
+CgBuf *cg_vault_tokens_key (CgVault *vault);
 /* HMAC-SHA256 under the token key (lock held): tokens and enrollment
  * codes are stored only as this. */
 void cg_vault_token_hmac (CgVault *vault, const char *text, gsize len, guint8 out[32]);
@@ -41,14 +85,8 @@ void cg_vault_token_hmac (CgVault *vault, const char *text, gsize len, guint8 ou
  * enrollment code, 4 + 43 characters for a 4-character prefix (transfer
  * full; wipe it). */
 char *cg_vault_random_text (const char *prefix, GError **error);
-/* Keys were just loaded, so the keyring is unlocked: make the client CA if
- * there is none (lock held; a failure is logged, enrollment retries). */
-void cg_vault_clients_created_keys_locked (CgVault *vault);
-void cg_vault_clients_free_locked (CgVault *vault);
-/* For backups (cg-vault-backup.c): a restore replaced the client CA (lock
- * held; the certificate is read again); the SPKI pin of a PEM certificate
+/* For backups (cg-vault-backup.c): the SPKI pin of a PEM certificate
  * (transfer full); does the P-256 scalar @d belong to the PEM certificate? */
-void cg_vault_clients_ca_changed_locked (CgVault *vault);
 char *cg_vault_clients_ca_pin (const char *pem, GError **error);
 gboolean cg_vault_clients_ca_matches (const char *pem, const CgBuf *d);
 /* cg_vault_decrypt, with the opening counted as a use of the key or not
@@ -56,10 +94,5 @@ gboolean cg_vault_clients_ca_matches (const char *pem, const CgBuf *d);
  * from being retired). */
 CgBuf *cg_vault_open_jwe (CgVault *vault, const char *jwe, const char *expected_ctx,
                           gboolean count_use, char **kid_out, GError **error);
-/* A sealing key opened a value (takes the lock); write what gathered
- * (lock held); drop it (at free, after a flush). */
-void cg_vault_key_use_note (CgVault *vault, const char *kid);
-void cg_vault_key_use_flush (CgVault *vault);
-void cg_vault_key_use_clear (CgVault *vault);
 
 G_END_DECLS

@@ -6,7 +6,6 @@
 #include "config.h"
 
 #include "agent/cg-vault-private.h"
-#include "agent/cg-db.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "protocol/cg-b64.h"
@@ -26,8 +25,19 @@
 #define TOKEN_TEXT_LEN (4 + 43) /* prefix + base64url of 32 bytes */
 #define LAST_USED_GRANULARITY_S 60
 
-gboolean
-cg_vault_tokens_init (CgVault *v, GError **error)
+static const CgVaultHooks tokens_hooks = { NULL, NULL, (GDestroyNotify) cg_buf_free };
+
+CgBuf *
+cg_vault_tokens_key (CgVault *v)
+{
+  CgBuf *key = cg_vault_get_hooks_data (v, &tokens_hooks);
+  g_assert (key != NULL);
+  return key;
+}
+
+/* STATE_DIR/token.key, made on first use (transfer full). */
+static CgBuf *
+load_token_key (CgVault *v, GError **error)
 {
   g_autofree char *path = g_build_filename (v->state_dir, "token.key", NULL);
   struct stat st;
@@ -38,18 +48,17 @@ cg_vault_tokens_init (CgVault *v, GError **error)
         {
           int e = errno;
           g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot read %s: %s", path, g_strerror (e));
-          return FALSE;
+          return NULL;
         }
       g_autoptr (CgBuf) key = cg_buf_new (TOKEN_KEY_LEN);
       if (gnutls_rnd (GNUTLS_RND_KEY, key->data, key->len) < 0)
         {
           g_set_error_literal (error, CG_ERROR, CG_ERROR_FAILED, "no randomness for a key");
-          return FALSE;
+          return NULL;
         }
       if (!cg_file_write_atomic (path, key->data, key->len, 0600, error))
-        return FALSE;
-      v->token_key = g_steal_pointer (&key);
-      return TRUE;
+        return NULL;
+      return g_steal_pointer (&key);
     }
   /* Whoever can read this file can check guessed tokens offline against a
    * copy of state.db: refuse to run with one others could have read. */
@@ -59,23 +68,35 @@ cg_vault_tokens_init (CgVault *v, GError **error)
                    "%s must be a regular file owned by the agent's user and readable by "
                    "its owner only (chmod 600)",
                    path);
-      return FALSE;
+      return NULL;
     }
   char *contents = NULL;
   gsize len = 0;
   if (!cg_file_read_capped (path, TOKEN_KEY_LEN + 1, &contents, &len, error))
-    return FALSE;
+    return NULL;
   if (len != TOKEN_KEY_LEN)
     {
       cg_wipe (contents, len);
       g_free (contents);
       g_set_error (error, CG_ERROR, CG_ERROR_IO, "%s is damaged (%" G_GSIZE_FORMAT " bytes, not %d)",
                    path, len, TOKEN_KEY_LEN);
-      return FALSE;
+      return NULL;
     }
-  v->token_key = cg_buf_new_copy (contents, len);
+  CgBuf *key = cg_buf_new_copy (contents, len);
   cg_wipe (contents, len);
   g_free (contents);
+  return key;
+}
+
+/* The token key is loaded with the vault, so that a damaged or
+ * world-readable one stops the start, as it always did. */
+gboolean
+cg_vault_tokens_attach (CgVault *v, GError **error)
+{
+  CgBuf *key = load_token_key (v, error);
+  if (!key)
+    return FALSE;
+  cg_vault_add_hooks (v, &tokens_hooks, key);
   return TRUE;
 }
 
@@ -84,7 +105,8 @@ void
 cg_vault_token_hmac (CgVault *v, const char *token, gsize len, guint8 out[SHA256_DIGEST_SIZE])
 {
   struct hmac_sha256_ctx ctx;
-  hmac_sha256_set_key (&ctx, v->token_key->len, v->token_key->data);
+  CgBuf *key = cg_vault_tokens_key (v);
+  hmac_sha256_set_key (&ctx, key->len, key->data);
   hmac_sha256_update (&ctx, len, (const guint8 *) token);
   hmac_sha256_digest (&ctx, SHA256_DIGEST_SIZE, out);
   cg_wipe (&ctx, sizeof ctx);
@@ -124,24 +146,7 @@ cg_vault_token_create (CgVault *v, const char *name, GError **error)
 
   g_mutex_lock (&v->lock);
   cg_vault_token_hmac (v, token, strlen (token), mac);
-  gboolean ok = FALSE;
-  sqlite3_stmt *st = cg_db_prepare (
-      v->db, "INSERT INTO tokens (name, hmac, created) VALUES (?, ?, ?)", error);
-  if (st)
-    {
-      sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
-      sqlite3_bind_blob (st, 2, mac, sizeof mac, SQLITE_STATIC);
-      sqlite3_bind_text (st, 3, now, -1, SQLITE_STATIC);
-      int r = sqlite3_step (st);
-      if (r == SQLITE_DONE)
-        ok = TRUE;
-      else if (r == SQLITE_CONSTRAINT)
-        g_set_error (error, CG_ERROR, CG_ERROR_EXISTS, "a token named \"%s\" already exists",
-                     name);
-      else
-        cg_db_set_error (error, v->db, "cannot store the token");
-      sqlite3_finalize (st);
-    }
+  gboolean ok = v->store->ops->token_add (v->store, name, mac, now, error);
   g_mutex_unlock (&v->lock);
   if (!ok)
     {
@@ -155,25 +160,7 @@ json_t *
 cg_vault_token_list (CgVault *v, GError **error)
 {
   g_mutex_lock (&v->lock);
-  json_t *list = NULL;
-  sqlite3_stmt *st
-      = cg_db_prepare (v->db, "SELECT name, created, last_used FROM tokens ORDER BY name", error);
-  if (st)
-    {
-      list = json_array ();
-      int r;
-      while ((r = sqlite3_step (st)) == SQLITE_ROW)
-        json_array_append_new (list, json_pack ("{s:s, s:s, s:s?}", "name",
-                                                sqlite3_column_text (st, 0), "created",
-                                                sqlite3_column_text (st, 1), "last_used",
-                                                sqlite3_column_text (st, 2)));
-      if (r != SQLITE_DONE)
-        {
-          g_clear_pointer (&list, json_decref);
-          cg_db_set_error (error, v->db, "cannot list tokens");
-        }
-      sqlite3_finalize (st);
-    }
+  json_t *list = v->store->ops->token_list (v->store, error);
   g_mutex_unlock (&v->lock);
   return list;
 }
@@ -188,19 +175,7 @@ cg_vault_token_revoke (CgVault *v, const char *name, GError **error)
       return FALSE;
     }
   g_mutex_lock (&v->lock);
-  gboolean ok = FALSE;
-  sqlite3_stmt *st = cg_db_prepare (v->db, "DELETE FROM tokens WHERE name = ?", error);
-  if (st)
-    {
-      sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
-      if (sqlite3_step (st) != SQLITE_DONE)
-        cg_db_set_error (error, v->db, "cannot revoke the token");
-      else if (sqlite3_changes (v->db) == 0)
-        g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND, "no token named \"%s\"", name);
-      else
-        ok = TRUE;
-      sqlite3_finalize (st);
-    }
+  gboolean ok = v->store->ops->token_delete (v->store, name, error);
   g_mutex_unlock (&v->lock);
   return ok;
 }
@@ -214,36 +189,22 @@ cg_vault_token_check (CgVault *v, const char *token)
   guint8 mac[SHA256_DIGEST_SIZE];
   gboolean well_formed = len == TOKEN_TEXT_LEN && g_str_has_prefix (token, TOKEN_PREFIX);
 
-  char *name = NULL;
+  g_autofree char *last = NULL;
   g_mutex_lock (&v->lock);
   cg_vault_token_hmac (v, token, len, mac);
-  sqlite3_stmt *st = cg_db_prepare (v->db, "SELECT name, last_used FROM tokens WHERE hmac = ?",
-                                    NULL);
-  if (st)
+  char *name = v->store->ops->token_find (v->store, mac, &last, NULL);
+  if (name && !well_formed)
+    g_clear_pointer (&name, g_free);
+  if (name)
     {
-      sqlite3_bind_blob (st, 1, mac, sizeof mac, SQLITE_STATIC);
-      if (sqlite3_step (st) == SQLITE_ROW && well_formed)
+      g_autoptr (GDateTime) then = last ? g_date_time_new_from_iso8601 (last, NULL) : NULL;
+      g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
+      /* Record use at most once a minute: not a disk write per request. */
+      if (!then || g_date_time_difference (now, then) > LAST_USED_GRANULARITY_S * G_USEC_PER_SEC)
         {
-          name = g_strdup ((const char *) sqlite3_column_text (st, 0));
-          const char *last = (const char *) sqlite3_column_text (st, 1);
-          g_autoptr (GDateTime) then = last ? g_date_time_new_from_iso8601 (last, NULL) : NULL;
-          g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-          /* Record use at most once a minute: not a disk write per request. */
-          if (!then || g_date_time_difference (now, then) > LAST_USED_GRANULARITY_S * G_USEC_PER_SEC)
-            {
-              sqlite3_stmt *up
-                  = cg_db_prepare (v->db, "UPDATE tokens SET last_used = ? WHERE name = ?", NULL);
-              if (up)
-                {
-                  g_autofree char *ts = cg_vault_now_rfc3339 ();
-                  sqlite3_bind_text (up, 1, ts, -1, SQLITE_STATIC);
-                  sqlite3_bind_text (up, 2, name, -1, SQLITE_STATIC);
-                  sqlite3_step (up);
-                  sqlite3_finalize (up);
-                }
-            }
+          g_autofree char *ts = cg_vault_now_rfc3339 ();
+          v->store->ops->token_touch (v->store, name, ts, NULL);
         }
-      sqlite3_finalize (st);
     }
   g_mutex_unlock (&v->lock);
   return name;

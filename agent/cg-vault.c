@@ -4,7 +4,6 @@
 
 #include "agent/cg-vault-private.h"
 #include "agent/cg-db.h"
-#include "agent/cg-escrow.h"
 #include "agent/cg-keystore.h"
 #include "agent/cg-record-seal.h"
 #include "common/cg-error.h"
@@ -46,8 +45,53 @@ check_state_dir (const char *dir, GError **error)
   return TRUE;
 }
 
+typedef struct
+{
+  const CgVaultHooks *hooks;
+  gpointer data;
+} VaultHook;
+
+void
+cg_vault_add_hooks (CgVault *v, const CgVaultHooks *hooks, gpointer data)
+{
+  VaultHook h = { hooks, data };
+  g_array_append_val (v->hooks, h);
+}
+
+gpointer
+cg_vault_get_hooks_data (CgVault *v, const CgVaultHooks *hooks)
+{
+  for (guint i = 0; i < v->hooks->len; i++)
+    if (g_array_index (v->hooks, VaultHook, i).hooks == hooks)
+      return g_array_index (v->hooks, VaultHook, i).data;
+  return NULL;
+}
+
+void
+cg_vault_emit_locked (CgVault *v, CgVaultEvent event)
+{
+  for (guint i = 0; i < v->hooks->len; i++)
+    {
+      VaultHook *h = &g_array_index (v->hooks, VaultHook, i);
+      if (h->hooks->event)
+        h->hooks->event (v, event, h->data);
+    }
+}
+
+/* Without the lock: the hooks take it if they need it. */
+static void
+emit_key_opened (CgVault *v, const char *kid)
+{
+  for (guint i = 0; i < v->hooks->len; i++)
+    {
+      VaultHook *h = &g_array_index (v->hooks, VaultHook, i);
+      if (h->hooks->key_opened)
+        h->hooks->key_opened (v, kid, h->data);
+    }
+}
+
 CgVault *
-cg_vault_open (const char *state_dir, GError **error)
+cg_vault_core_open (const char *state_dir, GError **error)
 {
   if (!cg_mkdir_private (state_dir, 0700, error) || !check_state_dir (state_dir, error))
     return NULL;
@@ -58,14 +102,16 @@ cg_vault_open (const char *state_dir, GError **error)
   v->seal_keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                         (GDestroyNotify) cg_seal_key_unref);
   v->last_key_error = -1;
+  v->hooks = g_array_new (FALSE, FALSE, sizeof (VaultHook));
 
   g_autofree char *path = g_build_filename (state_dir, "state.db", NULL);
   v->db = cg_db_open (path, error);
   if (!v->db)
     goto fail;
+  v->store = cg_vault_store_sqlite_new (v->db);
 
   GError *local = NULL;
-  v->instance = cg_db_meta_get (v->db, "instance", &local);
+  v->instance = v->store->ops->meta_get (v->store, "instance", &local);
   if (local)
     {
       g_propagate_error (error, local);
@@ -85,11 +131,9 @@ cg_vault_open (const char *state_dir, GError **error)
       for (gsize i = 0; i < sizeof raw; i++)
         g_string_append_printf (hex, "%02x", raw[i]);
       v->instance = g_string_free (hex, FALSE);
-      if (!cg_db_meta_set (v->db, "instance", v->instance, error))
+      if (!v->store->ops->meta_set (v->store, "instance", v->instance, error))
         goto fail;
     }
-  if (!cg_vault_tokens_init (v, error))
-    goto fail;
   return v;
 
 fail:
@@ -111,46 +155,24 @@ cg_vault_free (CgVault *v)
   if (!v)
     return;
   if (v->db)
-    cg_vault_key_use_flush (v);
-  cg_vault_key_use_clear (v);
-  cg_vault_clients_free_locked (v);
+    cg_vault_emit_locked (v, CG_VAULT_FLUSH);
+  for (guint i = v->hooks->len; i-- > 0;)
+    {
+      VaultHook *h = &g_array_index (v->hooks, VaultHook, i);
+      if (h->hooks->free)
+        h->hooks->free (h->data);
+    }
+  g_array_unref (v->hooks);
   forget_keys (v);
   g_hash_table_unref (v->seal_keys);
-  cg_buf_free (v->token_key);
+  if (v->store)
+    v->store->ops->free (v->store);
   if (v->db)
     sqlite3_close (v->db);
   g_free (v->instance);
   g_free (v->state_dir);
   g_mutex_clear (&v->lock);
   g_free (v);
-}
-
-gboolean
-cg_vault_add_current_key_txn (sqlite3 *db, gpointer kid, GError **error)
-{
-  g_autofree char *now = cg_vault_now_rfc3339 ();
-  if (!cg_db_exec (db, "UPDATE seal_keys SET current = 0", error))
-    return FALSE;
-  sqlite3_stmt *st
-      = cg_db_prepare (db, "INSERT INTO seal_keys (kid, created, current) VALUES (?, ?, 1)", error);
-  if (!st)
-    return FALSE;
-  sqlite3_bind_text (st, 1, kid, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 2, now, -1, SQLITE_STATIC);
-  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
-  if (!ok)
-    cg_db_set_error (error, db, "cannot record the new key");
-  sqlite3_finalize (st);
-  return ok;
-}
-
-/* The database's half of create_keys: the first sealing key, current, and
- * the mark that keys were made. */
-static gboolean
-record_first_keys (sqlite3 *db, gpointer kid, GError **error)
-{
-  return cg_vault_add_current_key_txn (db, kid, error)
-         && cg_db_meta_set (db, "keys_created", "1", error);
 }
 
 /* First start: keys go into the keyring first, then the database records
@@ -175,10 +197,11 @@ create_keys (CgVault *v, GError **error)
       || !cg_keystore_store (v->instance, "seal", kid, d, error))
     return FALSE;
 
-  if (!cg_db_transaction (v->db, record_first_keys, (gpointer) kid, error))
+  g_autofree char *now = cg_vault_now_rfc3339 ();
+  if (!v->store->ops->key_add_current (v->store, kid, now, TRUE, error))
     return FALSE;
   g_message ("created the master key and sealing key %s in the secret store", kid);
-  cg_vault_escrow_sync_locked (v);
+  cg_vault_emit_locked (v, CG_VAULT_KEYS_CHANGED);
   return TRUE;
 }
 
@@ -203,7 +226,7 @@ load_keys (CgVault *v, guint *generation, GError **error)
     return FALSE;
 
   GError *local = NULL;
-  g_autofree char *created = cg_db_meta_get (v->db, "keys_created", &local);
+  g_autofree char *created = v->store->ops->meta_get (v->store, "keys_created", &local);
   if (local)
     {
       g_propagate_error (error, local);
@@ -216,16 +239,20 @@ load_keys (CgVault *v, guint *generation, GError **error)
   if (!master)
     return (error && *error) ? FALSE : missing_or_locked ("master key", error);
 
-  sqlite3_stmt *st = cg_db_prepare (v->db, "SELECT kid, current FROM seal_keys WHERE retired = 0", error);
-  if (!st)
+  json_t *rows = v->store->ops->key_list (v->store, error);
+  if (!rows)
     return FALSE;
   g_autoptr (GHashTable) keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                                       (GDestroyNotify) cg_seal_key_unref);
   CgSealKey *current = NULL;
   gboolean ok = TRUE;
-  while (ok && sqlite3_step (st) == SQLITE_ROW)
+  gsize i;
+  json_t *row;
+  json_array_foreach (rows, i, row)
     {
-      const char *kid = (const char *) sqlite3_column_text (st, 0);
+      if (json_is_true (json_object_get (row, "retired")))
+        continue;
+      const char *kid = json_string_value (json_object_get (row, "kid"));
       g_autoptr (CgBuf) d = cg_keystore_lookup (v->instance, "seal", kid, error);
       if (!d)
         {
@@ -245,10 +272,10 @@ load_keys (CgVault *v, guint *generation, GError **error)
           break;
         }
       g_hash_table_insert (keys, g_strdup (kid), key);
-      if (sqlite3_column_int (st, 1))
+      if (json_is_true (json_object_get (row, "current")))
         current = key;
     }
-  sqlite3_finalize (st);
+  json_decref (rows);
   if (!ok)
     return FALSE;
   if (!current)
@@ -302,7 +329,7 @@ cg_vault_ensure_keys (CgVault *v, GError **error)
       keys_failed (v, local, error);
       return FALSE;
     }
-  cg_vault_clients_created_keys_locked (v);
+  cg_vault_emit_locked (v, CG_VAULT_KEYS_LOADED);
   if (v->last_key_error != -1)
     g_message ("secret store available again; sealing key %s",
                cg_seal_key_get_kid (v->current));
@@ -413,92 +440,35 @@ check_record_input (const char *type, json_t *properties, json_t *secret, GError
   return TRUE;
 }
 
-/* Metadata of the row the statement is on: name, type, properties,
- * version, created, updated in columns 0..5. */
-static json_t *
-row_metadata (sqlite3_stmt *st)
-{
-  json_t *props = json_loads ((const char *) sqlite3_column_text (st, 2), 0, NULL);
-  return json_pack ("{s:s, s:s, s:o, s:I, s:s, s:s}", "name", sqlite3_column_text (st, 0),
-                    "type", sqlite3_column_text (st, 1), "properties",
-                    props ? props : json_object (), "version",
-                    (json_int_t) sqlite3_column_int64 (st, 3), "created",
-                    sqlite3_column_text (st, 4), "updated", sqlite3_column_text (st, 5));
-}
-
-#define SELECT_META "SELECT name, type, properties, version, created, updated"
-
 typedef struct
 {
   const CgBuf *master;
-  const char *name, *type, *props_text, *secret_text, *now;
-  char *created; /* the first version's, when the name existed */
-  gint64 version;
-} PutTxn;
+  const char *name, *secret_text;
+} SealData;
 
-/* The version is read and bumped inside the write transaction, so two
- * replaces of one name never seal under the same version. */
-static gboolean
-put_txn (sqlite3 *db, gpointer user_data, GError **error)
+/* Sealed under the master key with the name and the version the store
+ * chose bound in. */
+static GBytes *
+seal_record (gint64 version, gpointer user_data)
 {
-  PutTxn *p = user_data;
-  sqlite3_stmt *st
-      = cg_db_prepare (db, "SELECT version, created FROM credentials WHERE name = ?", error);
-  if (!st)
-    return FALSE;
-  sqlite3_bind_text (st, 1, p->name, -1, SQLITE_STATIC);
-  int r = sqlite3_step (st);
-  if (r == SQLITE_ROW)
-    {
-      p->version = sqlite3_column_int64 (st, 0) + 1;
-      p->created = g_strdup ((const char *) sqlite3_column_text (st, 1));
-    }
-  else if (r != SQLITE_DONE)
-    cg_db_set_error (error, db, "cannot read the credential");
-  sqlite3_finalize (st);
-  if (r != SQLITE_ROW && r != SQLITE_DONE)
-    return FALSE;
-
-  g_autoptr (GBytes) sealed = cg_record_seal (p->master, p->name, p->version,
-                                              (const guint8 *) p->secret_text,
-                                              strlen (p->secret_text));
-  st = cg_db_prepare (db,
-                      "INSERT OR REPLACE INTO credentials (name, type, properties, version, "
-                      "created, updated, sealed) VALUES (?, ?, ?, ?, ?, ?, ?)",
-                      error);
-  if (!st)
-    return FALSE;
-  sqlite3_bind_text (st, 1, p->name, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 2, p->type, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 3, p->props_text, -1, SQLITE_STATIC);
-  sqlite3_bind_int64 (st, 4, p->version);
-  sqlite3_bind_text (st, 5, p->created ? p->created : p->now, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 6, p->now, -1, SQLITE_STATIC);
-  sqlite3_bind_blob (st, 7, g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed),
-                     SQLITE_STATIC);
-  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
-  if (!ok)
-    cg_db_set_error (error, db, "cannot store the credential");
-  sqlite3_finalize (st);
-  return ok;
+  SealData *d = user_data;
+  return cg_record_seal (d->master, d->name, version, (const guint8 *) d->secret_text,
+                         strlen (d->secret_text));
 }
 
-/* With the lock held and keys loaded: one transaction, so a record is
- * stored whole or not at all. */
+/* With the lock held and keys loaded: the store writes it whole or not at
+ * all; the answer carries the caller's properties as given. */
 static json_t *
 put_locked (CgVault *v, const char *name, const char *type, json_t *properties,
             const char *props_text, const char *secret_text, GError **error)
 {
   g_autofree char *now = cg_vault_now_rfc3339 ();
-  PutTxn p = { v->master, name, type, props_text, secret_text, now, NULL, 1 };
-  g_autofree char *created = NULL;
-  gboolean ok = cg_db_transaction (v->db, put_txn, &p, error);
-  created = g_steal_pointer (&p.created);
-  if (!ok)
-    return NULL;
-  return json_pack ("{s:s, s:s, s:O, s:I, s:s, s:s}", "name", name, "type", type, "properties",
-                    properties, "version", (json_int_t) p.version, "created",
-                    created ? created : now, "updated", now);
+  SealData d = { v->master, name, secret_text };
+  json_t *meta = v->store->ops->record_put (v->store, name, type, props_text, now, seal_record,
+                                            &d, error);
+  if (meta)
+    json_object_set (meta, "properties", properties);
+  return meta;
 }
 
 json_t *
@@ -528,25 +498,7 @@ cg_vault_put (CgVault *v, const char *name, const char *type, json_t *properties
 static json_t *
 get_locked (CgVault *v, const char *name, GBytes **sealed, GError **error)
 {
-  sqlite3_stmt *st
-      = cg_db_prepare (v->db, SELECT_META ", sealed FROM credentials WHERE name = ?", error);
-  if (!st)
-    return NULL;
-  sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
-  json_t *meta = NULL;
-  int r = sqlite3_step (st);
-  if (r == SQLITE_ROW)
-    {
-      meta = row_metadata (st);
-      if (sealed)
-        *sealed = g_bytes_new (sqlite3_column_blob (st, 6), sqlite3_column_bytes (st, 6));
-    }
-  else if (r == SQLITE_DONE)
-    g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND, "no credential named \"%s\"", name);
-  else
-    cg_db_set_error (error, v->db, "cannot read the credential");
-  sqlite3_finalize (st);
-  return meta;
+  return v->store->ops->record_get (v->store, name, sealed, error);
 }
 
 json_t *
@@ -564,21 +516,7 @@ json_t *
 cg_vault_list (CgVault *v, GError **error)
 {
   g_mutex_lock (&v->lock);
-  json_t *list = NULL;
-  sqlite3_stmt *st = cg_db_prepare (v->db, SELECT_META " FROM credentials ORDER BY name", error);
-  if (st)
-    {
-      list = json_array ();
-      int r;
-      while ((r = sqlite3_step (st)) == SQLITE_ROW)
-        json_array_append_new (list, row_metadata (st));
-      if (r != SQLITE_DONE)
-        {
-          g_clear_pointer (&list, json_decref);
-          cg_db_set_error (error, v->db, "cannot list credentials");
-        }
-      sqlite3_finalize (st);
-    }
+  json_t *list = v->store->ops->record_list (v->store, error);
   g_mutex_unlock (&v->lock);
   return list;
 }
@@ -589,19 +527,7 @@ cg_vault_delete (CgVault *v, const char *name, GError **error)
   if (!check_name (name, error))
     return FALSE;
   g_mutex_lock (&v->lock);
-  gboolean ok = FALSE;
-  sqlite3_stmt *st = cg_db_prepare (v->db, "DELETE FROM credentials WHERE name = ?", error);
-  if (st)
-    {
-      sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
-      if (sqlite3_step (st) != SQLITE_DONE)
-        cg_db_set_error (error, v->db, "cannot delete the credential");
-      else if (sqlite3_changes (v->db) == 0)
-        g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND, "no credential named \"%s\"", name);
-      else
-        ok = TRUE;
-      sqlite3_finalize (st);
-    }
+  gboolean ok = v->store->ops->record_delete (v->store, name, error);
   g_mutex_unlock (&v->lock);
   return ok;
 }
@@ -691,7 +617,7 @@ cg_vault_open_jwe (CgVault *v, const char *jwe, const char *expected_ctx, gboole
 
   CgBuf *plain = cg_jwe_open (key, jwe, len, expected_ctx, error);
   if (plain && count_use)
-    cg_vault_key_use_note (v, kid);
+    emit_key_opened (v, kid);
   if (plain && kid_out)
     *kid_out = g_steal_pointer (&kid);
   return plain;
@@ -702,26 +628,14 @@ cg_vault_status (CgVault *v)
 {
   const char *state = cg_vault_keys_state_name (v);
   g_mutex_lock (&v->lock);
-  json_int_t creds = 0, tokens = 0, clients = 0;
-  sqlite3_stmt *st = cg_db_prepare (
-      v->db,
-      "SELECT (SELECT count(*) FROM credentials), (SELECT count(*) FROM tokens), "
-      "(SELECT count(*) FROM clients WHERE revoked IS NULL AND expires > ?)",
-      NULL);
+  gint64 creds = 0, tokens = 0, clients = 0;
   g_autofree char *now = cg_vault_now_rfc3339 ();
-  if (st)
-    sqlite3_bind_text (st, 1, now, -1, SQLITE_STATIC);
-  if (st && sqlite3_step (st) == SQLITE_ROW)
-    {
-      creds = sqlite3_column_int64 (st, 0);
-      tokens = sqlite3_column_int64 (st, 1);
-      clients = sqlite3_column_int64 (st, 2);
-    }
-  sqlite3_finalize (st);
+  v->store->ops->counts (v->store, now, &creds, &tokens, &clients);
   /* "state_dir" is the old name of "stateDir", kept for one release
    * (README.md) for scripts that read it. */
-  json_t *status = json_pack ("{s:I, s:I, s:I, s:s, s:s?, s:s, s:s}", "credentials", creds,
-                              "tokens", tokens, "clients", clients, "keys", state, "kid",
+  json_t *status = json_pack ("{s:I, s:I, s:I, s:s, s:s?, s:s, s:s}", "credentials",
+                              (json_int_t) creds, "tokens", (json_int_t) tokens, "clients",
+                              (json_int_t) clients, "keys", state, "kid",
                               v->current ? cg_seal_key_get_kid (v->current) : NULL, "stateDir",
                               v->state_dir, "state_dir", v->state_dir);
   g_mutex_unlock (&v->lock);

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include <glib.h>
+#include <jansson.h>
+#include <sqlite3.h>
+
+G_BEGIN_DECLS
+
+/* CgVaultStore: where the vault keeps what it keeps outside the keyring:
+ * sealed credential records, the sealing keys' rows (which is current,
+ * which retired, how often each opened a value), token HMACs and a few
+ * named settings.  The vault asks "put this sealed record", "which keys
+ * are there", never "which backend am I on".
+ *
+ * One implementation today: SQLite (cg_vault_store_sqlite_new,
+ * STATE_DIR/state.db, every change committed before the call returns).
+ * The cluster (issue 13) adds a second one that keeps the same SQLite file
+ * as a replica of etcd (store/cg-etcd.h) and writes through etcd; what it
+ * needs from this interface, and why the operations are shaped as they
+ * are:
+ *   - Whole operations, not SQL or transactions: each write below is one
+ *     etcd txn there (compare on the key's mod_revision, so of two nodes
+ *     writing one name at once one wins and the other gets
+ *     CG_ERROR_CONFLICT; no update is lost), one SQLite transaction here.
+ *   - record_put bumps the version itself and asks the vault to seal under
+ *     it (CgVaultSealFunc): the version is bound into the sealed bytes, so
+ *     it must be chosen where the write is decided (inside the SQLite
+ *     transaction; from the revision read before the etcd txn, sealing
+ *     again if the txn loses).
+ *   - Reads come from the local SQLite file in both: the etcd store
+ *     applies its watch (from the last applied revision, kept in meta)
+ *     to the same tables, and a write returns only once the replica has
+ *     applied that revision, so a client reads its own write.
+ *   - Every write that cannot reach etcd's quorum fails within seconds
+ *     with CG_ERROR_UNAVAILABLE ("cluster_unavailable"), never hangs;
+ *     reads go on.
+ *   - What goes through here is what etcd may hold: sealed bytes, HMACs,
+ *     key ids and states, never a key or a plaintext.
+ * Left outside for now, on the SQLite file directly: client certificates
+ * (cg-vault-clients.c), escrow's bookkeeping (cg-escrow.c) and
+ * backup/restore (cg-vault-backup.c, one transaction over every table);
+ * the cluster moves them here as it needs them.
+ *
+ * The caller serialises calls (the vault's lock).  Errors are CG_ERROR:
+ * CG_ERROR_NOT_FOUND for a missing name, CG_ERROR_EXISTS for a taken one,
+ * CG_ERROR_IO for the storage itself (full disk, read-only, damaged). */
+typedef struct CgVaultStore CgVaultStore;
+
+/* Seal the record's secret for @version (transfer full). */
+typedef GBytes *(*CgVaultSealFunc) (gint64 version, gpointer user_data);
+
+typedef struct
+{
+  /* Records.  Metadata is {"name","type","properties","version","created",
+   * "updated"}; @sealed (nullable) receives the sealed bytes. */
+  json_t *(*record_get) (CgVaultStore *store, const char *name, GBytes **sealed,
+                         GError **error);
+  json_t *(*record_list) (CgVaultStore *store, GError **error); /* metadata, by name */
+  /* Store or replace @name as version N+1 (1 for a new name), sealed by
+   * @seal; @now is the update time, and the creation time of a new name.
+   * Returns the metadata stored. */
+  json_t *(*record_put) (CgVaultStore *store, const char *name, const char *type,
+                         const char *properties_json, const char *now, CgVaultSealFunc seal,
+                         gpointer seal_data, GError **error);
+  gboolean (*record_delete) (CgVaultStore *store, const char *name, GError **error);
+
+  /* Sealing keys: [{"kid","created","current","retired","opened",
+   * "lastOpened" (null until the key opened a value)}] oldest first. */
+  json_t *(*key_list) (CgVaultStore *store, GError **error);
+  /* @kid becomes the one current key; with @first, the store also records
+   * that keys were made (meta "keys_created"), in the same write. */
+  gboolean (*key_add_current) (CgVaultStore *store, const char *kid, const char *now,
+                               gboolean first, GError **error);
+  gboolean (*key_retire) (CgVaultStore *store, const char *kid, GError **error);
+  /* @count more openings, the last at @last. */
+  gboolean (*key_note_use) (CgVaultStore *store, const char *kid, gint64 count,
+                            const char *last, GError **error);
+
+  /* Tokens, by HMAC (32 bytes). */
+  gboolean (*token_add) (CgVaultStore *store, const char *name, const guint8 *hmac,
+                         const char *now, GError **error);
+  /* The name (transfer full) and @last_used (nullable, transfer full), or
+   * NULL without an error when no token has this HMAC. */
+  char *(*token_find) (CgVaultStore *store, const guint8 *hmac, char **last_used,
+                       GError **error);
+  gboolean (*token_touch) (CgVaultStore *store, const char *name, const char *when,
+                           GError **error);
+  /* [{"name","created","last_used" (or null)}] by name. */
+  json_t *(*token_list) (CgVaultStore *store, GError **error);
+  gboolean (*token_delete) (CgVaultStore *store, const char *name, GError **error);
+
+  /* Named settings (this agent's instance id, "keys_created"); get gives
+   * NULL without an error when absent (transfer full). */
+  char *(*meta_get) (CgVaultStore *store, const char *key, GError **error);
+  gboolean (*meta_set) (CgVaultStore *store, const char *key, const char *value,
+                        GError **error);
+
+  /* For status: credentials, tokens, client certificates valid at @now. */
+  gboolean (*counts) (CgVaultStore *store, const char *now, gint64 *credentials,
+                      gint64 *tokens, gint64 *clients);
+
+  void (*free) (CgVaultStore *store);
+} CgVaultStoreOps;
+
+struct CgVaultStore
+{
+  const CgVaultStoreOps *ops;
+};
+
+/* The SQLite store on an open state database (cg_db_open), borrowed: the
+ * caller closes it after freeing the store (transfer full). */
+CgVaultStore *cg_vault_store_sqlite_new (sqlite3 *db);
+
+G_END_DECLS
