@@ -62,10 +62,11 @@ cg_cert_pair_get_days_left (CgCertPair *pair, gint64 now)
   return (int) (left >= 0 ? left / DAY : -((-left + DAY - 1) / DAY));
 }
 
-GStrv
-cg_cert_pair_get_sans (CgCertPair *pair)
+/* The DNS names and IP addresses of @crt, each "DNS:"/"IP:"-prefixed when
+ * @typed. */
+static GStrv
+crt_sans (gnutls_x509_crt_t leaf, gboolean typed)
 {
-  gnutls_x509_crt_t leaf = cg_cert_pair_get_leaf (pair);
   g_autoptr (GStrvBuilder) b = g_strv_builder_new ();
   for (unsigned int i = 0;; i++)
     {
@@ -84,7 +85,7 @@ cg_cert_pair_get_sans (CgCertPair *pair)
         break;
       if (type == GNUTLS_SAN_DNSNAME)
         {
-          g_autofree char *s = g_strdup_printf ("DNS:%.*s", (int) size, buf);
+          g_autofree char *s = g_strdup_printf ("%s%.*s", typed ? "DNS:" : "", (int) size, buf);
           g_strv_builder_add (b, s);
         }
       else if (type == GNUTLS_SAN_IPADDRESS && (size == 4 || size == 16))
@@ -92,12 +93,51 @@ cg_cert_pair_get_sans (CgCertPair *pair)
           char addr[INET6_ADDRSTRLEN];
           if (inet_ntop (size == 4 ? AF_INET : AF_INET6, buf, addr, sizeof addr))
             {
-              g_autofree char *s = g_strconcat ("IP:", addr, NULL);
+              g_autofree char *s = g_strconcat (typed ? "IP:" : "", addr, NULL);
               g_strv_builder_add (b, s);
             }
         }
     }
   return g_strv_builder_end (b);
+}
+
+GStrv
+cg_cert_pair_get_sans (CgCertPair *pair)
+{
+  return crt_sans (cg_cert_pair_get_leaf (pair), TRUE);
+}
+
+void
+cg_cert_info_free (CgCertInfo *info)
+{
+  if (!info)
+    return;
+  g_free (info->pin);
+  g_free (info->subject);
+  g_free (info->issuer);
+  g_strfreev (info->sans);
+  g_free (info);
+}
+
+CgCertInfo *
+cg_cert_info_from_der (const guint8 *der, gsize len, GError **error)
+{
+  gnutls_x509_crt_t crt = cg_cert_crt_from_der (der, len, error);
+  if (!crt)
+    return NULL;
+  g_autoptr (CgCertInfo) info = g_new0 (CgCertInfo, 1);
+  info->pin = cg_cert_crt_spki_pin (crt, error);
+  if (info->pin)
+    {
+      info->subject = dn_string (crt, FALSE);
+      info->issuer = dn_string (crt, TRUE);
+      info->sans = crt_sans (crt, FALSE);
+      info->not_before = gnutls_x509_crt_get_activation_time (crt);
+      info->not_after = gnutls_x509_crt_get_expiration_time (crt);
+      info->self_signed = cg_cert_crt_is_self_signed (crt);
+    }
+  gnutls_x509_crt_deinit (crt);
+  return info->pin ? g_steal_pointer (&info) : NULL;
 }
 
 char *

@@ -264,12 +264,11 @@ cg_cert_pair_get_not_after (CgCertPair *pair)
 }
 
 gboolean
-cg_cert_pair_is_self_signed (CgCertPair *pair)
+cg_cert_crt_is_self_signed (gnutls_x509_crt_t crt)
 {
   unsigned int status = 0;
 
-  g_return_val_if_fail (pair != NULL, FALSE);
-  if (!gnutls_x509_crt_check_issuer (pair->leaf, pair->leaf))
+  if (!gnutls_x509_crt_check_issuer (crt, crt))
     return FALSE;
   /* A matching DN is not enough: the signature must verify with the leaf's
    * own key.  DO_NOT_ALLOW_SAME stops GnuTLS from trusting the leaf merely
@@ -278,17 +277,22 @@ cg_cert_pair_is_self_signed (CgCertPair *pair)
   unsigned int flags = GNUTLS_VERIFY_DO_NOT_ALLOW_SAME | GNUTLS_VERIFY_DISABLE_CA_SIGN
                        | GNUTLS_VERIFY_DISABLE_TIME_CHECKS
                        | GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS;
-  if (gnutls_x509_crt_verify (pair->leaf, &pair->leaf, 1, flags, &status) < 0)
+  if (gnutls_x509_crt_verify (crt, &crt, 1, flags, &status) < 0)
     return FALSE;
   return status == 0;
 }
 
-char *
-cg_cert_spki_pin_from_der (const guint8 *der, gsize len, GError **error)
+gboolean
+cg_cert_pair_is_self_signed (CgCertPair *pair)
+{
+  g_return_val_if_fail (pair != NULL, FALSE);
+  return cg_cert_crt_is_self_signed (pair->leaf);
+}
+
+gnutls_x509_crt_t
+cg_cert_crt_from_der (const guint8 *der, gsize len, GError **error)
 {
   gnutls_x509_crt_t crt = NULL;
-  gnutls_pubkey_t pub = NULL;
-  char *pin = NULL;
   int r;
 
   g_return_val_if_fail (der != NULL || len == 0, NULL);
@@ -298,24 +302,49 @@ cg_cert_spki_pin_from_der (const guint8 *der, gsize len, GError **error)
       return NULL;
     }
   gnutls_datum_t datum = { (unsigned char *) der, (unsigned int) len };
-  if ((r = gnutls_x509_crt_init (&crt)) < 0 || (r = gnutls_pubkey_init (&pub)) < 0)
+  if ((r = gnutls_x509_crt_init (&crt)) < 0)
     {
       set_gnutls_error (error, r, "certificate", "cannot allocate");
-      goto out;
+      return NULL;
     }
-  if ((r = gnutls_x509_crt_import (crt, &datum, GNUTLS_X509_FMT_DER)) < 0
-      || (r = gnutls_pubkey_import_x509 (pub, crt, 0)) < 0)
+  if ((r = gnutls_x509_crt_import (crt, &datum, GNUTLS_X509_FMT_DER)) < 0)
     {
       g_set_error (error, CG_ERROR, CG_ERROR_INVALID, "certificate: cannot read it: %s",
                    gnutls_strerror (r));
-      goto out;
+      gnutls_x509_crt_deinit (crt);
+      return NULL;
     }
-  pin = cg_cert_pin_from_pubkey (pub, error);
+  return crt;
+}
 
-out:
-  if (pub)
-    gnutls_pubkey_deinit (pub);
-  if (crt)
-    gnutls_x509_crt_deinit (crt);
+char *
+cg_cert_crt_spki_pin (gnutls_x509_crt_t crt, GError **error)
+{
+  gnutls_pubkey_t pub = NULL;
+  char *pin = NULL;
+  int r;
+
+  if ((r = gnutls_pubkey_init (&pub)) < 0)
+    {
+      set_gnutls_error (error, r, "certificate", "cannot allocate");
+      return NULL;
+    }
+  if ((r = gnutls_pubkey_import_x509 (pub, crt, 0)) < 0)
+    g_set_error (error, CG_ERROR, CG_ERROR_INVALID, "certificate: cannot read its key: %s",
+                 gnutls_strerror (r));
+  else
+    pin = cg_cert_pin_from_pubkey (pub, error);
+  gnutls_pubkey_deinit (pub);
+  return pin;
+}
+
+char *
+cg_cert_spki_pin_from_der (const guint8 *der, gsize len, GError **error)
+{
+  gnutls_x509_crt_t crt = cg_cert_crt_from_der (der, len, error);
+  if (!crt)
+    return NULL;
+  char *pin = cg_cert_crt_spki_pin (crt, error);
+  gnutls_x509_crt_deinit (crt);
   return pin;
 }

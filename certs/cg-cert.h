@@ -72,6 +72,30 @@ gint64 cg_cert_pair_get_not_after (CgCertPair *pair);
 /* SPKI pin of a DER certificate (for clients) (transfer full). */
 char *cg_cert_spki_pin_from_der (const guint8 *der, gsize len, GError **error);
 
+/* One DER certificate, bounded and parsed (transfer full; CG_ERROR_INVALID
+ * or CG_ERROR_TOO_LARGE), its pin (transfer full) and whether its own key
+ * signed it. */
+gnutls_x509_crt_t cg_cert_crt_from_der (const guint8 *der, gsize len, GError **error);
+char *cg_cert_crt_spki_pin (gnutls_x509_crt_t crt, GError **error);
+gboolean cg_cert_crt_is_self_signed (gnutls_x509_crt_t crt);
+
+/* What a client shows about a peer's certificate before it trusts it: the
+ * first-contact dialog's details. */
+typedef struct
+{
+  char *pin;     /* "sha256:BASE64", as cg_cert_pair_get_spki_pin */
+  char *subject; /* RFC 4514 DN */
+  char *issuer;
+  GStrv sans;    /* DNS names and IP addresses, without "DNS:"/"IP:" */
+  gint64 not_before; /* seconds since the epoch; -1 when unreadable */
+  gint64 not_after;
+  gboolean self_signed;
+} CgCertInfo;
+
+CgCertInfo *cg_cert_info_from_der (const guint8 *der, gsize len, GError **error);
+void cg_cert_info_free (CgCertInfo *info);
+G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgCertInfo, cg_cert_info_free)
+
 /* --- An admin's certificate (cg-cert-import.c, cg-cert-validate.c) --- */
 
 /* A pair from memory: @chain is PEM certificates in any order or one DER

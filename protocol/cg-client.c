@@ -17,7 +17,9 @@
 #include "common/cg-file.h"
 #include "common/cg-json.h"
 #include "common/cg-secure.h"
+#include "protocol/cg-jwe.h"
 #include "protocol/cg-known-agents.h"
+#include "protocol/cg-names.h"
 
 /* Replies are small JSON objects; anything past this is not the agent. */
 #define REPLY_MAX (1024 * 1024)
@@ -26,6 +28,15 @@
 #define DEFAULT_TIMEOUT_S 30
 
 G_DEFINE_QUARK (credgate-client-error-quark, cg_client_error)
+
+/* The agent's /v1 API as clients call it: every path is spelled here and
+ * nowhere else on the client side. */
+#define PATH_INFO "/v1/info"
+#define PATH_ENROLL "/v1/enroll"
+#define PATH_CREDENTIALS "/v1/credentials"
+#define PATH_ENCRYPT "/v1/encrypt"
+#define PATH_VERIFY "/v1/verify"
+#define PATH_REWRAP "/v1/rewrap"
 
 struct CgClient
 {
@@ -268,10 +279,10 @@ setup_common (CgClient *client, CURL *curl, const char *url, char *errbuf)
   curl_easy_setopt (curl, CURLOPT_PROXY, ""); /* the agent is reached directly */
 }
 
-/* The SPKI pin of the leaf certificate the server presented, from curl's
- * certificate info; NULL if it is not there. */
-static char *
-peer_pin_from_certinfo (CURL *curl)
+/* The details of the leaf certificate the server presented, from curl's
+ * certificate info, read by certs/; NULL if it is not there or unreadable. */
+static CgCertInfo *
+peer_info_from_certinfo (CURL *curl, GError **error)
 {
   struct curl_certinfo *ci = NULL;
   if (curl_easy_getinfo (curl, CURLINFO_CERTINFO, &ci) != CURLE_OK || !ci
@@ -284,11 +295,18 @@ peer_pin_from_certinfo (CURL *curl)
         gnutls_datum_t der = { NULL, 0 };
         if (gnutls_pem_base64_decode2 ("CERTIFICATE", &pem, &der) < 0)
           return NULL;
-        char *pin = cg_cert_spki_pin_from_der (der.data, der.size, NULL);
+        CgCertInfo *info = cg_cert_info_from_der (der.data, der.size, error);
         gnutls_free (der.data);
-        return pin;
+        return info;
       }
   return NULL;
+}
+
+static char *
+peer_pin_from_certinfo (CURL *curl)
+{
+  g_autoptr (CgCertInfo) info = peer_info_from_certinfo (curl, NULL);
+  return info ? g_steal_pointer (&info->pin) : NULL;
 }
 
 static void
@@ -325,25 +343,39 @@ set_transport_error (CgClient *client, CURLcode code, const char *errbuf, GError
     }
 }
 
-char *
-cg_client_fetch_pin (CgClient *client, GError **error)
+CgCertInfo *
+cg_client_probe (CgClient *client, GError **error)
 {
   g_autofree char *url = make_url (client, "/");
   char errbuf[CURL_ERROR_SIZE] = "";
   /* A handle of its own: an unverified connection must never be reused by
    * a pinned request. */
   CURL *curl = curl_easy_init ();
+  if (!curl)
+    {
+      set_transport_error (client, CURLE_FAILED_INIT, NULL, error);
+      return NULL;
+    }
   setup_common (client, curl, url, errbuf);
   curl_easy_setopt (curl, CURLOPT_CONNECT_ONLY, 1L);
   CURLcode code = curl_easy_perform (curl);
-  char *pin = NULL;
+  CgCertInfo *info = NULL;
+  g_autoptr (GError) local = NULL;
   if (code != CURLE_OK)
     set_transport_error (client, code, errbuf, error);
-  else if (!(pin = peer_pin_from_certinfo (curl)))
+  else if (!(info = peer_info_from_certinfo (curl, &local)))
     g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_TLS,
-                 "the agent at %s presented no usable certificate", client->address);
+                 "the agent at %s presented no usable certificate%s%s", client->address,
+                 local ? ": " : "", local ? local->message : "");
   curl_easy_cleanup (curl);
-  return pin;
+  return info;
+}
+
+char *
+cg_client_fetch_pin (CgClient *client, GError **error)
+{
+  g_autoptr (CgCertInfo) info = cg_client_probe (client, error);
+  return info ? g_steal_pointer (&info->pin) : NULL;
 }
 
 static void
@@ -357,6 +389,34 @@ set_pin_mismatch (CgClient *client, GError **error)
   g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PIN_MISMATCH,
                "the agent at %s presented key %s, expected %s", client->address,
                actual ? actual : "(unknown)", expected);
+}
+
+/* The kind of a refusal that came without an API code (a proxy, an
+ * older agent): by its HTTP status, never by its text. */
+static gint
+code_for_status (long status)
+{
+  switch (status)
+    {
+    case 400:
+      return CG_ERROR_INVALID;
+    case 401:
+      return CG_ERROR_UNAUTHORIZED;
+    case 403:
+      return CG_ERROR_FORBIDDEN;
+    case 404:
+      return CG_ERROR_NOT_FOUND;
+    case 409:
+      return CG_ERROR_CONFLICT;
+    case 413:
+      return CG_ERROR_TOO_LARGE;
+    case 422:
+      return CG_ERROR_DECRYPT;
+    case 503:
+      return CG_ERROR_UNAVAILABLE;
+    default:
+      return CG_ERROR_FAILED;
+    }
 }
 
 static json_t *
@@ -388,8 +448,8 @@ parse_reply (CgClient *client, long status, CgBuf *buf, GError **error)
   else
     {
       gint cg_code = code ? cg_error_code_from_name (code) : CG_ERROR_FAILED;
-      if (!code && status == 401)
-        cg_code = CG_ERROR_UNAUTHORIZED;
+      if (cg_code == CG_ERROR_FAILED)
+        cg_code = code_for_status (status);
       if (cg_code == CG_ERROR_UNAUTHORIZED)
         g_set_error (error, CG_ERROR, cg_code, "the agent at %s rejected the access token: %s",
                      client->address, message ? message : fallback);
@@ -530,7 +590,7 @@ cg_client_enroll (CgClient *client, const char *code, const char *cn, CgBuf **ke
   if (!cg_client_key_generate (cn, &key, &csr, error))
     return NULL;
   json_auto_t *body = json_pack ("{s:s, s:s}", "code", code, "csr", csr);
-  json_t *reply = cg_client_request (client, "POST", "/v1/enroll", body, error);
+  json_t *reply = cg_client_request (client, "POST", PATH_ENROLL, body, error);
   if (!reply)
     return NULL;
   const char *cert = json_string_value (json_object_get (reply, "certificate"));
@@ -552,7 +612,7 @@ cg_client_enroll (CgClient *client, const char *code, const char *cn, CgBuf **ke
 json_t *
 cg_client_get_info (CgClient *client, GError **error)
 {
-  json_t *info = cg_client_request (client, "GET", "/v1/info", NULL, error);
+  json_t *info = cg_client_request (client, "GET", PATH_INFO, NULL, error);
   if (!info)
     return NULL;
   json_t *key = json_object_get (info, "sealingKey");
@@ -568,4 +628,139 @@ cg_client_get_info (CgClient *client, GError **error)
       return NULL;
     }
   return info;
+}
+
+/* @reply (stolen) if its member @member is a string, else NULL with a
+ * protocol error naming the call. */
+static json_t *
+expect_string (CgClient *client, json_t *reply, const char *member, const char *call,
+               GError **error)
+{
+  if (reply && !json_is_string (json_object_get (reply, member)))
+    {
+      g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PROTOCOL,
+                   "the agent at %s answered %s without \"%s\"", client->address, call, member);
+      g_clear_pointer (&reply, json_decref);
+    }
+  return reply;
+}
+
+/* "/v1/credentials/NAME" for a valid @name, else NULL and
+ * CG_ERROR_INVALID before anything is sent (transfer full). */
+static char *
+credential_path (const char *name, GError **error)
+{
+  if (!cg_name_is_valid (name))
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID, "invalid credential name");
+      return NULL;
+    }
+  return g_strconcat (PATH_CREDENTIALS "/", name, NULL);
+}
+
+json_t *
+cg_client_credential_list (CgClient *client, GError **error)
+{
+  json_auto_t *reply = cg_client_request (client, "GET", PATH_CREDENTIALS, NULL, error);
+  if (!reply)
+    return NULL;
+  json_t *list = json_object_get (reply, "credentials");
+  if (!json_is_array (list))
+    {
+      g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PROTOCOL,
+                   "the agent at %s sent a list without credentials", client->address);
+      return NULL;
+    }
+  return json_incref (list);
+}
+
+json_t *
+cg_client_credential_get (CgClient *client, const char *name, GError **error)
+{
+  g_autofree char *path = credential_path (name, error);
+  json_t *reply = path ? cg_client_request (client, "GET", path, NULL, error) : NULL;
+  return expect_string (client, reply, "name", "GET " PATH_CREDENTIALS, error);
+}
+
+json_t *
+cg_client_credential_put (CgClient *client, const char *name, json_t *body, GError **error)
+{
+  g_return_val_if_fail (json_is_object (body), NULL);
+  g_autofree char *path = credential_path (name, error);
+  json_t *reply = path ? cg_client_request (client, "PUT", path, body, error) : NULL;
+  return expect_string (client, reply, "name", "PUT " PATH_CREDENTIALS, error);
+}
+
+json_t *
+cg_client_credential_delete (CgClient *client, const char *name, GError **error)
+{
+  g_autofree char *path = credential_path (name, error);
+  return path ? cg_client_request (client, "DELETE", path, NULL, error) : NULL;
+}
+
+/* @reply (stolen) if it holds an encryptedCredential that reads as one. */
+static json_t *
+expect_jwe (CgClient *client, json_t *reply, const char *call, GError **error)
+{
+  const char *jwe = json_string_value (json_object_get (reply, "encryptedCredential"));
+  if (reply && (!jwe || !cg_jwe_peek (jwe, strlen (jwe), NULL, NULL, NULL)))
+    {
+      g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PROTOCOL,
+                   "the agent at %s answered %s without a valid encryptedCredential",
+                   client->address, call);
+      g_clear_pointer (&reply, json_decref);
+    }
+  return reply;
+}
+
+json_t *
+cg_client_encrypt (CgClient *client, const char *value, gsize len, const char *context,
+                   GError **error)
+{
+  json_auto_t *body = json_object ();
+  json_t *text = json_stringn (value, len);
+  if (!text)
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID,
+                           "the value is not valid UTF-8 text; the agent takes text only");
+      return NULL;
+    }
+  json_object_set_new (body, "value", text);
+  if (context)
+    json_object_set_new (body, "context", json_string (context));
+  json_t *reply = cg_client_request (client, "POST", PATH_ENCRYPT, body, error);
+  return expect_jwe (client, reply, PATH_ENCRYPT, error);
+}
+
+/* {"encryptedCredential", "context"}; no context, no "context" member (a
+ * null one is not a string). */
+static json_t *
+jwe_body (const char *jwe, const char *context, GError **error)
+{
+  json_t *body = json_pack ("{s:s, s:s*}", "encryptedCredential", jwe, "context", context);
+  if (!body)
+    g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID,
+                         "the EncryptedCredential or its context is not valid UTF-8 text");
+  return body;
+}
+
+json_t *
+cg_client_verify (CgClient *client, const char *jwe, const char *context, GError **error)
+{
+  json_auto_t *body = jwe_body (jwe, context, error);
+  json_t *reply = body ? cg_client_request (client, "POST", PATH_VERIFY, body, error) : NULL;
+  if (reply && !json_is_true (json_object_get (reply, "ok")))
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_DECRYPT, "the agent cannot decrypt it");
+      g_clear_pointer (&reply, json_decref);
+    }
+  return reply;
+}
+
+json_t *
+cg_client_rewrap (CgClient *client, const char *jwe, const char *context, GError **error)
+{
+  json_auto_t *body = jwe_body (jwe, context, error);
+  json_t *reply = body ? cg_client_request (client, "POST", PATH_REWRAP, body, error) : NULL;
+  return expect_jwe (client, reply, PATH_REWRAP, error);
 }

@@ -4,6 +4,7 @@
 #include <glib.h>
 #include <jansson.h>
 
+#include "certs/cg-cert.h"
 #include "common/cg-secure.h"
 
 G_BEGIN_DECLS
@@ -15,9 +16,20 @@ G_BEGIN_DECLS
  * One CgClient keeps its connection alive across requests.  Blocking: the
  * GUI calls it from a GTask thread.  Not thread-safe; one per thread.
  *
- * Transport failures are CG_CLIENT_ERROR; an error the agent replies with
- * is CG_ERROR with the code named in its {"error": {"code"}}, and the
- * agent's message. */
+ * One function per API call below, jansson objects in and out; the paths
+ * are spelled once, in cg-client.c.
+ *
+ * Errors are told apart by domain and code, never by their text:
+ *   - CG_CLIENT_ERROR: the agent could not be reached (UNREACHABLE: DNS,
+ *     connect, timeout, libcurl missing), TLS failed, the key is not the
+ *     pinned one (PIN_MISMATCH: nothing was sent), the reply is not what the
+ *     API promises (PROTOCOL), or 429 (BUSY);
+ *   - CG_ERROR: what the agent refused, with the code named in its
+ *     {"error": {"code"}} (by HTTP status when it names none) and its
+ *     message: UNAUTHORIZED (401), FORBIDDEN (403), TOO_LARGE (413),
+ *     LOCKED / UNAVAILABLE / KEYS_MISSING (503: the secret store's states),
+ *     NOT_FOUND, INVALID, DECRYPT, ...  An invalid credential name is
+ *     CG_ERROR_INVALID before anything is sent. */
 
 #define CG_CLIENT_ERROR (cg_client_error_quark ())
 GQuark cg_client_error_quark (void);
@@ -62,6 +74,10 @@ gboolean cg_client_set_client_cert_data (CgClient *client, const char *cert_pem,
  * (transfer full).  Sends no token and no body. */
 char *cg_client_fetch_pin (CgClient *client, GError **error);
 
+/* The same with what the first-contact dialog shows: subject, names,
+ * dates, self-signed, read by certs/ (transfer full). */
+CgCertInfo *cg_client_probe (CgClient *client, GError **error);
+
 /* The pin the agent presented on the last successful request (borrowed;
  * NULL before one). */
 const char *cg_client_get_peer_pin (CgClient *client);
@@ -81,5 +97,31 @@ json_t *cg_client_enroll (CgClient *client, const char *code, const char *cn, Cg
 
 /* GET /v1/info, checked for the members clients rely on (transfer full). */
 json_t *cg_client_get_info (CgClient *client, GError **error);
+
+/* GET /v1/credentials: the array of metadata (transfer full). */
+json_t *cg_client_credential_list (CgClient *client, GError **error);
+/* GET /v1/credentials/{name}: its metadata (transfer full). */
+json_t *cg_client_credential_get (CgClient *client, const char *name, GError **error);
+/* PUT /v1/credentials/{name} with @body (borrowed): the stored metadata
+ * (transfer full). */
+json_t *cg_client_credential_put (CgClient *client, const char *name, json_t *body,
+                                  GError **error);
+/* DELETE /v1/credentials/{name}: {"name","deleted"} (transfer full). */
+json_t *cg_client_credential_delete (CgClient *client, const char *name, GError **error);
+
+/* POST /v1/encrypt {"value","context"}: @value is @len bytes of UTF-8 text
+ * (CG_ERROR_INVALID otherwise, before sending); @context nullable.  The
+ * reply {"encryptedCredential","kid"}, its JWE checked (transfer full). */
+json_t *cg_client_encrypt (CgClient *client, const char *value, gsize len, const char *context,
+                           GError **error);
+/* POST /v1/verify: the reply {"ok": true, "kid", ...} (transfer full), or
+ * CG_ERROR_DECRYPT when the agent cannot open @jwe under @context. */
+json_t *cg_client_verify (CgClient *client, const char *jwe, const char *context,
+                          GError **error);
+/* POST /v1/rewrap: @jwe sealed again to the agent's current key, bound to
+ * the same @context; the reply {"encryptedCredential", ...}, its JWE
+ * checked (transfer full). */
+json_t *cg_client_rewrap (CgClient *client, const char *jwe, const char *context,
+                          GError **error);
 
 G_END_DECLS
