@@ -6,6 +6,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "certs/cg-cert-info.h"
 #include "common/cg-secure.h"
 
 G_BEGIN_DECLS
@@ -79,22 +80,6 @@ gnutls_x509_crt_t cg_cert_crt_from_der (const guint8 *der, gsize len, GError **e
 char *cg_cert_crt_spki_pin (gnutls_x509_crt_t crt, GError **error);
 gboolean cg_cert_crt_is_self_signed (gnutls_x509_crt_t crt);
 
-/* What a client shows about a peer's certificate before it trusts it: the
- * first-contact dialog's details. */
-typedef struct
-{
-  char *pin;     /* "sha256:BASE64", as cg_cert_pair_get_spki_pin */
-  char *subject; /* RFC 4514 DN */
-  char *issuer;
-  GStrv sans;    /* DNS names and IP addresses, without "DNS:"/"IP:" */
-  gint64 not_before; /* seconds since the epoch; -1 when unreadable */
-  gint64 not_after;
-  gboolean self_signed;
-} CgCertInfo;
-
-CgCertInfo *cg_cert_info_from_der (const guint8 *der, gsize len, GError **error);
-void cg_cert_info_free (CgCertInfo *info);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgCertInfo, cg_cert_info_free)
 
 /* --- An admin's certificate (cg-cert-import.c, cg-cert-validate.c) --- */
 

@@ -84,17 +84,18 @@ add_row (CgCertDialog *self, const char *title, const char *value, gboolean mono
   self->rows++;
 }
 
+/* @t: seconds since the epoch, -1 when the certificate did not say. */
 static char *
-format_date (GDateTime *date)
+format_date (gint64 t)
 {
+  g_autoptr (GDateTime) date = t == -1 ? NULL : g_date_time_new_from_unix_local (t);
   if (!date)
     return g_strdup (_ ("unknown"));
-  g_autoptr (GDateTime) local = g_date_time_to_local (date);
-  return g_date_time_format (local, "%x %X");
+  return g_date_time_format (date, "%x %X");
 }
 
 CgCertDialog *
-cg_cert_dialog_new (GtkWindow *parent, const char *address, const CgAgentProbe *probe,
+cg_cert_dialog_new (GtkWindow *parent, const char *address, const CgCertInfo *probe,
                     const char *known_pin)
 {
   CgCertDialog *self = g_object_new (CG_TYPE_CERT_DIALOG, "transient-for", parent, NULL);
@@ -158,10 +159,8 @@ cg_cert_dialog_new (GtkWindow *parent, const char *address, const CgAgentProbe *
   else
     add_row (self, _ ("Fingerprint"), pin, TRUE);
 
-  GDateTime *now = g_date_time_new_now_utc ();
-  if (probe->not_after && g_date_time_compare (probe->not_after, now) < 0)
+  if (probe->not_after != -1 && probe->not_after < g_get_real_time () / G_USEC_PER_SEC)
     add_row (self, _ ("Warning"), _ ("This certificate has expired."), FALSE);
-  g_date_time_unref (now);
 
   return self;
 }

@@ -14,7 +14,7 @@ G_DECLARE_FINAL_TYPE (CgCertDialog, cg_cert_dialog, CG, CERT_DIALOG, GtkWindow)
 
 /* @known_pin NULL: first contact; otherwise the pin trusted before, and the
  * dialog is the changed-key warning.  @probe is borrowed. */
-CgCertDialog *cg_cert_dialog_new (GtkWindow *parent, const char *address, const CgAgentProbe *probe,
+CgCertDialog *cg_cert_dialog_new (GtkWindow *parent, const char *address, const CgCertInfo *probe,
                                   const char *known_pin);
 
 G_END_DECLS

@@ -10,8 +10,6 @@
 #include "protocol/cg-client.h"
 #include "protocol/cg-known-agents.h"
 
-#define CG_CLIENT_ERROR_QUARK_NAME "credgate-client-error-quark"
-
 struct CgConnection
 {
   CgConnectionState state;
@@ -236,9 +234,8 @@ cg_connection_classify_error (const GError *error)
 {
   if (!error)
     return CG_CONNECTION_PROBLEM_NONE;
-  /* protocol/cg-client.h's domain, named by its quark string so that this
-   * pure unit does not link the HTTP client. */
-  if (error->domain == g_quark_from_static_string (CG_CLIENT_ERROR_QUARK_NAME))
+  /* By domain and code only (cg-client.h): never by the text. */
+  if (error->domain == CG_CLIENT_ERROR)
     switch (error->code)
       {
       case CG_CLIENT_ERROR_UNREACHABLE:
@@ -253,14 +250,6 @@ cg_connection_classify_error (const GError *error)
       default:
         return CG_CONNECTION_PROBLEM_OTHER;
       }
-  if (error->domain == G_TLS_ERROR)
-    return error->code == G_TLS_ERROR_BAD_CERTIFICATE ? CG_CONNECTION_PROBLEM_CERTIFICATE_CHANGED
-                                                      : CG_CONNECTION_PROBLEM_TLS;
-  /* The client maps HTTP 429 (too many failed attempts) to G_IO_ERROR_BUSY. */
-  if (error->domain == G_IO_ERROR && error->code == G_IO_ERROR_BUSY)
-    return CG_CONNECTION_PROBLEM_THROTTLED;
-  if (error->domain == G_IO_ERROR || error->domain == G_RESOLVER_ERROR)
-    return CG_CONNECTION_PROBLEM_UNREACHABLE;
   if (error->domain == CG_ERROR)
     switch (error->code)
       {

@@ -176,7 +176,7 @@ list_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (CgCredentialsView) self = user_data;
   g_autoptr (GError) error = NULL;
-  json_auto_t *list = cg_manager_client_list_finish (CG_MANAGER_CLIENT (source), result, &error);
+  json_auto_t *list = cg_manager_client_call_finish (CG_MANAGER_CLIENT (source), result, &error);
   if (!list)
     {
       show_error (self, error);

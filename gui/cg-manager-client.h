@@ -4,31 +4,17 @@
 #include <gio/gio.h>
 #include <jansson.h>
 
+#include "certs/cg-cert-info.h"
 #include "common/cg-secure.h"
 
 G_BEGIN_DECLS
 
-/* The GUI's one door to the agent: GTask wrappers around protocol/'s
- * blocking CgClient (cg-client.h), one CgClient per call in a worker thread,
- * completing on the caller's main context, so the window never waits on
- * the network.  Errors are CG_CLIENT_ERROR (transport, pin), CG_ERROR (the
- * agent's reply), or for the first-contact probe G_IO_ERROR / G_TLS_ERROR;
- * cg-connection.h turns each into plain words. */
-
-/* What the first contact learns about an agent. */
-typedef struct
-{
-  char *pin;     /* "sha256:BASE64" of the leaf's SubjectPublicKeyInfo */
-  char *subject; /* RFC 4514 DN */
-  char *issuer;
-  GStrv sans; /* DNS names and IP addresses */
-  GDateTime *not_before;
-  GDateTime *not_after;
-  gboolean self_signed;
-} CgAgentProbe;
-
-void cg_agent_probe_free (CgAgentProbe *probe);
-G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgAgentProbe, cg_agent_probe_free)
+/* The GUI's one door to the agent: GTask async/finish pairs around
+ * protocol/'s typed client (cg-client.h), each call made in a worker thread
+ * with a CgClient of its own and completing on the caller's main context,
+ * so the window never waits on the network.  Errors are CG_CLIENT_ERROR
+ * (cannot reach, TLS, pin, 429) or CG_ERROR (the agent's refusal), as
+ * cg-client.h says; cg-connection.h turns each into plain words. */
 
 #define CG_TYPE_MANAGER_CLIENT (cg_manager_client_get_type ())
 G_DECLARE_FINAL_TYPE (CgManagerClient, cg_manager_client, CG, MANAGER_CLIENT, GObject)
@@ -48,21 +34,19 @@ gboolean cg_manager_client_has_identity (CgManagerClient *self);
 const char *cg_manager_client_get_host (CgManagerClient *self);
 guint cg_manager_client_get_port (CgManagerClient *self);
 
-/* First contact: a TLS handshake without trust, to show the certificate.
- * Nothing is sent on that connection. */
+/* First contact: a TLS handshake without trust, to show the certificate
+ * (cg_client_probe).  Nothing is sent on that connection. */
 void cg_manager_client_probe_async (CgManagerClient *self, const char *host, guint port,
                                     GCancellable *cancellable, GAsyncReadyCallback callback,
                                     gpointer user_data);
-CgAgentProbe *cg_manager_client_probe_finish (CgManagerClient *self, GAsyncResult *result,
+CgCertInfo *cg_manager_client_probe_finish (CgManagerClient *self, GAsyncResult *result,
                                               GError **error);
 
 /* After trust: GET /v1/info and GET /v1/credentials over the pinned
  * connection, with the token: proves the token and fetches the list.
- * Returns {"info": …, "credentials": […]} (transfer full). */
+ * Its reply is {"info": …, "credentials": […]}. */
 void cg_manager_client_connect_async (CgManagerClient *self, GCancellable *cancellable,
                                       GAsyncReadyCallback callback, gpointer user_data);
-json_t *cg_manager_client_connect_finish (CgManagerClient *self, GAsyncResult *result,
-                                          GError **error);
 
 /* Enroll this device with a one-time @code over the pinned connection:
  * a new P-256 key, its CSR, the agent's certificate for it
@@ -74,17 +58,16 @@ void cg_manager_client_enroll_async (CgManagerClient *self, const char *code,
 json_t *cg_manager_client_enroll_finish (CgManagerClient *self, GAsyncResult *result,
                                          char **cert_pem, CgBuf **key_pem, GError **error);
 
-/* GET /v1/credentials: the array of metadata (transfer full). */
+/* GET /v1/credentials: its reply is the array of metadata. */
 void cg_manager_client_list_async (CgManagerClient *self, GCancellable *cancellable,
                                    GAsyncReadyCallback callback, gpointer user_data);
-json_t *cg_manager_client_list_finish (CgManagerClient *self, GAsyncResult *result, GError **error);
 
 /* GET /v1/credentials/{name}: metadata (transfer full). */
 void cg_manager_client_get_async (CgManagerClient *self, const char *name,
                                   GCancellable *cancellable, GAsyncReadyCallback callback,
                                   gpointer user_data);
-/* PUT /v1/credentials/{name} with @body (borrowed; serialised at once and
- * the copy wiped after sending): the stored metadata. */
+/* PUT /v1/credentials/{name} with @body (borrowed; the worker thread
+ * takes a copy at once): the stored metadata. */
 void cg_manager_client_put_async (CgManagerClient *self, const char *name, json_t *body,
                                   GCancellable *cancellable, GAsyncReadyCallback callback,
                                   gpointer user_data);
@@ -96,10 +79,7 @@ void cg_manager_client_delete_async (CgManagerClient *self, const char *name,
 void cg_manager_client_encrypt_async (CgManagerClient *self, const char *value, const char *context,
                                       GCancellable *cancellable, GAsyncReadyCallback callback,
                                       gpointer user_data);
-/* The reply of get, put, delete and encrypt (transfer full). */
+/* The reply of connect, list, get, put, delete and encrypt (transfer full). */
 json_t *cg_manager_client_call_finish (CgManagerClient *self, GAsyncResult *result, GError **error);
-
-/* The details of a DER certificate, for tests and the probe (transfer full). */
-CgAgentProbe *cg_agent_probe_from_der (const guint8 *der, gsize len, GError **error);
 
 G_END_DECLS

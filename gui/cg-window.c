@@ -34,7 +34,7 @@ struct _CgWindow
   CgManagerClient *client;
   CgConnection *connection;
   GCancellable *cancellable; /* the connection attempt in flight */
-  CgAgentProbe *probe;
+  CgCertInfo *probe;
   CgKnownAgents *known;
   char *pending_token; /* wiped as soon as the client and keyring have it */
   gboolean remember_token;
@@ -171,7 +171,7 @@ auth_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (CgWindow) self = user_data;
   g_autoptr (GError) error = NULL;
-  json_auto_t *reply = cg_manager_client_connect_finish (self->client, result, &error);
+  json_auto_t *reply = cg_manager_client_call_finish (self->client, result, &error);
   const char *host = cg_connection_get_host (self->connection);
   guint port = cg_connection_get_port (self->connection);
 
@@ -300,11 +300,11 @@ probe_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
 {
   g_autoptr (CgWindow) self = user_data;
   g_autoptr (GError) error = NULL;
-  CgAgentProbe *probe = cg_manager_client_probe_finish (self->client, result, &error);
+  CgCertInfo *probe = cg_manager_client_probe_finish (self->client, result, &error);
 
   if (cg_connection_get_state (self->connection) != CG_CONNECTION_PROBING)
     {
-      cg_agent_probe_free (probe);
+      cg_cert_info_free (probe);
       return;
     }
   if (!probe)
@@ -312,7 +312,7 @@ probe_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
       attempt_failed (self, error);
       return;
     }
-  g_clear_pointer (&self->probe, cg_agent_probe_free);
+  g_clear_pointer (&self->probe, cg_cert_info_free);
   self->probe = probe;
 
   const char *host = cg_connection_get_host (self->connection);
@@ -501,7 +501,7 @@ cg_window_dispose (GObject *object)
   g_clear_object (&self->cancellable);
   g_clear_object (&self->client);
   g_clear_pointer (&self->connection, cg_connection_free);
-  g_clear_pointer (&self->probe, cg_agent_probe_free);
+  g_clear_pointer (&self->probe, cg_cert_info_free);
   g_clear_pointer (&self->known, cg_known_agents_free);
   clear_token (self);
   gtk_widget_dispose_template (GTK_WIDGET (object), CG_TYPE_WINDOW);

@@ -1,13 +1,13 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #include "config.h"
 
-#include <curl/curl.h>
 #include <glib/gi18n.h>
 #include <locale.h>
 
 #include "common/cg-json.h"
 #include "common/cg-secure.h"
 #include "gui/cg-application.h"
+#include "protocol/cg-client.h"
 
 int
 main (int argc, char **argv)
@@ -30,11 +30,9 @@ main (int argc, char **argv)
   textdomain (GETTEXT_PACKAGE);
   /* Request bodies carry secrets: every JSON allocation wipes itself. */
   cg_json_use_wiping_allocator ();
-  /* Before any thread exists: the client's workers use curl. */
-  curl_global_init (CURL_GLOBAL_DEFAULT);
+  /* Before any thread exists: the client's workers use libcurl. */
+  cg_client_global_init ();
 
   g_autoptr (CgApplication) app = cg_application_new ();
-  int status = g_application_run (G_APPLICATION (app), argc, argv);
-  curl_global_cleanup ();
-  return status;
+  return g_application_run (G_APPLICATION (app), argc, argv);
 }

@@ -56,8 +56,8 @@ struct CgClient
   guint timeout;
 };
 
-static void
-global_init (void)
+void
+cg_client_global_init (void)
 {
   static gsize once = 0;
   if (g_once_init_enter (&once))
@@ -70,7 +70,7 @@ global_init (void)
 CgClient *
 cg_client_new (const char *host, guint port)
 {
-  global_init ();
+  cg_client_global_init ();
   CgClient *client = g_new0 (CgClient, 1);
   client->curl = curl_easy_init ();
   client->host = g_strdup (host);

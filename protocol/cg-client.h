@@ -4,7 +4,7 @@
 #include <glib.h>
 #include <jansson.h>
 
-#include "certs/cg-cert.h"
+#include "certs/cg-cert-info.h"
 #include "common/cg-secure.h"
 
 G_BEGIN_DECLS
@@ -44,6 +44,11 @@ typedef enum
 } CgClientErrorCode;
 
 typedef struct CgClient CgClient;
+
+/* libcurl's process-wide set-up, once; cg_client_new calls it too.  A
+ * program that makes clients in threads calls it first, in main, before
+ * any thread exists (curl_global_init is not safe to race). */
+void cg_client_global_init (void);
 
 /* @host without brackets, as cg_agent_address_parse gives it. */
 CgClient *cg_client_new (const char *host, guint port);

@@ -836,6 +836,47 @@ test_ensure_one_missing (void)
   cg_test_rm_rf (dir);
 }
 
+/* What a client's first-contact dialog shows (cg_cert_info_from_der), read
+ * from a certificate made as the agent makes it; its pin is the one the
+ * known-agents file and curl pin. */
+static void
+test_info_self_signed (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgCertPair) pair = cg_cert_pair_generate_self_signed (
+      CG_KEY_TYPE_ECDSA_P256, CG_CERT_SELF_SIGNED_DAYS, &error);
+  g_assert_no_error (error);
+  unsigned n = 0;
+  gnutls_pcert_st *pcerts = cg_cert_pair_get_pcerts (pair, &n);
+  g_assert_cmpuint (n, >=, 1);
+
+  g_autoptr (CgCertInfo) info
+      = cg_cert_info_from_der (pcerts[0].cert.data, pcerts[0].cert.size, &error);
+  g_assert_no_error (error);
+  g_assert_nonnull (info);
+  g_assert_cmpstr (info->pin, ==, cg_cert_pair_get_spki_pin (pair));
+  g_assert_true (info->self_signed);
+  g_autofree char *subject = cg_cert_pair_get_subject (pair);
+  g_assert_cmpstr (info->subject, ==, subject);
+  g_assert_true (g_strv_contains ((const char *const *) info->sans, "localhost"));
+  g_assert_true (g_strv_contains ((const char *const *) info->sans, "127.0.0.1"));
+  g_assert_true (g_strv_contains ((const char *const *) info->sans, "::1"));
+  g_assert_cmpint (info->not_before, ==, cg_cert_pair_get_not_before (pair));
+  g_assert_cmpint (info->not_after, ==, cg_cert_pair_get_not_after (pair));
+  gint64 span = info->not_after - info->not_before;
+  g_assert_cmpint (span / DAY, >=, CG_CERT_SELF_SIGNED_DAYS - 1);
+  g_assert_cmpint (span / DAY, <=, CG_CERT_SELF_SIGNED_DAYS + 1);
+}
+
+static void
+test_info_garbage (void)
+{
+  g_autoptr (GError) error = NULL;
+  static const guint8 junk[] = { 0x30, 0x03, 0x02, 0x01, 0x01 };
+  g_assert_null (cg_cert_info_from_der (junk, sizeof junk, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_INVALID);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -845,6 +886,8 @@ main (int argc, char **argv)
   make_fixtures ();
 
   g_test_add_func ("/certs/selfsign/p256", test_selfsign_p256);
+  g_test_add_func ("/certs/info/self-signed", test_info_self_signed);
+  g_test_add_func ("/certs/info/garbage", test_info_garbage);
   g_test_add_func ("/certs/selfsign/p384", test_selfsign_p384);
   g_test_add_func ("/certs/selfsign/rsa3072", test_selfsign_rsa3072);
   g_test_add_func ("/certs/selfsign/unique", test_selfsign_unique);
