@@ -159,26 +159,13 @@ seal (const CgEncryptOptions *opts, const CgBuf *plain, const char *ctx, char **
   g_autoptr (CgClient) client = open_session (opts, opts->agent, TRUE, &info, error);
   if (!client)
     return NULL;
-  json_auto_t *body = json_object ();
-  json_object_set_new (body, "value", json_stringn ((const char *) plain->data, plain->len));
-  if (!json_is_string (json_object_get (body, "value")))
-    {
-      g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID,
-                           "the value is not valid UTF-8 text; the agent takes text only");
-      return NULL;
-    }
-  if (ctx)
-    json_object_set_new (body, "context", json_string (ctx));
-  json_auto_t *reply = cg_client_request (client, "POST", "/v1/encrypt", body, error);
+  json_auto_t *reply = cg_client_encrypt (client, (const char *) plain->data, plain->len, ctx,
+                                          error);
   if (!reply)
     return NULL;
   const char *jwe = json_string_value (json_object_get (reply, "encryptedCredential"));
-  if (!jwe || !cg_jwe_peek (jwe, strlen (jwe), kid_out, NULL, NULL))
-    {
-      g_set_error_literal (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PROTOCOL,
-                           "the agent's reply holds no valid encryptedCredential");
-      return NULL;
-    }
+  if (kid_out)
+    cg_jwe_peek (jwe, strlen (jwe), kid_out, NULL, NULL);
   return g_strdup (jwe);
 }
 
@@ -206,66 +193,77 @@ run_encrypt_value (const CgEncryptOptions *opts)
   return CG_EXIT_OK;
 }
 
-/* The --linked-service file (bounded), and with -i its mode, which the
- * rewritten file keeps. */
-static gboolean
-read_linked_service_file (const CgEncryptOptions *opts, char **text, gsize *len,
-                          struct stat *st, GError **error)
+/* The --linked-service file (bounded) read and parsed once: to seal
+ * (cg_linked_service_parse) or, @sealed, to rewrap
+ * (cg_linked_service_parse_sealed); with -i its mode, which the rewritten
+ * file keeps. */
+static CgLinkedService *
+load_linked_service (const CgEncryptOptions *opts, gboolean sealed, struct stat *st,
+                     GError **error)
 {
   const char *path = opts->linked_service;
+  g_autofree char *text = NULL;
+  gsize len = 0;
   if (opts->in_place && stat (path, st) < 0)
     {
       int e = errno;
       g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND, "cannot open %s: %s", path,
                    g_strerror (e));
-      return FALSE;
+      return NULL;
     }
-  return cg_file_read_capped (path, LINKED_SERVICE_MAX, text, len, error);
+  if (!cg_file_read_capped (path, LINKED_SERVICE_MAX, &text, &len, error))
+    return NULL;
+  CgLinkedService *ls = sealed ? cg_linked_service_parse_sealed (text, len, error)
+                               : cg_linked_service_parse (text, len, opts->force, error);
+  cg_wipe (text, len);
+  if (ls)
+    return ls;
+  if (g_error_matches (*error, CG_ERROR, CG_ERROR_EXISTS))
+    {
+      g_autofree char *msg = g_strdup_printf ("refused: %s (--force replaces it)",
+                                              (*error)->message);
+      g_free ((*error)->message);
+      (*error)->message = g_steal_pointer (&msg);
+    }
+  else
+    g_prefix_error (error, "%s: ", g_str_equal (path, "-") ? "standard input" : path);
+  return NULL;
+}
+
+/* @ls with @jwe in it, to the file (-i: atomically, keeping its mode) or
+ * to standard output. */
+static int
+write_linked_service (const CgEncryptOptions *opts, CgLinkedService *ls, const char *jwe,
+                      const struct stat *st)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *out = cg_linked_service_rewrite (ls, jwe, &error);
+  if (!out)
+    return cg_exit_fail (error);
+  if (opts->in_place)
+    {
+      if (!cg_file_write_atomic (opts->linked_service, out, strlen (out), st->st_mode & 07777,
+                                 &error))
+        return cg_exit_fail (error);
+    }
+  else
+    fputs (out, stdout);
+  return CG_EXIT_OK;
 }
 
 static int
 run_linked_service (const CgEncryptOptions *opts)
 {
   g_autoptr (GError) error = NULL;
-  const char *path = opts->linked_service;
-  g_autofree char *text = NULL;
-  gsize len;
   struct stat st = { 0 };
-  if (!read_linked_service_file (opts, &text, &len, &st, &error))
-    return cg_exit_fail (error);
-  g_autoptr (CgLinkedService) ls = cg_linked_service_parse (text, len, opts->force, &error);
-  cg_wipe (text, len);
+  g_autoptr (CgLinkedService) ls = load_linked_service (opts, FALSE, &st, &error);
   if (!ls)
-    {
-      if (g_error_matches (error, CG_ERROR, CG_ERROR_EXISTS))
-        {
-          g_autofree char *msg = g_strdup_printf ("refused: %s (--force replaces it)",
-                                                  error->message);
-          g_free (error->message);
-          error->message = g_steal_pointer (&msg);
-        }
-      else
-        g_prefix_error (&error, "%s: ", g_str_equal (path, "-") ? "standard input" : path);
-      return cg_exit_fail (error);
-    }
-
+    return cg_exit_fail (error);
   g_autoptr (CgBuf) secrets = cg_linked_service_get_secrets (ls);
   g_autofree char *jwe = seal (opts, secrets, cg_linked_service_get_name (ls), NULL, &error);
   if (!jwe)
     return cg_exit_fail (error);
-  g_autofree char *out = cg_linked_service_rewrite (ls, jwe, &error);
-  if (!out)
-    return cg_exit_fail (error);
-
-  if (opts->in_place)
-    {
-      /* Atomic, and the file keeps its mode. */
-      if (!cg_file_write_atomic (path, out, strlen (out), st.st_mode & 07777, &error))
-        return cg_exit_fail (error);
-    }
-  else
-    fputs (out, stdout);
-  return CG_EXIT_OK;
+  return write_linked_service (opts, ls, jwe, &st);
 }
 
 static int
@@ -290,17 +288,9 @@ run_verify (const CgEncryptOptions *opts)
   g_autoptr (CgClient) client = open_session (opts, opts->agent, TRUE, &info, &error);
   if (!client)
     return cg_exit_fail (error);
-  /* No --context: no "context" member (a null one is not a string). */
-  json_auto_t *body = json_pack ("{s:s, s:s*}", "encryptedCredential", jwe, "context",
-                                 opts->context);
-  json_auto_t *reply = cg_client_request (client, "POST", "/v1/verify", body, &error);
+  json_auto_t *reply = cg_client_verify (client, jwe, opts->context, &error);
   if (!reply)
     return cg_exit_fail (error);
-  if (!json_is_true (json_object_get (reply, "ok")))
-    {
-      g_set_error_literal (&error, CG_ERROR, CG_ERROR_DECRYPT, "the agent cannot decrypt it");
-      return cg_exit_fail (error);
-    }
   const char *kid = json_string_value (json_object_get (reply, "kid"));
   if (opts->json)
     {
@@ -316,13 +306,9 @@ run_verify (const CgEncryptOptions *opts)
 static char *
 rewrap (CgClient *client, const char *jwe, const char *context, GError **error)
 {
-  json_auto_t *body = json_pack ("{s:s, s:s*}", "encryptedCredential", jwe, "context", context);
-  json_auto_t *reply = cg_client_request (client, "POST", "/v1/rewrap", body, error);
-  const char *fresh = reply ? json_string_value (json_object_get (reply, "encryptedCredential"))
-                            : NULL;
-  if (reply && !fresh)
-    g_set_error_literal (error, CG_ERROR, CG_ERROR_FAILED, "the agent sent no encryptedCredential");
-  return g_strdup (fresh);
+  json_auto_t *reply = cg_client_rewrap (client, jwe, context, error);
+  return reply ? g_strdup (json_string_value (json_object_get (reply, "encryptedCredential")))
+               : NULL;
 }
 
 /* --rewrap: the value (or a linked-service file's encryptedCredential) is
@@ -331,59 +317,28 @@ static int
 run_rewrap (const CgEncryptOptions *opts)
 {
   g_autoptr (GError) error = NULL;
+  struct stat st = { 0 };
+  g_autoptr (CgLinkedService) ls = NULL;
+  g_autoptr (CgBuf) value = NULL;
   json_auto_t *info = NULL;
   g_autoptr (CgClient) client = open_session (opts, opts->agent, TRUE, &info, &error);
   if (!client)
     return cg_exit_fail (error);
-
-  if (!opts->linked_service)
-    {
-      g_autoptr (CgBuf) value = cg_read_value (opts->input, "EncryptedCredential: ",
-                                               CG_JWE_MAX_LEN, &error);
-      if (!value)
-        return cg_exit_fail (error);
-      g_autofree char *fresh = rewrap (client, (const char *) value->data, opts->context, &error);
-      if (!fresh)
-        return cg_exit_fail (error);
-      printf ("%s\n", fresh);
-      return CG_EXIT_OK;
-    }
-
-  const char *path = opts->linked_service;
-  g_autofree char *text = NULL;
-  gsize len;
-  struct stat st = { 0 };
-  if (!read_linked_service_file (opts, &text, &len, &st, &error))
+  if (opts->linked_service)
+    ls = load_linked_service (opts, TRUE, &st, &error);
+  else
+    value = cg_read_value (opts->input, "EncryptedCredential: ", CG_JWE_MAX_LEN, &error);
+  if (!ls && !value)
     return cg_exit_fail (error);
-  json_auto_t *root = cg_json_load_strict (text, len, &error);
-  if (!root)
-    {
-      g_prefix_error (&error, "%s: ", g_str_equal (path, "-") ? "standard input" : path);
-      return cg_exit_fail (error);
-    }
-  const char *name = json_string_value (json_object_get (root, "name"));
-  json_t *tp = json_object_get (json_object_get (root, "properties"), "typeProperties");
-  const char *old = json_string_value (json_object_get (tp, "encryptedCredential"));
-  if (!name || !old)
-    {
-      g_set_error (&error, CG_ERROR, CG_ERROR_INVALID,
-                   "%s: no name or no properties.typeProperties.encryptedCredential to rewrap",
-                   path);
-      return cg_exit_fail (error);
-    }
-  g_autofree char *fresh = rewrap (client, old, name, &error);
+  g_autofree char *fresh
+      = ls ? rewrap (client, cg_linked_service_get_encrypted_credential (ls),
+                     cg_linked_service_get_name (ls), &error)
+           : rewrap (client, (const char *) value->data, opts->context, &error);
   if (!fresh)
     return cg_exit_fail (error);
-  json_object_set_new (tp, "encryptedCredential", json_string (fresh));
-  g_autofree char *dumped = json_dumps (root, JSON_INDENT (2) | JSON_PRESERVE_ORDER);
-  g_autofree char *out = g_strconcat (dumped, "\n", NULL);
-  if (opts->in_place)
-    {
-      if (!cg_file_write_atomic (path, out, strlen (out), st.st_mode & 07777, &error))
-        return cg_exit_fail (error);
-    }
-  else
-    fputs (out, stdout);
+  if (ls)
+    return write_linked_service (opts, ls, fresh, &st);
+  printf ("%s\n", fresh);
   return CG_EXIT_OK;
 }
 

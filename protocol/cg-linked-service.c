@@ -293,8 +293,10 @@ cg_linked_service_free (CgLinkedService *ls)
   g_free (ls);
 }
 
-CgLinkedService *
-cg_linked_service_parse (const char *text, gsize len, gboolean force, GError **error)
+/* The shape both forms share: an object with a valid "name" and a
+ * properties.typeProperties object. */
+static CgLinkedService *
+parse_shape (const char *text, gsize len, GError **error)
 {
   g_autoptr (CgLinkedService) ls = g_new0 (CgLinkedService, 1);
   ls->keys = g_ptr_array_new_with_free_func (g_free);
@@ -331,11 +333,20 @@ cg_linked_service_parse (const char *text, gsize len, gboolean force, GError **e
                            "not a linked service: no \"properties.typeProperties\" object");
       return NULL;
     }
+  return g_steal_pointer (&ls);
+}
+
+CgLinkedService *
+cg_linked_service_parse (const char *text, gsize len, gboolean force, GError **error)
+{
+  g_autoptr (CgLinkedService) ls = parse_shape (text, len, error);
+  if (!ls)
+    return NULL;
   if (json_object_get (ls->type_props, "encryptedCredential") && !force)
     {
       g_set_error (error, CG_ERROR, CG_ERROR_EXISTS,
                    "the linked service \"%s\" already holds typeProperties.encryptedCredential",
-                   name);
+                   ls->name);
       return NULL;
     }
 
@@ -344,11 +355,34 @@ cg_linked_service_parse (const char *text, gsize len, gboolean force, GError **e
   if (ls->keys->len == 0)
     {
       g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
-                   "the linked service \"%s\" holds no secret field to encrypt", name);
+                   "the linked service \"%s\" holds no secret field to encrypt", ls->name);
       return NULL;
     }
   g_ptr_array_add (ls->keys, NULL);
   return g_steal_pointer (&ls);
+}
+
+CgLinkedService *
+cg_linked_service_parse_sealed (const char *text, gsize len, GError **error)
+{
+  g_autoptr (CgLinkedService) ls = parse_shape (text, len, error);
+  if (!ls)
+    return NULL;
+  if (!json_is_string (json_object_get (ls->type_props, "encryptedCredential")))
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
+                   "the linked service \"%s\" holds no typeProperties.encryptedCredential string",
+                   ls->name);
+      return NULL;
+    }
+  g_ptr_array_add (ls->keys, NULL);
+  return g_steal_pointer (&ls);
+}
+
+const char *
+cg_linked_service_get_encrypted_credential (CgLinkedService *ls)
+{
+  return json_string_value (json_object_get (ls->type_props, "encryptedCredential"));
 }
 
 const char *

@@ -52,11 +52,18 @@ typedef struct CgLinkedService CgLinkedService;
  * the old value is replaced in place). */
 CgLinkedService *cg_linked_service_parse (const char *text, gsize len, gboolean force,
                                           GError **error);
+/* A linked service already sealed, as --rewrap takes it: the same shape
+ * checks, and a typeProperties.encryptedCredential string
+ * (CG_ERROR_INVALID without one); no secrets are looked for. */
+CgLinkedService *cg_linked_service_parse_sealed (const char *text, gsize len, GError **error);
 void cg_linked_service_free (CgLinkedService *ls); /* wipes the secrets */
 G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgLinkedService, cg_linked_service_free)
 
 /* The linked service's "name" (borrowed): the ctx to bind. */
 const char *cg_linked_service_get_name (CgLinkedService *ls);
+
+/* The typeProperties.encryptedCredential it holds (borrowed), or NULL. */
+const char *cg_linked_service_get_encrypted_credential (CgLinkedService *ls);
 
 /* The secrets that will be removed, as the plaintext's keys, in order
  * (borrowed, NULL-terminated).  What the GUI shows before it encrypts. */

@@ -243,6 +243,12 @@ for ls in "$WORK/trunc-ls.json"; do
   run "$EV" --agent "$A" --rewrap --linked-service "$ls"; expect_rc 6 "rewrap of a truncated linked service"
   err_has "invalid JSON at line"; no_canary "encrypt-value --rewrap --linked-service" "$WORK/err"
 done
+# --rewrap reads the file with the same parser as sealing: a linked service
+# not sealed yet is refused, its secret not echoed.
+printf '{"name": "plain", "properties": {"type": "SqlServer", "typeProperties": {"password": "%s"}}}\n' \
+  "$SECRET" >"$WORK/unsealed-ls.json"
+run "$EV" --agent "$A" --rewrap --linked-service "$WORK/unsealed-ls.json"; expect_rc 6 "rewrap of an unsealed linked service"
+err_has "holds no typeProperties.encryptedCredential"; no_canary "encrypt-value --rewrap of an unsealed file" "$WORK/err"
 for jwk in "$WORK/trunc-priv.jwk" "$WORK/trunc-priv2.jwk"; do
   run "$EV" --key "$jwk" <<<"v"; expect_rc 6 "truncated JWK"
   err_has "invalid JSON at line 1, column"; no_canary "encrypt-value --key" "$WORK/err"

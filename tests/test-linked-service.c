@@ -287,6 +287,41 @@ test_secure_string_in_array (void)
   g_assert_null (strstr (out, "SecureString"));
 }
 
+/* --rewrap's form: the same shape checks, the sealed value found, and the
+ * rewrite replaces it in place with every other member kept. */
+static void
+test_sealed (void)
+{
+  g_autoptr (GError) error = NULL;
+  const char *doc = "{\"name\": \"Ls1\", \"properties\": {\"type\": \"SqlServer\", "
+                    "\"typeProperties\": {\"server\": \"db\", \"encryptedCredential\": \"OLD\", "
+                    "\"user\": \"u\"}}}";
+  g_autoptr (CgLinkedService) ls = cg_linked_service_parse_sealed (doc, strlen (doc), &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (cg_linked_service_get_name (ls), ==, "Ls1");
+  g_assert_cmpstr (cg_linked_service_get_encrypted_credential (ls), ==, "OLD");
+  g_assert_null (cg_linked_service_preview (ls)[0]);
+  g_autofree char *out = cg_linked_service_rewrite (ls, FAKE_JWE, &error);
+  g_assert_no_error (error);
+  json_auto_t *root = json_loads (out, 0, NULL);
+  json_t *tp = json_object_get (json_object_get (root, "properties"), "typeProperties");
+  g_assert_cmpstr (json_string_value (json_object_get (tp, "encryptedCredential")), ==, FAKE_JWE);
+  g_assert_cmpstr (json_string_value (json_object_get (tp, "user")), ==, "u");
+  /* In place: still between server and user. */
+  g_assert_true (strstr (out, "server") < strstr (out, FAKE_JWE));
+  g_assert_true (strstr (out, FAKE_JWE) < strstr (out, "\"user\""));
+
+  const char *plain = "{\"name\": \"Ls1\", \"properties\": {\"typeProperties\": "
+                      "{\"password\": \"pw\"}}}";
+  g_assert_null (cg_linked_service_parse_sealed (plain, strlen (plain), &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_INVALID);
+  g_assert_nonnull (strstr (error->message, "encryptedCredential"));
+  g_clear_error (&error);
+  const char *noname = "{\"properties\": {\"typeProperties\": {\"encryptedCredential\": \"X\"}}}";
+  g_assert_null (cg_linked_service_parse_sealed (noname, strlen (noname), &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_INVALID);
+}
+
 int
 main (int argc, char **argv)
 {
@@ -300,5 +335,6 @@ main (int argc, char **argv)
   g_test_add_func ("/linked-service/not-a-linked-service", test_not_linked_service);
   g_test_add_func ("/linked-service/duplicate-secret-keys", test_duplicate_secret_keys);
   g_test_add_func ("/linked-service/secure-string-in-array", test_secure_string_in_array);
+  g_test_add_func ("/linked-service/sealed", test_sealed);
   return g_test_run ();
 }
