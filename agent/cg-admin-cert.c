@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "agent/cg-admin-cert.h"
+#include "common/cg-time.h"
 #include "agent/cg-audit.h"
 #include "agent/cg-tls-store.h"
 #include "agent/cg-tls.h"
@@ -19,21 +20,14 @@
 #define CERT_ARG_MAX (256 * 1024)
 #define GENERATE_DAYS_MAX 3650
 
-static char *
-iso_time (gint64 t)
-{
-  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (t);
-  return dt ? g_date_time_format (dt, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("?");
-}
-
 json_t *
 cg_admin_cert_describe (CgCertPair *pair, const char *origin)
 {
   g_autofree char *subject = cg_cert_pair_get_subject (pair);
   g_autofree char *issuer = cg_cert_pair_get_issuer (pair);
   g_autofree char *key_type = cg_cert_pair_get_key_type (pair);
-  g_autofree char *not_before = iso_time (cg_cert_pair_get_not_before (pair));
-  g_autofree char *not_after = iso_time (cg_cert_pair_get_not_after (pair));
+  g_autofree char *not_before = cg_time_rfc3339 (cg_cert_pair_get_not_before (pair));
+  g_autofree char *not_after = cg_time_rfc3339 (cg_cert_pair_get_not_after (pair));
   g_auto (GStrv) sans = cg_cert_pair_get_sans (pair);
   unsigned int n = 0;
   cg_cert_pair_get_pcerts (pair, &n);

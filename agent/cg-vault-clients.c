@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include "agent/cg-vault-private.h"
+#include "common/cg-time.h"
 #include "agent/cg-db.h"
 #include "agent/cg-keystore.h"
 #include "certs/cg-cert.h"
@@ -31,13 +32,6 @@
 #define LAST_USED_GRANULARITY_S 60
 
 static const char CODE_REFUSED[] = "the enrollment code is not valid (unknown, used or expired)";
-
-static char *
-rfc3339_at (gint64 unix_s)
-{
-  g_autoptr (GDateTime) t = g_date_time_new_from_unix_utc (unix_s);
-  return t ? g_date_time_format (t, "%Y-%m-%dT%H:%M:%SZ") : g_strdup ("9999-12-31T23:59:59Z");
-}
 
 static gboolean
 check_client_name (const char *name, GError **error)
@@ -300,8 +294,8 @@ cg_vault_client_code_create (CgVault *v, const char *name, gint64 ttl_s, gint64 
     return NULL;
 
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
-  g_autofree char *created = rfc3339_at (now);
-  g_autofree char *expires = rfc3339_at (now + ttl_s);
+  g_autofree char *created = cg_time_rfc3339 (now);
+  g_autofree char *expires = cg_time_rfc3339 (now + ttl_s);
   guint8 mac[32];
   gboolean ok = FALSE;
 
@@ -500,7 +494,7 @@ cg_vault_client_enroll (CgVault *v, const char *code, const char *csr, gsize csr
                                 &not_after, error);
   if (!cert)
     goto out;
-  expires = rfc3339_at (not_after);
+  expires = cg_time_rfc3339 (not_after);
   if (!record_enrollment_locked (v, mac, name, serial, spki, expires, error))
     goto out;
   ca_pem = cg_db_meta_get (v->db, "client_ca_cert", NULL);

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "agent/cg-vault-private.h"
+#include "common/cg-time.h"
 #include "agent/cg-db.h"
 #include "agent/cg-keystore.h"
 #include "agent/cg-record-seal.h"
@@ -23,8 +24,7 @@
 char *
 cg_vault_now_rfc3339 (void)
 {
-  g_autoptr (GDateTime) now = g_date_time_new_now_utc ();
-  return g_date_time_format (now, "%Y-%m-%dT%H:%M:%SZ");
+  return cg_time_now_rfc3339 ();
 }
 
 /* An existing state directory must be ours; one others can read into is

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "certs/cg-cert.h"
+#include "common/cg-time.h"
 #include "certs/cg-cert-private.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
@@ -13,13 +14,6 @@
 #include <glib/gstdio.h>
 #include <string.h>
 #include <time.h>
-
-static char *
-format_time (time_t t)
-{
-  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (t);
-  return dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M:%S UTC") : g_strdup ("?");
-}
 
 /* The chain in @path, leaf first: several PEM certificates or one DER. */
 static gboolean
@@ -187,14 +181,14 @@ check_dates (gnutls_x509_crt_t leaf, const char *path, GError **error)
     }
   if (now < not_before)
     {
-      g_autofree char *when = format_time (not_before);
+      g_autofree char *when = cg_time_human (not_before);
       g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
                    "%s: the certificate is not valid yet (valid from %s)", path, when);
       return FALSE;
     }
   if (now > not_after)
     {
-      g_autofree char *when = format_time (not_after);
+      g_autofree char *when = cg_time_human (not_after);
       g_set_error (error, CG_ERROR, CG_ERROR_INVALID, "%s: the certificate expired on %s",
                    path, when);
       return FALSE;

@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include "certs/cg-cert.h"
+#include "common/cg-time.h"
 #include "certs/cg-cert-private.h"
 #include "common/cg-error.h"
 
@@ -15,13 +16,6 @@
 
 #define DAY (24 * 3600)
 #define RSA_MIN_BITS 2048
-
-static char *
-format_time (time_t t)
-{
-  g_autoptr (GDateTime) dt = g_date_time_new_from_unix_utc (t);
-  return dt ? g_date_time_format (dt, "%Y-%m-%d %H:%M:%S UTC") : g_strdup ("?");
-}
 
 static char *
 dn_string (gnutls_x509_crt_t crt, gboolean issuer)
@@ -230,7 +224,7 @@ cg_cert_pair_validate (CgCertPair *pair, const char *const *host_names, CgCertVa
     }
   if (now < not_before)
     {
-      g_autofree char *when = format_time (not_before);
+      g_autofree char *when = cg_time_human (not_before);
       g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
                    "the certificate is not valid yet (valid from %s); check the clock, or "
                    "install it once it is valid",
@@ -239,7 +233,7 @@ cg_cert_pair_validate (CgCertPair *pair, const char *const *host_names, CgCertVa
     }
   if (now > not_after)
     {
-      g_autofree char *when = format_time (not_after);
+      g_autofree char *when = cg_time_human (not_after);
       g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
                    "the certificate expired on %s; get a renewed one from its issuer", when);
       return FALSE;
@@ -358,7 +352,7 @@ cg_cert_pair_validate (CgCertPair *pair, const char *const *host_names, CgCertVa
   /* Time left. */
   if (warnings && not_after - now < CG_CERT_RENEW_DAYS * DAY)
     {
-      g_autofree char *when = format_time (not_after);
+      g_autofree char *when = cg_time_human (not_after);
       g_ptr_array_add (warnings,
                        g_strdup_printf ("the certificate expires in %d days (%s); renew it "
                                         "soon",

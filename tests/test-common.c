@@ -9,6 +9,7 @@
 #include "common/cg-file.h"
 #include "common/cg-json.h"
 #include "common/cg-secure.h"
+#include "common/cg-time.h"
 #include "protocol/cg-names.h"
 
 #include <glib/gstdio.h>
@@ -141,6 +142,22 @@ test_error_names (void)
 }
 
 static void
+test_time (void)
+{
+  g_autofree char *a = cg_time_rfc3339 (1796183598);
+  g_autofree char *b = cg_time_human (1796183598);
+  g_autofree char *hi = cg_time_rfc3339 (G_MAXINT64);
+  g_autofree char *lo = cg_time_human (G_MININT64);
+  g_autofree char *now = cg_time_now_rfc3339 ();
+  g_assert_cmpstr (a, ==, "2026-12-02T03:53:18Z");
+  g_assert_cmpstr (b, ==, "2026-12-02 03:53:18 UTC");
+  g_assert_cmpstr (hi, ==, "9999-12-31T23:59:59Z");
+  g_assert_cmpstr (lo, ==, "1000-01-01 00:00:00 UTC");
+  g_assert_cmpuint (strlen (now), ==, 20);
+  g_assert_true (g_str_has_suffix (now, "Z"));
+}
+
+static void
 test_buf (void)
 {
   g_autoptr (CgBuf) b = cg_buf_new_copy ("secret", 6);
@@ -181,6 +198,7 @@ main (int argc, char **argv)
   g_test_add_func ("/common/json/strict", test_json_strict);
   g_test_add_func ("/common/error/names", test_error_names);
   g_test_add_func ("/common/secure/buf", test_buf);
+  g_test_add_func ("/common/time", test_time);
   g_test_add_func ("/protocol/names", test_names);
   return g_test_run ();
 }
