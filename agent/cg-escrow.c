@@ -18,8 +18,6 @@
 #include <glib/gstdio.h>
 #include <string.h>
 
-#define JWK_MAX (16 * 1024)
-
 typedef struct
 {
   char *rkid;
@@ -33,19 +31,6 @@ recipient_free (gpointer p)
   g_free (r->rkid);
   cg_seal_key_unref (r->key);
   g_free (r);
-}
-
-static CgSealKey *
-load_jwk_file (const char *path, GError **error)
-{
-  char *text = NULL;
-  gsize len = 0;
-  if (!cg_file_read_capped (path, JWK_MAX, &text, &len, error))
-    return NULL;
-  json_auto_t *jwk = cg_json_load_strict (text, len, error);
-  cg_wipe (text, len);
-  g_free (text);
-  return jwk ? cg_seal_key_new_from_jwk (jwk, error) : NULL;
 }
 
 /* Recipients in STATE_DIR/escrow/recipients; an absent folder is none. */
@@ -63,7 +48,7 @@ load_recipients (const char *state_dir, GError **error)
       if (!g_str_has_suffix (name, ".jwk"))
         continue;
       g_autofree char *path = g_build_filename (dir_path, name, NULL);
-      CgSealKey *key = load_jwk_file (path, error);
+      CgSealKey *key = cg_seal_key_load_file (path, error);
       if (!key)
         {
           g_ptr_array_unref (list);

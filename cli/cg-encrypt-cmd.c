@@ -19,9 +19,8 @@
 #include "protocol/cg-known-agents.h"
 #include "protocol/cg-linked-service.h"
 
-/* A linked-service file or a JWK is small; a bigger one is a mistake. */
+/* A linked-service file is small; a bigger one is a mistake. */
 #define LINKED_SERVICE_MAX (1024 * 1024)
-#define KEY_FILE_MAX (64 * 1024)
 
 static char *
 default_token_file (void)
@@ -121,25 +120,6 @@ run_fetch_key (const CgEncryptOptions *opts)
   return CG_EXIT_OK;
 }
 
-static CgSealKey *
-load_key_file (const char *path, GError **error)
-{
-  g_autofree char *text = NULL;
-  gsize len;
-  if (!cg_file_read_capped (path, KEY_FILE_MAX, &text, &len, error))
-    return NULL;
-  json_auto_t *jwk = cg_json_load_strict (text, len, error);
-  if (!jwk)
-    {
-      g_prefix_error (error, "%s: ", path);
-      return NULL;
-    }
-  CgSealKey *key = cg_seal_key_new_from_jwk (jwk, error);
-  if (!key)
-    g_prefix_error (error, "%s is not a P-256 sealing key: ", path);
-  return key;
-}
-
 /* Seal @plain bound to @ctx: offline with --key, else through the agent. */
 static char *
 seal (const CgEncryptOptions *opts, const CgBuf *plain, const char *ctx, char **kid_out,
@@ -147,7 +127,7 @@ seal (const CgEncryptOptions *opts, const CgBuf *plain, const char *ctx, char **
 {
   if (opts->key_file)
     {
-      g_autoptr (CgSealKey) key = load_key_file (opts->key_file, error);
+      g_autoptr (CgSealKey) key = cg_seal_key_load_file (opts->key_file, error);
       if (!key)
         return NULL;
       if (kid_out)

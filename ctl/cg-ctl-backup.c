@@ -23,8 +23,6 @@
 #include <unistd.h>
 
 
-#define JWK_MAX (16 * 1024)
-
 static int
 usage (const char *message)
 {
@@ -224,21 +222,6 @@ do_backup (const char *socket_path, const char *output, int fd, gboolean json)
   return 0;
 }
 
-static json_t *
-load_json_file (const char *path, GError **error)
-{
-  char *text = NULL;
-  gsize len = 0;
-  if (!cg_file_read_capped (path, JWK_MAX, &text, &len, error))
-    return NULL;
-  json_t *doc = cg_json_load_strict (text, len, error);
-  cg_wipe (text, len);
-  g_free (text);
-  if (!doc)
-    g_prefix_error (error, "%s: ", path);
-  return doc;
-}
-
 static void
 print_restore (json_t *r)
 {
@@ -337,7 +320,7 @@ do_restore (const char *socket_path, const char *path, int fd, gboolean merge,
 
   if (escrow)
     {
-      json_auto_t *jwk = load_json_file (recipient_key, &error);
+      json_auto_t *jwk = cg_jwk_load_file (recipient_key, &error);
       if (!jwk)
         return cg_ctl_fail (error);
       if (!json_object_get (jwk, "d"))
@@ -407,7 +390,7 @@ do_escrow (const char *socket_path, int argc, char **argv, gboolean json)
   json_auto_t *request = NULL;
   if (argc == 4 && g_str_equal (argv[2], "add"))
     {
-      json_t *jwk = load_json_file (argv[3], &error);
+      json_t *jwk = cg_jwk_load_file (argv[3], &error);
       if (!jwk)
         return cg_ctl_fail (error);
       request = json_pack ("{s:s, s:o}", "command", "escrow.add", "jwk", jwk);

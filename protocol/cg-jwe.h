@@ -37,6 +37,15 @@ gboolean cg_seal_key_has_private (CgSealKey *key);
 const char *cg_seal_key_get_kid (CgSealKey *key);
 /* {"kty","crv","x","y","kid","use":"enc","alg":"ECDH-ES"} (transfer full). */
 json_t *cg_seal_key_to_public_jwk (CgSealKey *key);
+/* A JWK file, for every program that reads one (credgate-encrypt-value
+ * --key, credgatectl escrow add and restore --recipient-key, the agent's
+ * escrow recipients): at most CG_JWK_FILE_MAX bytes, strict JSON, the text
+ * wiped after parsing (it may hold "d").  Errors name @path.
+ * (transfer full) */
+#define CG_JWK_FILE_MAX (64 * 1024)
+json_t *cg_jwk_load_file (const char *path, GError **error);
+/* cg_jwk_load_file, then cg_seal_key_new_from_jwk.  (transfer full) */
+CgSealKey *cg_seal_key_load_file (const char *path, GError **error);
 /* The public JWK plus "d" (transfer full; caller must not log it). */
 json_t *cg_seal_key_to_private_jwk (CgSealKey *key);
 /* The 32-byte private scalar (transfer full, wiped on free); NULL without one. */

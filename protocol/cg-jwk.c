@@ -6,6 +6,9 @@
 #include "protocol/cg-jwe.h"
 
 #include "common/cg-error.h"
+#include "common/cg-file.h"
+#include "common/cg-json.h"
+#include "common/cg-secure.h"
 #include "protocol/cg-b64.h"
 #include "protocol/cg-jwk-private.h"
 #include "protocol/cg-p256.h"
@@ -315,4 +318,31 @@ cg_seal_key_agree (CgSealKey *key, const guint8 *px, const guint8 *py, guint8 *z
   if (!key->has_private)
     return FALSE;
   return cg_p256_ecdh (key->d, px, py, z);
+}
+
+json_t *
+cg_jwk_load_file (const char *path, GError **error)
+{
+  char *text = NULL;
+  gsize len = 0;
+  if (!cg_file_read_capped (path, CG_JWK_FILE_MAX, &text, &len, error))
+    return NULL;
+  json_t *jwk = cg_json_load_strict (text, len, error);
+  cg_wipe (text, len);
+  g_free (text);
+  if (!jwk)
+    g_prefix_error (error, "%s: ", path);
+  return jwk;
+}
+
+CgSealKey *
+cg_seal_key_load_file (const char *path, GError **error)
+{
+  json_auto_t *jwk = cg_jwk_load_file (path, error);
+  if (!jwk)
+    return NULL;
+  CgSealKey *key = cg_seal_key_new_from_jwk (jwk, error);
+  if (!key)
+    g_prefix_error (error, "%s is not a P-256 sealing key: ", path);
+  return key;
 }

@@ -1029,12 +1029,50 @@ test_jws (void)
   g_assert_error (error, CG_ERROR, CG_ERROR_INVALID);
 }
 
+/* One JWK file loader for every program, with one cap. */
+static void
+test_jwk_file (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path = data_path ("key.jwk");
+  g_autoptr (CgSealKey) key = cg_seal_key_load_file (path, &error);
+  g_assert_no_error (error);
+  g_assert_true (cg_seal_key_has_private (key));
+
+  g_autofree char *dir = g_dir_make_tmp ("cg-jwk-XXXXXX", &error);
+  g_assert_no_error (error);
+  g_autofree char *big = g_build_filename (dir, "big.jwk", NULL);
+  g_autofree char *text = g_strnfill (CG_JWK_FILE_MAX + 1, ' ');
+  g_assert_true (g_file_set_contents (big, text, -1, &error));
+  g_assert_null (cg_jwk_load_file (big, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_TOO_LARGE);
+  g_clear_error (&error);
+
+  g_autofree char *bad = g_build_filename (dir, "bad.jwk", NULL);
+  g_assert_true (g_file_set_contents (bad, "{\"kty\": \"EC\",", -1, &error));
+  g_assert_null (cg_seal_key_load_file (bad, &error));
+  g_assert_nonnull (strstr (error->message, bad));
+  g_clear_error (&error);
+
+  g_autofree char *pub = g_build_filename (dir, "pub.jwk", NULL);
+  g_assert_true (g_file_set_contents (pub, "{\"kty\": \"RSA\"}", -1, &error));
+  g_assert_null (cg_seal_key_load_file (pub, &error));
+  g_assert_true (g_str_has_prefix (error->message, pub));
+  g_assert_nonnull (strstr (error->message, "is not a P-256 sealing key"));
+  g_clear_error (&error);
+  g_unlink (big);
+  g_unlink (bad);
+  g_unlink (pub);
+  g_rmdir (dir);
+}
+
 int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
   g_test_add_func ("/protocol/jwe/roundtrip", test_roundtrip);
+  g_test_add_func ("/protocol/jwe/jwk-file", test_jwk_file);
   g_test_add_func ("/protocol/jwe/roundtrip-ctx", test_roundtrip_ctx);
   g_test_add_func ("/protocol/jwe/empty-and-max", test_empty_and_max);
   g_test_add_func ("/protocol/jwe/ctx-mismatch", test_ctx_mismatch);
