@@ -3,9 +3,6 @@
 
 #include "cli/cg-exit.h"
 
-#include <stdarg.h>
-#include <stdio.h>
-
 #include "common/cg-error.h"
 #include "protocol/cg-client.h"
 
@@ -40,6 +37,8 @@ cg_exit_for_error (const GError *error)
       case CG_ERROR_CONFLICT:
       case CG_ERROR_DECRYPT:
         return CG_EXIT_REFUSED;
+      case CG_ERROR_AGENT_UNREACHABLE:
+        return CG_EXIT_UNREACHABLE;
       default:
         return CG_EXIT_FAILED;
       }
@@ -49,20 +48,5 @@ cg_exit_for_error (const GError *error)
 int
 cg_exit_fail (const GError *error)
 {
-  /* One line: a message with a newline would break log parsers. */
-  g_autofree char *line = g_strdup (error->message);
-  g_strdelimit (line, "\r\n", ' ');
-  fprintf (stderr, "credgate-encrypt-value: %s\n", line);
-  return cg_exit_for_error (error);
-}
-
-int
-cg_exit_usage (const char *fmt, ...)
-{
-  va_list ap;
-  va_start (ap, fmt);
-  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
-  va_end (ap);
-  fprintf (stderr, "credgate-encrypt-value: %s (try --help)\n", msg);
-  return CG_EXIT_USAGE;
+  return cg_tool_fail (error, cg_exit_for_error (error));
 }

@@ -1,17 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* credgate-encrypt-value: EncryptedCredential for a value or a linked
  * service, online through the agent or offline to its sealing key.  This
- * file only parses and checks options; cli/cg-encrypt-cmd.c does the work. */
+ * file only parses (GOptionContext) and checks options; cli/cg-encrypt-cmd.c does the work. */
 #include "config.h"
 
-#include <getopt.h>
 #include <locale.h>
 #include <stdio.h>
 
 #include "cli/cg-encrypt-cmd.h"
 #include "cli/cg-exit.h"
-#include "common/cg-json.h"
-#include "common/cg-secure.h"
 #include "protocol/cg-known-agents.h"
 #include "protocol/cg-names.h"
 
@@ -71,143 +68,132 @@ static const char usage_text[]
       "  7 refused: the file already holds an encryptedCredential, or the agent cannot\n"
       "    decrypt the value (--verify)\n";
 
-enum
-{
-  OPT_AGENT = 256,
-  OPT_INPUT,
-  OPT_TOKEN_FILE,
-  OPT_PIN,
-  OPT_TOFU,
-  OPT_CONTEXT,
-  OPT_JSON,
-  OPT_LINKED_SERVICE,
-  OPT_FORCE,
-  OPT_FETCH_KEY,
-  OPT_KEY,
-  OPT_VERIFY,
-  OPT_REWRAP,
-  OPT_ENROLL,
-  OPT_CLIENT_CERT,
-  OPT_CLIENT_KEY,
-};
-
-static const struct option long_options[] = {
-  { "agent", required_argument, NULL, OPT_AGENT },
-  { "input", required_argument, NULL, OPT_INPUT },
-  { "token-file", required_argument, NULL, OPT_TOKEN_FILE },
-  { "pin", required_argument, NULL, OPT_PIN },
-  { "trust-on-first-use", no_argument, NULL, OPT_TOFU },
-  { "context", required_argument, NULL, OPT_CONTEXT },
-  { "json", no_argument, NULL, OPT_JSON },
-  { "linked-service", required_argument, NULL, OPT_LINKED_SERVICE },
-  { "force", no_argument, NULL, OPT_FORCE },
-  { "fetch-key", required_argument, NULL, OPT_FETCH_KEY },
-  { "key", required_argument, NULL, OPT_KEY },
-  { "verify", no_argument, NULL, OPT_VERIFY },
-  { "rewrap", no_argument, NULL, OPT_REWRAP },
-  { "enroll", no_argument, NULL, OPT_ENROLL },
-  { "client-cert", required_argument, NULL, OPT_CLIENT_CERT },
-  { "client-key", required_argument, NULL, OPT_CLIENT_KEY },
-  { "help", no_argument, NULL, 'h' },
-  { NULL, 0, NULL, 0 },
-};
-
 static int
 check_options (const CgEncryptOptions *o)
 {
   if (o->pin && !cg_pin_is_valid (o->pin))
-    return cg_exit_usage ("--pin must be sha256: and the base64 of 32 bytes");
+    return cg_tool_usage (NULL, "--pin must be sha256: and the base64 of 32 bytes");
   if (o->context && !cg_name_is_valid (o->context))
-    return cg_exit_usage ("--context must be a name: [A-Za-z0-9._-]{1,128}");
+    return cg_tool_usage (NULL, "--context must be a name: [A-Za-z0-9._-]{1,128}");
   if (o->pin && o->trust_on_first_use)
-    return cg_exit_usage ("--pin and --trust-on-first-use exclude each other");
+    return cg_tool_usage (NULL, "--pin and --trust-on-first-use exclude each other");
   if (!o->client_cert != !o->client_key)
-    return cg_exit_usage ("--client-cert and --client-key go together");
+    return cg_tool_usage (NULL, "--client-cert and --client-key go together");
   if (o->enroll)
     {
       if (!o->agent || o->key_file || o->fetch_key || o->verify || o->rewrap
           || o->linked_service || o->context || o->token_file || o->force || o->in_place)
-        return cg_exit_usage ("--enroll takes --agent and only --pin, --trust-on-first-use, "
+        return cg_tool_usage (NULL, "--enroll takes --agent and only --pin, --trust-on-first-use, "
                               "--input, --client-cert/--client-key and --json");
       return 0;
     }
   if (o->client_cert && (o->key_file || o->fetch_key || o->token_file))
-    return cg_exit_usage ("--client-cert authenticates to an --agent, instead of --token-file");
+    return cg_tool_usage (NULL, "--client-cert authenticates to an --agent, instead of --token-file");
   if (o->fetch_key)
     {
       if (o->agent || o->key_file || o->verify || o->linked_service || o->input || o->context)
-        return cg_exit_usage ("--fetch-key takes only --pin, --trust-on-first-use");
+        return cg_tool_usage (NULL, "--fetch-key takes only --pin, --trust-on-first-use");
       return 0;
     }
   if (o->key_file && (o->agent || o->pin || o->trust_on_first_use || o->token_file))
-    return cg_exit_usage ("--key works offline: no --agent, --pin, --trust-on-first-use or "
+    return cg_tool_usage (NULL, "--key works offline: no --agent, --pin, --trust-on-first-use or "
                           "--token-file");
   if (!o->key_file && !o->agent)
-    return cg_exit_usage ("say where to encrypt: --agent HOST[:PORT] or --key FILE");
+    return cg_tool_usage (NULL, "say where to encrypt: --agent HOST[:PORT] or --key FILE");
   if (o->rewrap && (o->key_file || o->verify || o->force))
-    return cg_exit_usage ("--rewrap asks an --agent; it takes no --key, --verify or --force");
+    return cg_tool_usage (NULL, "--rewrap asks an --agent; it takes no --key, --verify or --force");
   if (o->rewrap)
     return (o->in_place && (!o->linked_service || g_str_equal (o->linked_service, "-")))
-               ? cg_exit_usage ("-i rewrites a --linked-service FILE")
+               ? cg_tool_usage (NULL, "-i rewrites a --linked-service FILE")
                : 0;
   if (o->verify && (o->key_file || o->linked_service))
-    return cg_exit_usage ("--verify asks an --agent about one value");
+    return cg_tool_usage (NULL, "--verify asks an --agent about one value");
   if (o->linked_service && (o->context || o->input))
-    return cg_exit_usage ("with --linked-service the context is the linked service's name "
+    return cg_tool_usage (NULL, "with --linked-service the context is the linked service's name "
                           "and the input is the file");
   if (o->in_place && (!o->linked_service || g_str_equal (o->linked_service, "-")))
-    return cg_exit_usage ("-i rewrites a --linked-service FILE");
+    return cg_tool_usage (NULL, "-i rewrites a --linked-service FILE");
   if (o->force && !o->linked_service)
-    return cg_exit_usage ("--force applies to --linked-service");
+    return cg_tool_usage (NULL, "--force applies to --linked-service");
   return 0;
 }
+
+/* The options' strings, owned here; CgEncryptOptions borrows them. */
+typedef struct
+{
+  char *agent, *input, *token_file, *pin, *context, *linked_service, *fetch_key, *key_file,
+      *client_cert, *client_key;
+} OptionStrings;
+
+static void
+option_strings_clear (OptionStrings *s)
+{
+  char **all[] = { &s->agent,     &s->input,          &s->token_file, &s->pin,
+                   &s->context,   &s->linked_service, &s->fetch_key,  &s->key_file,
+                   &s->client_cert, &s->client_key };
+  for (gsize i = 0; i < G_N_ELEMENTS (all); i++)
+    g_clear_pointer (all[i], g_free);
+}
+G_DEFINE_AUTO_CLEANUP_CLEAR_FUNC (OptionStrings, option_strings_clear)
 
 int
 main (int argc, char **argv)
 {
   CgEncryptOptions o = { 0 };
-  int c, r;
+  g_auto (OptionStrings) str = { 0 };
+  gboolean help = FALSE;
+  int r;
+  const GOptionEntry entries[] = {
+    { "agent", 0, 0, G_OPTION_ARG_STRING, &str.agent, NULL, NULL },
+    { "input", 0, 0, G_OPTION_ARG_FILENAME, &str.input, NULL, NULL },
+    { "token-file", 0, 0, G_OPTION_ARG_FILENAME, &str.token_file, NULL, NULL },
+    { "pin", 0, 0, G_OPTION_ARG_STRING, &str.pin, NULL, NULL },
+    { "trust-on-first-use", 0, 0, G_OPTION_ARG_NONE, &o.trust_on_first_use, NULL, NULL },
+    { "context", 0, 0, G_OPTION_ARG_STRING, &str.context, NULL, NULL },
+    { "json", 0, 0, G_OPTION_ARG_NONE, &o.json, NULL, NULL },
+    { "linked-service", 0, 0, G_OPTION_ARG_FILENAME, &str.linked_service, NULL, NULL },
+    { "force", 0, 0, G_OPTION_ARG_NONE, &o.force, NULL, NULL },
+    { "fetch-key", 0, 0, G_OPTION_ARG_STRING, &str.fetch_key, NULL, NULL },
+    { "key", 0, 0, G_OPTION_ARG_FILENAME, &str.key_file, NULL, NULL },
+    { "verify", 0, 0, G_OPTION_ARG_NONE, &o.verify, NULL, NULL },
+    { "rewrap", 0, 0, G_OPTION_ARG_NONE, &o.rewrap, NULL, NULL },
+    { "enroll", 0, 0, G_OPTION_ARG_NONE, &o.enroll, NULL, NULL },
+    { "client-cert", 0, 0, G_OPTION_ARG_FILENAME, &str.client_cert, NULL, NULL },
+    { "client-key", 0, 0, G_OPTION_ARG_FILENAME, &str.client_key, NULL, NULL },
+    { "in-place", 'i', G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &o.in_place, NULL, NULL },
+    { "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
+    { NULL },
+  };
+  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
+  g_autoptr (GError) error = NULL;
 
   setlocale (LC_ALL, "");
-  /* The process holds plaintext: no core dumps, no ptrace by peers. */
-  g_autoptr (GError) error = NULL;
-  if (!cg_harden_process (&error))
+  if (!cg_tool_init ("credgate-encrypt-value", &error))
     return cg_exit_fail (error);
-  cg_json_use_wiping_allocator ();
-
-  opterr = 0;
-  while ((c = getopt_long (argc, argv, "hi", long_options, NULL)) != -1)
-    switch (c)
-      {
-      case OPT_AGENT: o.agent = optarg; break;
-      case OPT_INPUT: o.input = optarg; break;
-      case OPT_TOKEN_FILE: o.token_file = optarg; break;
-      case OPT_PIN: o.pin = optarg; break;
-      case OPT_TOFU: o.trust_on_first_use = TRUE; break;
-      case OPT_CONTEXT: o.context = optarg; break;
-      case OPT_JSON: o.json = TRUE; break;
-      case OPT_LINKED_SERVICE: o.linked_service = optarg; break;
-      case 'i': o.in_place = TRUE; break;
-      case OPT_FORCE: o.force = TRUE; break;
-      case OPT_FETCH_KEY: o.fetch_key = optarg; break;
-      case OPT_KEY: o.key_file = optarg; break;
-      case OPT_VERIFY: o.verify = TRUE; break;
-      case OPT_REWRAP: o.rewrap = TRUE; break;
-      case OPT_ENROLL: o.enroll = TRUE; break;
-      case OPT_CLIENT_CERT: o.client_cert = optarg; break;
-      case OPT_CLIENT_KEY: o.client_key = optarg; break;
-      case 'h':
-        fputs (usage_text, stdout);
-        return CG_EXIT_OK;
-      default:
-        if (optopt && optopt < 256)
-          return cg_exit_usage ("unknown option -%c", optopt);
-        return cg_exit_usage ("unknown option or missing argument: %s", argv[optind - 1]);
-      }
-  if (optind < argc)
-    return cg_exit_usage ("unexpected argument \"%s\": the value is never taken from the "
-                          "command line; give it on stdin, with --input FILE or at the prompt",
-                          argv[optind]);
+  g_option_context_set_help_enabled (ctx, FALSE);
+  g_option_context_add_main_entries (ctx, entries, NULL);
+  if (!g_option_context_parse (ctx, &argc, &argv, &error))
+    return cg_tool_usage (NULL, "%s", error->message);
+  if (help)
+    {
+      fputs (usage_text, stdout);
+      return CG_EXIT_OK;
+    }
+  if (argc > 1)
+    return cg_tool_usage (NULL, "unexpected argument \"%s\": the value is never taken from the "
+                                "command line; give it on stdin, with --input FILE or at the "
+                                "prompt",
+                          argv[1]);
+  o.agent = str.agent;
+  o.input = str.input;
+  o.token_file = str.token_file;
+  o.pin = str.pin;
+  o.context = str.context;
+  o.linked_service = str.linked_service;
+  o.fetch_key = str.fetch_key;
+  o.key_file = str.key_file;
+  o.client_cert = str.client_cert;
+  o.client_key = str.client_key;
   if ((r = check_options (&o)) != 0)
     return r;
   return cg_encrypt_cmd_run (&o);

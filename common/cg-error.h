@@ -28,6 +28,8 @@ typedef enum
   CG_ERROR_UNSUPPORTED,       /* 400 unsupported */
   CG_ERROR_CONFLICT,          /* 409 conflict */
   CG_ERROR_AUDIT_UNAVAILABLE, /* 503 audit_unavailable: the change is refused */
+  CG_ERROR_AGENT_UNREACHABLE, /* a client's own: no agent to ask (no socket, no connection);
+                                 never an agent's answer */
 } CgErrorCode;
 
 const char *cg_error_code_name (gint code);

@@ -22,7 +22,7 @@
 static void
 set_unreachable (GError **error, const char *socket_path, const char *reason)
 {
-  g_set_error (error, CG_ERROR, CG_ERROR_UNAVAILABLE,
+  g_set_error (error, CG_ERROR, CG_ERROR_AGENT_UNREACHABLE,
                "cannot reach the agent at %s: %s (is credgate-agent running? "
                "is this the right --socket?)",
                socket_path, reason);
@@ -32,7 +32,7 @@ set_unreachable (GError **error, const char *socket_path, const char *reason)
 static void
 set_denied (GError **error, const char *socket_path)
 {
-  g_set_error (error, CG_ERROR, CG_ERROR_UNAVAILABLE,
+  g_set_error (error, CG_ERROR, CG_ERROR_AGENT_UNREACHABLE,
                "cannot reach the agent at %s: permission denied (the admin socket is for "
                "root and the agent's own user)",
                socket_path);

@@ -4,19 +4,15 @@
  * admin socket; the agent checks them and writes STATE_DIR/tls itself. */
 #include "config.h"
 
-#include "ctl/cg-ctl-cert.h"
-#include "ctl/cg-ctl-util.h"
+#include "ctl/cg-ctl.h"
 #include "ctl/cg-admin-call.h"
 #include "certs/cg-cert.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-secure.h"
 
-#include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
-#include <termios.h>
-#include <unistd.h>
 
 #define FILE_MAX (256 * 1024)
 #define PASSPHRASE_MAX 1024
@@ -36,7 +32,7 @@ static const char cert_help[]
       "  generate [--key-type TYPE] [--stage]  a new self-signed certificate (new key)\n"
       "  export                      print the served chain (PEM) for clients to pin or trust\n"
       "\n"
-      "Run 'credgatectl cert COMMAND --help' for the details of one.\n";
+      "Run 'credgatectl cert COMMAND --help' for the details of one.\n" CG_CTL_HELP_FOOTER;
 
 static const char show_help[]
     = "Usage: credgatectl cert show\n"
@@ -44,7 +40,7 @@ static const char show_help[]
       "Prints the served certificate: subject, names (SANs), issuer, validity and days\n"
       "left, key type, SHA-256 SPKI pin, whether it is self-signed (made and renewed by\n"
       "the agent) or installed (yours; never replaced), and the staged next certificate\n"
-      "if there is one.  With --json, the same as a JSON object.\n";
+      "if there is one.  With --json, the same as a JSON object.\n" CG_CTL_HELP_FOOTER;
 
 static const char install_help[]
     = "Usage: credgatectl cert install CHAIN.pem KEY.pem [--force] [--stage] [--passphrase-fd N]\n"
@@ -69,7 +65,7 @@ static const char install_help[]
       "  --passphrase-fd N  read the key's (or bundle's) passphrase from descriptor N,\n"
       "                     e.g. --passphrase-fd 3 3<passfile.  Without it, an encrypted\n"
       "                     key's passphrase is asked for on the terminal, without echo.\n"
-      "                     It is never taken from the command line or the environment.\n";
+      "                     It is never taken from the command line or the environment.\n" CG_CTL_HELP_FOOTER;
 
 static const char check_help[]
     = "Usage: credgatectl cert check CHAIN.pem KEY.pem | BUNDLE.p12 [--force] [--stage]\n"
@@ -77,7 +73,7 @@ static const char check_help[]
       "\n"
       "A dry run of 'cert install' with the same files and options: prints what install\n"
       "would do (serve, stage, or refuse and why), the warnings, and the certificate.\n"
-      "Nothing changes.  Exit status 0 when install would go ahead, 1 when it would refuse.\n";
+      "Nothing changes.  Exit status 0 when install would go ahead, 1 when it would refuse.\n" CG_CTL_HELP_FOOTER;
 
 static const char generate_help[]
     = "Usage: credgatectl cert generate [--key-type ecdsa-p256|ecdsa-p384|rsa-3072] [--stage]\n"
@@ -91,50 +87,39 @@ static const char generate_help[]
       "\n"
       "  --stage   do not serve it yet: publish its pin as nextTlsPin in /v1/info, so\n"
       "            clients that connect meanwhile learn it; 'cert activate' serves it\n"
-      "            and they accept it without a prompt\n";
+      "            and they accept it without a prompt\n" CG_CTL_HELP_FOOTER;
 
 static const char export_help[]
     = "Usage: credgatectl cert export > agent.pem\n"
       "\n"
       "Prints the served certificate chain in PEM on standard output: give it to clients\n"
-      "to pin (credgate-encrypt-value --pin, curl --pinnedpubkey) or to add as a CA.\n";
+      "to pin (credgate-encrypt-value --pin, curl --pinnedpubkey) or to add as a CA.\n" CG_CTL_HELP_FOOTER;
 
 static const char activate_help[]
     = "Usage: credgatectl cert activate\n"
       "\n"
       "Serves the certificate staged with 'cert install --stage' or 'cert generate --stage'\n"
       "from the next handshake.\n"
-      "Clients that saw its pin as nextTlsPin in /v1/info accept it without a prompt.\n";
-
-
-/* @verb_sp: "install " etc., or NULL for the cert group's help. */
-static int
-usage (const char *verb_sp, const char *message)
-{
-  fprintf (stderr, "credgatectl: %s\nTry 'credgatectl cert %s--help'.\n", message,
-           verb_sp ? verb_sp : "");
-  return EXIT_USAGE;
-}
-
+      "Clients that saw its pin as nextTlsPin in /v1/info accept it without a prompt.\n" CG_CTL_HELP_FOOTER;
 
 
 static void
 print_cert (const char *title, json_t *c)
 {
-  printf ("%s (%s)\n", title, cg_ctl_str_or (c, "origin", "?"));
-  printf ("  subject:     %s\n", cg_ctl_str_or (c, "subject", ""));
+  printf ("%s (%s)\n", title, cg_tool_str_or (c, "origin", "?"));
+  printf ("  subject:     %s\n", cg_tool_str_or (c, "subject", ""));
   printf ("  names:       ");
   size_t i;
   json_t *n;
   json_array_foreach (json_object_get (c, "sans"), i, n)
       printf ("%s%s", i ? ", " : "", json_string_value (n));
   printf ("%s\n", json_array_size (json_object_get (c, "sans")) ? "" : "(none)");
-  printf ("  issuer:      %s\n", cg_ctl_str_or (c, "issuer", ""));
+  printf ("  issuer:      %s\n", cg_tool_str_or (c, "issuer", ""));
   printf ("  valid:       %s to %s (%" JSON_INTEGER_FORMAT " days left)\n",
-          cg_ctl_str_or (c, "notBefore", "?"), cg_ctl_str_or (c, "notAfter", "?"),
+          cg_tool_str_or (c, "notBefore", "?"), cg_tool_str_or (c, "notAfter", "?"),
           json_integer_value (json_object_get (c, "daysLeft")));
-  printf ("  key:         %s\n", cg_ctl_str_or (c, "keyType", "?"));
-  printf ("  pin:         %s\n", cg_ctl_str_or (c, "pin", "?"));
+  printf ("  key:         %s\n", cg_tool_str_or (c, "keyType", "?"));
+  printf ("  pin:         %s\n", cg_tool_str_or (c, "pin", "?"));
   printf ("  self-signed: %s\n", json_is_true (json_object_get (c, "selfSigned")) ? "yes" : "no");
   printf ("  chain:       %" JSON_INTEGER_FORMAT " certificate(s)\n",
           json_integer_value (json_object_get (c, "chainLength")));
@@ -147,65 +132,6 @@ print_warnings (json_t *result)
   json_t *w;
   json_array_foreach (json_object_get (result, "warnings"), i, w)
       fprintf (stderr, "warning: %s\n", json_string_value (w));
-}
-
-/* One line of passphrase from @fd: at most PASSPHRASE_MAX bytes, the
- * trailing newline dropped (transfer full; wipe it). */
-static char *
-read_passphrase_fd (int fd, GError **error)
-{
-  char *text = NULL;
-  gsize len = 0;
-  g_autofree char *what = g_strdup_printf ("passphrase descriptor %d", fd);
-  if (!cg_fd_read_capped (fd, what, PASSPHRASE_MAX, &text, &len, error))
-    return NULL;
-  if (len > 0 && text[len - 1] == '\n')
-    text[--len] = '\0';
-  if (len > 0 && text[len - 1] == '\r')
-    text[--len] = '\0';
-  return text;
-}
-
-/* Ask on the terminal, echo off; NULL when there is no terminal. */
-static char *
-prompt_passphrase (const char *what, GError **error)
-{
-  int fd = open ("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY);
-  struct termios old, quiet;
-  char buf[PASSPHRASE_MAX + 2];
-  gsize len = 0;
-
-  if (fd < 0 || tcgetattr (fd, &old) < 0)
-    {
-      if (fd >= 0)
-        close (fd);
-      g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
-                   "%s is protected by a passphrase and there is no terminal to ask on; "
-                   "give it with --passphrase-fd N",
-                   what);
-      return NULL;
-    }
-  /* Echo off before the prompt, so nothing typed after it can show. */
-  quiet = old;
-  quiet.c_lflag &= ~(ECHO | ECHONL);
-  tcsetattr (fd, TCSAFLUSH, &quiet);
-  g_autofree char *prompt = g_strdup_printf ("Passphrase for %s: ", what);
-  (void)!write (fd, prompt, strlen (prompt));
-  while (len < sizeof buf - 1)
-    {
-      char c;
-      ssize_t n = read (fd, &c, 1);
-      if (n <= 0 || c == '\n' || c == '\r')
-        break;
-      buf[len++] = c;
-    }
-  buf[len] = '\0';
-  tcsetattr (fd, TCSAFLUSH, &old);
-  (void)!write (fd, "\n", 1);
-  close (fd);
-  char *result = g_strndup (buf, len);
-  cg_wipe (buf, sizeof buf);
-  return result;
 }
 
 static char *
@@ -234,45 +160,9 @@ typedef struct
 {
   gboolean force, stage;
   int passphrase_fd;
-  GPtrArray *files;
+  char **files; /* borrowed */
+  int n_files;
 } InstallArgs;
-
-static int
-parse_install_args (const char *verb, int argc, char **argv, InstallArgs *a)
-{
-  a->passphrase_fd = -1;
-  for (int i = 0; i < argc; i++)
-    {
-      const char *arg = argv[i];
-      if (g_str_equal (arg, "--force"))
-        a->force = TRUE;
-      else if (g_str_equal (arg, "--stage"))
-        a->stage = TRUE;
-      else if (g_str_equal (arg, "--passphrase-fd") || g_str_has_prefix (arg, "--passphrase-fd="))
-        {
-          const char *v = arg[strlen ("--passphrase-fd")] == '=' ? arg + strlen ("--passphrase-fd=")
-                          : i + 1 < argc                         ? argv[++i]
-                                                                 : NULL;
-          guint64 fd = 0;
-          if (!v || !g_ascii_string_to_unsigned (v, 10, 0, G_MAXINT, &fd, NULL))
-            return usage (verb, "--passphrase-fd needs a descriptor number");
-          a->passphrase_fd = (int) fd;
-        }
-      else if (g_str_has_prefix (arg, "--passphrase") || g_str_has_prefix (arg, "--password"))
-        return usage (verb, "a passphrase is never taken from the command line; "
-                            "use --passphrase-fd N or the prompt");
-      else if (arg[0] == '-' && arg[1])
-        {
-          g_autofree char *m = g_strdup_printf ("unknown option '%s'", arg);
-          return usage (verb, m);
-        }
-      else
-        g_ptr_array_add (a->files, (gpointer) arg);
-    }
-  if (a->files->len < 1 || a->files->len > 2)
-    return usage (verb, "give CHAIN.pem KEY.pem, or one BUNDLE.p12 (or one PEM with both)");
-  return 0;
-}
 
 /* Builds the cert.check / cert.install request from the files. */
 static json_t *
@@ -281,20 +171,20 @@ install_request (const char *command, InstallArgs *a, GError **error)
   g_autofree char *chain = NULL, *key = NULL, *p12 = NULL;
   guint8 *raw = NULL;
   gsize raw_len = 0;
-  char *passphrase = NULL;
+  g_autoptr (CgBuf) passphrase = NULL;
   gboolean needs = FALSE;
-  const char *what = a->files->pdata[a->files->len - 1];
+  const char *what = a->files[a->n_files - 1];
 
-  if (a->files->len == 2)
+  if (a->n_files == 2)
     {
-      if (!(chain = read_file_b64 (a->files->pdata[0], FALSE, NULL, NULL, error))
-          || !(key = read_file_b64 (a->files->pdata[1], TRUE, &raw, &raw_len, error)))
+      if (!(chain = read_file_b64 (a->files[0], FALSE, NULL, NULL, error))
+          || !(key = read_file_b64 (a->files[1], TRUE, &raw, &raw_len, error)))
         return NULL;
       needs = cg_cert_key_needs_passphrase (raw, raw_len);
     }
   else
     {
-      if (!(p12 = read_file_b64 (a->files->pdata[0], TRUE, &raw, &raw_len, error)))
+      if (!(p12 = read_file_b64 (a->files[0], TRUE, &raw, &raw_len, error)))
         return NULL;
       if (g_strstr_len ((const char *) raw, raw_len, "-----BEGIN "))
         {
@@ -309,22 +199,28 @@ install_request (const char *command, InstallArgs *a, GError **error)
   cg_wipe (raw, raw_len);
   g_free (raw);
 
-  if (a->passphrase_fd >= 0)
-    passphrase = read_passphrase_fd (a->passphrase_fd, error);
-  else if (needs)
-    passphrase = prompt_passphrase (what, error);
-  if ((a->passphrase_fd >= 0 || needs) && !passphrase)
+  if (a->passphrase_fd >= 0 || needs)
     {
-      cg_wipe_str (key);
-      key = NULL;
-      cg_wipe_str (p12);
-      p12 = NULL;
-      return NULL;
+      g_autofree char *prompt = g_strdup_printf ("Passphrase for %s: ", what);
+      g_autofree char *no_terminal = g_strdup_printf (
+          "%s is protected by a passphrase and there is no terminal to ask on; give it with "
+          "--passphrase-fd N",
+          what);
+      passphrase = cg_ctl_read_passphrase (a->passphrase_fd, PASSPHRASE_MAX, prompt,
+                                           no_terminal, error);
+      if (!passphrase)
+        {
+          cg_wipe_str (key);
+          key = NULL;
+          cg_wipe_str (p12);
+          p12 = NULL;
+          return NULL;
+        }
     }
   json_t *request = json_pack ("{s:s, s:s*, s:s*, s:s*, s:s*, s:b, s:b}", "command", command,
-                               "chain", chain, "key", key, "pkcs12", p12, "passphrase", passphrase,
-                               "force", a->force, "stage", a->stage);
-  cg_wipe_str (passphrase);
+                               "chain", chain, "key", key, "pkcs12", p12, "passphrase",
+                               passphrase ? (const char *) passphrase->data : NULL, "force",
+                               a->force, "stage", a->stage);
   cg_wipe_str (key);
   key = NULL;
   cg_wipe_str (p12);
@@ -332,137 +228,19 @@ install_request (const char *command, InstallArgs *a, GError **error)
   return request;
 }
 
-static gboolean
-wants_help (int argc, char **argv)
+/* cert show, cert activate: no options, no arguments. */
+static int
+run_plain (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
 {
-  for (int i = 0; i < argc; i++)
-    if (g_str_equal (argv[i], "--help") || g_str_equal (argv[i], "-h"))
-      return TRUE;
-  return FALSE;
-}
-
-int
-cg_ctl_cert_run (const char *socket_path, gboolean json, int argc, char **argv)
-{
-  g_autoptr (GError) error = NULL;
-  json_auto_t *request = NULL;
-  const char *verb = argc > 2 ? argv[2] : NULL;
-  int rest_argc = argc > 3 ? argc - 3 : 0;
-  char **rest = argv + 3;
-
-  if (!verb || g_str_equal (verb, "--help") || g_str_equal (verb, "-h")
-      || g_str_equal (verb, "help"))
-    {
-      fputs (cert_help, verb ? stdout : stderr);
-      return verb ? 0 : EXIT_USAGE;
-    }
-
-  static const struct
-  {
-    const char *verb;
-    const char *help;
-  } helps[] = {
-    { "show", show_help },         { "install", install_help }, { "check", check_help },
-    { "generate", generate_help }, { "export", export_help },   { "activate", activate_help },
-  };
-  const char *help = NULL;
-  for (gsize i = 0; i < G_N_ELEMENTS (helps); i++)
-    if (g_str_equal (helps[i].verb, verb))
-      help = helps[i].help;
-  if (!help)
-    {
-      g_autofree char *m = g_strdup_printf ("unknown cert command '%s'", verb);
-      return usage (NULL, m);
-    }
-  if (wants_help (rest_argc, rest))
-    {
-      fputs (help, stdout);
-      return 0;
-    }
-  g_autofree char *verb_sp = g_strconcat (verb, " ", NULL);
-
-  if (g_str_equal (verb, "install") || g_str_equal (verb, "check"))
-    {
-      g_autoptr (GPtrArray) files = g_ptr_array_new ();
-      InstallArgs a = { .files = files };
-      int r = parse_install_args (verb_sp, rest_argc, rest, &a);
-      if (r)
-        return r;
-      g_autofree char *command = g_strconcat ("cert.", verb, NULL);
-      /* Not even a passphrase prompt for a socket someone else set up. */
-      if (!cg_admin_check_socket (socket_path, &error)
-          || !(request = install_request (command, &a, &error)))
-        return cg_ctl_fail (error);
-    }
-  else if (g_str_equal (verb, "generate"))
-    {
-      const char *type = NULL;
-      gint64 days = 0;
-      gboolean stage = FALSE;
-      for (int i = 0; i < rest_argc; i++)
-        {
-          const char *arg = rest[i];
-          const char **target = NULL;
-          const char *v = NULL;
-          if (g_str_equal (arg, "--stage"))
-            {
-              stage = TRUE;
-              continue;
-            }
-          if (g_str_has_prefix (arg, "--key-type"))
-            target = &type;
-          if (g_str_has_prefix (arg, "--key-type=") || g_str_has_prefix (arg, "--days="))
-            v = strchr (arg, '=') + 1;
-          else if ((g_str_equal (arg, "--key-type") || g_str_equal (arg, "--days"))
-                   && i + 1 < rest_argc)
-            v = rest[++i];
-          if (!v)
-            {
-              g_autofree char *m = g_strdup_printf ("unexpected argument '%s'", arg);
-              return usage (verb_sp, m);
-            }
-          if (target)
-            *target = v;
-          /* --days is for tests and short-lived setups; not in --help. */
-          else if (!g_ascii_string_to_signed (v, 10, 1, 3650, &days, NULL))
-            return usage (verb_sp, "--days takes a number from 1 to 3650");
-        }
-      CgKeyType t;
-      if (type && !cg_key_type_from_name (type, &t))
-        return usage (verb_sp, "--key-type is one of ecdsa-p256, ecdsa-p384, rsa-3072");
-      request = json_pack ("{s:s, s:s*}", "command", "cert.generate", "keyType", type);
-      if (days)
-        json_object_set_new (request, "days", json_integer (days));
-      if (stage)
-        json_object_set_new (request, "stage", json_true ());
-    }
-  else
-    {
-      if (rest_argc > 0)
-        {
-          g_autofree char *m = g_strdup_printf ("unexpected argument '%s'", rest[0]);
-          return usage (verb_sp, m);
-        }
-      g_autofree char *command = g_strconcat ("cert.", verb, NULL);
-      request = json_pack ("{s:s}", "command", command);
-    }
-
-  json_auto_t *result = cg_admin_call (socket_path, request, &error);
+  int status;
+  g_autofree char *command = g_strconcat ("cert.", verb->name, NULL);
+  json_auto_t *result = cg_ctl_ask_command (ctl, verb, argc, argv, command, &status);
   if (!result)
-    {
-      if (g_str_equal (verb, "check") && error->domain == CG_ERROR
-          && error->code != CG_ERROR_UNAVAILABLE)
-        g_prefix_error (&error, "install would refuse this: ");
-      return cg_ctl_fail (error);
-    }
-  if (json && !g_str_equal (verb, "export"))
-    {
-      cg_ctl_print_json (result);
-      return 0;
-    }
-
-  json_t *cert = json_object_get (result, "certificate");
-  if (g_str_equal (verb, "show"))
+    return status;
+  if (g_str_equal (verb->name, "activate"))
+    printf ("activated: serving %s from the next handshake\n",
+            cg_tool_str_or (json_object_get (result, "certificate"), "pin", "?"));
+  else
     {
       print_cert ("served certificate", json_object_get (result, "current"));
       json_t *next = json_object_get (result, "next");
@@ -471,33 +249,131 @@ cg_ctl_cert_run (const char *socket_path, gboolean json, int argc, char **argv)
       else
         printf ("next certificate: none staged\n");
     }
-  else if (g_str_equal (verb, "export"))
-    fputs (cg_ctl_str_or (result, "pem", ""), stdout);
-  else if (g_str_equal (verb, "check"))
-    {
-      print_warnings (result);
-      printf ("install would %s\n", cg_ctl_str_or (result, "action", "?"));
-      print_cert ("certificate", cert);
-    }
-  else if (g_str_equal (verb, "install"))
-    {
-      print_warnings (result);
-      if (json_is_true (json_object_get (result, "staged")))
-        printf ("staged %s: published as nextTlsPin; 'credgatectl cert activate' serves it\n",
-                cg_ctl_str_or (cert, "pin", "?"));
-      else
-        printf ("installed: serving %s from the next handshake\n", cg_ctl_str_or (cert, "pin", "?"));
-    }
-  else if (g_str_equal (verb, "generate") && json_is_true (json_object_get (result, "staged")))
-    printf ("generated a self-signed certificate (%s, %" JSON_INTEGER_FORMAT " days): staged %s, "
-            "published as nextTlsPin; 'credgatectl cert activate' serves it\n",
-            cg_ctl_str_or (cert, "keyType", "?"), json_integer_value (json_object_get (cert, "daysLeft")),
-            cg_ctl_str_or (cert, "pin", "?"));
-  else if (g_str_equal (verb, "generate"))
-    printf ("generated a self-signed certificate (%s, %" JSON_INTEGER_FORMAT " days): serving %s\n",
-            cg_ctl_str_or (cert, "keyType", "?"), json_integer_value (json_object_get (cert, "daysLeft")),
-            cg_ctl_str_or (cert, "pin", "?"));
-  else if (g_str_equal (verb, "activate"))
-    printf ("activated: serving %s from the next handshake\n", cg_ctl_str_or (cert, "pin", "?"));
   return 0;
 }
+
+/* cert export: the PEM, also with --json. */
+static int
+run_export (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
+{
+  int status = cg_ctl_parse (verb, NULL, 0, 0, NULL, &argc, &argv);
+  if (status >= 0)
+    return status;
+  json_auto_t *request = json_pack ("{s:s}", "command", "cert.export");
+  json_auto_t *result = cg_ctl_call (ctl, request, &status);
+  if (!result)
+    return status;
+  fputs (cg_tool_str_or (result, "pem", ""), stdout);
+  return 0;
+}
+
+/* cert install and cert check (a dry run of install). */
+static int
+run_install (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
+{
+  g_autoptr (GError) error = NULL;
+  g_autofree char *fd_text = NULL;
+  InstallArgs a = { 0 };
+  const GOptionEntry entries[] = {
+    { "force", 0, 0, G_OPTION_ARG_NONE, &a.force, NULL, NULL },
+    { "stage", 0, 0, G_OPTION_ARG_NONE, &a.stage, NULL, NULL },
+    { "passphrase-fd", 0, 0, G_OPTION_ARG_STRING, &fd_text, NULL, NULL },
+    { NULL },
+  };
+  int status = cg_ctl_parse (verb, entries, 1, 2,
+                             "CHAIN.pem KEY.pem, or one BUNDLE.p12 (or one PEM with both)",
+                             &argc, &argv);
+  if (status >= 0)
+    return status;
+  if (!cg_ctl_parse_fd (fd_text, &a.passphrase_fd))
+    return cg_ctl_usage (verb, "--passphrase-fd needs a descriptor number");
+  a.files = argv + 1;
+  a.n_files = argc - 1;
+  g_autofree char *command = g_strconcat ("cert.", verb->name, NULL);
+  gboolean check = g_str_equal (verb->name, "check");
+  /* Not even a passphrase prompt for a socket someone else set up. */
+  json_auto_t *request = NULL;
+  if (!cg_admin_check_socket (ctl->socket, &error)
+      || !(request = install_request (command, &a, &error)))
+    return cg_ctl_fail (error);
+  json_auto_t *result = cg_admin_call (ctl->socket, request, &error);
+  if (!result)
+    {
+      /* The agent's answer, not a failure to ask it. */
+      if (check && error->domain == CG_ERROR && error->code != CG_ERROR_AGENT_UNREACHABLE
+          && error->code != CG_ERROR_UNAVAILABLE)
+        g_prefix_error (&error, "install would refuse this: ");
+      return cg_ctl_fail (error);
+    }
+  if (ctl->json)
+    {
+      cg_tool_print_json (result);
+      return 0;
+    }
+  json_t *cert = json_object_get (result, "certificate");
+  print_warnings (result);
+  if (check)
+    {
+      printf ("install would %s\n", cg_tool_str_or (result, "action", "?"));
+      print_cert ("certificate", cert);
+    }
+  else if (json_is_true (json_object_get (result, "staged")))
+    printf ("staged %s: published as nextTlsPin; 'credgatectl cert activate' serves it\n",
+            cg_tool_str_or (cert, "pin", "?"));
+  else
+    printf ("installed: serving %s from the next handshake\n", cg_tool_str_or (cert, "pin", "?"));
+  return 0;
+}
+
+static int
+run_generate (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
+{
+  g_autofree char *type = NULL, *days_text = NULL;
+  gboolean stage = FALSE;
+  const GOptionEntry entries[] = {
+    { "key-type", 0, 0, G_OPTION_ARG_STRING, &type, NULL, NULL },
+    { "stage", 0, 0, G_OPTION_ARG_NONE, &stage, NULL, NULL },
+    /* For tests and short-lived setups; not in --help. */
+    { "days", 0, G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_STRING, &days_text, NULL, NULL },
+    { NULL },
+  };
+  int status = cg_ctl_parse (verb, entries, 0, 0, NULL, &argc, &argv);
+  if (status >= 0)
+    return status;
+  gint64 days = 0;
+  CgKeyType t;
+  if (days_text && !g_ascii_string_to_signed (days_text, 10, 1, 3650, &days, NULL))
+    return cg_ctl_usage (verb, "--days takes a number from 1 to 3650");
+  if (type && !cg_key_type_from_name (type, &t))
+    return cg_ctl_usage (verb, "--key-type is one of ecdsa-p256, ecdsa-p384, rsa-3072");
+  json_auto_t *request
+      = json_pack ("{s:s, s:s*}", "command", "cert.generate", "keyType", type);
+  if (days)
+    json_object_set_new (request, "days", json_integer (days));
+  if (stage)
+    json_object_set_new (request, "stage", json_true ());
+  json_auto_t *result = cg_ctl_ask (ctl, request, &status);
+  if (!result)
+    return status;
+  json_t *cert = json_object_get (result, "certificate");
+  printf ("generated a self-signed certificate (%s, %" JSON_INTEGER_FORMAT " days): ",
+          cg_tool_str_or (cert, "keyType", "?"),
+          json_integer_value (json_object_get (cert, "daysLeft")));
+  if (json_is_true (json_object_get (result, "staged")))
+    printf ("staged %s, published as nextTlsPin; 'credgatectl cert activate' serves it\n",
+            cg_tool_str_or (cert, "pin", "?"));
+  else
+    printf ("serving %s\n", cg_tool_str_or (cert, "pin", "?"));
+  return 0;
+}
+
+const CgCtlVerb cg_ctl_cert_verbs[] = {
+  { "cert", NULL, cert_help, NULL },
+  { "cert", "show", show_help, run_plain },
+  { "cert", "check", check_help, run_install },
+  { "cert", "install", install_help, run_install },
+  { "cert", "activate", activate_help, run_plain },
+  { "cert", "generate", generate_help, run_generate },
+  { "cert", "export", export_help, run_export },
+  { NULL },
+};

@@ -3,9 +3,7 @@
  * of enrolled clients, and revocation. */
 #include "config.h"
 
-#include "ctl/cg-ctl-client.h"
-#include "ctl/cg-ctl-util.h"
-#include "ctl/cg-admin-call.h"
+#include "ctl/cg-ctl.h"
 #include "common/cg-error.h"
 #include "common/cg-secure.h"
 
@@ -14,7 +12,7 @@
 
 
 static const char client_help[]
-    = "Usage: credgatectl client COMMAND [OPTIONS]\n"
+    = "Usage: credgatectl client SUBCOMMAND [OPTIONS]\n"
       "\n"
       "Client certificates: a second way in, next to access tokens.  A client enrolls\n"
       "once with a one-time code and from then on authenticates with a TLS client\n"
@@ -25,7 +23,7 @@ static const char client_help[]
       "  list                        enrolled clients and pending codes\n"
       "  revoke NAME                 refuse NAME's certificates from the next request\n"
       "\n"
-      "Run 'credgatectl client COMMAND --help' for the details of one.\n";
+      "Run 'credgatectl client SUBCOMMAND --help' for the details of one.\n" CG_CTL_HELP_FOOTER;
 
 static const char enroll_help[]
     = "Usage: credgatectl client enroll NAME [--expires DURATION] [--validity DURATION]\n"
@@ -40,7 +38,7 @@ static const char enroll_help[]
       "  --expires DURATION   how long the code works (default 1h, at most 7d)\n"
       "  --validity DURATION  how long the certificate is valid (default: client_cert_days\n"
       "                       in the agent's config, 395 days)\n"
-      "DURATION: a number with s, m, h or d (90s, 15m, 1h, 30d).\n";
+      "DURATION: a number with s, m, h or d (90s, 15m, 1h, 30d).\n" CG_CTL_HELP_FOOTER;
 
 static const char list_help[]
     = "Usage: credgatectl client list\n"
@@ -48,26 +46,19 @@ static const char list_help[]
       "Enrolled clients and pending codes: name, state (active, expired, revoked,\n"
       "superseded by a newer enrollment, or pending: a code not used yet), the SHA-256\n"
       "pin of the client's public key, the certificate's serial, when it was enrolled,\n"
-      "when it expires and when it was last used.  With --json, a JSON array.\n";
+      "when it expires and when it was last used.  With --json, a JSON array.\n" CG_CTL_HELP_FOOTER;
 
 static const char revoke_help[]
     = "Usage: credgatectl client revoke NAME\n"
       "\n"
       "Every certificate enrolled for NAME is refused (403 client_certificate_refused)\n"
       "from its next request on, also on a connection already open; a pending code for\n"
-      "NAME is dropped.  Enroll NAME again to let it back in.\n";
+      "NAME is dropped.  Enroll NAME again to let it back in.\n" CG_CTL_HELP_FOOTER;
 
 
-static int
-usage (const char *verb, const char *message)
-{
-  fprintf (stderr, "credgatectl: %s\nTry 'credgatectl client %s%s--help'.\n", message,
-           verb ? verb : "", verb ? " " : "");
-  return EXIT_USAGE;
-}
-
-gboolean
-cg_ctl_parse_duration (const char *text, gint64 *seconds)
+/* "90", "90s", "15m", "1h", "7d" → seconds; FALSE if it is none of these. */
+static gboolean
+parse_duration (const char *text, gint64 *seconds)
 {
   static const struct
   {
@@ -100,133 +91,77 @@ print_list (json_t *list)
           "enrolled", "expires", "last used");
   json_array_foreach (list, i, c)
     {
-      gboolean pending = g_strcmp0 (cg_ctl_str_or (c, "state", ""), "pending") == 0;
-      printf ("%-20s %-10s %-52s %-34s %-21s %-21s %s\n", cg_ctl_str_or (c, "name", "?"),
-              cg_ctl_str_or (c, "state", "?"), cg_ctl_str_or (c, "fingerprint", "-"), cg_ctl_str_or (c, "serial", "-"),
-              cg_ctl_str_or (c, "enrolled", "-"),
-              pending ? cg_ctl_str_or (c, "codeExpires", "-") : cg_ctl_str_or (c, "expires", "-"),
-              pending ? "(code not used yet)" : cg_ctl_str_or (c, "lastUsed", "never"));
+      gboolean pending = g_strcmp0 (cg_tool_str_or (c, "state", ""), "pending") == 0;
+      printf ("%-20s %-10s %-52s %-34s %-21s %-21s %s\n", cg_tool_str_or (c, "name", "?"),
+              cg_tool_str_or (c, "state", "?"), cg_tool_str_or (c, "fingerprint", "-"), cg_tool_str_or (c, "serial", "-"),
+              cg_tool_str_or (c, "enrolled", "-"),
+              pending ? cg_tool_str_or (c, "codeExpires", "-") : cg_tool_str_or (c, "expires", "-"),
+              pending ? "(code not used yet)" : cg_tool_str_or (c, "lastUsed", "never"));
     }
 }
 
-/* Parse one verb's options; *rest_argc/rest are what is left (program name
- * first).  Returns -1 to go on, or an exit status. */
 static int
-parse_verb (const char *verb, const char *help_text, GOptionEntry *entries, int *argc,
-            char ***argv)
+run_enroll (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
 {
-  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
-  g_autoptr (GError) error = NULL;
-  gboolean help = FALSE;
-  GOptionEntry help_entry[] = {
-    { "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
+  g_autofree char *expires = NULL, *validity = NULL;
+  const GOptionEntry entries[] = {
+    { "expires", 0, 0, G_OPTION_ARG_STRING, &expires, NULL, NULL },
+    { "validity", 0, 0, G_OPTION_ARG_STRING, &validity, NULL, NULL },
     { NULL },
   };
-  g_option_context_set_help_enabled (ctx, FALSE);
-  if (entries)
-    g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_add_main_entries (ctx, help_entry, NULL);
-  if (!g_option_context_parse (ctx, argc, argv, &error))
-    return usage (verb, error->message);
-  if (help)
-    {
-      fputs (help_text, stdout);
-      return 0;
-    }
-  return -1;
-}
-
-int
-cg_ctl_client_run (const char *socket_path, gboolean json, int argc, char **argv)
-{
-  g_autoptr (GError) error = NULL;
-  json_auto_t *request = NULL;
-  const char *verb = argc > 2 ? argv[2] : NULL;
-
-  if (!verb || g_str_equal (verb, "--help") || g_str_equal (verb, "-h")
-      || g_str_equal (verb, "help"))
-    {
-      fputs (client_help, verb ? stdout : stderr);
-      return verb ? 0 : EXIT_USAGE;
-    }
-  /* The verb's own argv: "credgatectl", then what follows the verb. */
-  int vargc = argc - 2;
-  g_autofree char **vargv = g_new0 (char *, vargc + 1);
-  vargv[0] = argv[0];
-  for (int i = 3; i < argc; i++)
-    vargv[i - 2] = argv[i];
-  char **pargv = vargv;
-  int r;
-
-  if (g_str_equal (verb, "enroll"))
-    {
-      g_autofree char *expires = NULL, *validity = NULL;
-      GOptionEntry entries[] = {
-        { "expires", 0, 0, G_OPTION_ARG_STRING, &expires, NULL, NULL },
-        { "validity", 0, 0, G_OPTION_ARG_STRING, &validity, NULL, NULL },
-        { NULL },
-      };
-      if ((r = parse_verb ("enroll", enroll_help, entries, &vargc, &pargv)) >= 0)
-        return r;
-      if (vargc != 2)
-        return usage ("enroll", vargc < 2 ? "'enroll' needs a NAME" : "too many arguments");
-      gint64 ttl = 0, valid = 0;
-      if (expires && !cg_ctl_parse_duration (expires, &ttl))
-        return usage ("enroll", "--expires takes a duration such as 15m, 1h or 2d");
-      if (validity && !cg_ctl_parse_duration (validity, &valid))
-        return usage ("enroll", "--validity takes a duration such as 30d or 395d");
-      request = json_pack ("{s:s, s:s}", "command", "client.enroll", "name", pargv[1]);
-      if (expires)
-        json_object_set_new (request, "expiresSeconds", json_integer (ttl));
-      if (validity)
-        json_object_set_new (request, "validitySeconds", json_integer (valid));
-    }
-  else if (g_str_equal (verb, "list"))
-    {
-      if ((r = parse_verb ("list", list_help, NULL, &vargc, &pargv)) >= 0)
-        return r;
-      if (vargc != 1)
-        return usage ("list", "'list' takes no arguments");
-      request = json_pack ("{s:s}", "command", "client.list");
-    }
-  else if (g_str_equal (verb, "revoke"))
-    {
-      if ((r = parse_verb ("revoke", revoke_help, NULL, &vargc, &pargv)) >= 0)
-        return r;
-      if (vargc != 2)
-        return usage ("revoke", vargc < 2 ? "'revoke' needs a NAME" : "too many arguments");
-      request = json_pack ("{s:s, s:s}", "command", "client.revoke", "name", pargv[1]);
-    }
-  else
-    {
-      g_autofree char *m = g_strdup_printf ("unknown client command '%s'", verb);
-      return usage (NULL, m);
-    }
-
-  json_auto_t *result = cg_admin_call (socket_path, request, &error);
+  int status = cg_ctl_parse (verb, entries, 1, 1, "a NAME", &argc, &argv);
+  if (status >= 0)
+    return status;
+  gint64 ttl = 0, valid = 0;
+  if (expires && !parse_duration (expires, &ttl))
+    return cg_ctl_usage (verb, "--expires takes a duration such as 15m, 1h or 2d");
+  if (validity && !parse_duration (validity, &valid))
+    return cg_ctl_usage (verb, "--validity takes a duration such as 30d or 395d");
+  json_auto_t *request = json_pack ("{s:s, s:s}", "command", "client.enroll", "name", argv[1]);
+  if (expires)
+    json_object_set_new (request, "expiresSeconds", json_integer (ttl));
+  if (validity)
+    json_object_set_new (request, "validitySeconds", json_integer (valid));
+  json_auto_t *result = cg_ctl_call (ctl, request, &status);
   if (!result)
-    return cg_ctl_fail (error);
-
-  if (g_str_equal (verb, "enroll"))
-    {
-      /* The code alone on stdout, as for tokens; the rest to stderr. */
-      printf ("%s\n", cg_ctl_str_or (result, "code", ""));
-      fflush (stdout);
-      fprintf (stderr,
-               "enrollment code for client \"%s\": single use, until %s; the certificate "
-               "will be valid %" JSON_INTEGER_FORMAT " days\n",
-               cg_ctl_str_or (result, "name", "?"), cg_ctl_str_or (result, "codeExpires", "?"),
-               json_integer_value (json_object_get (result, "validitySeconds")) / 86400);
-    }
-  else if (json)
-    {
-      char *text = json_dumps (result, JSON_INDENT (2));
-      puts (text);
-      free (text);
-    }
-  else if (g_str_equal (verb, "list"))
-    print_list (result);
-  else
-    printf ("revoked %s\n", cg_ctl_str_or (result, "name", "?"));
+    return status;
+  /* The code alone on stdout, as for tokens (also with --json); the rest
+   * to stderr. */
+  printf ("%s\n", cg_tool_str_or (result, "code", ""));
+  fflush (stdout);
+  fprintf (stderr,
+           "enrollment code for client \"%s\": single use, until %s; the certificate "
+           "will be valid %" JSON_INTEGER_FORMAT " days\n",
+           cg_tool_str_or (result, "name", "?"), cg_tool_str_or (result, "codeExpires", "?"),
+           json_integer_value (json_object_get (result, "validitySeconds")) / 86400);
   return 0;
 }
+
+/* client list, client revoke NAME */
+static int
+run_list_revoke (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
+{
+  gboolean revoke = g_str_equal (verb->name, "revoke");
+  int status = cg_ctl_parse (verb, NULL, revoke, revoke, "a NAME", &argc, &argv);
+  if (status >= 0)
+    return status;
+  g_autofree char *command = g_strconcat ("client.", verb->name, NULL);
+  json_auto_t *request
+      = json_pack ("{s:s, s:s*}", "command", command, "name", revoke ? argv[1] : NULL);
+  json_auto_t *result = cg_ctl_ask (ctl, request, &status);
+  if (!result)
+    return status;
+  if (revoke)
+    printf ("revoked %s\n", cg_tool_str_or (result, "name", "?"));
+  else
+    print_list (result);
+  return 0;
+}
+
+const CgCtlVerb cg_ctl_client_verbs[] = {
+  { "client", NULL, client_help, NULL },
+  { "client", "enroll", enroll_help, run_enroll },
+  { "client", "list", list_help, run_list_revoke },
+  { "client", "revoke", revoke_help, run_list_revoke },
+  { NULL },
+};

@@ -1,26 +1,16 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* credgatectl: the host admin's tool.  It talks to the running agent over
  * the admin socket only; it never opens the state directory itself, so the
- * agent stays the one writer of keys and records. */
+ * agent stays the one writer of keys and records.  This file parses the
+ * global options and finds the command in the tables of ctl/cg-ctl-*.c;
+ * each command parses its own options (ctl/cg-ctl.h). */
 #include "config.h"
 
-#include "ctl/cg-ctl-util.h"
-#include "ctl/cg-admin-call.h"
+#include "ctl/cg-ctl.h"
 #include "admin/cg-admin-proto.h"
-#include "ctl/cg-ctl-cert.h"
-#include "ctl/cg-ctl-backup.h"
-#include "ctl/cg-ctl-help.h"
-#include "ctl/cg-ctl-client.h"
-#include "common/cg-error.h"
-#include "common/cg-file.h"
-#include "common/cg-json.h"
-#include "common/cg-secure.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
-#include <unistd.h>
-
 
 static const char usage_text[]
     = "Usage: credgatectl [--socket PATH] [--json] COMMAND [ARGS]\n"
@@ -67,102 +57,81 @@ static const char usage_text[]
       "\n"
       "Exit status: 0 success, 1 refused by the agent, 2 usage, 3 agent unreachable.\n";
 
-static gboolean opt_json;
+static const CgCtlVerb *const tables[] = {
+  cg_ctl_basic_verbs,
+  cg_ctl_cert_verbs,
+  cg_ctl_client_verbs,
+  cg_ctl_backup_verbs,
+};
 
-static int usage_error (const char *fmt, ...) G_GNUC_PRINTF (1, 2);
-
-static int
-usage_error (const char *fmt, ...)
+static gboolean
+is_help (const char *arg)
 {
-  va_list ap;
-  va_start (ap, fmt);
-  fprintf (stderr, "credgatectl: ");
-  vfprintf (stderr, fmt, ap);
-  va_end (ap);
-  fprintf (stderr, "\nTry 'credgatectl --help'.\n");
-  return EXIT_USAGE;
+  return g_str_equal (arg, "--help") || g_str_equal (arg, "-h") || g_str_equal (arg, "help");
 }
 
-
-
-
-static void
-print_status (json_t *s)
+/* The row for @group and @name (NULL: the group's own row). */
+static const CgCtlVerb *
+find_verb (const char *group, const char *name)
 {
-  printf ("agent:         %s %s\n", cg_ctl_str_or (s, "agent", "?"), cg_ctl_str_or (s, "version", "?"));
-  printf ("pid:           %" JSON_INTEGER_FORMAT "\n", json_integer_value (json_object_get (s, "pid")));
-  size_t i;
-  json_t *u;
-  json_array_foreach (json_object_get (s, "listening"), i, u)
-    printf ("listening:     %s\n", json_string_value (u));
-  printf ("certificate:   %s\n", cg_ctl_str_or (s, "tlsPin", "-"));
-  if (json_is_integer (json_object_get (s, "tlsExpiresInDays")))
-    printf ("  expires in:  %" JSON_INTEGER_FORMAT " days (%s)\n",
-            json_integer_value (json_object_get (s, "tlsExpiresInDays")),
-            cg_ctl_str_or (s, "tlsOrigin", "?"));
-  if (json_is_string (json_object_get (s, "tlsWarning")))
-    printf ("  WARNING:     %s\n", cg_ctl_str_or (s, "tlsWarning", ""));
-  if (json_is_string (json_object_get (s, "nextTlsPin")))
-    printf ("  staged next: %s ('credgatectl cert activate' serves it)\n",
-            cg_ctl_str_or (s, "nextTlsPin", ""));
-  printf ("secret store:  %s\n", cg_ctl_str_or (s, "secretStore", "?"));
-  printf ("sealing key:   %s\n", cg_ctl_str_or (s, "kid", "-"));
-  printf ("credentials:   %" JSON_INTEGER_FORMAT "\n",
-          json_integer_value (json_object_get (s, "credentials")));
-  printf ("tokens:        %" JSON_INTEGER_FORMAT "\n",
-          json_integer_value (json_object_get (s, "tokens")));
-  printf ("clients:       %" JSON_INTEGER_FORMAT " enrolled\n",
-          json_integer_value (json_object_get (s, "clients")));
-  printf ("state dir:     %s\n", cg_ctl_str_or (s, "stateDir", "-"));
+  for (gsize t = 0; t < G_N_ELEMENTS (tables); t++)
+    for (const CgCtlVerb *v = tables[t]; v->group; v++)
+      if (g_str_equal (v->group, group) && (name ? v->name && g_str_equal (v->name, name) : !v->name))
+        return v;
+  return NULL;
 }
 
-static void
-print_table (json_t *rows, const char *const *columns)
-{
-  size_t i;
-  json_t *row;
-  for (const char *const *c = columns; *c; c++)
-    printf ("%-32s", *c);
-  printf ("\n");
-  json_array_foreach (rows, i, row)
-    {
-      for (const char *const *c = columns; *c; c++)
-        {
-          json_t *v = json_object_get (row, *c);
-          if (json_is_integer (v))
-            printf ("%-32" JSON_INTEGER_FORMAT, json_integer_value (v));
-          else
-            printf ("%-32s", json_is_string (v) ? json_string_value (v) : "-");
-        }
-      printf ("\n");
-    }
-}
-
-/* Read the EncryptedCredential from stdin: bounded, surrounding
- * whitespace dropped. */
+/* "create, list, revoke": the group's subcommands (transfer full). */
 static char *
-read_stdin_jwe (GError **error)
+subcommands_of (const char *group)
 {
-  char *text = NULL;
-  gsize len = 0;
-  if (!cg_fd_read_capped (STDIN_FILENO, "standard input", 512 * 1024, &text, &len, error))
-    return NULL;
-  g_strstrip (text);
-  if (!*text)
+  g_autoptr (GString) list = g_string_new (NULL);
+  for (gsize t = 0; t < G_N_ELEMENTS (tables); t++)
+    for (const CgCtlVerb *v = tables[t]; v->group; v++)
+      if (g_str_equal (v->group, group) && v->name)
+        g_string_append_printf (list, "%s%s", list->len ? ", " : "", v->name);
+  return g_string_free (g_steal_pointer (&list), FALSE);
+}
+
+/* credgatectl GROUP [NAME] ARGS…: find the row and run it with ARGS after
+ * argv[0]. */
+static int
+dispatch (const CgCtl *ctl, int argc, char **argv)
+{
+  const char *group = argv[1];
+  const CgCtlVerb *verb = find_verb (group, NULL);
+  if (!verb)
+    return cg_tool_usage (NULL, "unknown command '%s'", group);
+  int skip = 2;
+  if (!verb->run)
     {
-      g_free (text);
-      g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID,
-                           "no EncryptedCredential on standard input");
-      return NULL;
+      g_autofree char *subs = subcommands_of (group);
+      if (argc < 3)
+        return cg_ctl_usage (verb, "'%s' needs a subcommand: %s", group, subs);
+      if (is_help (argv[2]))
+        {
+          fputs (verb->help, stdout);
+          return 0;
+        }
+      verb = find_verb (group, argv[2]);
+      if (!verb)
+        return cg_tool_usage (group, "unknown subcommand '%s' (%s takes %s)", argv[2], group, subs);
+      skip = 3;
     }
-  return text;
+  /* The command's own argv: "credgatectl", then its arguments. */
+  int vargc = argc - skip + 1;
+  g_autofree char **vargv = g_new0 (char *, vargc + 1);
+  vargv[0] = argv[0];
+  for (int i = skip; i < argc; i++)
+    vargv[i - skip + 1] = argv[i];
+  return verb->run (ctl, verb, vargc, vargv);
 }
 
 int
 main (int argc, char **argv)
 {
   g_autofree char *opt_socket = NULL;
-  gboolean opt_help = FALSE;
+  gboolean opt_help = FALSE, opt_json = FALSE;
   GOptionEntry entries[] = {
     { "socket", 0, 0, G_OPTION_ARG_FILENAME, &opt_socket, NULL, NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, NULL, NULL },
@@ -172,158 +141,22 @@ main (int argc, char **argv)
   g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
   g_autoptr (GError) error = NULL;
 
-  /* credgatectl holds passphrases, keys and resolved plaintexts: no core
-   * dumps, no ptrace by other processes of the admin's user. */
-  if (!cg_harden_process (&error))
+  if (!cg_tool_init ("credgatectl", &error))
     return cg_ctl_fail (error);
-  cg_json_use_wiping_allocator ();
   g_option_context_set_help_enabled (ctx, FALSE);
+  /* The global options come before COMMAND; the rest is the command's. */
   g_option_context_set_strict_posix (ctx, TRUE);
   g_option_context_add_main_entries (ctx, entries, NULL);
   if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    return usage_error ("%s", error->message);
+    return cg_tool_usage (NULL, "%s", error->message);
   if (opt_help)
     {
       fputs (usage_text, stdout);
       return 0;
     }
   if (argc < 2)
-    return usage_error ("%s", "no command given");
-  int help_status;
-  if (cg_ctl_help_handle (argc, argv, &help_status))
-    return help_status;
-
-  g_autofree char *socket_path = opt_socket ? g_strdup (opt_socket)
-                                            : cg_admin_default_socket ();
-  const char *group = argv[1];
-  const char *verb = argc > 2 ? argv[2] : NULL;
-  const char *arg = argc > 3 ? argv[3] : NULL;
-  json_auto_t *request = NULL;
-  int expected_args = 0;  /* after group (and verb) */
-
-  if (g_str_equal (group, "cert"))
-    return cg_ctl_cert_run (socket_path, opt_json, argc, argv);
-  if (g_str_equal (group, "client"))
-    return cg_ctl_client_run (socket_path, opt_json, argc, argv);
-  if (g_str_equal (group, "backup") || g_str_equal (group, "restore")
-      || g_str_equal (group, "escrow"))
-    return cg_ctl_backup_run (socket_path, opt_json, argc, argv);
-  else if (g_str_equal (group, "status"))
-    {
-      request = json_pack ("{s:s}", "command", "status");
-      expected_args = 2;
-      verb = NULL;
-    }
-  else if (g_str_equal (group, "decrypt"))
-    {
-      const char *context = NULL;
-      if (argc == 4 && g_str_equal (argv[2], "--context"))
-        context = argv[3];
-      else if (argc == 3 && g_str_has_prefix (argv[2], "--context="))
-        context = argv[2] + strlen ("--context=");
-      else if (argc != 2)
-        return usage_error ("decrypt takes only --context NAME; the value comes on %s",
-                            "standard input");
-      char *jwe = read_stdin_jwe (&error);
-      if (!jwe)
-        return cg_ctl_fail (error);
-      request = json_pack ("{s:s, s:s, s:s*}", "command", "decrypt", "encryptedCredential", jwe,
-                           "context", context);
-      g_free (jwe);
-      expected_args = argc;
-    }
-  else if (g_str_equal (group, "token") || g_str_equal (group, "credential")
-           || g_str_equal (group, "key"))
-    {
-      if (!verb)
-        return usage_error ("'%s' needs a subcommand", group);
-      gboolean takes_name = !g_str_equal (verb, "list") && !g_str_equal (verb, "rotate");
-      static const char *const token_verbs[] = { "create", "list", "revoke", NULL };
-      static const char *const credential_verbs[] = { "list", "delete", "resolve", NULL };
-      static const char *const key_verbs[] = { "list", "rotate", "retire", NULL };
-      const char *const *verbs = g_str_equal (group, "token")        ? token_verbs
-                                 : g_str_equal (group, "credential") ? credential_verbs
-                                                                     : key_verbs;
-      gboolean known = g_strv_contains (verbs, verb);
-      if (!known)
-        return usage_error ("unknown subcommand '%s'", verb);
-      if (takes_name && !arg)
-        return usage_error ("'%s' needs a NAME", verb);
-      g_autofree char *command = g_strdup_printf ("%s.%s", group, verb);
-      request = json_pack ("{s:s, s:s*}", "command", command, "name", takes_name ? arg : NULL);
-      expected_args = takes_name ? 4 : 3;
-      /* key retire KID --force: a key still in use (see key list). */
-      if (g_str_equal (group, "key") && g_str_equal (verb, "retire") && argc == 5
-          && g_str_equal (argv[4], "--force"))
-        {
-          json_object_set_new (request, "force", json_true ());
-          expected_args = 5;
-        }
-    }
-  else
-    return usage_error ("unknown command '%s'", group);
-
-  if (argc > expected_args)
-    return usage_error ("unexpected argument '%s'", argv[expected_args]);
-
-  json_auto_t *result = cg_admin_call (socket_path, request, &error);
-  if (!result)
-    return cg_ctl_fail (error);
-
-  if (opt_json && !(g_str_equal (group, "token") && g_str_equal (verb, "create")))
-    {
-      cg_ctl_print_json (result);
-      return 0;
-    }
-
-  if (g_str_equal (group, "status"))
-    print_status (result);
-  else if (g_str_equal (group, "decrypt"))
-    {
-      const char *value = json_string_value (json_object_get (result, "value"));
-      if (value)
-        fwrite (value, 1, json_string_length (json_object_get (result, "value")), stdout);
-      else
-        {
-          gsize len = 0;
-          guchar *raw = g_base64_decode (cg_ctl_str_or (result, "valueBase64", ""), &len);
-          fwrite (raw, 1, len, stdout);
-          cg_wipe (raw, len);
-          g_free (raw);
-        }
-      fflush (stdout);
-    }
-  else if (g_str_equal (group, "key") && g_str_equal (verb, "rotate"))
-    printf ("%s\n", cg_ctl_str_or (result, "kid", ""));
-  else if (g_str_equal (group, "key") && g_str_equal (verb, "list"))
-    {
-      size_t i;
-      json_t *k;
-      printf ("%-44s %-21s %6s %7s %-21s %s\n", "kid", "created", "age", "opened",
-              "last opened", "state");
-      json_array_foreach (result, i, k)
-        {
-          g_autofree char *age = g_strdup_printf (
-              "%" JSON_INTEGER_FORMAT "d", json_integer_value (json_object_get (k, "ageDays")));
-          printf ("%-44s %-21s %6s %7" JSON_INTEGER_FORMAT " %-21s %s\n", cg_ctl_str_or (k, "kid", "?"),
-                  cg_ctl_str_or (k, "created", "?"), age,
-                  json_integer_value (json_object_get (k, "opened")),
-                  cg_ctl_str_or (k, "lastOpened", "never"),
-                  json_is_true (json_object_get (k, "current"))   ? "current"
-                  : json_is_true (json_object_get (k, "retired")) ? "retired"
-                                                                  : "old (still opens)");
-        }
-    }
-  else if (g_str_equal (verb, "create"))
-    /* The token alone, so that $(credgatectl token create ci) works. */
-    printf ("%s\n", cg_ctl_str_or (result, "token", ""));
-  else if (g_str_equal (verb, "list"))
-    print_table (result, g_str_equal (group, "token")
-                             ? (const char *const[]){ "name", "created", "last_used", NULL }
-                             : (const char *const[]){ "name", "type", "version", "updated", NULL });
-  else if (g_str_equal (verb, "resolve"))
-    cg_ctl_print_json (result);
-  else
-    printf ("%s %s\n", verb, arg);
-  return 0;
+    return cg_tool_usage (NULL, "no command given");
+  g_autofree char *socket = opt_socket ? g_strdup (opt_socket) : cg_admin_default_socket ();
+  CgCtl ctl = { .socket = socket, .json = opt_json };
+  return dispatch (&ctl, argc, argv);
 }

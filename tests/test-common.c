@@ -139,6 +139,11 @@ test_error_names (void)
   g_assert_cmpuint (cg_error_http_status (CG_ERROR_TOO_LARGE), ==, 413);
   g_assert_cmpint (cg_error_code_from_name ("secret_store_unavailable"), ==, CG_ERROR_UNAVAILABLE);
   g_assert_cmpint (cg_error_code_from_name ("no_such"), ==, CG_ERROR_FAILED);
+  /* "Cannot reach the agent" is a code of its own, not the secret store's. */
+  g_assert_cmpstr (cg_error_code_name (CG_ERROR_AGENT_UNREACHABLE), ==, "agent_unreachable");
+  g_assert_cmpint (cg_error_code_from_name ("agent_unreachable"), ==,
+                   CG_ERROR_AGENT_UNREACHABLE);
+  g_assert_cmpint (CG_ERROR_AGENT_UNREACHABLE, !=, CG_ERROR_UNAVAILABLE);
 }
 
 static void

@@ -1,0 +1,168 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* What every credgatectl command shares: option parsing, usage errors,
+ * exit statuses, the passphrase, one call to the agent. */
+#include "config.h"
+
+#include "ctl/cg-ctl.h"
+#include "ctl/cg-admin-call.h"
+#include "cmdline/cg-prompt.h"
+#include "common/cg-error.h"
+#include "common/cg-file.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+static char *
+verb_title (const CgCtlVerb *verb)
+{
+  return verb->name ? g_strdup_printf ("%s %s", verb->group, verb->name) : g_strdup (verb->group);
+}
+
+int
+cg_ctl_usage (const CgCtlVerb *verb, const char *fmt, ...)
+{
+  g_autofree char *title = verb ? verb_title (verb) : NULL;
+  va_list ap;
+  va_start (ap, fmt);
+  int status = cg_tool_usagev (title, fmt, ap);
+  va_end (ap);
+  return status;
+}
+
+/* A passphrase is never an argument: argv is readable by every user. */
+static gboolean
+is_passphrase_arg (const char *arg)
+{
+  return (g_str_has_prefix (arg, "--passphrase") || g_str_has_prefix (arg, "--password"))
+         && !g_str_equal (arg, "--passphrase-fd") && !g_str_has_prefix (arg, "--passphrase-fd=");
+}
+
+int
+cg_ctl_parse (const CgCtlVerb *verb, const GOptionEntry *entries, int min, int max,
+              const char *what, int *argc, char ***argv)
+{
+  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
+  g_autoptr (GError) error = NULL;
+  gboolean help = FALSE;
+  const GOptionEntry help_entry[] = {
+    { "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
+    { NULL },
+  };
+  for (int i = 1; i < *argc; i++)
+    {
+      if (g_str_equal ((*argv)[i], "--"))
+        break;
+      if (is_passphrase_arg ((*argv)[i]))
+        return cg_ctl_usage (verb, "a passphrase is never taken from the command line; "
+                                   "use --passphrase-fd N or the prompt");
+    }
+  g_option_context_set_help_enabled (ctx, FALSE);
+  if (entries)
+    g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_main_entries (ctx, help_entry, NULL);
+  if (!g_option_context_parse (ctx, argc, argv, &error))
+    {
+      /* --help anywhere wins over a mistake elsewhere on the line. */
+      for (int i = 1; i < *argc; i++)
+        if (g_str_equal ((*argv)[i], "--help") || g_str_equal ((*argv)[i], "-h"))
+          help = TRUE;
+      if (!help)
+        return cg_ctl_usage (verb, "%s", error->message);
+    }
+  if (help)
+    {
+      fputs (verb->help, stdout);
+      return 0;
+    }
+  int n = *argc - 1;
+  if (n < min)
+    return cg_ctl_usage (verb, "'%s%s%s' needs %s", verb->group, verb->name ? " " : "",
+                         verb->name ? verb->name : "", what);
+  if (n > max)
+    return cg_ctl_usage (verb, "unexpected argument '%s'", (*argv)[max + 1]);
+  return -1;
+}
+
+int
+cg_ctl_fail (const GError *error)
+{
+  return cg_tool_fail (error, g_error_matches (error, CG_ERROR, CG_ERROR_AGENT_UNREACHABLE)
+                                  ? CG_EXIT_UNREACHABLE
+                                  : CG_EXIT_FAILED);
+}
+
+gboolean
+cg_ctl_parse_fd (const char *text, int *fd)
+{
+  guint64 n = 0;
+  *fd = -1;
+  if (!text)
+    return TRUE;
+  if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXINT, &n, NULL))
+    return FALSE;
+  *fd = (int) n;
+  return TRUE;
+}
+
+CgBuf *
+cg_ctl_read_passphrase (int fd, gsize max, const char *prompt, const char *no_terminal,
+                        GError **error)
+{
+  if (fd < 0)
+    return cg_prompt_secret (prompt, max, no_terminal, error);
+
+  char *text = NULL;
+  gsize len = 0;
+  g_autofree char *what = g_strdup_printf ("passphrase descriptor %d", fd);
+  /* Room for the line's end, which is not part of the passphrase. */
+  if (!cg_fd_read_capped (fd, what, max + 2, &text, &len, error))
+    return NULL;
+  gsize read_len = len;
+  if (len && text[len - 1] == '\n')
+    len--;
+  if (len && text[len - 1] == '\r')
+    len--;
+  CgBuf *pass = len <= max ? cg_buf_new_copy (text, len) : NULL;
+  cg_wipe (text, read_len);
+  g_free (text);
+  if (!pass)
+    g_set_error (error, CG_ERROR, CG_ERROR_TOO_LARGE,
+                 "the passphrase on descriptor %d is longer than %" G_GSIZE_FORMAT " bytes", fd,
+                 max);
+  return pass;
+}
+
+json_t *
+cg_ctl_call (const CgCtl *ctl, json_t *request, int *status)
+{
+  g_autoptr (GError) error = NULL;
+  json_t *result = cg_admin_call (ctl->socket, request, &error);
+  if (!result)
+    *status = cg_ctl_fail (error);
+  return result;
+}
+
+json_t *
+cg_ctl_ask (const CgCtl *ctl, json_t *request, int *status)
+{
+  json_t *result = cg_ctl_call (ctl, request, status);
+  if (result && ctl->json)
+    {
+      cg_tool_print_json (result);
+      json_decref (result);
+      *status = 0;
+      return NULL;
+    }
+  return result;
+}
+
+json_t *
+cg_ctl_ask_command (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv,
+                    const char *command, int *status)
+{
+  if ((*status = cg_ctl_parse (verb, NULL, 0, 0, NULL, &argc, &argv)) >= 0)
+    return NULL;
+  json_auto_t *request = json_pack ("{s:s}", "command", command);
+  return cg_ctl_ask (ctl, request, status);
+}
