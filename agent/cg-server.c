@@ -266,7 +266,10 @@ bind_listen (const char *addr, guint port, GError **error)
   if (fd < 0)
     {
       int e = errno;
-      g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot listen on %s: %s", addr, g_strerror (e));
+      /* A host without IPv6: a code of its own, so that the caller can
+       * fall back without reading the (maybe translated) message. */
+      g_set_error (error, CG_ERROR, e == EAFNOSUPPORT ? CG_ERROR_UNSUPPORTED : CG_ERROR_IO,
+                   "cannot listen on %s: %s", addr, g_strerror (e));
       return -1;
     }
   int one = 1, zero = 0;
@@ -279,7 +282,8 @@ bind_listen (const char *addr, guint port, GError **error)
     {
       int e = errno;
       close (fd);
-      g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot listen on %s port %u: %s%s", addr, port,
+      g_set_error (error, CG_ERROR, e == EAFNOSUPPORT ? CG_ERROR_UNSUPPORTED : CG_ERROR_IO,
+                   "cannot listen on %s port %u: %s%s", addr, port,
                    g_strerror (e),
                    e == EADDRINUSE ? " (another program is using this port; choose one with "
                                      "--port)"
@@ -371,7 +375,7 @@ cg_server_bind (CgAgent *agent, GError **error)
       g_autoptr (GError) v6_error = NULL;
       if (!add_listener (server, "::", &v6_error))
         {
-          if (strstr (v6_error->message, "Address family not supported") == NULL)
+          if (!g_error_matches (v6_error, CG_ERROR, CG_ERROR_UNSUPPORTED))
             {
               g_propagate_error (error, g_steal_pointer (&v6_error));
               goto fail;
