@@ -26,7 +26,7 @@ restore_and_reraise (int sig)
   if (fd >= 0)
     {
       tcsetattr (fd, TCSAFLUSH, &saved_termios);
-      (void) !write (fd, "\n", 1);
+      (void)!write (fd, "\n", 1);
     }
   /* Blocked while this handler runs: delivered, with its default action,
    * as soon as it returns. */
@@ -52,9 +52,9 @@ read_line (int fd, guint8 *buf, gsize max)
       if (len == max)
         over = TRUE;
       else
-        buf[len++] = (guint8) c;
+        buf[len++] = (guint8)c;
     }
-  return over ? -1 : (gssize) len;
+  return over ? -1 : (gssize)len;
 }
 
 CgBuf *
@@ -83,7 +83,7 @@ cg_prompt_secret (const char *prompt, gsize max, const char *no_terminal, GError
   quiet.c_lflag |= ICANON;
   quiet_fd = fd;
   gboolean ok = tcsetattr (fd, TCSAFLUSH, &quiet) == 0
-                && write (fd, prompt, strlen (prompt)) == (ssize_t) strlen (prompt);
+                && write (fd, prompt, strlen (prompt)) == (ssize_t)strlen (prompt);
   CgBuf *buf = cg_buf_new (max);
   gssize len = ok ? read_line (fd, buf->data, max) : 0;
 
@@ -91,7 +91,7 @@ cg_prompt_secret (const char *prompt, gsize max, const char *no_terminal, GError
   quiet_fd = -1;
   for (gsize i = 0; i < G_N_ELEMENTS (restore_signals); i++)
     sigaction (restore_signals[i], &old[i], NULL);
-  (void) !write (fd, "\n", 1);
+  (void)!write (fd, "\n", 1);
   close (fd);
 
   if (!ok)

@@ -15,7 +15,6 @@ G_BEGIN_DECLS
  * or SIGQUIT, after which the signal does what it would have done.  With
  * no terminal to ask on: CG_ERROR_INVALID with @no_terminal as the
  * message.  (transfer full, wiped on free) */
-CgBuf *cg_prompt_secret (const char *prompt, gsize max, const char *no_terminal,
-                         GError **error);
+CgBuf *cg_prompt_secret (const char *prompt, gsize max, const char *no_terminal, GError **error);
 
 G_END_DECLS

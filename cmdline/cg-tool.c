@@ -52,8 +52,8 @@ cg_tool_usagev (const char *command, const char *fmt, va_list ap)
 {
   g_autofree char *msg = g_strdup_vprintf (fmt, ap);
   g_strdelimit (msg, "\r\n", ' ');
-  fprintf (stderr, "%s: %s (try '%s%s%s --help')\n", tool_name, msg, tool_name,
-           command ? " " : "", command ? command : "");
+  fprintf (stderr, "%s: %s (try '%s%s%s --help')\n", tool_name, msg, tool_name, command ? " " : "",
+           command ? command : "");
   return CG_EXIT_USAGE;
 }
 

@@ -26,9 +26,9 @@ typedef enum
   CG_EXIT_REFUSED = 7,      /* refused: already encrypted, cannot decrypt (--verify) */
 } CgExit;
 
-/* First thing in main(): remembers @name for messages, turns off core dumps and ptrace (cg_harden_process) and makes jansson
- * wipe what it frees.  FALSE if the kernel refused; print it with
- * cg_tool_fail. */
+/* First thing in main(): remembers @name for messages, turns off core dumps and ptrace
+ * (cg_harden_process) and makes jansson wipe what it frees.  FALSE if the kernel refused; print it
+ * with cg_tool_fail. */
 gboolean cg_tool_init (const char *name, GError **error);
 /* The name given to cg_tool_init (borrowed). */
 const char *cg_tool_name (void);

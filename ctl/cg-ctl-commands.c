@@ -230,116 +230,116 @@ run_decrypt (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
 const CgCtlVerb cg_ctl_basic_verbs[] = {
   { "status", NULL,
     "Usage: credgatectl status\n"
-  "\n"
-  "The agent's state: version, pid, listening addresses, the served certificate's\n"
-  "pin and expiry (and a staged next one), the secret store's state, the current\n"
-  "sealing key, how many credentials and tokens it holds, its state directory.\n"
-  "With --json, the same as a JSON object.\n" CG_CTL_HELP_FOOTER,
+    "\n"
+    "The agent's state: version, pid, listening addresses, the served certificate's\n"
+    "pin and expiry (and a staged next one), the secret store's state, the current\n"
+    "sealing key, how many credentials and tokens it holds, its state directory.\n"
+    "With --json, the same as a JSON object.\n" CG_CTL_HELP_FOOTER,
     run_status },
 
   { "token", NULL,
     "Usage: credgatectl token create NAME | list | revoke NAME\n"
-  "\n"
-  "Access tokens for the HTTPS API (Authorization: Bearer).  The agent keeps only\n"
-  "an HMAC of each one.\n"
-  "\n"
-  "  create NAME   make a token; it is printed once, alone on a line\n"
-  "  list          tokens by name, when made and last used (never the tokens)\n"
-  "  revoke NAME   revoke a token; effective on its next request\n"
-  "\n"
-  "Run 'credgatectl token SUBCOMMAND --help' for the details of one.\n" CG_CTL_HELP_FOOTER, NULL },
+    "\n"
+    "Access tokens for the HTTPS API (Authorization: Bearer).  The agent keeps only\n"
+    "an HMAC of each one.\n"
+    "\n"
+    "  create NAME   make a token; it is printed once, alone on a line\n"
+    "  list          tokens by name, when made and last used (never the tokens)\n"
+    "  revoke NAME   revoke a token; effective on its next request\n"
+    "\n"
+    "Run 'credgatectl token SUBCOMMAND --help' for the details of one.\n" CG_CTL_HELP_FOOTER, NULL },
   { "token", "create",
     "Usage: credgatectl token create NAME\n"
-  "\n"
-  "Makes an access token called NAME ([A-Za-z0-9._-], up to 128) and prints it once,\n"
-  "alone on a line, so that TOKEN=$(credgatectl token create ci) works.  The agent\n"
-  "keeps only its HMAC: a lost token cannot be shown again; revoke it and make another.\n" CG_CTL_HELP_FOOTER,
+    "\n"
+    "Makes an access token called NAME ([A-Za-z0-9._-], up to 128) and prints it once,\n"
+    "alone on a line, so that TOKEN=$(credgatectl token create ci) works.  The agent\n"
+    "keeps only its HMAC: a lost token cannot be shown again; revoke it and make another.\n" CG_CTL_HELP_FOOTER,
     run_named },
   { "token", "list",
     "Usage: credgatectl token list\n"
-  "\n"
-  "Lists the tokens by name, with when each was made and last used.  The tokens\n"
-  "themselves are never shown.\n" CG_CTL_HELP_FOOTER,
+    "\n"
+    "Lists the tokens by name, with when each was made and last used.  The tokens\n"
+    "themselves are never shown.\n" CG_CTL_HELP_FOOTER,
     run_plain },
   { "token", "revoke",
     "Usage: credgatectl token revoke NAME\n"
-  "\n"
-  "Revokes the token NAME: its next request is refused (401), also on a connection\n"
-  "kept alive.\n" CG_CTL_HELP_FOOTER,
+    "\n"
+    "Revokes the token NAME: its next request is refused (401), also on a connection\n"
+    "kept alive.\n" CG_CTL_HELP_FOOTER,
     run_named },
 
   { "credential", NULL,
     "Usage: credgatectl credential list | delete NAME | resolve NAME\n"
-  "\n"
-  "The credentials the agent holds, sealed under its master key.\n"
-  "\n"
-  "  list            stored credentials: name, type, version, last change (no secrets)\n"
-  "  delete NAME     remove a stored credential\n"
-  "  resolve NAME    print a stored credential as JSON, secret included\n"
-  "\n"
-  "Run 'credgatectl credential SUBCOMMAND --help' for the details of one.\n" CG_CTL_HELP_FOOTER, NULL },
+    "\n"
+    "The credentials the agent holds, sealed under its master key.\n"
+    "\n"
+    "  list            stored credentials: name, type, version, last change (no secrets)\n"
+    "  delete NAME     remove a stored credential\n"
+    "  resolve NAME    print a stored credential as JSON, secret included\n"
+    "\n"
+    "Run 'credgatectl credential SUBCOMMAND --help' for the details of one.\n" CG_CTL_HELP_FOOTER, NULL },
   { "credential", "list",
     "Usage: credgatectl credential list\n"
-  "\n"
-  "Lists the stored credentials: name, type, version and last change.  Metadata\n"
-  "only, never a secret.\n" CG_CTL_HELP_FOOTER,
+    "\n"
+    "Lists the stored credentials: name, type, version and last change.  Metadata\n"
+    "only, never a secret.\n" CG_CTL_HELP_FOOTER,
     run_plain },
   { "credential", "delete",
     "Usage: credgatectl credential delete NAME\n"
-  "\n"
-  "Removes the stored credential NAME.\n" CG_CTL_HELP_FOOTER,
+    "\n"
+    "Removes the stored credential NAME.\n" CG_CTL_HELP_FOOTER,
     run_named },
   { "credential", "resolve",
     "Usage: credgatectl credential resolve NAME\n"
-  "\n"
-  "Prints the stored credential NAME as JSON, its secret included, for a local\n"
-  "program.  The admin socket is the only way a plaintext leaves the agent.\n" CG_CTL_HELP_FOOTER,
+    "\n"
+    "Prints the stored credential NAME as JSON, its secret included, for a local\n"
+    "program.  The admin socket is the only way a plaintext leaves the agent.\n" CG_CTL_HELP_FOOTER,
     run_named },
 
   { "decrypt", NULL,
     "Usage: credgatectl decrypt [--context NAME] < value.jwe\n"
-  "\n"
-  "Reads an EncryptedCredential on standard input and prints the value it seals\n"
-  "on standard output, as it was sealed (no newline added).\n"
-  "\n"
-  "  --context NAME   the context the value was sealed with (a linked service's\n"
-  "                   name); a value with a context opens only when it is named,\n"
-  "                   one without only when none is\n" CG_CTL_HELP_FOOTER,
+    "\n"
+    "Reads an EncryptedCredential on standard input and prints the value it seals\n"
+    "on standard output, as it was sealed (no newline added).\n"
+    "\n"
+    "  --context NAME   the context the value was sealed with (a linked service's\n"
+    "                   name); a value with a context opens only when it is named,\n"
+    "                   one without only when none is\n" CG_CTL_HELP_FOOTER,
     run_decrypt },
 
   { "key", NULL,
     "Usage: credgatectl key list | rotate | retire KID [--force]\n"
-  "\n"
-  "The sealing keys EncryptedCredentials are sealed to.\n"
-  "\n"
-  "  list                  sealing keys: kid, age, values opened and when last,\n"
-  "                        current / old / retired\n"
-  "  rotate                make a new current sealing key; old ones keep opening\n"
-  "  retire KID [--force]  stop a non-current key from opening anything\n"
-  "\n"
-  "Run 'credgatectl key SUBCOMMAND --help' for the details of one.\n" CG_CTL_HELP_FOOTER, NULL },
+    "\n"
+    "The sealing keys EncryptedCredentials are sealed to.\n"
+    "\n"
+    "  list                  sealing keys: kid, age, values opened and when last,\n"
+    "                        current / old / retired\n"
+    "  rotate                make a new current sealing key; old ones keep opening\n"
+    "  retire KID [--force]  stop a non-current key from opening anything\n"
+    "\n"
+    "Run 'credgatectl key SUBCOMMAND --help' for the details of one.\n" CG_CTL_HELP_FOOTER, NULL },
   { "key", "list",
     "Usage: credgatectl key list\n"
-  "\n"
-  "Lists the sealing keys: kid, when made and age in days, how many values each\n"
-  "opened and when it last did, and whether it is current, old (still opens) or\n"
-  "retired.\n" CG_CTL_HELP_FOOTER,
+    "\n"
+    "Lists the sealing keys: kid, when made and age in days, how many values each\n"
+    "opened and when it last did, and whether it is current, old (still opens) or\n"
+    "retired.\n" CG_CTL_HELP_FOOTER,
     run_plain },
   { "key", "rotate",
     "Usage: credgatectl key rotate\n"
-  "\n"
-  "Makes a new current sealing key (published in /v1/info) and prints its kid.\n"
-  "Values sealed to older keys keep opening; 'credgate-encrypt-value --rewrap' moves\n"
-  "them to the new one.\n" CG_CTL_HELP_FOOTER,
+    "\n"
+    "Makes a new current sealing key (published in /v1/info) and prints its kid.\n"
+    "Values sealed to older keys keep opening; 'credgate-encrypt-value --rewrap' moves\n"
+    "them to the new one.\n" CG_CTL_HELP_FOOTER,
     run_plain },
   { "key", "retire",
     "Usage: credgatectl key retire KID [--force]\n"
-  "\n"
-  "Stops the non-current key KID from opening anything.  It stays in the keyring,\n"
-  "so backups keep it.  Refused while the key opened a value in the last 30 days\n"
-  "(see 'key list'): rewrap what still uses it first.\n"
-  "\n"
-  "  --force   retire it all the same\n" CG_CTL_HELP_FOOTER,
+    "\n"
+    "Stops the non-current key KID from opening anything.  It stays in the keyring,\n"
+    "so backups keep it.  Refused while the key opened a value in the last 30 days\n"
+    "(see 'key list'): rewrap what still uses it first.\n"
+    "\n"
+    "  --force   retire it all the same\n" CG_CTL_HELP_FOOTER,
     run_named },
   { NULL },
 };

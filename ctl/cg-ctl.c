@@ -101,7 +101,7 @@ cg_ctl_parse_fd (const char *text, int *fd)
     return TRUE;
   if (!g_ascii_string_to_unsigned (text, 10, 0, G_MAXINT, &n, NULL))
     return FALSE;
-  *fd = (int) n;
+  *fd = (int)n;
   return TRUE;
 }
 

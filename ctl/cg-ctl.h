@@ -13,9 +13,9 @@ G_BEGIN_DECLS
  * of commands, and the parsing each one does with GOptionContext. */
 
 /* The end of every command's --help. */
-#define CG_CTL_HELP_FOOTER                                                                   \
-  "\n"                                                                                       \
-  "Global options (before COMMAND): --socket PATH (the agent's admin socket), --json.\n" \
+#define CG_CTL_HELP_FOOTER                                                                         \
+  "\n"                                                                                             \
+  "Global options (before COMMAND): --socket PATH (the agent's admin socket), --json.\n"           \
   "Exit status: 0 success, 1 refused by the agent, 2 usage, 3 agent unreachable.\n"
 
 typedef struct

@@ -76,7 +76,8 @@ find_verb (const char *group, const char *name)
 {
   for (gsize t = 0; t < G_N_ELEMENTS (tables); t++)
     for (const CgCtlVerb *v = tables[t]; v->group; v++)
-      if (g_str_equal (v->group, group) && (name ? v->name && g_str_equal (v->name, name) : !v->name))
+      if (g_str_equal (v->group, group)
+          && (name ? v->name && g_str_equal (v->name, name) : !v->name))
         return v;
   return NULL;
 }
