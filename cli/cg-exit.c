@@ -6,42 +6,37 @@
 #include "common/cg-error.h"
 #include "protocol/cg-client.h"
 
+/* The exit status for each error that has one of its own; any other is
+ * CG_EXIT_FAILED. */
+static const struct
+{
+  gboolean client; /* CG_CLIENT_ERROR, else CG_ERROR */
+  gint code;
+  CgExit status;
+} exit_table[] = {
+  { TRUE, CG_CLIENT_ERROR_UNREACHABLE, CG_EXIT_UNREACHABLE },
+  { TRUE, CG_CLIENT_ERROR_TLS, CG_EXIT_UNREACHABLE },
+  { TRUE, CG_CLIENT_ERROR_PIN_MISMATCH, CG_EXIT_PIN },
+  { TRUE, CG_CLIENT_ERROR_BUSY, CG_EXIT_UNAUTHORIZED },
+  { FALSE, CG_ERROR_UNAUTHORIZED, CG_EXIT_UNAUTHORIZED },
+  { FALSE, CG_ERROR_FORBIDDEN, CG_EXIT_UNAUTHORIZED },
+  { FALSE, CG_ERROR_INVALID, CG_EXIT_BAD_INPUT },
+  { FALSE, CG_ERROR_TOO_LARGE, CG_EXIT_BAD_INPUT },
+  { FALSE, CG_ERROR_UNSUPPORTED, CG_EXIT_BAD_INPUT },
+  { FALSE, CG_ERROR_NOT_FOUND, CG_EXIT_BAD_INPUT },
+  { FALSE, CG_ERROR_EXISTS, CG_EXIT_REFUSED },
+  { FALSE, CG_ERROR_CONFLICT, CG_EXIT_REFUSED },
+  { FALSE, CG_ERROR_DECRYPT, CG_EXIT_REFUSED },
+  { FALSE, CG_ERROR_AGENT_UNREACHABLE, CG_EXIT_UNREACHABLE },
+};
+
 CgExit
 cg_exit_for_error (const GError *error)
 {
-  if (error->domain == CG_CLIENT_ERROR)
-    switch (error->code)
-      {
-      case CG_CLIENT_ERROR_UNREACHABLE:
-      case CG_CLIENT_ERROR_TLS:
-        return CG_EXIT_UNREACHABLE;
-      case CG_CLIENT_ERROR_PIN_MISMATCH:
-        return CG_EXIT_PIN;
-      case CG_CLIENT_ERROR_BUSY:
-        return CG_EXIT_UNAUTHORIZED;
-      default:
-        return CG_EXIT_FAILED;
-      }
-  if (error->domain == CG_ERROR)
-    switch (error->code)
-      {
-      case CG_ERROR_UNAUTHORIZED:
-      case CG_ERROR_FORBIDDEN:
-        return CG_EXIT_UNAUTHORIZED;
-      case CG_ERROR_INVALID:
-      case CG_ERROR_TOO_LARGE:
-      case CG_ERROR_UNSUPPORTED:
-      case CG_ERROR_NOT_FOUND:
-        return CG_EXIT_BAD_INPUT;
-      case CG_ERROR_EXISTS:
-      case CG_ERROR_CONFLICT:
-      case CG_ERROR_DECRYPT:
-        return CG_EXIT_REFUSED;
-      case CG_ERROR_AGENT_UNREACHABLE:
-        return CG_EXIT_UNREACHABLE;
-      default:
-        return CG_EXIT_FAILED;
-      }
+  for (gsize i = 0; i < G_N_ELEMENTS (exit_table); i++)
+    if (error->domain == (exit_table[i].client ? CG_CLIENT_ERROR : CG_ERROR)
+        && error->code == exit_table[i].code)
+      return exit_table[i].status;
   return CG_EXIT_FAILED;
 }
 

@@ -141,7 +141,6 @@ main (int argc, char **argv)
 {
   CgEncryptOptions o = { 0 };
   g_auto (OptionStrings) str = { 0 };
-  gboolean help = FALSE;
   int r;
   const GOptionEntry entries[] = {
     { "agent", 0, 0, G_OPTION_ARG_STRING, &str.agent, NULL, NULL },
@@ -161,24 +160,15 @@ main (int argc, char **argv)
     { "client-cert", 0, 0, G_OPTION_ARG_FILENAME, &str.client_cert, NULL, NULL },
     { "client-key", 0, 0, G_OPTION_ARG_FILENAME, &str.client_key, NULL, NULL },
     { "in-place", 'i', G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &o.in_place, NULL, NULL },
-    { "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
     { NULL },
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
   g_autoptr (GError) error = NULL;
 
   setlocale (LC_ALL, "");
   if (!cg_tool_init ("credgate-encrypt-value", &error))
     return cg_exit_fail (error);
-  g_option_context_set_help_enabled (ctx, FALSE);
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    return cg_tool_usage (NULL, "%s", error->message);
-  if (help)
-    {
-      fputs (usage_text, stdout);
-      return CG_EXIT_OK;
-    }
+  if ((r = cg_tool_parse (entries, FALSE, NULL, usage_text, &argc, &argv)) >= 0)
+    return r;
   if (argc > 1)
     return cg_tool_usage (NULL, "unexpected argument \"%s\": the value is never taken from the "
                                 "command line; give it on stdin, with --input FILE or at the "

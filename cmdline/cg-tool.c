@@ -57,6 +57,37 @@ cg_tool_usagev (const char *command, const char *fmt, va_list ap)
   return CG_EXIT_USAGE;
 }
 
+int
+cg_tool_parse (const GOptionEntry *entries, gboolean stop_at_argument, const char *command,
+               const char *help, int *argc, char ***argv)
+{
+  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
+  g_autoptr (GError) error = NULL;
+  gboolean want_help = FALSE;
+  const GOptionEntry help_entry[] = {
+    { "help", 'h', 0, G_OPTION_ARG_NONE, &want_help, NULL, NULL },
+    { NULL },
+  };
+  g_option_context_set_help_enabled (ctx, FALSE);
+  g_option_context_set_strict_posix (ctx, stop_at_argument);
+  if (entries)
+    g_option_context_add_main_entries (ctx, entries, NULL);
+  g_option_context_add_main_entries (ctx, help_entry, NULL);
+  if (!g_option_context_parse (ctx, argc, argv, &error))
+    {
+      for (int i = 1; i < *argc && !want_help; i++)
+        want_help = g_str_equal ((*argv)[i], "--help") || g_str_equal ((*argv)[i], "-h");
+      if (!want_help)
+        return cg_tool_usage (command, "%s", error->message);
+    }
+  if (want_help)
+    {
+      fputs (help, stdout);
+      return 0;
+    }
+  return -1;
+}
+
 void
 cg_tool_print_json (json_t *value)
 {

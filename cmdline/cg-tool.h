@@ -41,6 +41,16 @@ int cg_tool_fail (const GError *error, int status);
 int cg_tool_usage (const char *command, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
 int cg_tool_usagev (const char *command, const char *fmt, va_list ap) G_GNUC_PRINTF (2, 0);
 
+/* Parse @entries (may be NULL) and -h/--help with GOptionContext; with
+ * @stop_at_argument, stop at the first argument that is not an option
+ * (a tool's global options, before its COMMAND).  --help anywhere wins
+ * over a mistake elsewhere on the line: @help is printed on stdout.
+ * @command names the command in usage errors (NULL: the tool itself).
+ * Returns -1 to go on, with @argc and @argv what remains (argv[0] first),
+ * 0 after printing the help, or CG_EXIT_USAGE after a usage error. */
+int cg_tool_parse (const GOptionEntry *entries, gboolean stop_at_argument, const char *command,
+                   const char *help, int *argc, char ***argv);
+
 /* Indented JSON on stdout, any value; the text is wiped after (it may hold
  * a secret). */
 void cg_tool_print_json (json_t *value);

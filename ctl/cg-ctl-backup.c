@@ -167,6 +167,37 @@ run_backup (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
 }
 
 static void
+print_token_row (json_t *t)
+{
+  printf ("  %-32s created %s, last used %s\n", cg_tool_str_or (t, "name", "?"),
+          cg_tool_str_or (t, "created", "?"), cg_tool_str_or (t, "lastUsed", "never"));
+}
+
+static void
+print_client_row (json_t *c)
+{
+  printf ("  %-32s serial %s, enrolled %s, %s\n", cg_tool_str_or (c, "name", "?"),
+          cg_tool_str_or (c, "serial", "?"), cg_tool_str_or (c, "enrolled", "?"),
+          json_object_get (c, "revoked") && !json_is_null (json_object_get (c, "revoked"))
+              ? "revoked"
+              : "works");
+}
+
+/* "N INTRO:" and a row each, for a list a restore brought back; nothing
+ * for an empty one. */
+static void
+print_restored (json_t *list, const char *intro, void (*print_row) (json_t *row))
+{
+  size_t i;
+  json_t *row;
+  if (!json_array_size (list))
+    return;
+  printf ("%zu %s:\n", json_array_size (list), intro);
+  json_array_foreach (list, i, row)
+    print_row (row);
+}
+
+static void
 print_restore (json_t *r)
 {
   printf ("restored (%s): %" JSON_INTEGER_FORMAT " sealing keys, %" JSON_INTEGER_FORMAT
@@ -187,19 +218,11 @@ print_restore (json_t *r)
                 : "this agent has its own tokens");
   /* Every token the backup held works again, including one revoked on the
    * old agent after the backup was made: name them all. */
-  json_t *restored = json_object_get (r, "tokens");
-  if (json_array_size (restored))
-    {
-      size_t i;
-      json_t *t;
-      printf ("%zu tokens restored, working here as they did when the backup was made; revoke "
-              "any revoked since ('credgatectl token revoke NAME'), or restore with "
-              "--no-tokens:\n",
-              json_array_size (restored));
-      json_array_foreach (restored, i, t)
-        printf ("  %-32s created %s, last used %s\n", cg_tool_str_or (t, "name", "?"),
-                cg_tool_str_or (t, "created", "?"), cg_tool_str_or (t, "lastUsed", "never"));
-    }
+  print_restored (json_object_get (r, "tokens"),
+                  "tokens restored, working here as they did when the backup was made; revoke "
+                  "any revoked since ('credgatectl token revoke NAME'), or restore with "
+                  "--no-tokens",
+                  print_token_row);
 
   json_int_t clients = json_integer_value (json_object_get (r, "clientsSkipped"));
   const char *why = cg_tool_str_or (r, "clientsSkippedReason", "");
@@ -212,22 +235,11 @@ print_restore (json_t *r)
                                          : "this agent has its own client certificates");
   /* The same for client certificates: one revoked on the old agent after
    * the backup works here again; name the ones that work. */
-  restored = json_object_get (r, "clients");
-  if (json_array_size (restored))
-    {
-      size_t i;
-      json_t *c;
-      printf ("%zu client certificates restored with their client CA; the "
-              "ones not revoked in the backup work here again: revoke any revoked since "
-              "('credgatectl client revoke NAME'), or restore with --no-tokens:\n",
-              json_array_size (restored));
-      json_array_foreach (restored, i, c)
-        printf ("  %-32s serial %s, enrolled %s, %s\n", cg_tool_str_or (c, "name", "?"),
-                cg_tool_str_or (c, "serial", "?"), cg_tool_str_or (c, "enrolled", "?"),
-                json_object_get (c, "revoked") && !json_is_null (json_object_get (c, "revoked"))
-                    ? "revoked"
-                    : "works");
-    }
+  print_restored (json_object_get (r, "clients"),
+                  "client certificates restored with their client CA; the ones not revoked in "
+                  "the backup work here again: revoke any revoked since ('credgatectl client "
+                  "revoke NAME'), or restore with --no-tokens",
+                  print_client_row);
 
   json_t *cert = json_object_get (r, "certificate");
   if (!cert)
@@ -442,12 +454,9 @@ print_recipient (json_t *r)
 }
 
 static int
-run_escrow_status (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
+print_escrow_status (json_t *result)
 {
-  int status;
-  json_auto_t *result = cg_ctl_ask_command (ctl, verb, argc, argv, "escrow.status", &status);
-  if (!result)
-    return status;
+  int status = 0;
   size_t i;
   json_t *r;
   json_t *list = json_object_get (result, "recipients");
@@ -456,7 +465,6 @@ run_escrow_status (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **arg
   else
     printf ("escrow signer %s\n",
             cg_tool_str_or (result, "signer", "NONE (escrow is not signed)"));
-  status = 0;
   json_array_foreach (list, i, r)
     if (!print_recipient (r))
       status = CG_EXIT_FAILED;
@@ -539,6 +547,6 @@ const CgCtlVerb cg_ctl_backup_verbs[] = {
     "Lists the escrow signing key's fingerprint and, per escrow recipient, its signed\n"
     "manifest's number, which keys it can recover and any file there the agent did not\n"
     "write.  Exit status 1 when a recipient lacks a key or holds such a file.\n" CG_CTL_HELP_FOOTER,
-    run_escrow_status },
+    cg_ctl_run_show, print_escrow_status },
   { NULL },
 };

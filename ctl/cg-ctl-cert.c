@@ -228,27 +228,23 @@ install_request (const char *command, InstallArgs *a, GError **error)
   return request;
 }
 
-/* cert show, cert activate: no options, no arguments. */
 static int
-run_plain (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
+print_show (json_t *result)
 {
-  int status;
-  g_autofree char *command = g_strconcat ("cert.", verb->name, NULL);
-  json_auto_t *result = cg_ctl_ask_command (ctl, verb, argc, argv, command, &status);
-  if (!result)
-    return status;
-  if (g_str_equal (verb->name, "activate"))
-    printf ("activated: serving %s from the next handshake\n",
-            cg_tool_str_or (json_object_get (result, "certificate"), "pin", "?"));
+  print_cert ("served certificate", json_object_get (result, "current"));
+  json_t *next = json_object_get (result, "next");
+  if (json_is_object (next))
+    print_cert ("next certificate, staged ('cert activate' serves it)", next);
   else
-    {
-      print_cert ("served certificate", json_object_get (result, "current"));
-      json_t *next = json_object_get (result, "next");
-      if (json_is_object (next))
-        print_cert ("next certificate, staged ('cert activate' serves it)", next);
-      else
-        printf ("next certificate: none staged\n");
-    }
+    printf ("next certificate: none staged\n");
+  return 0;
+}
+
+static int
+print_activated (json_t *result)
+{
+  printf ("activated: serving %s from the next handshake\n",
+          cg_tool_str_or (json_object_get (result, "certificate"), "pin", "?"));
   return 0;
 }
 
@@ -369,10 +365,10 @@ run_generate (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
 
 const CgCtlVerb cg_ctl_cert_verbs[] = {
   { "cert", NULL, cert_help, NULL },
-  { "cert", "show", show_help, run_plain },
+  { "cert", "show", show_help, cg_ctl_run_show, print_show },
   { "cert", "check", check_help, run_install },
   { "cert", "install", install_help, run_install },
-  { "cert", "activate", activate_help, run_plain },
+  { "cert", "activate", activate_help, cg_ctl_run_show, print_activated },
   { "cert", "generate", generate_help, run_generate },
   { "cert", "export", export_help, run_export },
   { NULL },

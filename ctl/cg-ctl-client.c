@@ -82,7 +82,7 @@ parse_duration (const char *text, gint64 *seconds)
 }
 
 
-static void
+static int
 print_list (json_t *list)
 {
   size_t i;
@@ -98,6 +98,7 @@ print_list (json_t *list)
               pending ? cg_tool_str_or (c, "codeExpires", "-") : cg_tool_str_or (c, "expires", "-"),
               pending ? "(code not used yet)" : cg_tool_str_or (c, "lastUsed", "never"));
     }
+  return 0;
 }
 
 static int
@@ -137,31 +138,24 @@ run_enroll (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
   return 0;
 }
 
-/* client list, client revoke NAME */
 static int
-run_list_revoke (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
+run_revoke (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
 {
-  gboolean revoke = g_str_equal (verb->name, "revoke");
-  int status = cg_ctl_parse (verb, NULL, revoke, revoke, "a NAME", &argc, &argv);
+  int status = cg_ctl_parse (verb, NULL, 1, 1, "a NAME", &argc, &argv);
   if (status >= 0)
     return status;
-  g_autofree char *command = g_strconcat ("client.", verb->name, NULL);
-  json_auto_t *request
-      = json_pack ("{s:s, s:s*}", "command", command, "name", revoke ? argv[1] : NULL);
+  json_auto_t *request = json_pack ("{s:s, s:s}", "command", "client.revoke", "name", argv[1]);
   json_auto_t *result = cg_ctl_ask (ctl, request, &status);
   if (!result)
     return status;
-  if (revoke)
-    printf ("revoked %s\n", cg_tool_str_or (result, "name", "?"));
-  else
-    print_list (result);
+  printf ("revoked %s\n", cg_tool_str_or (result, "name", "?"));
   return 0;
 }
 
 const CgCtlVerb cg_ctl_client_verbs[] = {
   { "client", NULL, client_help, NULL },
   { "client", "enroll", enroll_help, run_enroll },
-  { "client", "list", list_help, run_list_revoke },
-  { "client", "revoke", revoke_help, run_list_revoke },
+  { "client", "list", list_help, cg_ctl_run_show, print_list },
+  { "client", "revoke", revoke_help, run_revoke },
   { NULL },
 };

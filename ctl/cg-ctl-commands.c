@@ -12,7 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
-static void
+static int
 print_status (json_t *s)
 {
   printf ("agent:         %s %s\n", cg_tool_str_or (s, "agent", "?"), cg_tool_str_or (s, "version", "?"));
@@ -40,6 +40,7 @@ print_status (json_t *s)
   printf ("clients:       %" JSON_INTEGER_FORMAT " enrolled\n",
           json_integer_value (json_object_get (s, "clients")));
   printf ("state dir:     %s\n", cg_tool_str_or (s, "stateDir", "-"));
+  return 0;
 }
 
 static void
@@ -84,7 +85,7 @@ read_stdin_jwe (GError **error)
   return text;
 }
 
-static void
+static int
 print_keys (json_t *keys)
 {
   size_t i;
@@ -103,6 +104,7 @@ print_keys (json_t *keys)
               : json_is_true (json_object_get (k, "retired")) ? "retired"
                                                               : "old (still opens)");
     }
+  return 0;
 }
 
 /* GROUP NAME [ARG]: the request {"command": "GROUP.NAME", "name": ARG},
@@ -134,17 +136,6 @@ simple_call (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv, con
   return cg_ctl_ask (ctl, request, status);
 }
 
-static int
-run_status (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
-{
-  int status;
-  json_auto_t *result = cg_ctl_ask_command (ctl, verb, argc, argv, "status", &status);
-  if (!result)
-    return status;
-  print_status (result);
-  return 0;
-}
-
 /* token create NAME, token revoke NAME, credential delete NAME, … */
 static int
 run_named (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
@@ -163,25 +154,25 @@ run_named (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
   return 0;
 }
 
-/* token list, credential list, key list, key rotate */
 static int
-run_plain (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
+print_tokens (json_t *result)
 {
-  int status;
-  json_auto_t *result = simple_call (ctl, verb, argc, argv, NULL, &status);
-  if (!result)
-    return status;
-  if (g_str_equal (verb->group, "key"))
-    {
-      if (g_str_equal (verb->name, "rotate"))
-        printf ("%s\n", cg_tool_str_or (result, "kid", ""));
-      else
-        print_keys (result);
-    }
-  else if (g_str_equal (verb->group, "token"))
-    print_table (result, (const char *const[]){ "name", "created", "last_used", NULL });
-  else
-    print_table (result, (const char *const[]){ "name", "type", "version", "updated", NULL });
+  print_table (result, (const char *const[]){ "name", "created", "last_used", NULL });
+  return 0;
+}
+
+static int
+print_credentials (json_t *result)
+{
+  print_table (result, (const char *const[]){ "name", "type", "version", "updated", NULL });
+  return 0;
+}
+
+/* key rotate: the new kid alone. */
+static int
+print_kid (json_t *result)
+{
+  printf ("%s\n", cg_tool_str_or (result, "kid", ""));
   return 0;
 }
 
@@ -235,7 +226,7 @@ const CgCtlVerb cg_ctl_basic_verbs[] = {
     "pin and expiry (and a staged next one), the secret store's state, the current\n"
     "sealing key, how many credentials and tokens it holds, its state directory.\n"
     "With --json, the same as a JSON object.\n" CG_CTL_HELP_FOOTER,
-    run_status },
+    cg_ctl_run_show, print_status },
 
   { "token", NULL,
     "Usage: credgatectl token create NAME | list | revoke NAME\n"
@@ -260,7 +251,7 @@ const CgCtlVerb cg_ctl_basic_verbs[] = {
     "\n"
     "Lists the tokens by name, with when each was made and last used.  The tokens\n"
     "themselves are never shown.\n" CG_CTL_HELP_FOOTER,
-    run_plain },
+    cg_ctl_run_show, print_tokens },
   { "token", "revoke",
     "Usage: credgatectl token revoke NAME\n"
     "\n"
@@ -283,7 +274,7 @@ const CgCtlVerb cg_ctl_basic_verbs[] = {
     "\n"
     "Lists the stored credentials: name, type, version and last change.  Metadata\n"
     "only, never a secret.\n" CG_CTL_HELP_FOOTER,
-    run_plain },
+    cg_ctl_run_show, print_credentials },
   { "credential", "delete",
     "Usage: credgatectl credential delete NAME\n"
     "\n"
@@ -324,14 +315,14 @@ const CgCtlVerb cg_ctl_basic_verbs[] = {
     "Lists the sealing keys: kid, when made and age in days, how many values each\n"
     "opened and when it last did, and whether it is current, old (still opens) or\n"
     "retired.\n" CG_CTL_HELP_FOOTER,
-    run_plain },
+    cg_ctl_run_show, print_keys },
   { "key", "rotate",
     "Usage: credgatectl key rotate\n"
     "\n"
     "Makes a new current sealing key (published in /v1/info) and prints its kid.\n"
     "Values sealed to older keys keep opening; 'credgate-encrypt-value --rewrap' moves\n"
     "them to the new one.\n" CG_CTL_HELP_FOOTER,
-    run_plain },
+    cg_ctl_run_show, print_kid },
   { "key", "retire",
     "Usage: credgatectl key retire KID [--force]\n"
     "\n"

@@ -42,13 +42,6 @@ int
 cg_ctl_parse (const CgCtlVerb *verb, const GOptionEntry *entries, int min, int max,
               const char *what, int *argc, char ***argv)
 {
-  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
-  g_autoptr (GError) error = NULL;
-  gboolean help = FALSE;
-  const GOptionEntry help_entry[] = {
-    { "help", 'h', 0, G_OPTION_ARG_NONE, &help, NULL, NULL },
-    { NULL },
-  };
   for (int i = 1; i < *argc; i++)
     {
       if (g_str_equal ((*argv)[i], "--"))
@@ -57,24 +50,10 @@ cg_ctl_parse (const CgCtlVerb *verb, const GOptionEntry *entries, int min, int m
         return cg_ctl_usage (verb, "a passphrase is never taken from the command line; "
                                    "use --passphrase-fd N or the prompt");
     }
-  g_option_context_set_help_enabled (ctx, FALSE);
-  if (entries)
-    g_option_context_add_main_entries (ctx, entries, NULL);
-  g_option_context_add_main_entries (ctx, help_entry, NULL);
-  if (!g_option_context_parse (ctx, argc, argv, &error))
-    {
-      /* --help anywhere wins over a mistake elsewhere on the line. */
-      for (int i = 1; i < *argc; i++)
-        if (g_str_equal ((*argv)[i], "--help") || g_str_equal ((*argv)[i], "-h"))
-          help = TRUE;
-      if (!help)
-        return cg_ctl_usage (verb, "%s", error->message);
-    }
-  if (help)
-    {
-      fputs (verb->help, stdout);
-      return 0;
-    }
+  g_autofree char *title = verb_title (verb);
+  int status = cg_tool_parse (entries, FALSE, title, verb->help, argc, argv);
+  if (status >= 0)
+    return status;
   int n = *argc - 1;
   if (n < min)
     return cg_ctl_usage (verb, "'%s%s%s' needs %s", verb->group, verb->name ? " " : "",
@@ -165,4 +144,14 @@ cg_ctl_ask_command (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **ar
     return NULL;
   json_auto_t *request = json_pack ("{s:s}", "command", command);
   return cg_ctl_ask (ctl, request, status);
+}
+
+int
+cg_ctl_run_show (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
+{
+  int status;
+  g_autofree char *command = verb->name ? g_strdup_printf ("%s.%s", verb->group, verb->name)
+                                        : g_strdup (verb->group);
+  json_auto_t *result = cg_ctl_ask_command (ctl, verb, argc, argv, command, &status);
+  return result ? verb->print (result) : status;
 }

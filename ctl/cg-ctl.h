@@ -38,6 +38,9 @@ struct CgCtlVerb
   const char *name;
   const char *help; /* all of --help: "Usage: credgatectl GROUP NAME …" first */
   CgCtlRun run;
+  /* With run = cg_ctl_run_show: prints the result as text, returns the
+   * exit status. */
+  int (*print) (json_t *result);
 };
 
 /* Each group's rows, ended by a row with @group NULL. */
@@ -45,6 +48,11 @@ extern const CgCtlVerb cg_ctl_basic_verbs[];  /* status, token, credential, decr
 extern const CgCtlVerb cg_ctl_backup_verbs[]; /* backup, restore, escrow */
 extern const CgCtlVerb cg_ctl_cert_verbs[];   /* cert */
 extern const CgCtlVerb cg_ctl_client_verbs[]; /* client */
+
+/* A command without options or arguments: asks {"command": "GROUP.NAME"}
+ * (or "GROUP" for a group without subcommands) and prints the result with
+ * @verb's print, or as it is with --json. */
+int cg_ctl_run_show (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv);
 
 /* Parse @verb's options (@entries, may be NULL; -h/--help always) with
  * GOptionContext, and check that between @min and @max arguments remain

@@ -132,29 +132,20 @@ int
 main (int argc, char **argv)
 {
   g_autofree char *opt_socket = NULL;
-  gboolean opt_help = FALSE, opt_json = FALSE;
-  GOptionEntry entries[] = {
+  gboolean opt_json = FALSE;
+  const GOptionEntry entries[] = {
     { "socket", 0, 0, G_OPTION_ARG_FILENAME, &opt_socket, NULL, NULL },
     { "json", 0, 0, G_OPTION_ARG_NONE, &opt_json, NULL, NULL },
-    { "help", 'h', 0, G_OPTION_ARG_NONE, &opt_help, NULL, NULL },
     { NULL },
   };
-  g_autoptr (GOptionContext) ctx = g_option_context_new (NULL);
   g_autoptr (GError) error = NULL;
 
   if (!cg_tool_init ("credgatectl", &error))
     return cg_ctl_fail (error);
-  g_option_context_set_help_enabled (ctx, FALSE);
   /* The global options come before COMMAND; the rest is the command's. */
-  g_option_context_set_strict_posix (ctx, TRUE);
-  g_option_context_add_main_entries (ctx, entries, NULL);
-  if (!g_option_context_parse (ctx, &argc, &argv, &error))
-    return cg_tool_usage (NULL, "%s", error->message);
-  if (opt_help)
-    {
-      fputs (usage_text, stdout);
-      return 0;
-    }
+  int status = cg_tool_parse (entries, TRUE, NULL, usage_text, &argc, &argv);
+  if (status >= 0)
+    return status;
   if (argc < 2)
     return cg_tool_usage (NULL, "no command given");
   g_autofree char *socket = opt_socket ? g_strdup (opt_socket) : cg_admin_default_socket ();
