@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include "protocol/cg-jwe.h"
+#include "protocol/cg-jwk.h"
 
 G_BEGIN_DECLS
 

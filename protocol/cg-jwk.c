@@ -3,7 +3,7 @@
  * Immutable after creation, so one key may be used from many threads. */
 #include "config.h"
 
-#include "protocol/cg-jwe.h"
+#include "protocol/cg-jwk.h"
 
 #include "common/cg-error.h"
 #include "common/cg-file.h"
