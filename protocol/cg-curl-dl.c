@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* libcurl, loaded the first time a program calls it.
  *
- * credgate-encrypt-value links this instead of libcurl.  Offline (--key),
- * for --help and for every refusal before the network, it never talks to
- * an agent, yet linking libcurl-gnutls would map and relocate some twenty
+ * credgate-encrypt-value links this (libcgcurldl.a, in CG_CLIENT_DL_LIBS:
+ * protocol/Makefile-client.am explains the layering) instead of libcurl.
+ * Offline (--key), for --help and for every refusal before the network, it
+ * never talks to an agent, yet linking libcurl-gnutls would map and relocate some twenty
  * libraries it pulls in (OpenSSL, Kerberos, LDAP, SSH, ...) on every run:
  * most of the command's start-up time.  Here the same libcurl the build
  * was configured with is opened by its soname (RTLD_NOW, so a broken
@@ -15,7 +16,9 @@
  * says why, so cg-client reports "request to the agent ... failed:
  * libcurl could not be loaded (...)".
  *
- * Only what libcgclient.a and libcgcli.a call is here; a new curl call
+ * It sits below libcgclient.a, in libcurl's place, and nothing calls it by
+ * any other name: the client is the same code with either.  Only what
+ * libcgclient.a and libcgcli.a call is here; a new curl call
  * there shows up as an undefined symbol when credgate-encrypt-value links,
  * not as a runtime surprise. */
 #include "config.h"

@@ -169,6 +169,23 @@ test_client_cannot_pin (void)
   g_assert_false (accepted_one (fd));
   close (fd);
 }
+
+/* The first-contact probe says why it cannot reach anything, and does not
+ * try. */
+static void
+test_client_probe_missing (void)
+{
+  guint port;
+  int fd = listen_loopback (&port);
+  g_autoptr (CgClient) client = cg_client_new ("127.0.0.1", port);
+  g_autoptr (GError) error = NULL;
+  g_assert_null (cg_client_probe (client, &error));
+  g_assert_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_UNREACHABLE);
+  if (!strstr (error->message, "libcurl could not be loaded"))
+    g_error ("the error says: %s", error->message);
+  g_assert_false (accepted_one (fd));
+  close (fd);
+}
 #endif
 
 int
@@ -181,6 +198,7 @@ main (int argc, char **argv)
 #else
   g_test_add_func ("/curl-dl/missing", test_missing);
   g_test_add_func ("/curl-dl/client-cannot-pin", test_client_cannot_pin);
+  g_test_add_func ("/curl-dl/client-probe", test_client_probe_missing);
 #endif
   g_test_add_func ("/curl-dl/client-bad-pin", test_client_bad_pin);
   return g_test_run ();
