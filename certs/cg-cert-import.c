@@ -393,7 +393,12 @@ cg_cert_pair_load_pkcs12 (const void *data, gsize len, const char *password, GPt
                                   &n_extra, NULL, GNUTLS_PKCS12_SP_INCLUDE_SELF_SIGNED);
   if (r < 0)
     {
-      if (r == GNUTLS_E_MAC_VERIFY_FAILED || r == GNUTLS_E_DECRYPTION_FAILED)
+      /* A wrong password usually fails the MAC or the decryption; about
+       * one in 256 decrypts to garbage with valid padding, and the parse
+       * fails on that first.  The MAC says which it was. */
+      if (r == GNUTLS_E_MAC_VERIFY_FAILED || r == GNUTLS_E_DECRYPTION_FAILED
+          || gnutls_pkcs12_verify_mac (p12, password ? password : "")
+                 == GNUTLS_E_MAC_VERIFY_FAILED)
         g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
                      password ? "PKCS#12 bundle: wrong password"
                               : "PKCS#12 bundle: it is protected by a password and none was "
