@@ -9,7 +9,7 @@
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-json.h"
-#include "protocol/cg-jws.h"
+#include "jose/cg-jws.h"
 
 #include <string.h>
 

@@ -4,7 +4,7 @@
 #include <glib.h>
 #include <jansson.h>
 
-#include "protocol/cg-jwe.h"
+#include "jose/cg-jwe.h"
 
 G_BEGIN_DECLS
 

@@ -13,7 +13,7 @@
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-json.h"
-#include "protocol/cg-jws.h"
+#include "jose/cg-jws.h"
 
 #include <glib/gstdio.h>
 #include <string.h>

@@ -14,7 +14,7 @@
 #include "common/cg-file.h"
 #include "common/cg-json.h"
 #include "protocol/cg-names.h"
-#include "protocol/cg-p256.h"
+#include "jose/cg-p256.h"
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>

@@ -20,7 +20,7 @@
 #include "certs/cg-client-cert.h"
 #include "common/cg-error.h"
 #include "protocol/cg-names.h"
-#include "protocol/cg-p256.h"
+#include "jose/cg-p256.h"
 
 #include <gnutls/crypto.h>
 #include <string.h>

@@ -8,7 +8,7 @@
 #include "agent/cg-vault-private.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
-#include "protocol/cg-b64.h"
+#include "jose/cg-b64.h"
 #include "protocol/cg-names.h"
 
 #include <errno.h>

@@ -5,7 +5,7 @@
 #include <jansson.h>
 
 #include "common/cg-secure.h"
-#include "protocol/cg-jwe.h"
+#include "jose/cg-jwe.h"
 
 G_BEGIN_DECLS
 

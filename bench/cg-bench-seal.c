@@ -8,7 +8,7 @@
  * "seals N seconds S rate R" (all threads together). */
 #include "config.h"
 
-#include "protocol/cg-jwe.h"
+#include "jose/cg-jwe.h"
 
 #include <glib.h>
 #include <stdio.h>

@@ -15,7 +15,7 @@
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-json.h"
-#include "protocol/cg-jwe.h"
+#include "jose/cg-jwe.h"
 #include "protocol/cg-known-agents.h"
 #include "protocol/cg-linked-service.h"
 

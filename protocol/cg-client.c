@@ -17,7 +17,7 @@
 #include "common/cg-file.h"
 #include "common/cg-json.h"
 #include "common/cg-secure.h"
-#include "protocol/cg-jwe.h"
+#include "jose/cg-jwe.h"
 #include "protocol/cg-known-agents.h"
 #include "protocol/cg-names.h"
 

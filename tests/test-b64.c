@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Unit tests of protocol/cg-b64: base64url without padding, strict decode. */
+/* Unit tests of jose/cg-b64: base64url without padding, strict decode. */
 #include "config.h"
 
-#include "protocol/cg-b64.h"
+#include "jose/cg-b64.h"
 
 #include <string.h>
 
@@ -100,8 +100,8 @@ int
 main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
-  g_test_add_func ("/protocol/b64/rfc4648", test_rfc4648_vectors);
-  g_test_add_func ("/protocol/b64/roundtrip", test_roundtrip_all_lengths);
-  g_test_add_func ("/protocol/b64/strict", test_strict_decode);
+  g_test_add_func ("/jose/b64/rfc4648", test_rfc4648_vectors);
+  g_test_add_func ("/jose/b64/roundtrip", test_roundtrip_all_lengths);
+  g_test_add_func ("/jose/b64/strict", test_strict_decode);
   return g_test_run ();
 }

@@ -1,15 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* Unit tests of the EncryptedCredential format: protocol/cg-jwe, cg-jwk,
+/* Unit tests of the EncryptedCredential format: jose/cg-jwe, cg-jwk,
  * cg-p256.  Known answers come from RFCs and from the `jose` CLI (see
  * tests/data/jwe/make-fixtures.sh). */
 #include "config.h"
 
-#include "protocol/cg-jwe.h"
+#include "jose/cg-jwe.h"
 
 #include "common/cg-error.h"
-#include "protocol/cg-b64.h"
-#include "protocol/cg-jws.h"
-#include "protocol/cg-p256.h"
+#include "jose/cg-b64.h"
+#include "jose/cg-jws.h"
+#include "jose/cg-p256.h"
 
 #include <glib/gstdio.h>
 #include <nettle/sha2.h>
@@ -1071,28 +1071,28 @@ main (int argc, char **argv)
 {
   g_test_init (&argc, &argv, NULL);
 
-  g_test_add_func ("/protocol/jwe/roundtrip", test_roundtrip);
-  g_test_add_func ("/protocol/jwe/jwk-file", test_jwk_file);
-  g_test_add_func ("/protocol/jwe/roundtrip-ctx", test_roundtrip_ctx);
-  g_test_add_func ("/protocol/jwe/empty-and-max", test_empty_and_max);
-  g_test_add_func ("/protocol/jwe/ctx-mismatch", test_ctx_mismatch);
-  g_test_add_func ("/protocol/jwe/tamper", test_tamper);
-  g_test_add_func ("/protocol/jwe/forbidden-members", test_forbidden_members);
-  g_test_add_func ("/protocol/jwe/algorithms", test_algorithms);
-  g_test_add_func ("/protocol/jwe/epk", test_epk);
-  g_test_add_func ("/protocol/jwe/form", test_form);
-  g_test_add_func ("/protocol/jwe/wrong-kid", test_wrong_kid);
-  g_test_add_func ("/protocol/jwe/oversize", test_oversize);
-  g_test_add_func ("/protocol/jwe/public-only", test_public_only);
-  g_test_add_func ("/protocol/jwe/known-answer-jose", test_known_answer_jose);
-  g_test_add_func ("/protocol/jwe/jose-decrypts-ours", test_jose_decrypts_ours);
-  g_test_add_func ("/protocol/jwe/threads", test_threads);
-  g_test_add_func ("/protocol/jwk/roundtrip", test_jwk_roundtrip);
-  g_test_add_func ("/protocol/jwk/rfc7515-thumbprint", test_jwk_rfc7515);
-  g_test_add_func ("/protocol/jwk/invalid", test_jwk_invalid);
-  g_test_add_func ("/protocol/p256/ecdh-rfc7518", test_p256_ecdh_rfc7518);
-  g_test_add_func ("/protocol/p256/ecdsa-rfc7515", test_p256_ecdsa_rfc7515);
-  g_test_add_func ("/protocol/jws/sign-verify", test_jws);
+  g_test_add_func ("/jose/jwe/roundtrip", test_roundtrip);
+  g_test_add_func ("/jose/jwe/jwk-file", test_jwk_file);
+  g_test_add_func ("/jose/jwe/roundtrip-ctx", test_roundtrip_ctx);
+  g_test_add_func ("/jose/jwe/empty-and-max", test_empty_and_max);
+  g_test_add_func ("/jose/jwe/ctx-mismatch", test_ctx_mismatch);
+  g_test_add_func ("/jose/jwe/tamper", test_tamper);
+  g_test_add_func ("/jose/jwe/forbidden-members", test_forbidden_members);
+  g_test_add_func ("/jose/jwe/algorithms", test_algorithms);
+  g_test_add_func ("/jose/jwe/epk", test_epk);
+  g_test_add_func ("/jose/jwe/form", test_form);
+  g_test_add_func ("/jose/jwe/wrong-kid", test_wrong_kid);
+  g_test_add_func ("/jose/jwe/oversize", test_oversize);
+  g_test_add_func ("/jose/jwe/public-only", test_public_only);
+  g_test_add_func ("/jose/jwe/known-answer-jose", test_known_answer_jose);
+  g_test_add_func ("/jose/jwe/jose-decrypts-ours", test_jose_decrypts_ours);
+  g_test_add_func ("/jose/jwe/threads", test_threads);
+  g_test_add_func ("/jose/jwk/roundtrip", test_jwk_roundtrip);
+  g_test_add_func ("/jose/jwk/rfc7515-thumbprint", test_jwk_rfc7515);
+  g_test_add_func ("/jose/jwk/invalid", test_jwk_invalid);
+  g_test_add_func ("/jose/p256/ecdh-rfc7518", test_p256_ecdh_rfc7518);
+  g_test_add_func ("/jose/p256/ecdsa-rfc7515", test_p256_ecdsa_rfc7515);
+  g_test_add_func ("/jose/jws/sign-verify", test_jws);
 
   return g_test_run ();
 }

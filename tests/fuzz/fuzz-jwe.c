@@ -6,7 +6,7 @@
 
 #include "tests/fuzz/cg-fuzz.h"
 
-#include "protocol/cg-jwe.h"
+#include "jose/cg-jwe.h"
 
 static const char KEY_JWK[]
     = "{\"crv\":\"P-256\",\"d\":\"e39cLJoZCGp-ddeKsLguaBFhjLxQRo1x790nNpEmfEI\",\"kty\":\"EC\","

@@ -2,7 +2,7 @@
 /* P-256 key generation, validation and ECDH on nettle/hogweed. */
 #include "config.h"
 
-#include "protocol/cg-p256.h"
+#include "jose/cg-p256.h"
 
 #include "common/cg-secure.h"
 

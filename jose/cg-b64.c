@@ -3,7 +3,7 @@
  * JWE allowlist depends on every input having exactly one spelling. */
 #include "config.h"
 
-#include "protocol/cg-b64.h"
+#include "jose/cg-b64.h"
 
 #include "common/cg-secure.h"
 

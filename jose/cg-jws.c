@@ -2,13 +2,13 @@
 /* JWS ES256 compact serialization on nettle (see cg-jws.h). */
 #include "config.h"
 
-#include "protocol/cg-jws.h"
+#include "jose/cg-jws.h"
 
 #include "common/cg-error.h"
 #include "common/cg-json.h"
-#include "protocol/cg-b64.h"
-#include "protocol/cg-jwk-private.h"
-#include "protocol/cg-p256.h"
+#include "jose/cg-b64.h"
+#include "jose/cg-jwk-private.h"
+#include "jose/cg-p256.h"
 
 #include <nettle/sha2.h>
 #include <string.h>

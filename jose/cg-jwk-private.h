@@ -1,11 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 #pragma once
 
-#include "protocol/cg-jwk.h"
+#include "jose/cg-jwk.h"
 
 G_BEGIN_DECLS
 
-/* Internal to protocol/: what cg-jwe.c needs of a CgSealKey without making
+/* Internal to jose/: what cg-jwe.c needs of a CgSealKey without making
  * the private scalar reachable from outside the library. */
 
 /* RFC 7638 thumbprint of a P-256 public key (transfer full). */

@@ -3,15 +3,15 @@
  * Immutable after creation, so one key may be used from many threads. */
 #include "config.h"
 
-#include "protocol/cg-jwk.h"
+#include "jose/cg-jwk.h"
 
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-json.h"
 #include "common/cg-secure.h"
-#include "protocol/cg-b64.h"
-#include "protocol/cg-jwk-private.h"
-#include "protocol/cg-p256.h"
+#include "jose/cg-b64.h"
+#include "jose/cg-jwk-private.h"
+#include "jose/cg-p256.h"
 
 #include <nettle/sha2.h>
 #include <string.h>

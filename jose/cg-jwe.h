@@ -5,7 +5,7 @@
 #include <jansson.h>
 
 #include "common/cg-secure.h"
-#include "protocol/cg-jwk.h"
+#include "jose/cg-jwk.h"
 
 G_BEGIN_DECLS
 

@@ -3,7 +3,7 @@
 
 #include <glib.h>
 
-#include "protocol/cg-jwk.h"
+#include "jose/cg-jwk.h"
 
 G_BEGIN_DECLS
 

@@ -7,13 +7,13 @@
  * always empty in the Concat KDF. */
 #include "config.h"
 
-#include "protocol/cg-jwe.h"
+#include "jose/cg-jwe.h"
 
 #include "common/cg-error.h"
 #include "common/cg-json.h"
-#include "protocol/cg-b64.h"
-#include "protocol/cg-jwk-private.h"
-#include "protocol/cg-p256.h"
+#include "jose/cg-b64.h"
+#include "jose/cg-jwk-private.h"
+#include "jose/cg-p256.h"
 
 #include <gnutls/crypto.h>
 #include <gnutls/gnutls.h>
