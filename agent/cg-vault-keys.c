@@ -3,7 +3,6 @@
 #include "config.h"
 
 #include "agent/cg-vault-private.h"
-#include "agent/cg-keystore.h"
 #include "common/cg-error.h"
 
 #include <string.h>
@@ -54,24 +53,16 @@ find_key_row (json_t *rows, const char *kid)
   return NULL;
 }
 
-/* With the lock held: the new key into the keyring first, then one
- * transaction that makes it current. */
+/* With the lock held: a new current key, in the keyring and the store. */
 static char *
 rotate_locked (CgVault *v, GError **error)
 {
   if (!cg_vault_ensure_keys (v, error))
     return NULL;
-  g_autoptr (CgSealKey) key = cg_seal_key_generate (error);
+  g_autoptr (CgSealKey) key = cg_vault_new_seal_key_locked (v, FALSE, error);
   if (!key)
     return NULL;
-  g_autoptr (CgBuf) d = cg_seal_key_export_private (key);
   const char *kid = cg_seal_key_get_kid (key);
-  if (!cg_keystore_store (v->instance, "seal", kid, d, error))
-    return NULL;
-
-  g_autofree char *now = cg_vault_now_rfc3339 ();
-  if (!v->store->ops->key_add_current (v->store, kid, now, FALSE, error))
-    return NULL;
   g_hash_table_insert (v->seal_keys, g_strdup (kid), cg_seal_key_ref (key));
   v->current = key;
   g_message ("rotated: sealing key %s is current", kid);

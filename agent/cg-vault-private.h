@@ -73,6 +73,11 @@ void cg_vault_clients_attach (CgVault *vault);
 void cg_vault_escrow_attach (CgVault *vault);
 
 char *cg_vault_now_rfc3339 (void);
+/* With the lock held: a new sealing key into the keyring first, then the
+ * store makes it the current one (@first: and records that keys were
+ * made).  A crash between the two leaves an unused keyring item, never a
+ * row that names no key (transfer full). */
+CgSealKey *cg_vault_new_seal_key_locked (CgVault *vault, gboolean first, GError **error);
 /* With the lock held: keys loaded (or the reason why not). */
 gboolean cg_vault_ensure_keys (CgVault *vault, GError **error);
 /* The HMAC key for tokens, from STATE_DIR/token.key (borrowed; lock held:

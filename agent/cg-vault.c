@@ -175,8 +175,23 @@ cg_vault_free (CgVault *v)
   g_free (v);
 }
 
-/* First start: keys go into the keyring first, then the database records
- * that they exist, in one transaction.  A crash between the two leaves an
+CgSealKey *
+cg_vault_new_seal_key_locked (CgVault *v, gboolean first, GError **error)
+{
+  g_autoptr (CgSealKey) key = cg_seal_key_generate (error);
+  if (!key)
+    return NULL;
+  g_autoptr (CgBuf) d = cg_seal_key_export_private (key);
+  const char *kid = cg_seal_key_get_kid (key);
+  g_autofree char *now = cg_vault_now_rfc3339 ();
+  if (!cg_keystore_store (v->instance, "seal", kid, d, error)
+      || !v->store->ops->key_add_current (v->store, kid, now, first, error))
+    return NULL;
+  return g_steal_pointer (&key);
+}
+
+/* First start: keys go into the keyring first, then the store records
+ * that they exist, in one write.  A crash between the two leaves an
  * unused item in the keyring, never a database that points at no key. */
 static gboolean
 create_keys (CgVault *v, GError **error)
@@ -187,19 +202,12 @@ create_keys (CgVault *v, GError **error)
       g_set_error_literal (error, CG_ERROR, CG_ERROR_FAILED, "no randomness for a key");
       return FALSE;
     }
-  g_autoptr (CgSealKey) seal = cg_seal_key_generate (error);
+  if (!cg_keystore_store (v->instance, "master", "", master, error))
+    return FALSE;
+  g_autoptr (CgSealKey) seal = cg_vault_new_seal_key_locked (v, TRUE, error);
   if (!seal)
     return FALSE;
-  g_autoptr (CgBuf) d = cg_seal_key_export_private (seal);
   const char *kid = cg_seal_key_get_kid (seal);
-
-  if (!cg_keystore_store (v->instance, "master", "", master, error)
-      || !cg_keystore_store (v->instance, "seal", kid, d, error))
-    return FALSE;
-
-  g_autofree char *now = cg_vault_now_rfc3339 ();
-  if (!v->store->ops->key_add_current (v->store, kid, now, TRUE, error))
-    return FALSE;
   g_message ("created the master key and sealing key %s in the secret store", kid);
   cg_vault_emit_locked (v, CG_VAULT_KEYS_CHANGED);
   return TRUE;
