@@ -122,3 +122,13 @@ assert not odd, odd
 ' "$(readlink -f "$STATE")" || fail "status --json keys: $(ctl --json status)"
 ctl status | grep -q "^state dir: *$(readlink -f "$STATE")\$" || fail "status: $(ctl status)"
 pass "status --json: camelCase keys (stateDir), state_dir kept for one release"
+
+# status lists every address the agent listens on (lib.sh starts it on
+# 127.0.0.1 and ::1).
+ctl --json status | python3 -c '
+import json, sys
+urls = json.load(sys.stdin)["listening"]
+port = sys.argv[1]
+assert sorted(urls) == sorted(["https://127.0.0.1:%s/" % port, "https://[::1]:%s/" % port]), urls
+' "$PORT" || fail "status --json listening: $(ctl --json status)"
+pass "status lists the listening addresses"
