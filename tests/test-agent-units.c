@@ -36,6 +36,18 @@ parse (CgConfig *c, GError **error, ...)
   return ok;
 }
 
+/* A config file holding @text (transfer full: the path; unlink it). */
+static char *
+write_config (const char *text)
+{
+  char *path = NULL;
+  int fd = g_file_open_tmp ("cg-conf-XXXXXX", &path, NULL);
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (write (fd, text, strlen (text)), ==, (gssize) strlen (text));
+  close (fd);
+  return path;
+}
+
 static void
 test_defaults (void)
 {
@@ -54,11 +66,8 @@ test_file_and_override (void)
 {
   CgConfig c;
   g_autoptr (GError) error = NULL;
-  g_autofree char *path = NULL;
-  int fd = g_file_open_tmp ("cg-conf-XXXXXX", &path, NULL);
-  const char text[] = "[agent]\nport=9000\nlisten=127.0.0.1, ::1\nidle_timeout=5\n";
-  g_assert_cmpint (write (fd, text, strlen (text)), ==, (gssize) strlen (text));
-  close (fd);
+  g_autofree char *path
+      = write_config ("[agent]\nport=9000\nlisten=127.0.0.1, ::1\nidle_timeout=5\n");
 
   g_autofree char *opt = g_strdup_printf ("--config=%s", path);
   const char *argv1[] = { "credgate-agent", opt, "--port", "9443", NULL };
@@ -140,11 +149,8 @@ test_keys_roundtrip (void)
       g_assert_cmpstr (again, ==, text);
 
       /* The same through a config file. */
-      g_autofree char *path = NULL;
-      int fd = g_file_open_tmp ("cg-conf-XXXXXX", &path, NULL);
       g_autofree char *line = g_strdup_printf ("[agent]\n%s=%s\n", cases[i].key, cases[i].value);
-      g_assert_cmpint (write (fd, line, strlen (line)), ==, (gssize) strlen (line));
-      close (fd);
+      g_autofree char *path = write_config (line);
       g_autofree char *opt = g_strdup_printf ("--config=%s", path);
       const char *argv[] = { "credgate-agent", opt, NULL };
       g_auto (CgConfig) f = { 0 };
@@ -188,11 +194,7 @@ test_keys_roundtrip (void)
   g_assert_null (cg_config_get (&(CgConfig) { 0 }, "colour"));
 
   /* An unknown key in a file: refused, naming the file and the key. */
-  g_autofree char *path = NULL;
-  int fd = g_file_open_tmp ("cg-conf-XXXXXX", &path, NULL);
-  const char text[] = "[agent]\nport=8050\ncolour=blue\n";
-  g_assert_cmpint (write (fd, text, strlen (text)), ==, (gssize) strlen (text));
-  close (fd);
+  g_autofree char *path = write_config ("[agent]\nport=8050\ncolour=blue\n");
   g_autofree char *opt = g_strdup_printf ("--config=%s", path);
   const char *argv[] = { "credgate-agent", opt, NULL };
   g_auto (CgConfig) c = { 0 };
