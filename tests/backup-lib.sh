@@ -75,7 +75,7 @@ start_agent_own_keyring () {
         for i in $(seq 100); do
           gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
             --method org.freedesktop.DBus.NameHasOwner org.freedesktop.secrets 2>/dev/null \
-            | grep -q true && break
+            | has true && break
           sleep 0.05
         done
         echo $$ >"$2"

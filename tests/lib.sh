@@ -17,6 +17,11 @@ PORT=
 
 fail () { echo "FAIL: $*" >&2; [ -f "$AGENT_LOG" ] && { echo "--- agent log" >&2; tail -n 30 "$AGENT_LOG" >&2; }; exit 1; }
 pass () { echo "ok - $*"; }
+# has GREP-ARGS…: grep -q that reads all its input.  grep -q stops at the
+# first match, and under pipefail the writer then killed by SIGPIPE (any
+# output over one pipe write, e.g. gnutls-cli's certificate dump) fails the
+# pipeline although the line was there.
+has () { grep "$@" >/dev/null; }
 
 cleanup () {
   [ -n "$AGENT_PID" ] && kill -TERM "$AGENT_PID" 2>/dev/null && wait "$AGENT_PID" 2>/dev/null || true
@@ -97,6 +102,6 @@ expect () {
   local got=$1 code=$2 err=${3:-}
   [ "${got%% *}" = "$code" ] || fail "expected HTTP $code, got: $got"
   if [ -n "$err" ]; then
-    echo "${got#* }" | grep -q "\"code\": *\"$err\"" || fail "expected error $err, got: $got"
+    echo "${got#* }" | has "\"code\": *\"$err\"" || fail "expected error $err, got: $got"
   fi
 }

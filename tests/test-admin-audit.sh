@@ -8,7 +8,6 @@
 # writes no file).  Read-only commands still answer.  With the log
 # writable again, a command's "attempt" line comes before its result line.
 . "$top_srcdir/tests/backup-lib.sh"
-has () { grep "$@" >/dev/null; }
 use_agent main
 
 CANARY="cgcanary-$(od -An -tx1 -N8 /dev/urandom | tr -d ' \n')"

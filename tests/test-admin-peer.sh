@@ -7,7 +7,6 @@
 # nobody runs itself, on its own socket, it is accepted, and a third uid is
 # refused there too.
 . "$top_srcdir/tests/lib.sh"
-has () { grep "$@" >/dev/null; }
 if [ "$(id -u)" != 0 ]; then
   echo "SKIP: needs root to run credgatectl and an agent as another user (CI runs it as root)"
   exit 77

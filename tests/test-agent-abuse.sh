@@ -7,7 +7,6 @@
 . "$top_srcdir/tests/lib.sh"
 # grep -q in a pipe may end before its writer: with pipefail that is a
 # SIGPIPE failure.  has reads all of its input.
-has () { grep "$@" >/dev/null; }
 
 IDLE=3
 cat > "$WORK/agent.conf" <<CONF

@@ -9,7 +9,7 @@ expect_start_error () {
   local err="$WORK/err" rc=0
   timeout 10 "$AGENT" --state-dir "$STATE" --admin-socket "$SOCKET" "$@" >/dev/null 2>"$err" || rc=$?
   [ "$rc" = 1 ] || fail "agent $* exited $rc, expected 1 ($(cat "$err"))"
-  grep -v '^$' "$err" | grep -q "$pattern" || fail "agent $*: stderr lacks '$pattern': $(cat "$err")"
+  grep -v '^$' "$err" | has "$pattern" || fail "agent $*: stderr lacks '$pattern': $(cat "$err")"
   [ "$(grep -c . "$err")" -le 2 ] || fail "agent $*: more than a line or two on stderr: $(cat "$err")"
 }
 

@@ -18,7 +18,6 @@ if [ -z "${CG_DISKFULL_NS:-}" ]; then
   CG_DISKFULL_NS=1 exec unshare --mount --propagation private -- "$0" "$@"
 fi
 . "$top_srcdir/tests/lib.sh"
-has () { grep "$@" >/dev/null; }
 
 disk="$WORK/disk"; auditdisk="$WORK/auditdisk"
 mkdir -p "$disk" "$auditdisk"

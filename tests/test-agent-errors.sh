@@ -16,15 +16,15 @@ b1=$(api GET /v1/credentials); b2=$(api GET /v1/credentials wrong)
 pass "no token and wrong tokens get the same fixed 401"
 
 expect "$(api GET /v1/info)" 200
-api GET /v1/info | grep -q '"tlsPin":"sha256:' || fail "info lacks tlsPin"
-api GET /v1/info | grep -q '"kty":"EC"' || fail "info lacks the sealing JWK"
+api GET /v1/info | has '"tlsPin":"sha256:' || fail "info lacks tlsPin"
+api GET /v1/info | has '"kty":"EC"' || fail "info lacks the sealing JWK"
 pass "GET /v1/info needs no token and shows pin and sealing key"
 
 expect "$(api PUT /v1/credentials/a "$TOKEN" '{"type":"x",')" 400 invalid_request
-api PUT /v1/credentials/a "$TOKEN" '{"type":"x",' | grep -q 'line 1' || fail "JSON error lacks position"
+api PUT /v1/credentials/a "$TOKEN" '{"type":"x",' | has 'line 1' || fail "JSON error lacks position"
 expect "$(api PUT /v1/credentials/a "$TOKEN" '{"type":"x","type":"y","secret":"s"}')" 400 invalid_request
 expect "$(api PUT /v1/credentials/a "$TOKEN" '{"type":"x","secret":"s","colour":"red"}')" 400 invalid_request
-api PUT /v1/credentials/a "$TOKEN" '{"type":"x","secret":"s","colour":"red"}' | grep -q '"field":"colour"' \
+api PUT /v1/credentials/a "$TOKEN" '{"type":"x","secret":"s","colour":"red"}' | has '"field":"colour"' \
   || fail "unknown field not named"
 expect "$(api PUT /v1/credentials/a "$TOKEN" '{"type":"x"}')" 400 invalid_request
 expect "$(api PUT /v1/credentials/a "$TOKEN" '{"type":"x","secret":42}')" 400
@@ -52,7 +52,7 @@ pass "the agent still serves after all that"
 
 # Plain HTTP on the TLS port: the connection is closed, nothing is served.
 out=$(curl -sS -m 5 "http://127.0.0.1:$PORT/v1/info" 2>&1 || true)
-echo "$out" | grep -q '"agent"' && fail "plain HTTP was answered: $out"
+echo "$out" | has '"agent"' && fail "plain HTTP was answered: $out"
 expect "$(api GET /v1/info)" 200
 pass "plain HTTP on the TLS port is refused and the agent keeps serving"
 

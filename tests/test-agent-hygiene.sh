@@ -8,7 +8,6 @@
 . "$top_srcdir/tests/lib.sh"
 # grep -q in a pipe may end before its writer: with pipefail that is a
 # SIGPIPE failure.  has reads all of its input.
-has () { grep "$@" >/dev/null; }
 
 CANARY="cgcanary-$(od -An -tx1 -N12 /dev/urandom | tr -d ' \n')"
 AUDIT="$WORK/audit.log"

@@ -16,11 +16,11 @@ start_agent
 grep -q 'secret store' "$AGENT_LOG" || fail "the locked keyring is not logged"
 TOKEN=$(ctl token create it-keyring)
 expect "$(api GET /v1/info)" 200
-api GET /v1/info | grep -q '"secretStore":"locked"' || fail "info does not say locked"
+api GET /v1/info | has '"secretStore":"locked"' || fail "info does not say locked"
 expect "$(api PUT /v1/credentials/a "$TOKEN" "$body")" 503 secret_store_locked
 expect "$(api POST /v1/encrypt "$TOKEN" '{"value":"v"}')" 503 secret_store_locked
 expect "$(api GET /v1/credentials "$TOKEN")" 200
-ctl status | grep -q 'secret store: *locked' || fail "status does not say locked"
+ctl status | has 'secret store: *locked' || fail "status does not say locked"
 "$KEYRING_CTL" unlock
 [ "$(our_items)" = 0 ] || fail "keys were created while the keyring was locked"
 pass "locked at first start: 503 secret_store_locked, tokens and listing still work, no keys created"
@@ -51,7 +51,7 @@ expect "$(api PUT /v1/credentials/b "$TOKEN" "$body")" 503 secret_store_locked
 "$KEYRING_CTL" unlock
 n_before=$(our_items)
 expect "$(api PUT /v1/credentials/b "$TOKEN" "$body")" 201
-ctl credential resolve a | grep -q '"pw"' || fail "record a does not open after unlock"
+ctl credential resolve a | has '"pw"' || fail "record a does not open after unlock"
 [ "$(ctl --json status | sed -n 's/.*"kid": "\(.*\)".*/\1/p')" = "$kid" ] || fail "the kid changed"
 [ "$(our_items)" = "$n_before" ] || fail "new keys appeared"
 pass "restart while locked: 503, then the same keys after unlock"

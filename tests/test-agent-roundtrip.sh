@@ -14,29 +14,29 @@ pass "token create prints the token alone"
 r=$(api PUT /v1/credentials/sql-prod "$TOKEN" \
   "{\"type\":\"sqlserver\",\"properties\":{\"server\":\"db1\",\"user\":\"app\"},\"secret\":{\"password\":\"$CANARY\"}}")
 expect "$r" 201
-echo "$r" | grep -q '"version":1' || fail "no version 1 in $r"
-echo "$r" | grep -q "$CANARY" && fail "the PUT reply echoes the secret"
+echo "$r" | has '"version":1' || fail "no version 1 in $r"
+echo "$r" | has "$CANARY" && fail "the PUT reply echoes the secret"
 pass "PUT stores a credential (201, version 1)"
 
 r=$(api PUT /v1/credentials/sql-prod "$TOKEN" "{\"type\":\"sqlserver\",\"secret\":\"$CANARY-2\"}")
 expect "$r" 200
-echo "$r" | grep -q '"version":2' || fail "replace did not bump version: $r"
+echo "$r" | has '"version":2' || fail "replace did not bump version: $r"
 pass "PUT replaces and bumps the version"
 
 r=$(api GET /v1/credentials "$TOKEN")
 expect "$r" 200
-echo "$r" | grep -q '"name":"sql-prod"' || fail "list lacks sql-prod: $r"
-echo "$r" | grep -q "$CANARY" && fail "list shows the secret"
+echo "$r" | has '"name":"sql-prod"' || fail "list lacks sql-prod: $r"
+echo "$r" | has "$CANARY" && fail "list shows the secret"
 r=$(api GET /v1/credentials/sql-prod "$TOKEN")
 expect "$r" 200
-echo "$r" | grep -q -- '"secret"' && fail "GET returns a secret field: $r"
+echo "$r" | has -- '"secret"' && fail "GET returns a secret field: $r"
 pass "GET list and GET one return metadata only"
 
 out=$(ctl credential resolve sql-prod)
-echo "$out" | grep -q "$CANARY-2" || fail "resolve did not give the secret back: $out"
+echo "$out" | has "$CANARY-2" || fail "resolve did not give the secret back: $out"
 pass "credgatectl credential resolve gives the secret back on the host"
 
-ctl credential list | grep -q sql-prod || fail "credgatectl credential list"
+ctl credential list | has sql-prod || fail "credgatectl credential list"
 
 # Encrypt → decrypt (admin side) and verify.
 r=$(api POST /v1/encrypt "$TOKEN" "{\"value\":\"$CANARY-enc\",\"context\":\"ls1\"}")
@@ -47,7 +47,7 @@ jwe=$(echo "${r#* }" | sed -n 's/.*"encryptedCredential":"\([^"]*\)".*/\1/p')
 printf '%s' "$jwe" | ctl decrypt --context other >/dev/null 2>&1 && fail "decrypt ignored the context"
 r=$(api POST /v1/verify "$TOKEN" "{\"encryptedCredential\":\"$jwe\",\"context\":\"ls1\"}")
 expect "$r" 200
-echo "$r" | grep -q '"ok":true' || fail "verify: $r"
+echo "$r" | has '"ok":true' || fail "verify: $r"
 pass "encrypt, verify and credgatectl decrypt agree"
 
 # Context binding (README.md, "credgate-encrypt-value"): a value bound to a
@@ -70,7 +70,7 @@ opens () { # opens JWE [CTX]: 0 when every opener opens it with CTX named, 1 whe
     c=$(api POST "$path" "$TOKEN" "{\"encryptedCredential\":\"$jwe\"$ctxjson}")
     case "${c%% *}" in
       200) n=$((n + 1)) ;;
-      422) echo "${c#* }" | grep -q '"code": *"cannot_decrypt"' || fail "$path: not the opaque failure: $c" ;;
+      422) echo "${c#* }" | has '"code": *"cannot_decrypt"' || fail "$path: not the opaque failure: $c" ;;
       *) fail "$path: $c" ;;
     esac
   done
@@ -96,7 +96,7 @@ pass "no plaintext secret in the state directory or the log"
 
 stop_agent
 start_agent
-ctl credential resolve sql-prod | grep -q "$CANARY-2" || fail "after restart the record does not resolve"
+ctl credential resolve sql-prod | has "$CANARY-2" || fail "after restart the record does not resolve"
 r=$(api GET /v1/credentials/sql-prod "$TOKEN")
 expect "$r" 200
 pass "after a restart the record and the token are still there"
@@ -120,7 +120,7 @@ assert s["stateDir"] == s["state_dir"] == sys.argv[1], s
 odd = [k for k in s if k != "state_dir" and not re.fullmatch("[a-z]+([A-Z][a-z0-9]*)*", k)]
 assert not odd, odd
 ' "$(readlink -f "$STATE")" || fail "status --json keys: $(ctl --json status)"
-ctl status | grep -q "^state dir: *$(readlink -f "$STATE")\$" || fail "status: $(ctl status)"
+ctl status | has "^state dir: *$(readlink -f "$STATE")\$" || fail "status: $(ctl status)"
 pass "status --json: camelCase keys (stateDir), state_dir kept for one release"
 
 # status lists every address the agent listens on (lib.sh starts it on

@@ -41,7 +41,7 @@ pass "the served SPKI (openssl s_client) matches the agent's pin; curl pins it"
 text=$(openssl x509 -in "$crt" -noout -text)
 for want in 'DNS:localhost' 'IP Address:127.0.0.1' 'IP Address:0:0:0:0:0:0:0:1' 'TLS Web Server Authentication' \
             'prime256v1'; do
-  echo "$text" | grep -q "$want" || fail "certificate lacks $want"
+  echo "$text" | has "$want" || fail "certificate lacks $want"
 done
 days=$(( ( $(date -d "$(openssl x509 -in "$crt" -noout -enddate | cut -d= -f2)" +%s) - $(date +%s) ) / 86400 ))
 [ "$days" -ge 393 ] && [ "$days" -le 395 ] || fail "certificate valid for $days days, expected 395"

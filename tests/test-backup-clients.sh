@@ -89,7 +89,7 @@ grep -Eq '^  laptop +serial [0-9a-f]+, .*works$' "$WORK/out" || fail "restore sa
 grep -Eq '^  stolen +serial [0-9a-f]+, .*revoked$' "$WORK/out" || fail "restore said: $(cat "$WORK/out")"
 r=$(capi "$WORK/laptop.crt" "$WORK/laptop.key" GET /v1/credentials)
 expect "$r" 200
-printf '%s' "$r" | grep -q by-cert || fail "B does not list the record: $r"
+printf '%s' "$r" | has by-cert || fail "B does not list the record: $r"
 expect "$(capi "$WORK/stolen.crt" "$WORK/stolen.key" GET /v1/credentials)" 403
 [ "$(client_state laptop)" = active ] && [ "$(client_state stolen)" = revoked ] \
   || fail "client list on B: laptop $(client_state laptop), stolen $(client_state stolen)"

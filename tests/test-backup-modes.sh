@@ -25,7 +25,7 @@ n_inv=0
 invariant () {
   local label=$1 want=${2:-} cur tok jwe
   n_inv=$((n_inv + 1))
-  ctl --json status | grep -q '"keys": *"ready"' \
+  ctl --json status | has '"keys": *"ready"' \
     || fail "$label: the secret store is not ready: $(ctl status 2>&1)"
   cur=$(ctl --json key list | python3 -c 'import json, sys
 cur = [k for k in json.load(sys.stdin) if k["current"]]
@@ -33,7 +33,7 @@ assert len(cur) == 1 and not cur[0]["retired"], cur
 print(cur[0]["kid"])') || fail "$label: not exactly one current sealing key: $(ctl key list)"
   [ -z "$want" ] || [ "$cur" = "$want" ] || fail "$label: the current key is $cur, not $want"
   [ "$(kid_now)" = "$cur" ] || fail "$label: status names $(kid_now), key list $cur"
-  api GET /v1/info | grep -q -F -e "\"kid\":\"$cur\"" || fail "$label: /v1/info: $(api GET /v1/info)"
+  api GET /v1/info | has -F -e "\"kid\":\"$cur\"" || fail "$label: /v1/info: $(api GET /v1/info)"
   tok=$(ctl token create "inv-$n_inv") || fail "$label: token create"
   jwe=$(api POST /v1/encrypt "$tok" "{\"value\":\"CANARY-inv-$n_inv\",\"context\":\"inv\"}" \
         | sed -n 's/^200 .*"encryptedCredential": *"\([^"]*\)".*/\1/p')
@@ -90,8 +90,8 @@ other_kid=$(kid_now)
 restore "$WORK/src.cgb" >"$WORK/out" || fail "restore onto another agent: $(cat "$WORK/out")"
 grep -q 'restored (fresh)' "$WORK/out" || fail "onto another agent said: $(cat "$WORK/out")"
 invariant "fresh onto another agent" "$kid3"
-ctl key list | grep -F -e "$other_kid" | grep -q old || fail "its own first key is not kept as old"
-ctl key list | grep -F -e "$kid1" | grep -q retired || fail "$kid1 is not retired"
+ctl key list | grep -F -e "$other_kid" | has old || fail "its own first key is not kept as old"
+ctl key list | grep -F -e "$kid1" | has retired || fail "$kid1 is not retired"
 pass "fresh onto another agent: the backup's current key is current, its own first key old"
 
 # ---- merge onto an agent in use: its own current key stays.
@@ -117,7 +117,7 @@ start_agent_own_keyring
 restore "$WORK/src.cgb" >"$WORK/out" || fail "recover: $(cat "$WORK/out")"
 grep -q 'restored (recover)' "$WORK/out" || fail "recover said: $(cat "$WORK/out")"
 invariant "recover" "$kid3"
-ctl credential resolve db-main | grep -q CANARY-modes-db || fail "recover: the record"
+ctl credential resolve db-main | has CANARY-modes-db || fail "recover: the record"
 pass "recover: the old host's current key is the one current key, the record resolves"
 
 # A state.db copy that names no current key, or two: the restore would
@@ -140,7 +140,7 @@ for case in no two; do
     || fail "recover, $case current: $(cat "$WORK/err")"
   [ "$(state_fingerprint)" = "$before" ] \
     || fail "recover, $case current: state.db or the keyring changed ($before, now $(state_fingerprint))"
-  ctl --json status | grep -q '"keys": *"keys_missing"' \
+  ctl --json status | has '"keys": *"keys_missing"' \
     || fail "recover, $case current: the keys came into the keyring anyway"
   pass "recover onto a state.db with $case current keys: '$(cat "$WORK/err")', nothing changed"
 done

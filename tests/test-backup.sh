@@ -50,7 +50,7 @@ pass "source agent: 2 records, 3 keys (1 retired), 2 tokens, 3 sealed values, an
 ctl backup --output "$WORK/agent.cgb" --passphrase-fd 3 3<"$PASSFILE" >/dev/null \
   || fail "backup failed"
 [ "$(stat -c %a "$WORK/agent.cgb")" = 600 ] || fail "backup mode is $(stat -c %a "$WORK/agent.cgb")"
-head -c 8 "$WORK/agent.cgb" | grep -q CGBACKUP || fail "no magic header"
+head -c 8 "$WORK/agent.cgb" | has CGBACKUP || fail "no magic header"
 if grep -a -q -e CANARY -e 'tr0ub4dor' -e 'cgt_' "$WORK/agent.cgb"; then
   fail "the backup file holds a plaintext secret"
 fi
@@ -66,8 +66,8 @@ ctl backup --inspect "$WORK/agent.cgb" </dev/null >"$WORK/inspect" || fail "insp
 grep -q '^credentials: *2$' "$WORK/inspect" || fail "inspect: $(cat "$WORK/inspect")"
 grep -q '^tokens: *2$' "$WORK/inspect" || fail "inspect tokens"
 grep -q '^sealing keys: *3$' "$WORK/inspect" || fail "inspect keys"
-grep -F -e "$kid1" "$WORK/inspect" | grep -q retired || fail "inspect: $kid1 not retired"
-grep -F -e "$kid3" "$WORK/inspect" | grep -q current || fail "inspect: $kid3 not current"
+grep -F -e "$kid1" "$WORK/inspect" | has retired || fail "inspect: $kid1 not retired"
+grep -F -e "$kid3" "$WORK/inspect" | has current || fail "inspect: $kid3 not current"
 grep -q '600000 iterations' "$WORK/inspect" || fail "inspect: no KDF cost"
 grep -q "^certificate: *$cert_pin, CN=backup.test, until .* (installed)$" "$WORK/inspect" \
   || fail "inspect: no certificate line: $(cat "$WORK/inspect")"
@@ -184,10 +184,10 @@ done
 pass "values sealed before the backup open; current, old and retired keys keep their states"
 grep -q "certificate $cert_pin restored" "$WORK/out" || fail "certificate: $(cat "$WORK/out")"
 [ "$(served_pin)" = "$cert_pin" ] || fail "the new agent does not serve the backup's certificate"
-ctl status | grep -q 'installed' || fail "the restored certificate is not kept as installed"
+ctl status | has 'installed' || fail "the restored certificate is not kept as installed"
 pass "the backup's certificate is served by the new agent from the next connection, as installed"
 expect "$(api GET /v1/credentials "$TOKEN")" 200
-ctl token list | grep -q other || fail "token 'other' not restored"
+ctl token list | has other || fail "token 'other' not restored"
 pass "the old agent's tokens work on the new one"
 [ "$(secret-tool search --all xdg:schema org.credgate.Key kind master 2>/dev/null | grep -c '^\[/')" = 2 ] \
   || fail "the master key of the new agent was not replaced in place"
@@ -218,9 +218,9 @@ ctl credential delete db-main >/dev/null
 restore "$WORK/agent.cgb" --merge >"$WORK/out" || fail "merge failed"
 grep -q 'restored (merge)' "$WORK/out" && grep -q 'tokens were not restored' "$WORK/out" \
   || fail "merge said: $(cat "$WORK/out")"
-ctl credential resolve db-main | grep -q CANARY-db-main-pw2 || fail "merged db-main"
-ctl credential resolve blob.key | grep -q CANARY-blob-key || fail "merged blob.key"
-ctl credential resolve live-only | grep -q live-secret || fail "the live agent's own record"
+ctl credential resolve db-main | has CANARY-db-main-pw2 || fail "merged db-main"
+ctl credential resolve blob.key | has CANARY-blob-key || fail "merged blob.key"
+ctl credential resolve live-only | has live-secret || fail "the live agent's own record"
 [ "$(ctl decrypt --context ls3 <"$WORK/v3.jwe")" = CANARY-value-k3 ] || fail "v3 after merge"
 expect "$(api GET /v1/credentials "$LTOKEN")" 200
 expect "$(api GET /v1/credentials "$TOKEN")" 401
@@ -233,7 +233,7 @@ use_agent tty
 start_agent
 tty_pin=$(served_pin)
 printf 'typed-on-a-tty-1\n' | ctl restore "$WORK/tty.cgb" --passphrase-fd 0 --keep-certificate \
-  | grep -q 'restored (fresh)' || fail "the terminal-made backup does not restore"
+  | has 'restored (fresh)' || fail "the terminal-made backup does not restore"
 [ "$(served_pin)" = "$tty_pin" ] || fail "--keep-certificate: the certificate changed"
-ctl credential resolve blob.key | grep -q CANARY-blob-key || fail "terminal-made backup: blob.key"
+ctl credential resolve blob.key | has CANARY-blob-key || fail "terminal-made backup: blob.key"
 pass "the backup made on a terminal restores with the passphrase typed there; --keep-certificate keeps the agent's own"

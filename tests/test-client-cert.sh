@@ -62,7 +62,7 @@ enroll () {
 CODE=$(ctl client enroll laptop 2>"$WORK/enroll.err")
 [[ "$CODE" == cge_* ]] && [ ${#CODE} = 47 ] || fail "client enroll printed '$CODE'"
 grep -q 'single use' "$WORK/enroll.err" || fail "client enroll said: $(cat "$WORK/enroll.err")"
-ctl client list | grep laptop | grep -q pending || fail "the code is not listed as pending"
+ctl client list | grep laptop | has pending || fail "the code is not listed as pending"
 python3 - "$STATE/state.db" "$CODE" <<'PY' || fail "the code is stored in the clear"
 import sqlite3, sys
 raw = open(sys.argv[1], 'rb').read()
@@ -80,20 +80,20 @@ pass "client enroll prints a one-time code alone; it is listed as pending and st
 new_key laptop
 r=$(enroll laptop "$CODE")
 expect "$r" 201
-openssl x509 -in "$WORK/laptop.crt" -noout -subject | grep -q 'CN *= *laptop' \
+openssl x509 -in "$WORK/laptop.crt" -noout -subject | has 'CN *= *laptop' \
   || fail "the certificate's subject is not the enrolled name"
-openssl x509 -in "$WORK/laptop.crt" -noout -ext extendedKeyUsage | grep -q 'TLS Web Client Authentication' \
+openssl x509 -in "$WORK/laptop.crt" -noout -ext extendedKeyUsage | has 'TLS Web Client Authentication' \
   || fail "the certificate is not for clientAuth"
-openssl x509 -in "$WORK/laptop.crt" -noout -issuer | grep -q 'credgate client CA' \
+openssl x509 -in "$WORK/laptop.crt" -noout -issuer | has 'credgate client CA' \
   || fail "the certificate's issuer is not the client CA"
 printf '%s' "${r#* }" | python3 -c 'import json,sys; sys.stdout.write(json.load(sys.stdin)["ca"])' > "$WORK/client-ca.pem"
 openssl verify -CAfile "$WORK/client-ca.pem" -purpose sslclient "$WORK/laptop.crt" >/dev/null \
   || fail "openssl does not verify the certificate against the client CA"
 days=$(( ( $(date -d "$(openssl x509 -in "$WORK/laptop.crt" -noout -enddate | cut -d= -f2)" +%s) - $(date +%s) ) / 86400 ))
 [ "$days" -ge 394 ] && [ "$days" -le 395 ] || fail "default validity is $days days, not 395"
-grep '"audit":"client.enrollment"' "$AGENT_LOG" | grep '"result":"ok"' | grep -q '"who":"client:laptop"' \
+grep '"audit":"client.enrollment"' "$AGENT_LOG" | grep '"result":"ok"' | has '"who":"client:laptop"' \
   || fail "the enrollment's audit line does not name client:laptop"
-grep '"audit":"client.enroll"' "$AGENT_LOG" | grep '"target":"laptop"' | grep -q '"result":"attempt"' \
+grep '"audit":"client.enroll"' "$AGENT_LOG" | grep '"target":"laptop"' | has '"result":"attempt"' \
   || fail "client enroll wrote no attempt line before making the code"
 pass "POST /v1/enroll signs the client's CSR: CN=name, clientAuth, 395 days, under the client CA"
 
@@ -123,7 +123,7 @@ r=$(capi "$WORK/laptop.crt" "$WORK/laptop.key" GET /v1/credentials)
 expect "$r" 200
 r=$(capi "$WORK/laptop.crt" "$WORK/laptop.key" PUT /v1/credentials/by-cert '{"type":"generic","secret":"s3cret-by-cert"}')
 expect "$r" 201
-grep '"audit":"credential.put"' "$AGENT_LOG" | grep '"target":"by-cert"' | grep -q '"who":"client:laptop"' \
+grep '"audit":"credential.put"' "$AGENT_LOG" | grep '"target":"by-cert"' | has '"who":"client:laptop"' \
   || fail "the audit line does not name client:laptop"
 pass "curl --cert/--key authenticates without a token; the audit line's who is client:laptop"
 
@@ -131,8 +131,8 @@ pass "curl --cert/--key authenticates without a token; the audit line's who is c
 out=$(printf 'GET /v1/credentials/by-cert HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' \
   | timeout 20 gnutls-cli --logfile=/dev/null --x509cafile "$CA" --x509certfile "$WORK/laptop.crt" \
       --x509keyfile "$WORK/laptop.key" -p "$PORT" localhost 2>&1 || true)
-echo "$out" | grep -q 'HTTP/1.1 200' || fail "gnutls-cli with the client certificate: $out"
-echo "$out" | grep -q '"name":"by-cert"' || fail "gnutls-cli got no metadata: $out"
+echo "$out" | has 'HTTP/1.1 200' || fail "gnutls-cli with the client certificate: $out"
+echo "$out" | has '"name":"by-cert"' || fail "gnutls-cli got no metadata: $out"
 pass "gnutls-cli with the client certificate: 200"
 
 # 4. Tokens keep working, with and without a certificate around.
@@ -158,7 +158,7 @@ openssl x509 -req -in "$WORK/evil.csr" -CA "$WORK/evil-ca.crt" -CAkey "$WORK/evi
   || fail "the forged certificate's subject and issuer differ from the real one"
 r=$(capi "$WORK/evil.crt" "$WORK/evil.key" GET /v1/credentials)
 expect "$r" 403 client_certificate_refused
-echo "$r" | grep -q 'not issued by this agent' || fail "another CA's refusal says: $r"
+echo "$r" | has 'not issued by this agent' || fail "another CA's refusal says: $r"
 r=$(capi "$WORK/evil.crt" "$WORK/evil.key" GET /v1/credentials "" "$TOKEN")
 expect "$r" 403 client_certificate_refused
 pass "a certificate from another CA with the same subject, issuer name and serial: 403, token or not"
@@ -194,7 +194,7 @@ assert r.status == 403, (r.status, body)
 assert json.loads(body)["error"]["code"] == "client_certificate_refused", body
 assert b"revoked" in body, body
 PY
-ctl client list | grep '^kept ' | grep -q revoked || fail "client list does not show kept as revoked"
+ctl client list | grep '^kept ' | has revoked || fail "client list does not show kept as revoked"
 pass "client revoke: the next request on the same kept-alive connection is 403"
 
 # 7. A new enrollment of a name supersedes its earlier certificate.
@@ -206,7 +206,7 @@ r=$(capi "$WORK/laptop.crt" "$WORK/laptop.key" GET /v1/credentials)
 expect "$r" 200
 r=$(capi "$WORK/laptop-old.crt" "$WORK/laptop-old.key" GET /v1/credentials)
 expect "$r" 403 client_certificate_refused
-ctl client list | grep '^laptop ' | grep -q superseded || fail "the old certificate is not listed as superseded"
+ctl client list | grep '^laptop ' | has superseded || fail "the old certificate is not listed as superseded"
 pass "enrolling a name again supersedes its earlier certificate"
 
 # 8. Expiry: a short-lived certificate works, then is refused.
@@ -219,18 +219,18 @@ end=$(date -d "$(openssl x509 -in "$WORK/brief.crt" -noout -enddate | cut -d= -f
 while [ "$(date +%s)" -le "$end" ]; do sleep 1; done
 r=$(capi "$WORK/brief.crt" "$WORK/brief.key" GET /v1/credentials)
 expect "$r" 403 client_certificate_refused
-echo "$r" | grep -q 'expired' || fail "the expiry refusal says: $r"
-ctl client list | grep '^brief ' | grep -q expired || fail "client list does not show brief as expired"
+echo "$r" | has 'expired' || fail "the expiry refusal says: $r"
+ctl client list | grep '^brief ' | has expired || fail "client list does not show brief as expired"
 pass "an expired client certificate: 403 client_certificate_refused"
 
 # 9. list: name, state, fingerprint (the key's SPKI pin), serial, dates, last use.
 pin="sha256:$(openssl pkey -in "$WORK/laptop.key" -pubout -outform der | openssl dgst -sha256 -binary | base64)"
-ctl client list | grep '^laptop ' | grep active | grep -qF "$pin" || fail "client list: $(ctl client list)"
+ctl client list | grep '^laptop ' | grep active | has -F "$pin" || fail "client list: $(ctl client list)"
 ctl --json client list | python3 -c '
 import json, sys
 rows = [r for r in json.load(sys.stdin) if r["name"] == "laptop" and r["state"] == "active"]
 assert len(rows) == 1 and rows[0]["lastUsed"], rows' || fail "client list --json lacks last use"
-ctl status | grep -q 'clients: *1 enrolled' || fail "status: $(ctl status | grep clients)"
+ctl status | has 'clients: *1 enrolled' || fail "status: $(ctl status | grep clients)"
 pass "client list shows name, state, SPKI fingerprint, serial, dates and last use"
 
 # 10. Errors an admin can make.
@@ -239,7 +239,7 @@ grep -q 'no enrolled client' "$WORK/err" || fail "revoke nobody said: $(cat "$WO
 ctl client enroll 'bad name' 2>/dev/null && fail "a bad name was accepted"
 set +e; ctl client enroll x --expires 10y 2>/dev/null; rc=$?; set -e
 [ "$rc" = 2 ] || fail "a bad duration exited $rc, not 2"
-ctl client enroll --help | grep -q -- '--validity' || fail "client enroll --help lacks --validity"
+ctl client enroll --help | has -- '--validity' || fail "client enroll --help lacks --validity"
 pass "unknown name, bad name and bad duration are refused; client enroll --help teaches"
 
 # 10b. credgate-encrypt-value: --enroll (the code on stdin, never in argv)
@@ -254,7 +254,7 @@ grep -q 'enrolled as "ci-runner"' "$WORK/ev.out" || fail "enroll said: $(cat "$W
 ckey="$XDG_CONFIG_HOME/credgate/client-localhost_$PORT.key"
 ccrt="$XDG_CONFIG_HOME/credgate/client-localhost_$PORT.crt"
 [ "$(stat -c %a "$ckey")" = 600 ] || fail "the client key is mode $(stat -c %a "$ckey")"
-openssl pkey -in "$ckey" -noout -text 2>/dev/null | grep -q 'prime256v1\|P-256' || fail "the client key is not P-256"
+openssl pkey -in "$ckey" -noout -text 2>/dev/null | has 'prime256v1\|P-256' || fail "the client key is not P-256"
 [ "$(openssl x509 -in "$ccrt" -noout -pubkey | openssl pkey -pubin -outform der | sha256sum)" = \
   "$(openssl pkey -in "$ckey" -pubout -outform der | sha256sum)" ] || fail "certificate and key differ"
 jwe=$(printf 'by-certificate' | "$EV" --agent "localhost:$PORT" --context cc) \

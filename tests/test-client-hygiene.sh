@@ -11,7 +11,6 @@
 # listener run as nobody catches no passphrase, key or request.
 . "$top_srcdir/tests/lib.sh"
 . "$top_srcdir/tests/xvfb.sh"
-has () { grep "$@" >/dev/null; }
 
 [ "$(id -u)" = 0 ] || fail "run as root: the test starts processes as nobody (setpriv)"
 command -v setpriv >/dev/null || fail "need setpriv (util-linux)"

@@ -86,8 +86,8 @@ set -e
 pass "an unknown subcommand or option is still a usage error"
 
 # The synopsis says what restore --escrow takes.
-c restore --help | grep -q -- '--escrow DIR .*--recipient-key' ||
+c restore --help | has -- '--escrow DIR .*--recipient-key' ||
   fail "restore --help does not say --escrow takes a DIR"
-c restore --help | grep -q -- '--escrow DIR  *recover the keys from an escrow directory' ||
+c restore --help | has -- '--escrow DIR  *recover the keys from an escrow directory' ||
   fail "restore --help does not say what DIR is"
 pass "restore --escrow DIR: the synopsis names the directory"

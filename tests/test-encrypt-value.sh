@@ -106,7 +106,7 @@ mkdir -p "$XDG_CONFIG_HOME/credgate"
 (umask 077; printf '%s\n' "$TOKEN" >"$XDG_CONFIG_HOME/credgate/token")
 run env -u CREDGATE_TOKEN_FILE "$EV" --agent "$A" --context default-token <<<"value-default"
 expect_rc 0 "token from \$XDG_CONFIG_HOME/credgate/token"
-decrypt --context default-token | grep -qx value-default || fail "the default token file's value does not open"
+decrypt --context default-token | has -x value-default || fail "the default token file's value does not open"
 (umask 077; cp "$WORK/bad-token" "$XDG_CONFIG_HOME/credgate/token")
 run env -u CREDGATE_TOKEN_FILE "$EV" --agent "$A" <<<"x"
 expect_rc 5 "a rejected token in the default file"
@@ -267,7 +267,7 @@ for body in "{\"value\":\"$SECRET" "{\"value\":$SECRET}" \
             "{\"linkedService\":{\"name\":\"t\",\"properties\":{\"typeProperties\":{\"password\":\"$SECRET"; do
   r=$(api POST /v1/encrypt "$TOKEN" "$body")
   expect "$r" 400 invalid_request
-  echo "$r" | grep -q "invalid JSON at line 1, column" || fail "the agent's parse error: $r"
+  echo "$r" | has "invalid JSON at line 1, column" || fail "the agent's parse error: $r"
   printf '%s' "$r" >"$WORK/reply"; no_canary "the agent's reply" "$WORK/reply"
 done
 r=$(api PUT /v1/credentials/trunc "$TOKEN" "{\"type\":\"generic\",\"secret\":\"$SECRET")

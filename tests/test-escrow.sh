@@ -20,7 +20,7 @@ kid_now () { ctl --json status | python3 -c 'import json,sys; print(json.load(sy
 seal () { api POST /v1/encrypt "$TOKEN" "{\"value\":\"$1\",\"context\":\"$2\"}" \
           | sed -n 's/^200 .*"encryptedCredential": *"\([^"]*\)".*/\1/p'; }
 
-ctl escrow status | grep -q 'no escrow recipients' || fail "escrow status without recipients"
+ctl escrow status | has 'no escrow recipients' || fail "escrow status without recipients"
 ctl escrow add "$WORK/admin.jwk" 2>"$WORK/err" && fail "a private JWK was accepted as a recipient"
 grep -q 'private' "$WORK/err" || fail "private JWK: $(cat "$WORK/err")"
 ctl escrow add "$WORK/admin.pub.jwk" >"$WORK/out" || fail "escrow add failed"
@@ -95,11 +95,11 @@ chmod 700 "$STATE"
 sqlite3 "$WORK/old/state/state.db" ".backup '$STATE/state.db'"
 cp -p "$WORK/old/state/token.key" "$STATE/token.key"
 start_agent_own_keyring
-ctl --json status | grep -q '"keys": *"keys_missing"' || fail "the copied state.db did not report missing keys"
+ctl --json status | has '"keys": *"keys_missing"' || fail "the copied state.db did not report missing keys"
 ctl restore --escrow "$rdir" --recipient-key "$WORK/admin2.jwk" --escrow-signer "$SIGNER" >"$WORK/out" \
   || fail "escrow restore onto the state.db copy failed"
 grep -q 'restored (recover)' "$WORK/out" || fail "recover: $(cat "$WORK/out")"
-ctl credential resolve db-main | grep -q CANARY-escrow-db || fail "the record does not resolve"
+ctl credential resolve db-main | has CANARY-escrow-db || fail "the record does not resolve"
 for i in 1 2 3; do
   [ "$(ctl decrypt --context ls <"$WORK/v$i.jwe")" = "CANARY-e$i" ] || fail "v$i on the new host"
 done
@@ -126,6 +126,6 @@ ctl restore --escrow "$rdir" --recipient-key "$WORK/admin.jwk" --escrow-signer "
   || fail "escrow restore after a retire failed"
 ctl decrypt --context ls <"$WORK/v1.jwe" >/dev/null 2>&1 && fail "a key retired before the escrow opens again"
 [ "$(ctl decrypt --context ls <"$WORK/v2.jwe")" = CANARY-e2 ] || fail "v2 after the retire"
-ctl key list | grep -F -e "$kid1" | grep -q retired || fail "key list: $kid1 not retired after recovery"
+ctl key list | grep -F -e "$kid1" | has retired || fail "key list: $kid1 not retired after recovery"
 [ "$(kid_now)" = "$kid3" ] || fail "the newest key is not current after recovery"
 pass "a key retired on the old host is escrowed as retired and stays retired after a recovery from escrow"

@@ -162,9 +162,9 @@ run_gui () {
     sleep 0.2
   done
   [ -n "$r" ] || fail "[$UI_LANG] the credential $name did not arrive at the agent"
-  echo "$r" | grep -q -- "$secret" || fail "[$UI_LANG] resolve gave no secret: $r"
-  echo "$r" | grep -q 'db1.example.com' || fail "[$UI_LANG] server property missing: $r"
-  echo "$r" | grep -q 'sqlserver' || fail "[$UI_LANG] type is not sqlserver: $r"
+  echo "$r" | has -- "$secret" || fail "[$UI_LANG] resolve gave no secret: $r"
+  echo "$r" | has 'db1.example.com' || fail "[$UI_LANG] server property missing: $r"
+  echo "$r" | has 'sqlserver' || fail "[$UI_LANG] type is not sqlserver: $r"
   pass "[$UI_LANG] connect, trust, add a SQL Server credential through the window; credgatectl resolves it"
 
   focus "$main"
@@ -181,16 +181,16 @@ run_gui () {
   shot 6-editor-edit
   key Return
   for _ in $(seq 50); do
-    r=$(ctl credential resolve "$name" 2>/dev/null) && echo "$r" | grep -q -- "$secret-v2" && break
+    r=$(ctl credential resolve "$name" 2>/dev/null) && echo "$r" | has -- "$secret-v2" && break
     sleep 0.2
   done
-  echo "$r" | grep -q -- "$secret-v2" || fail "[$UI_LANG] the edit did not reach the agent: $r"
-  echo "$r" | grep -q 'db2.example.com' || fail "[$UI_LANG] the edited server is missing: $r"
-  echo "$r" | grep -q 'sales' || fail "[$UI_LANG] editing lost the database property: $r"
+  echo "$r" | has -- "$secret-v2" || fail "[$UI_LANG] the edit did not reach the agent: $r"
+  echo "$r" | has 'db2.example.com' || fail "[$UI_LANG] the edited server is missing: $r"
+  echo "$r" | has 'sales' || fail "[$UI_LANG] editing lost the database property: $r"
   pass "[$UI_LANG] edit through the window replaces the record with the re-entered secret"
   focus "$main"
   # The token went into the user's keyring, not a file.
-  secret-tool lookup host localhost port "$PORT" 2>/dev/null | grep -q '^cgt_' ||
+  secret-tool lookup host localhost port "$PORT" 2>/dev/null | has '^cgt_' ||
     fail "[$UI_LANG] the token is not in the keyring"
   grep -rqs "$TOKEN" "$config" "$HOME" && fail "[$UI_LANG] the token is in a plain file"
   pass "[$UI_LANG] the token is in the keyring and in no file"
@@ -225,11 +225,11 @@ run_gui () {
   local out
   out=$("$PY" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" --text "$(t 'Re_written JSON' | tr -d _)") ||
     fail "[$UI_LANG] no rewritten JSON: $out"
-  echo "$out" | grep -q -- "$secret-ls" && fail "[$UI_LANG] the rewritten JSON still holds the password"
-  echo "$out" | grep -q 'Server=db1;Database=sales;User ID=app' || fail "[$UI_LANG] rewritten JSON lost fields: $out"
+  echo "$out" | has -- "$secret-ls" && fail "[$UI_LANG] the rewritten JSON still holds the password"
+  echo "$out" | has 'Server=db1;Database=sales;User ID=app' || fail "[$UI_LANG] rewritten JSON lost fields: $out"
   local jwe; jwe=$(echo "$out" | sed -n 's/.*"encryptedCredential": *"\([^"]*\)".*/\1/p')
   [ -n "$jwe" ] || fail "[$UI_LANG] no encryptedCredential in: $out"
-  printf '%s' "$jwe" | ctl decrypt --context "ls-$UI_LANG" | grep -q -- "$secret-ls" ||
+  printf '%s' "$jwe" | ctl decrypt --context "ls-$UI_LANG" | has -- "$secret-ls" ||
     fail "[$UI_LANG] the encrypted credential does not open to the password on the agent"
   pass "[$UI_LANG] linked service rewritten through the window; the agent opens its encryptedCredential"
 
@@ -250,10 +250,10 @@ JSON
     local out= i
     for i in $(seq 100); do
       out=$("$PY" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" --text "$(t 'Re_written JSON' | tr -d _)") || true
-      echo "$out" | grep -q '"ls-file"' && echo "$out" | grep -q encryptedCredential && break
+      echo "$out" | has '"ls-file"' && echo "$out" | has encryptedCredential && break
       sleep 0.2
     done
-    echo "$out" | grep -q '"ls-file"' || fail "[$UI_LANG] the opened file was not encrypted: $out"
+    echo "$out" | has '"ls-file"' || fail "[$UI_LANG] the opened file was not encrypted: $out"
     key "$(mn '_Save result…')"
     focus "$(wait_window "$(t 'Save the rewritten linked service')")"
     key ctrl+a; typetext "$WORK/ls-file.out.json"; key Return
@@ -262,7 +262,7 @@ JSON
     focus "$main"
     grep -q -- "$secret-file" "$WORK/ls-file.out.json" && fail "[$UI_LANG] the saved file holds the password"
     python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["properties"]["typeProperties"]["encryptedCredential"])' \
-      "$WORK/ls-file.out.json" | ctl decrypt --context ls-file | grep -q -- "$secret-file" ||
+      "$WORK/ls-file.out.json" | ctl decrypt --context ls-file | has -- "$secret-file" ||
       fail "[$UI_LANG] the saved file's encryptedCredential does not open to the password"
     pass "[$UI_LANG] a linked-service file opened and the result saved through the file chooser; the agent opens what was saved"
   fi
@@ -340,7 +340,7 @@ JSON
     key "$(mn 'Enro_ll this device')"
     "$PY" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" --find "$(t 'Edit %s' | sed "s/%s/$name/")" ||
       fail "[$UI_LANG] enrolling did not connect"
-    ctl client list | grep '^gui-device ' | grep -q active || fail "[$UI_LANG] gui-device is not enrolled: $(ctl client list)"
+    ctl client list | grep '^gui-device ' | has active || fail "[$UI_LANG] gui-device is not enrolled: $(ctl client list)"
     local items; items=$(secret-tool search --all xdg:schema org.credgate.Manager.Token kind client-certificate 2>&1 || true)
     grep -q "attribute.port = $PORT" <<<"$items" || fail "[$UI_LANG] the client certificate is not in the keyring: $items"
     grep -rlqs 'PRIVATE KEY' "$config" "$HOME" && fail "[$UI_LANG] the client key is in a plain file"
@@ -370,7 +370,7 @@ assert len(rows) == 1 and rows[0]["lastUsed"], rows' || fail "[$UI_LANG] the cer
   ctl credential resolve "$name" >/dev/null 2>&1 && fail "[$UI_LANG] the confirmed delete did not reach the agent"
   pass "[$UI_LANG] delete asks first, then the agent forgets the credential"
   if [ "$UI_LANG" = en ]; then
-    grep '"audit":"credential.delete"' "$AGENT_LOG" | grep "\"target\":\"$name\"" | grep -q '"who":"client:gui-device"' ||
+    grep '"audit":"credential.delete"' "$AGENT_LOG" | grep "\"target\":\"$name\"" | has '"who":"client:gui-device"' ||
       fail "[$UI_LANG] the delete's audit line does not name client:gui-device"
     pass "[$UI_LANG] the audit line names the device's client certificate"
     # The next language starts as a new user would: a token, no certificate.

@@ -14,7 +14,7 @@ log=$dir/app.log
 LANGUAGE=en "$top_builddir/credgate-manager" >"$log" 2>&1 &
 app=$!
 for _ in $(seq 100); do
-  if xwininfo -root -tree 2>/dev/null | grep -q '"credgate Manager"'; then
+  if xwininfo -root -tree 2>/dev/null | grep '"credgate Manager"' >/dev/null; then
     echo "ok - credgate-manager maps a window titled 'credgate Manager'"
     exit 0
   fi

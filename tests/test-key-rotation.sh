@@ -23,9 +23,9 @@ kid1=$(kid_of)
 kid2=$(ctl key rotate)
 [ -n "$kid2" ] && [ "$kid2" != "$kid1" ] || fail "key rotate printed '$kid2'"
 [ "$(kid_of)" = "$kid2" ] || fail "status does not show the new kid"
-api GET /v1/info | grep -q "\"kid\":\"$kid2\"" || fail "/v1/info does not publish the new key"
-ctl key list | grep -F -e "$kid1" | grep -q 'old' || fail "key list does not show $kid1 as old"
-ctl key list | grep -F -e "$kid2" | grep -q 'current' || fail "key list does not show $kid2 as current"
+api GET /v1/info | has "\"kid\":\"$kid2\"" || fail "/v1/info does not publish the new key"
+ctl key list | grep -F -e "$kid1" | has 'old' || fail "key list does not show $kid1 as old"
+ctl key list | grep -F -e "$kid2" | has 'current' || fail "key list does not show $kid2 as current"
 pass "key rotate makes a new current key, published in /v1/info, listed by key list"
 
 [ "$(ctl decrypt --context ls1 <"$WORK/v1")" = first-value ] || fail "the old value no longer opens"
@@ -60,7 +60,7 @@ kid4=$(ctl key rotate)
 "$EV" --agent "$A" --rewrap --linked-service "$WORK/ls.json" -i
 new=$(sed -n 's/.*"encryptedCredential": "\(.*\)".*/\1/p' "$WORK/ls.json")
 [ "$(printf '%s' "$new" | header_kid)" = "$kid4" ] || fail "linked service not rewrapped to $kid4"
-printf '%s' "$new" | ctl decrypt --context SqlLs | grep -q ls-secret-1 || fail "rewrapped linked service does not open"
+printf '%s' "$new" | ctl decrypt --context SqlLs | has ls-secret-1 || fail "rewrapped linked service does not open"
 grep -q '"connectionString": "Data Source=db1;Initial Catalog=sales;User ID=app"' "$WORK/ls.json" \
   || fail "rewrap changed other fields"
 pass "--rewrap -i moves a linked-service file to the current key, other fields untouched"
@@ -76,7 +76,7 @@ key_field () { ctl --json key list | python3 -c 'import json,sys; print([k for k
 [ "$(key_field "$kid1" lastOpened)" != None ] || fail "key list: no last opening for $kid1"
 [ "$(key_field "$kid3" opened)" = 0 ] && [ "$(key_field "$kid3" lastOpened)" = None ] \
   || fail "a rewrap counted as a use of $kid3"
-ctl key list | grep -F -e "$kid3" | grep -q ' never ' || fail "key list does not say $kid3 never opened"
+ctl key list | grep -F -e "$kid3" | has ' never ' || fail "key list does not say $kid3 never opened"
 ctl key retire "$kid1" 2>"$WORK/err" && fail "a key in use was retired without --force"
 grep -q 'still in use' "$WORK/err" && grep -q -e '--force' "$WORK/err" && grep -q -e '--rewrap' "$WORK/err" \
   || fail "retiring a key in use: $(cat "$WORK/err")"
@@ -87,7 +87,7 @@ pass "key list counts what each key opened and when last (a rewrap is not a use)
 ctl key retire "$kid1" --force >/dev/null || fail "key retire --force"
 ctl decrypt --context ls1 <"$WORK/v1" >/dev/null 2>&1 && fail "a retired key still opens"
 [ "$(ctl decrypt --context ls1 <"$WORK/v1b")" = first-value ] || fail "the rewrapped value stopped opening"
-ctl key list | grep -F -e "$kid1" | grep -q retired || fail "key list does not show the retired key"
+ctl key list | grep -F -e "$kid1" | has retired || fail "key list does not show the retired key"
 ctl key retire "$kid1" 2>/dev/null && fail "retiring twice succeeded"
 pass "key retire refuses the current key; a retired key opens nothing"
 
@@ -115,7 +115,7 @@ PY
 start_agent
 [ "$(key_field "$kid2" opened)" = 0 ] || fail "upgraded database: $kid2 opened $(key_field "$kid2" opened)"
 [ "$(ctl decrypt <"$WORK/v2")" = second ] || fail "upgraded database: v2 does not open"
-ctl key list | grep -F -e "$kid1" | grep -q retired || fail "upgraded database: $kid1 not retired"
+ctl key list | grep -F -e "$kid1" | has retired || fail "upgraded database: $kid1 not retired"
 [ "$(key_field "$kid2" opened)" = 1 ] || fail "upgraded database: the opening was not counted"
 [ "$(/usr/bin/python3 -c 'import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("PRAGMA user_version").fetchone()[0])' "$STATE/state.db")" = 3 ] \
   || fail "the schema version was not raised"

@@ -36,7 +36,7 @@ pass "old host: a record, values sealed to two keys, a linked service, a client 
 printf 'move-me-safely-please\n' >"$WORK/pass"
 ctl backup --output "$WORK/credgate.cgb" --passphrase-fd 3 3<"$WORK/pass" >/dev/null \
   || fail "step 1: backup"
-ctl backup --inspect "$WORK/credgate.cgb" | grep -q "^certificate: *$old_pin" \
+ctl backup --inspect "$WORK/credgate.cgb" | has "^certificate: *$old_pin" \
   || fail "step 1: the backup does not hold the certificate"
 pass "step 1: credgatectl backup --output credgate.cgb (keys, records, the certificate)"
 
@@ -66,13 +66,13 @@ use_agent newhost
 # Step 4: re-point the clients: same pin, new address.
 NEW="localhost:$PORT"
 sed -i "s|^$OLD |$NEW |" "$KNOWN"
-"$EV" --agent "$NEW" --verify --context app <"$WORK/v1.jwe" | grep -q '^ok ' || fail "v1 --verify"
-"$EV" --agent "$NEW" --verify --context app <"$WORK/v2.jwe" | grep -q '^ok ' || fail "v2 --verify"
+"$EV" --agent "$NEW" --verify --context app <"$WORK/v1.jwe" | has '^ok ' || fail "v1 --verify"
+"$EV" --agent "$NEW" --verify --context app <"$WORK/v2.jwe" | has '^ok ' || fail "v2 --verify"
 [ "$(ctl decrypt --context app <"$WORK/v1.jwe")" = CANARY-move-v1 ] || fail "v1 does not open"
 [ "$(ctl decrypt --context app <"$WORK/v2.jwe")" = CANARY-move-v2 ] || fail "v2 does not open"
 python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["properties"]["typeProperties"]["encryptedCredential"])' \
-  "$WORK/ls.json" | ctl decrypt --context SqlLs | grep -q CANARY-move-ls || fail "linked service"
-ctl credential resolve sql-prod | grep -q CANARY-move-sql || fail "sql-prod does not resolve"
+  "$WORK/ls.json" | ctl decrypt --context SqlLs | has CANARY-move-ls || fail "linked service"
+ctl credential resolve sql-prod | has CANARY-move-sql || fail "sql-prod does not resolve"
 printf 'after-the-move' | "$EV" --agent "$NEW" --context app >"$WORK/v3.jwe" \
   || fail "the client's old token and pin do not work on the new host"
 [ "$(ctl decrypt --context app <"$WORK/v3.jwe")" = after-the-move ] || fail "v3"

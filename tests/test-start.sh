@@ -6,7 +6,6 @@
 # as printed, stores a credential the agent then holds; Ctrl-C (SIGINT to
 # the group) stops the agent and its keyring.
 . "$top_srcdir/tests/lib.sh"
-has () { grep "$@" >/dev/null; }
 
 st="$WORK/start-state"
 out="$WORK/start.out"

@@ -7,7 +7,6 @@
 . "$top_srcdir/tests/lib.sh"
 # grep -q in a pipe may end before its writer: with pipefail that is a
 # SIGPIPE failure.  has reads all of its input.
-has () { grep "$@" >/dev/null; }
 
 command -v systemd-analyze >/dev/null || fail "systemd-analyze is not installed (package systemd: scripts/setup installs it)"
 UNIT_IN="$top_builddir/data/credgate-agent.service"

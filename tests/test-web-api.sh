@@ -42,8 +42,8 @@ for ctx in credential:other db-web ""; do
   JWE=$(printf '%s' '{"password":"x"}' | seal "$ctx")
   r=$(api PUT /v1/credentials/db-web "$TOKEN" "{\"type\":\"generic\",\"encryptedSecret\":\"$JWE\"}")
   expect "$r" 400 invalid_request
-  echo "$r" | grep -q '"field": *"encryptedSecret"' || fail "no field in: $r"
-  echo "$r" | grep -q 'credential:db-web' || fail "the message does not name the ctx: $r"
+  echo "$r" | has '"field": *"encryptedSecret"' || fail "no field in: $r"
+  echo "$r" | has 'credential:db-web' || fail "the message does not name the ctx: $r"
 done
 JWE=$(printf '%s' '{"password":"x"}' | jose jwe enc \
   -i "{\"protected\":{\"alg\":\"ECDH-ES\",\"enc\":\"A256GCM\",\"kid\":\"$KID\"}}" -I- -k "$WORK/agent.jwk" -o- -c)
@@ -78,7 +78,7 @@ expect "$(api PUT /v1/credentials/db-web "$TOKEN" '{"type":"generic"}')" 400 inv
 JWE=$(printf '%s' 'not json: hunter2-secret' | seal credential:db-web)
 r=$(api PUT /v1/credentials/db-web "$TOKEN" "{\"type\":\"generic\",\"encryptedSecret\":\"$JWE\"}")
 expect "$r" 400 invalid_request
-echo "$r" | grep -q hunter2 && fail "the error quotes the decrypted text: $r"
+echo "$r" | has hunter2 && fail "the error quotes the decrypted text: $r"
 grep -q hunter2 "$AGENT_LOG" && fail "the decrypted text reached the log"
 JWE=$(printf '%s' '42' | seal credential:db-web)
 expect "$(api PUT /v1/credentials/db-web "$TOKEN" "{\"type\":\"generic\",\"encryptedSecret\":\"$JWE\"}")" 400 invalid_request

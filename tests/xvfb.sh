@@ -20,14 +20,20 @@ start_xvfb () {
   Xvfb -displayfd 3 -noreset -screen 0 1024x768x24 -nolisten tcp \
     3>"$dir/xvfb.display" >"$XVFB_LOG" 2>&1 &
   XVFB_PID=$!
-  for _ in $(seq 100); do [ -s "$dir/xvfb.display" ] && break; sleep 0.05; done
+  # Up to 30 s: under distcheck or ASan on a loaded 2-core machine a start
+  # has taken over 5 s.  An Xvfb that exits ends the wait at once.
+  for _ in $(seq 600); do
+    [ -s "$dir/xvfb.display" ] && break
+    kill -0 "$XVFB_PID" 2>/dev/null || break
+    sleep 0.05
+  done
   if ! [ -s "$dir/xvfb.display" ]; then
     echo "FAIL: Xvfb did not start: $(tail -n 5 "$XVFB_LOG")" >&2
     exit 1
   fi
   DISPLAY=":$(head -1 "$dir/xvfb.display")"
   export DISPLAY GDK_BACKEND=x11
-  for _ in $(seq 50); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
+  for _ in $(seq 300); do xdpyinfo >/dev/null 2>&1 && break; sleep 0.1; done
   if [ -n "${LSAN_OPTIONS:-}" ]; then
     export GDK_DEBUG=gl-disable
     export LSAN_OPTIONS=${LSAN_OPTIONS//fast_unwind_on_malloc=0/fast_unwind_on_malloc=1}
