@@ -14,7 +14,8 @@ STUB_PID=
 cleanup () { [ -z "$STUB_PID" ] || kill "$STUB_PID" 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
 
-# stub REPLY: serve REPLY (one JSON line) to every connection on $WORK/stub.sock.
+# stub REPLY: serve REPLY (one JSON line) to every connection on
+# $WORK/stub.sock; the last request is kept in $WORK/stub.req.
 stub () {
   [ -z "$STUB_PID" ] || { kill "$STUB_PID"; wait "$STUB_PID" 2>/dev/null || true; }
   rm -f "$WORK/stub.sock"
@@ -31,6 +32,9 @@ while True:
         if not chunk:
             break
         data += chunk
+    with open(sys.argv[1] + ".req.tmp", "wb") as f:
+        f.write(data)
+    import os; os.replace(sys.argv[1] + ".req.tmp", sys.argv[1][:-len("stub.sock")] + "stub.req")
     c.sendall(sys.argv[2].encode() + b"\n")
     c.close()
 PY
@@ -71,3 +75,20 @@ stub '{"result": {"kid": "abc"}}'
 run --socket "$WORK/stub.sock" key rotate
 [ "$rc" = 0 ] && [ "$(cat "$WORK/out")" = abc ] || fail "the control: exit $rc, '$(cat "$WORK/out")' ($err)"
 echo "ok - control: an answer is printed, exit 0"
+
+# A key id is base64url: one in 64 starts with '-'.  It is the command's
+# argument, not an unknown option; a real unknown option still is one.
+kid=-kQG8n9zBhVvVFzjYFHqdN45mbnL2rGj2Jqr95beb8k
+stub '{"result": {"kid": "'"$kid"'"}}'
+rm -f "$WORK/stub.req"
+run --socket "$WORK/stub.sock" key retire "$kid"
+[ "$rc" = 0 ] || fail "key retire $kid: exit $rc ($err)"
+grep -qF -- "\"$kid\"" "$WORK/stub.req" || fail "key retire sent no $kid: $(cat "$WORK/stub.req" 2>/dev/null)"
+run --socket "$WORK/stub.sock" key retire "$kid" --force
+[ "$rc" = 0 ] || fail "key retire $kid --force: exit $rc ($err)"
+grep -q '"force": *true' "$WORK/stub.req" || fail "key retire --force sent: $(cat "$WORK/stub.req")"
+run --socket "$WORK/stub.sock" key retire --bogus
+[ "$rc" = 2 ] || fail "key retire --bogus: exit $rc, not 2 ($err)"
+run --socket "$WORK/stub.sock" key retire -x
+[ "$rc" = 2 ] || fail "key retire -x: exit $rc, not 2 ($err)"
+echo "ok - a key id that starts with '-' is the argument (sent as the kid); --bogus and -x are unknown options (exit 2)"
