@@ -3,9 +3,13 @@
 
 #include "tests/cg-test-util.h"
 
+#include <arpa/inet.h>
 #include <errno.h>
 #include <glib/gstdio.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 char *
 cg_test_make_tmpdir (const char *prefix)
@@ -70,4 +74,17 @@ cg_test_make_fixtures (const char *script)
               error ? error->message : "no reason given");
   cg_test_rm_rf (dir);
   return NULL;
+}
+
+guint16
+cg_test_closed_port (void)
+{
+  int fd = socket (AF_INET, SOCK_STREAM, 0);
+  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
+  socklen_t len = sizeof sa;
+  g_assert_cmpint (fd, >=, 0);
+  g_assert_cmpint (bind (fd, (struct sockaddr *) &sa, sizeof sa), ==, 0);
+  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &sa, &len), ==, 0);
+  close (fd);
+  return ntohs (sa.sin_port);
 }

@@ -33,4 +33,8 @@ char *cg_test_data_path (const char *name);
  * that need the fixtures then fail, naming the script (transfer full). */
 char *cg_test_make_fixtures (const char *script);
 
+/* A TCP port on 127.0.0.1 that nothing listens on: bound, then closed
+ * (for "the agent cannot be reached"). */
+guint16 cg_test_closed_port (void);
+
 G_END_DECLS

@@ -25,6 +25,7 @@
 #include "cli/cg-exit.h"
 #include "common/cg-error.h"
 #include "protocol/cg-client.h"
+#include "tests/cg-test-util.h"
 
 /* ---- the stand-in agent -------------------------------------------------- */
 
@@ -313,14 +314,7 @@ test_exit_replies (void)
 static void
 test_exit_transport (void)
 {
-  /* Nothing listens on the port of a closed socket. */
-  int fd = socket (AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in a = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-  socklen_t alen = sizeof a;
-  g_assert_cmpint (bind (fd, (struct sockaddr *) &a, sizeof a), ==, 0);
-  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &a, &alen), ==, 0);
-  close (fd);
-  g_autoptr (CgClient) c = cg_client_new ("127.0.0.1", ntohs (a.sin_port));
+  g_autoptr (CgClient) c = cg_client_new ("127.0.0.1", cg_test_closed_port ());
   cg_client_set_pins (c, OTHER_PIN, NULL);
   g_autoptr (GError) error = NULL;
   g_assert_null (cg_client_request (c, "GET", "/v1/info", NULL, &error));

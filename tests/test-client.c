@@ -16,6 +16,7 @@
 
 #include "common/cg-error.h"
 #include "protocol/cg-client.h"
+#include "tests/cg-test-util.h"
 
 #define OTHER_PIN "sha256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
 
@@ -178,23 +179,10 @@ test_too_large (void)
   g_assert_error (error, CG_ERROR, CG_ERROR_TOO_LARGE);
 }
 
-/* A port nothing listens on: bound, then closed. */
-static guint
-closed_port (void)
-{
-  int fd = socket (AF_INET, SOCK_STREAM, 0);
-  struct sockaddr_in sa = { .sin_family = AF_INET, .sin_addr.s_addr = htonl (INADDR_LOOPBACK) };
-  socklen_t len = sizeof sa;
-  g_assert_cmpint (bind (fd, (struct sockaddr *) &sa, sizeof sa), ==, 0);
-  g_assert_cmpint (getsockname (fd, (struct sockaddr *) &sa, &len), ==, 0);
-  close (fd);
-  return ntohs (sa.sin_port);
-}
-
 static void
 test_unreachable (void)
 {
-  g_autoptr (CgClient) client = cg_client_new ("127.0.0.1", closed_port ());
+  g_autoptr (CgClient) client = cg_client_new ("127.0.0.1", cg_test_closed_port ());
   cg_client_set_pins (client, env ("CG_TEST_PIN"), NULL);
   g_autoptr (GError) error = NULL;
   g_assert_null (cg_client_credential_list (client, &error));
