@@ -192,6 +192,75 @@ record_delete (CgVaultStore *s, const char *name, GError **error)
   return r > 0;
 }
 
+typedef struct
+{
+  const char *name;
+  gint64 version;
+  CgVaultResealFunc reseal;
+  gpointer data;
+} ResealTxn;
+
+/* Read, re-seal and write inside one transaction: a PUT between the read
+ * and the write is impossible here (the etcd store compares the
+ * revision instead). */
+static gboolean
+reseal_txn (sqlite3 *db, gpointer user_data, GError **error)
+{
+  ResealTxn *p = user_data;
+  sqlite3_stmt *st
+      = cg_db_prepare (db, "SELECT version, sealed FROM credentials WHERE name = ?", error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, p->name, -1, SQLITE_STATIC);
+  int r = sqlite3_step (st);
+  g_autoptr (GBytes) old = NULL;
+  gint64 version = 0;
+  if (r == SQLITE_ROW)
+    {
+      version = sqlite3_column_int64 (st, 0);
+      old = g_bytes_new (sqlite3_column_blob (st, 1), sqlite3_column_bytes (st, 1));
+    }
+  else if (r == SQLITE_DONE)
+    g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND, "no credential named \"%s\"", p->name);
+  else
+    cg_db_set_error (error, db, "cannot read the credential");
+  sqlite3_finalize (st);
+  if (!old)
+    return FALSE;
+  if (version != p->version)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT,
+                   "credential \"%s\" changed meanwhile (version %" G_GINT64_FORMAT ")",
+                   p->name, version);
+      return FALSE;
+    }
+
+  g_autoptr (GBytes) sealed = p->reseal (old, version, p->data, error);
+  if (!sealed)
+    return FALSE;
+  st = cg_db_prepare (db, "UPDATE credentials SET sealed = ? WHERE name = ? AND version = ?",
+                      error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_blob (st, 1, g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed),
+                     SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, p->name, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 3, version);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  if (!ok)
+    cg_db_set_error (error, db, "cannot store the credential");
+  sqlite3_finalize (st);
+  return ok;
+}
+
+static gboolean
+record_reseal (CgVaultStore *s, const char *name, gint64 version, CgVaultResealFunc reseal,
+               gpointer data, GError **error)
+{
+  ResealTxn p = { name, version, reseal, data };
+  return cg_db_transaction (db_of (s), reseal_txn, &p, error);
+}
+
 /* ---- sealing keys --------------------------------------------------------- */
 
 static json_t *
@@ -405,9 +474,24 @@ store_free (CgVaultStore *s)
 }
 
 static const CgVaultStoreOps sqlite_ops = {
-  record_get,   record_list, record_put,  record_delete, key_list,     key_add_current,
-  key_retire,   key_note_use, token_add,  token_find,    token_touch,  token_list,
-  token_delete, meta_get,    meta_set,    counts,        store_free,
+  .record_get = record_get,
+  .record_list = record_list,
+  .record_put = record_put,
+  .record_delete = record_delete,
+  .record_reseal = record_reseal,
+  .key_list = key_list,
+  .key_add_current = key_add_current,
+  .key_retire = key_retire,
+  .key_note_use = key_note_use,
+  .token_add = token_add,
+  .token_find = token_find,
+  .token_touch = token_touch,
+  .token_list = token_list,
+  .token_delete = token_delete,
+  .meta_get = meta_get,
+  .meta_set = meta_set,
+  .counts = counts,
+  .free = store_free,
 };
 
 CgVaultStore *

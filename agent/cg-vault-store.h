@@ -49,6 +49,11 @@ typedef struct CgVaultStore CgVaultStore;
 
 /* Seal the record's secret for @version (transfer full). */
 typedef GBytes *(*CgVaultSealFunc) (gint64 version, gpointer user_data);
+/* Re-seal a record's secret (key rotation): gets the sealed bytes stored
+ * for @version and returns their replacement for the same version
+ * (transfer full), or NULL with @error set to stop. */
+typedef GBytes *(*CgVaultResealFunc) (GBytes *old_sealed, gint64 version, gpointer data,
+                                      GError **error);
 
 typedef struct
 {
@@ -64,6 +69,16 @@ typedef struct
                          const char *properties_json, const char *now, CgVaultSealFunc seal,
                          gpointer seal_data, GError **error);
   gboolean (*record_delete) (CgVaultStore *store, const char *name, GError **error);
+  /* Replace @name's sealed bytes without changing its version or metadata,
+   * if it is still at @version: @reseal gets the old sealed bytes and
+   * returns the new ones (NULL + error stops, nothing written).
+   * CG_ERROR_CONFLICT when the record changed meanwhile (the caller
+   * re-reads); CG_ERROR_NOT_FOUND when it is gone.  One SQLite
+   * transaction here; one etcd txn comparing the key's mod_revision in the
+   * cluster (key rotation re-seals every record through this, batch by
+   * batch, while PUTs go on). */
+  gboolean (*record_reseal) (CgVaultStore *store, const char *name, gint64 version,
+                             CgVaultResealFunc reseal, gpointer data, GError **error);
 
   /* Sealing keys: [{"kid","created","current","retired","opened",
    * "lastOpened" (null until the key opened a value)}] oldest first. */
