@@ -31,6 +31,9 @@
 #                                 stdin
 #   node_env N CMD…               run CMD in node N's environment (HOME,
 #                                 XDG_*, its session bus and keyring)
+#   node_spec N                   "PORT:CAFILE" of node N, for cluster_load
+#   cluster_load CMD ARGS…        tests/cluster-load.py (loads: put, race,
+#                                 lag, writer) with $CLUSTER_TOKEN
 #   cluster_leftovers [DIR]       the processes still running with DIR (this
 #                                 cluster's directory) in their command
 #                                 line or environment (none after cleanup)
@@ -329,6 +332,18 @@ api_on () {
   reply=$(cat "$out")
   rm -f "$hdr" "$out"
   printf '%s %s\n' "${code:-000}" "$reply"
+}
+
+# node_spec N: "PORT:CAFILE", node N for tests/cluster-load.py.
+node_spec () { echo "${NODE_PORT[$1]}:${NODE_STATE[$1]}/tls/server.crt"; }
+
+# cluster_load CMD ARGS…: tests/cluster-load.py with $CLUSTER_TOKEN (in a
+# 0600 file, not argv).
+cluster_load () {
+  local f=$CLUSTER_DIR/load-token
+  [ -n "$CLUSTER_TOKEN" ] || fail "cluster_load: no CLUSTER_TOKEN"
+  (umask 077 && printf '%s\n' "$CLUSTER_TOKEN" > "$f")
+  python3 "$top_srcdir/tests/cluster-load.py" --token-file "$f" "$@"
 }
 
 cluster_leftovers () {
