@@ -1,0 +1,160 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# README.md's "etcd: three members with TLS", run as written: its code
+# blocks, taken from README.md, make the certificates with openssl, write
+# each member's /etc/default/etcd, and start the three members the way
+# Debian's etcd.service does (its Environment= lines, then the file, then
+# /usr/bin/etcd, as the user etcd when we are root); then README's check
+# commands answer as README says.  Only what cannot run here is bent:
+# the members' addresses are 127.0.0.11-13 (and their certificates also
+# name 127.0.0.1, where loopback connections come from) and the ports two
+# free ones,
+# /etc and /var/lib sit under a scratch root, apt-get only checks that
+# etcd-server is installed, and systemctl starts etcd directly.
+source "$top_srcdir/tests/lib.sh"
+
+ETCD_RUN_PIDS=()
+readme_cleanup () {
+  local pid
+  for pid in "${ETCD_RUN_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  for pid in "${ETCD_RUN_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
+}
+trap 'readme_cleanup; cleanup' EXIT
+fail () {
+  local f
+  echo "FAIL: $*" >&2
+  for f in "$WORK"/host*/etcd.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }; done
+  exit 1
+}
+
+section=$(awk '/^### etcd: three members with TLS$/ { on = 1; next } /^##/ { on = 0 } on' \
+  "$top_srcdir/README.md")
+[ -n "$section" ] || fail "README.md has no section 'etcd: three members with TLS'"
+# block N: the Nth ```sh block of the section, without its indentation.
+block () {
+  awk -v want="$1" '/^ *```sh$/ { n++; on = (n == want); next } /^ *```$/ { on = 0 } on' \
+    <<<"$section" | sed 's/^   //'
+}
+[ "$(block 4)" = "" ] && [ -n "$(block 3)" ] || fail "the section should have three sh blocks"
+
+# Two ports free on all three addresses, in place of 2379 and 2380.
+read -r CPORT PPORT <<<"$(python3 - <<'EOF'
+import socket
+for _ in range(50):
+    probe = socket.socket(); probe.bind(("127.0.0.11", 0)); a = probe.getsockname()[1]
+    probe2 = socket.socket(); probe2.bind(("127.0.0.11", 0)); b = probe2.getsockname()[1]
+    probe.close(); probe2.close()
+    try:
+        held = []
+        for host in ("127.0.0.11", "127.0.0.12", "127.0.0.13"):
+            for port in (a, b):
+                s = socket.socket(); s.bind((host, port)); held.append(s)
+        print(a, b); break
+    except OSError:
+        pass
+EOF
+)"
+[ -n "$PPORT" ] || fail "no two free ports on 127.0.0.11-13"
+bend () {
+  # etcd checks a peer's certificate against the address the peer
+  # connects from, and on loopback that is 127.0.0.1 (README says to name
+  # every address a member connects from).
+  sed -e 's/IP:\$E\([123]\)"/IP:$E\1,IP:127.0.0.1"/' \
+      -e 's/10\.0\.0\.1\([123]\)/127.0.0.1\1/g' -e "s/:2379/:$CPORT/g" -e "s/:2380/:$PPORT/g" \
+      -e 's|/etc/etcd/|$ROOT/etc/etcd/|g' -e 's|/etc/default/etcd|$ROOT/etc/default/etcd|g' \
+      -e 's|/var/lib/etcd/|$ROOT/var/lib/etcd/|g'
+}
+
+# 1. The certificates, in a directory of their own.
+cd "$WORK"
+bash -euo pipefail -c "$(block 1 | bend)" >"$WORK/certs.log" 2>&1 ||
+  { cat "$WORK/certs.log" >&2; fail "README's certificate block failed"; }
+PKI=$WORK/etcd-pki
+for f in ca e1 e2 e3 gw1 gw2 gw3; do
+  [ -s "$PKI/$f.pem" ] && [ -s "$PKI/$f.key" ] || fail "no $f.pem and $f.key"
+  [ "$(stat -c %a "$PKI/$f.key")" = 600 ] || fail "$f.key is not 0600"
+done
+openssl verify -CAfile "$PKI/ca.pem" "$PKI"/e?.pem "$PKI"/gw?.pem >/dev/null || fail "a certificate does not verify"
+openssl x509 -in "$PKI/e2.pem" -noout -ext subjectAltName | has 'IP Address:127.0.0.12' ||
+  fail "e2.pem does not name its address"
+openssl x509 -in "$PKI/gw1.pem" -noout -ext extendedKeyUsage | has 'TLS Web Client Authentication' ||
+  fail "gw1.pem is no client certificate"
+pass "README's certificate block makes a CA, three member and three gateway certificates"
+
+# 2. Each member, in its own root, as README says; systemctl runs etcd as
+# etcd.service would.
+as_etcd=()
+if [ "$(id -u)" = 0 ]; then
+  id etcd >/dev/null || fail "no user etcd (scripts/setup installs etcd-server)"
+  as_etcd=(setpriv --reuid etcd --regid etcd --clear-groups)
+  # etcd must reach its files under our scratch directories.
+  d=$WORK
+  while [ "$d" != / ]; do chmod o+x "$d"; d=$(dirname "$d"); done
+fi
+apt-get () {
+  [ "$*" = "install etcd-server" ] || { echo "apt-get $*: not expected here" >&2; return 1; }
+  dpkg-query -W -f='${Status}' etcd-server | has 'install ok installed'
+}
+install () {
+  # Owner and group only where we may set them.
+  local args=() a
+  while [ $# -gt 0 ]; do
+    a=$1; shift
+    if [ "$(id -u)" != 0 ] && { [ "$a" = -o ] || [ "$a" = -g ]; }; then shift; continue; fi
+    args+=("$a")
+  done
+  command install "${args[@]}"
+}
+systemctl () {
+  [ "$*" = "restart --no-block etcd" ] || { echo "systemctl $*: not expected here" >&2; return 1; }
+  # etcd.service: Environment=ETCD_NAME=%H, ETCD_DATA_DIR=/var/lib/etcd/default,
+  # EnvironmentFile=-/etc/default/etcd, User=etcd, ExecStart=/usr/bin/etcd.
+  local vars
+  mapfile -t vars < <(grep -E '^[A-Z_0-9]+=' "$ROOT/etc/default/etcd")
+  (cd / && exec env -i PATH=/usr/bin:/bin "ETCD_NAME=$(hostname)" \
+     "ETCD_DATA_DIR=$ROOT/var/lib/etcd/default" "${vars[@]}" "${as_etcd[@]}" /usr/bin/etcd) \
+    >"$ROOT/etcd.log" 2>&1 &
+  ETCD_RUN_PIDS+=($!)
+}
+member_block=$(block 2 | bend | grep -v '^N=1 ADDR=\$E1$')
+grep -q '^N=' <<<"$member_block" && fail "README's member block sets N elsewhere than its first line"
+for N in 1 2 3; do
+  ROOT=$WORK/host$N
+  mkdir -p "$ROOT/etc/default" "$ROOT/var/lib/etcd"
+  [ -z "${as_etcd[*]}" ] || chown etcd:etcd "$ROOT/var/lib/etcd"
+  # In this shell (not a subshell), so that the etcd processes it starts are ours.
+  cd "$PKI"
+  E1=127.0.0.11 E2=127.0.0.12 E3=127.0.0.13 ADDR=127.0.0.1$N
+  eval "$member_block" || fail "README's member block failed for member $N"
+  has "^ETCD_CLIENT_CERT_AUTH=true$" "$ROOT/etc/default/etcd" || fail "member $N: no client-cert-auth"
+  [ "$(stat -c %a "$ROOT/etc/etcd/pki/e$N.key")" = 600 ] || fail "member $N's key is not 0600"
+done
+[ "${#ETCD_RUN_PIDS[@]}" = 3 ] || fail "README's member block did not start etcd three times"
+
+# 3. README's checks, from the "gateway": health (once the members have
+# found each other), the member list, and no entry without a certificate.
+mapfile -t checks < <(block 3 | bend | sed -e ':a' -e '/\\$/N; s/\\\n */ /; ta')
+[ "${#checks[@]}" = 3 ] || fail "README's check block should have three commands: ${checks[*]}"
+export E1=127.0.0.11 E2=127.0.0.12 E3=127.0.0.13
+cd "$PKI"
+for i in $(seq 150); do
+  out=$(eval "${checks[0]}" 2>&1) && break
+  for pid in "${ETCD_RUN_PIDS[@]}"; do kill -0 "$pid" 2>/dev/null || fail "an etcd member exited: $out"; done
+  sleep 0.2
+done
+[ "$(grep -c 'is healthy' <<<"$out")" = 3 ] || fail "not three healthy members: $out"
+pass "the members started from README's /etc/default/etcd are healthy (${#ETCD_RUN_PIDS[@]} members)"
+out=$(eval "${checks[1]}") || fail "member list: $out"
+for m in e1 e2 e3; do has -w "$m" <<<"$out" || fail "member list lacks $m: $out"; done
+out=$(eval "${checks[2]}" 2>&1) && fail "etcd answered a client without a certificate: $out"
+has 'is unhealthy' <<<"$out" || fail "the refusal does not say 'is unhealthy': $out"
+has "didn't provide a certificate" "$WORK/host1/etcd.log" ||
+  fail "member 1's log does not say the client had no certificate"
+# A gateway's certificate writes; one from another CA does not.
+ctl_etcd () { ETCDCTL_API=3 etcdctl --endpoints "https://127.0.0.11:$CPORT" --cacert ca.pem --command-timeout 2s "$@"; }
+ctl_etcd --cert gw2.pem --key gw2.key put /readme ok >/dev/null || fail "gw2's certificate cannot write"
+openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -keyout other.key \
+  -out other.pem -days 1 -subj "/CN=gw1" -addext extendedKeyUsage=clientAuth >/dev/null 2>&1
+ctl_etcd --cert other.pem --key other.key get /readme >/dev/null 2>&1 &&
+  fail "etcd took a client certificate from another CA"
+pass "README's checks: member list, no client without a certificate of the CA"
