@@ -78,6 +78,8 @@ char *cg_vault_now_rfc3339 (void);
  * made).  A crash between the two leaves an unused keyring item, never a
  * row that names no key (transfer full). */
 CgSealKey *cg_vault_new_seal_key_locked (CgVault *vault, gboolean first, GError **error);
+/* With the lock held: drop the loaded keys (cg_vault_reload_keys). */
+void cg_vault_forget_keys_locked (CgVault *vault);
 /* With the lock held: keys loaded (or the reason why not). */
 gboolean cg_vault_ensure_keys (CgVault *vault, GError **error);
 /* The HMAC key for tokens, from STATE_DIR/token.key (borrowed; lock held:

@@ -150,6 +150,20 @@ forget_keys (CgVault *v)
 }
 
 void
+cg_vault_forget_keys_locked (CgVault *v)
+{
+  forget_keys (v);
+}
+
+void
+cg_vault_reload_keys (CgVault *v)
+{
+  g_mutex_lock (&v->lock);
+  forget_keys (v);
+  g_mutex_unlock (&v->lock);
+}
+
+void
 cg_vault_free (CgVault *v)
 {
   if (!v)

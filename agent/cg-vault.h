@@ -31,6 +31,10 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgVault, cg_vault_free)
 gboolean cg_vault_keys_ready (CgVault *vault, GError **error);
 /* "ready", "locked", "unavailable" or "keys_missing" (static). */
 const char *cg_vault_keys_state_name (CgVault *vault);
+/* Drop the loaded keys: the next call that needs them reads the keyring
+ * and the store again (a cluster node after another node made or retired
+ * a key, or after a key was installed into this node's keyring). */
+void cg_vault_reload_keys (CgVault *vault);
 /* The current sealing key's public JWK with kid, or NULL (transfer full). */
 json_t *cg_vault_sealing_jwk (CgVault *vault, GError **error);
 /* The current sealing key's kid, or NULL when keys are not loaded

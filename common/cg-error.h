@@ -30,6 +30,8 @@ typedef enum
   CG_ERROR_AUDIT_UNAVAILABLE, /* 503 audit_unavailable: the change is refused */
   CG_ERROR_AGENT_UNREACHABLE, /* a client's own: no agent to ask (no socket, no connection);
                                  never an agent's answer */
+  CG_ERROR_JOIN_REFUSED, /* 403 join_refused: a cluster join code that is unknown, used,
+                            expired or forged (one message for every reason) */
 } CgErrorCode;
 
 const char *cg_error_code_name (gint code);

@@ -32,3 +32,13 @@ cg_time_human (gint64 unix_seconds)
 {
   return format_utc (unix_seconds, "%Y-%m-%d %H:%M:%S UTC");
 }
+
+gboolean
+cg_time_parse_rfc3339 (const char *text, gint64 *unix_seconds)
+{
+  g_autoptr (GDateTime) dt = text ? g_date_time_new_from_iso8601 (text, NULL) : NULL;
+  if (!dt)
+    return FALSE;
+  *unix_seconds = g_date_time_to_unix (dt);
+  return TRUE;
+}

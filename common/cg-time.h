@@ -14,5 +14,8 @@ G_BEGIN_DECLS
 char *cg_time_rfc3339 (gint64 unix_seconds);
 char *cg_time_now_rfc3339 (void);
 char *cg_time_human (gint64 unix_seconds);
+/* The data format back (RFC 3339 with a zone; what GLib's ISO 8601
+ * parser takes); FALSE for anything else. */
+gboolean cg_time_parse_rfc3339 (const char *text, gint64 *unix_seconds);
 
 G_END_DECLS
