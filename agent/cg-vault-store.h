@@ -13,12 +13,12 @@ G_BEGIN_DECLS
  * named settings.  The vault asks "put this sealed record", "which keys
  * are there", never "which backend am I on".
  *
- * One implementation today: SQLite (cg_vault_store_sqlite_new,
- * STATE_DIR/state.db, every change committed before the call returns).
- * The cluster (issue 13) adds a second one that keeps the same SQLite file
- * as a replica of etcd (store/cg-etcd.h) and writes through etcd; what it
- * needs from this interface, and why the operations are shaped as they
- * are:
+ * Two implementations: SQLite (cg_vault_store_sqlite_new,
+ * STATE_DIR/state.db, every change committed before the call returns), and
+ * for the cluster (issue 13) cg-vault-store-etcd.h, which keeps the same
+ * SQLite file as a replica of etcd (store/cg-etcd.h) and writes through
+ * etcd; what it needs from this interface, and why the operations are
+ * shaped as they are:
  *   - Whole operations, not SQL or transactions: each write below is one
  *     etcd txn there (compare on the key's mod_revision, so of two nodes
  *     writing one name at once one wins and the other gets
@@ -33,8 +33,8 @@ G_BEGIN_DECLS
  *     to the same tables, and a write returns only once the replica has
  *     applied that revision, so a client reads its own write.
  *   - Every write that cannot reach etcd's quorum fails within seconds
- *     with CG_ERROR_UNAVAILABLE ("cluster_unavailable"), never hangs;
- *     reads go on.
+ *     with CG_ERROR_CLUSTER_UNAVAILABLE ("cluster_unavailable"), never
+ *     hangs; reads go on.
  *   - What goes through here is what etcd may hold: sealed bytes, HMACs,
  *     key ids and states, never a key or a plaintext.
  * Left outside for now, on the SQLite file directly: client certificates

@@ -28,6 +28,7 @@ static const struct
   { CG_ERROR_AUDIT_UNAVAILABLE, "audit_unavailable", 503 },
   { CG_ERROR_AGENT_UNREACHABLE, "agent_unreachable", 503 },
   { CG_ERROR_JOIN_REFUSED, "join_refused", 403 },
+  { CG_ERROR_CLUSTER_UNAVAILABLE, "cluster_unavailable", 503 },
   /* More names the API answers with; each code's first row names it. */
   { CG_ERROR_FORBIDDEN, "client_certificate_refused", 403 },
   { CG_ERROR_FORBIDDEN, "enrollment_refused", 403 },

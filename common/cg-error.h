@@ -32,6 +32,8 @@ typedef enum
                                  never an agent's answer */
   CG_ERROR_JOIN_REFUSED, /* 403 join_refused: a cluster join code that is unknown, used,
                             expired or forged (one message for every reason) */
+  CG_ERROR_CLUSTER_UNAVAILABLE, /* 503 cluster_unavailable: etcd unreachable, no quorum or no
+                                   answer in time; the write was refused (reads go on) */
 } CgErrorCode;
 
 const char *cg_error_code_name (gint code);

@@ -347,6 +347,7 @@ typedef enum
 {
   REQ_NEED_LEADER = 1 << 0, /* fail fast on a member without a leader, try the next */
   REQ_STREAM = 1 << 1,      /* a watch: the transfer runs for stream_ms */
+  REQ_ONE_ENDPOINT = 1 << 2, /* only the current endpoint, no other */
 } RequestFlags;
 
 /* POSTs @body to @path on the endpoints in turn from the current one,
@@ -372,7 +373,8 @@ request (CgEtcd *etcd, const char *path, const char *body, RequestFlags flags,
      * so at once instead of waiting out its own request timeout. */
     headers = curl_slist_append (headers, "Grpc-Metadata-hasleader: true");
 
-  for (guint attempt = 0; attempt < etcd->n_endpoints; attempt++)
+  guint attempts = (flags & REQ_ONE_ENDPOINT) ? 1 : etcd->n_endpoints;
+  for (guint attempt = 0; attempt < attempts; attempt++)
     {
       guint idx = (etcd->current + attempt) % etcd->n_endpoints;
       const char *endpoint = etcd->endpoints[idx];
@@ -531,21 +533,19 @@ prefix_end (GBytes *prefix)
 
 /* ---- KV ---- */
 
-gboolean
-cg_etcd_range (CgEtcd *etcd, GBytes *key, CgEtcdRangeFlags flags, gint64 revision, gint64 limit,
-               GPtrArray **out_kvs, gint64 *out_revision, gboolean *out_more, GError **error)
+/* [@key, @range_end) or @key alone (@range_end NULL). */
+static gboolean
+range_impl (CgEtcd *etcd, GBytes *key, GBytes *range_end, CgEtcdRangeFlags flags,
+            gint64 revision, gint64 limit, GPtrArray **out_kvs, gint64 *out_revision,
+            gboolean *out_more, GError **error)
 {
-  g_return_val_if_fail (etcd != NULL && key != NULL && out_kvs != NULL, FALSE);
   json_auto_t *body = json_object ();
   json_auto_t *reply = NULL;
   gint64 more = 0;
 
   json_object_set_new (body, "key", bytes_json (key));
-  if (flags & CG_ETCD_RANGE_PREFIX)
-    {
-      g_autoptr (GBytes) end = prefix_end (key);
-      json_object_set_new (body, "range_end", bytes_json (end));
-    }
+  if (range_end)
+    json_object_set_new (body, "range_end", bytes_json (range_end));
   if (revision > 0)
     json_object_set_new (body, "revision", int64_json (revision));
   if (limit > 0)
@@ -582,6 +582,39 @@ cg_etcd_range (CgEtcd *etcd, GBytes *key, CgEtcdRangeFlags flags, gint64 revisio
     *out_more = more;
   *out_kvs = g_steal_pointer (&arr);
   return TRUE;
+}
+
+gboolean
+cg_etcd_range (CgEtcd *etcd, GBytes *key, CgEtcdRangeFlags flags, gint64 revision, gint64 limit,
+               GPtrArray **out_kvs, gint64 *out_revision, gboolean *out_more, GError **error)
+{
+  g_return_val_if_fail (etcd != NULL && key != NULL && out_kvs != NULL, FALSE);
+  g_autoptr (GBytes) end = (flags & CG_ETCD_RANGE_PREFIX) ? prefix_end (key) : NULL;
+  return range_impl (etcd, key, end, flags, revision, limit, out_kvs, out_revision, out_more,
+                     error);
+}
+
+gboolean
+cg_etcd_range_from (CgEtcd *etcd, GBytes *prefix, GBytes *from, CgEtcdRangeFlags flags,
+                    gint64 revision, gint64 limit, GPtrArray **out_kvs, gint64 *out_revision,
+                    gboolean *out_more, GError **error)
+{
+  g_return_val_if_fail (etcd != NULL && prefix != NULL && out_kvs != NULL, FALSE);
+  g_autoptr (GBytes) end = prefix_end (prefix);
+  return range_impl (etcd, from ? from : prefix, end, flags, revision, limit, out_kvs,
+                     out_revision, out_more, error);
+}
+
+GBytes *
+cg_etcd_key_after (GBytes *key)
+{
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (key, &len);
+  guint8 *next = g_malloc (len + 1);
+  if (len)
+    memcpy (next, data, len);
+  next[len] = 0;
+  return g_bytes_new_take (next, len + 1);
 }
 
 gboolean
@@ -676,6 +709,32 @@ cg_etcd_txn_compare_mod_revision (CgEtcdTxn *txn, GBytes *key, gint64 mod_revisi
       json_object_set_new (cmp, "mod_revision", int64_json (mod_revision));
     }
   json_array_append_new (txn->compare, cmp);
+}
+
+void
+cg_etcd_txn_compare_prefix_mod_below (CgEtcdTxn *txn, GBytes *prefix, gint64 below)
+{
+  g_return_if_fail (txn != NULL && prefix != NULL && below > 0);
+  g_autoptr (GBytes) end = prefix_end (prefix);
+  json_t *cmp = json_object ();
+  json_object_set_new (cmp, "key", bytes_json (prefix));
+  json_object_set_new (cmp, "range_end", bytes_json (end));
+  json_object_set_new (cmp, "result", json_string ("LESS"));
+  json_object_set_new (cmp, "target", json_string ("MOD"));
+  json_object_set_new (cmp, "mod_revision", int64_json (below));
+  json_array_append_new (txn->compare, cmp);
+}
+
+guint
+cg_etcd_txn_get_n_compares (CgEtcdTxn *txn)
+{
+  return json_array_size (txn->compare);
+}
+
+guint
+cg_etcd_txn_get_n_ops (CgEtcdTxn *txn)
+{
+  return json_array_size (txn->success);
 }
 
 void
@@ -799,6 +858,7 @@ typedef struct
 {
   GByteArray *line; /* the message being received */
   CgEtcdWatchFunc func;
+  CgEtcdWatchBatchFunc batch_done;
   gpointer user_data;
   gboolean created;
   gboolean stopped;      /* func asked to stop */
@@ -874,6 +934,12 @@ watch_message (Watch *w, const guint8 *data, gsize len)
           return FALSE;
         }
     }
+  if (w->batch_done && json_array_size (events) > 0
+      && !w->batch_done (w->next_revision - 1, w->user_data))
+    {
+      w->stopped = TRUE;
+      return FALSE;
+    }
   return TRUE;
 }
 
@@ -910,11 +976,22 @@ cg_etcd_watch (CgEtcd *etcd, GBytes *key, gboolean prefix, gint64 start_revision
                GCancellable *cancellable, gint64 *out_next_revision,
                gint64 *out_compact_revision, GError **error)
 {
+  return cg_etcd_watch_batched (etcd, key, prefix, start_revision, duration_ms, func, NULL,
+                                user_data, cancellable, out_next_revision, out_compact_revision,
+                                error);
+}
+
+gboolean
+cg_etcd_watch_batched (CgEtcd *etcd, GBytes *key, gboolean prefix, gint64 start_revision,
+                       guint duration_ms, CgEtcdWatchFunc func, CgEtcdWatchBatchFunc batch_done,
+                       gpointer user_data, GCancellable *cancellable, gint64 *out_next_revision,
+                       gint64 *out_compact_revision, GError **error)
+{
   g_return_val_if_fail (etcd != NULL && key != NULL && func != NULL && duration_ms > 0, FALSE);
   json_auto_t *create = json_object ();
   g_autoptr (GByteArray) line = g_byte_array_new ();
   g_autoptr (GError) local_error = NULL;
-  Watch w = { line, func, user_data, FALSE, FALSE, start_revision, 0, NULL };
+  Watch w = { line, func, batch_done, user_data, FALSE, FALSE, start_revision, 0, NULL };
 
   json_object_set_new (create, "key", bytes_json (key));
   if (prefix)
@@ -953,4 +1030,104 @@ cg_etcd_watch (CgEtcd *etcd, GBytes *key, gboolean prefix, gint64 start_revision
     return TRUE; /* the watch ran for duration_ms */
   g_propagate_error (error, g_steal_pointer (&local_error));
   return FALSE;
+}
+
+/* ---- cluster ---- */
+
+/* A uint64 id as etcd's tools print it (hex); absent or malformed is "0". */
+static json_t *
+id_hex (json_t *obj, const char *key)
+{
+  guint64 id = 0;
+  json_t *v = json_object_get (obj, key);
+  if (json_is_string (v))
+    g_ascii_string_to_unsigned (json_string_value (v), 10, 0, G_MAXUINT64, &id, NULL);
+  else if (json_is_integer (v))
+    id = (guint64) json_integer_value (v);
+  g_autofree char *hex = g_strdup_printf ("%" G_GINT64_MODIFIER "x", id);
+  return json_string (hex);
+}
+
+/* An array of strings from @obj's @key; anything else is left out. */
+static json_t *
+string_array (json_t *obj, const char *key)
+{
+  json_t *out = json_array ();
+  json_t *v = json_object_get (obj, key);
+  size_t i;
+  json_t *item;
+  json_array_foreach (v, i, item)
+    if (json_is_string (item))
+      json_array_append (out, item);
+  return out;
+}
+
+gboolean
+cg_etcd_member_list (CgEtcd *etcd, json_t **out_members, GError **error)
+{
+  g_return_val_if_fail (etcd != NULL && out_members != NULL, FALSE);
+  json_auto_t *body = json_object ();
+  json_auto_t *reply = NULL;
+  if (!call (etcd, "/v3/cluster/member/list", body, REQ_NEED_LEADER, &reply, error))
+    return FALSE;
+  json_t *members = json_object_get (reply, "members");
+  if (members != NULL && !json_is_array (members))
+    return bad_reply (error, "members is not an array");
+  json_t *out = json_array ();
+  size_t i;
+  json_t *m;
+  json_array_foreach (members, i, m)
+    {
+      if (!json_is_object (m))
+        {
+          json_decref (out);
+          return bad_reply (error, "a member is not an object");
+        }
+      const char *name = json_string_value (json_object_get (m, "name"));
+      json_array_append_new (out, json_pack ("{s:o, s:s, s:o, s:o}", "id", id_hex (m, "ID"),
+                                             "name", name ? name : "", "peerURLs",
+                                             string_array (m, "peerURLs"), "clientURLs",
+                                             string_array (m, "clientURLs")));
+    }
+  *out_members = out;
+  return TRUE;
+}
+
+gboolean
+cg_etcd_member_status (CgEtcd *etcd, const char *endpoint, json_t **out_status, GError **error)
+{
+  g_return_val_if_fail (etcd != NULL && endpoint != NULL && out_status != NULL, FALSE);
+  guint idx = 0;
+  while (idx < etcd->n_endpoints && strcmp (etcd->endpoints[idx], endpoint) != 0)
+    idx++;
+  if (idx == etcd->n_endpoints)
+    {
+      g_set_error_literal (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT,
+                           "not one of the client's etcd endpoints");
+      return FALSE;
+    }
+  guint saved = etcd->current;
+  json_auto_t *body = json_object ();
+  json_auto_t *reply = NULL;
+  etcd->current = idx;
+  /* Not REQ_NEED_LEADER: a member without a leader still says so. */
+  gboolean ok = call (etcd, "/v3/maintenance/status", body, REQ_ONE_ENDPOINT, &reply, error);
+  etcd->current = saved;
+  if (!ok)
+    return FALSE;
+  json_t *header = json_object_get (reply, "header");
+  gint64 revision = 0, db_size = 0, term = 0, index = 0;
+  if (!json_is_object (header) || !get_int64 (header, "revision", &revision, error)
+      || !get_int64 (reply, "dbSize", &db_size, error)
+      || !get_int64 (reply, "raftTerm", &term, error)
+      || !get_int64 (reply, "raftIndex", &index, error))
+    return header ? FALSE : bad_reply (error, "no header");
+  const char *version = json_string_value (json_object_get (reply, "version"));
+  *out_status = json_pack ("{s:s, s:o, s:o, s:s, s:I, s:I, s:I, s:I, s:o}", "endpoint", endpoint,
+                           "id", id_hex (header, "member_id"), "leader", id_hex (reply, "leader"),
+                           "version", version ? version : "", "dbSize", (json_int_t) db_size,
+                           "raftTerm", (json_int_t) term, "raftIndex", (json_int_t) index,
+                           "revision", (json_int_t) revision, "errors",
+                           string_array (reply, "errors"));
+  return TRUE;
 }

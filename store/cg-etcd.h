@@ -16,6 +16,7 @@
 
 #include <gio/gio.h>
 #include <glib.h>
+#include <jansson.h>
 
 G_BEGIN_DECLS
 
@@ -84,6 +85,18 @@ gboolean cg_etcd_range (CgEtcd *etcd, GBytes *key, CgEtcdRangeFlags flags, gint6
                         gint64 limit, GPtrArray **out_kvs, gint64 *out_revision,
                         gboolean *out_more, GError **error);
 
+/* One page of the prefix range @prefix, starting at @from (nullable: the
+ * prefix itself): the keys k with @from <= k < end of @prefix, at most
+ * @limit, sorted by key, at @revision (0: the latest; pass the first page's
+ * *out_revision to the next pages so that every page is one snapshot).
+ * The next page starts at the last key returned with a "\0" appended
+ * (cg_etcd_key_after).  Otherwise as cg_etcd_range. */
+gboolean cg_etcd_range_from (CgEtcd *etcd, GBytes *prefix, GBytes *from, CgEtcdRangeFlags flags,
+                             gint64 revision, gint64 limit, GPtrArray **out_kvs,
+                             gint64 *out_revision, gboolean *out_more, GError **error);
+/* @key with a "\0" appended: the smallest key after it (transfer full). */
+GBytes *cg_etcd_key_after (GBytes *key);
+
 /* Writes @key = @value, attached to @lease (0: none).  *out_revision: the
  * revision of the write (may be NULL). */
 gboolean cg_etcd_put (CgEtcd *etcd, GBytes *key, GBytes *value, gint64 lease,
@@ -107,6 +120,14 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgEtcdTxn, cg_etcd_txn_free)
 /* Compare: @key's mod_revision equals @mod_revision.  A @mod_revision of 0
  * means "the key does not exist" (compared as create_revision == 0). */
 void cg_etcd_txn_compare_mod_revision (CgEtcdTxn *txn, GBytes *key, gint64 mod_revision);
+/* Compare: every key under @prefix has a mod_revision below @below, i.e.
+ * none was created or changed at or after revision @below (an empty range
+ * holds). */
+void cg_etcd_txn_compare_prefix_mod_below (CgEtcdTxn *txn, GBytes *prefix, gint64 below);
+/* How many compares and operations the txn holds (etcd refuses more than
+ * its --max-txn-ops, 128 by default, of either). */
+guint cg_etcd_txn_get_n_compares (CgEtcdTxn *txn);
+guint cg_etcd_txn_get_n_ops (CgEtcdTxn *txn);
 void cg_etcd_txn_put (CgEtcdTxn *txn, GBytes *key, GBytes *value, gint64 lease);
 void cg_etcd_txn_delete (CgEtcdTxn *txn, GBytes *key, gboolean prefix);
 
@@ -149,5 +170,29 @@ gboolean cg_etcd_watch (CgEtcd *etcd, GBytes *key, gboolean prefix, gint64 start
                         guint duration_ms, CgEtcdWatchFunc func, gpointer user_data,
                         GCancellable *cancellable, gint64 *out_next_revision,
                         gint64 *out_compact_revision, GError **error);
+
+/* Like cg_etcd_watch; in addition @batch_done (nullable) is called after
+ * the events of each watch message, with the revision of its last event.
+ * etcd never splits the events of one revision across messages, so a
+ * batch is whole revisions: the caller applies it as one unit.  Return
+ * FALSE from @batch_done to end the watch (then TRUE is returned). */
+typedef gboolean (*CgEtcdWatchBatchFunc) (gint64 revision, gpointer user_data);
+gboolean cg_etcd_watch_batched (CgEtcd *etcd, GBytes *key, gboolean prefix,
+                                gint64 start_revision, guint duration_ms, CgEtcdWatchFunc func,
+                                CgEtcdWatchBatchFunc batch_done, gpointer user_data,
+                                GCancellable *cancellable, gint64 *out_next_revision,
+                                gint64 *out_compact_revision, GError **error);
+
+/* The cluster's members, for status: each {"id": hex string, "name",
+ * "peerURLs": [...], "clientURLs": [...]} (a member added but not started
+ * yet has no name) (transfer full in *out_members). */
+gboolean cg_etcd_member_list (CgEtcd *etcd, json_t **out_members, GError **error);
+
+/* The status of the member at @endpoint (one of the client's endpoints),
+ * asked of that member alone: {"endpoint", "id": hex, "leader": hex,
+ * "version", "dbSize", "raftTerm", "raftIndex", "revision", "errors": [..]}
+ * (transfer full in *out_status). */
+gboolean cg_etcd_member_status (CgEtcd *etcd, const char *endpoint, json_t **out_status,
+                                GError **error);
 
 G_END_DECLS

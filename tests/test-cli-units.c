@@ -251,6 +251,7 @@ test_exit_mapping (void)
     { cg_error_quark, CG_ERROR_DECRYPT, CG_EXIT_REFUSED },
     { cg_error_quark, CG_ERROR_LOCKED, CG_EXIT_FAILED },
     { cg_error_quark, CG_ERROR_UNAVAILABLE, CG_EXIT_FAILED },
+    { cg_error_quark, CG_ERROR_CLUSTER_UNAVAILABLE, CG_EXIT_FAILED },
     { cg_error_quark, CG_ERROR_IO, CG_EXIT_FAILED },
     { cg_error_quark, CG_ERROR_FAILED, CG_EXIT_FAILED },
     { g_file_error_quark, G_FILE_ERROR_NOENT, CG_EXIT_FAILED },

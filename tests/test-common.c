@@ -144,6 +144,11 @@ test_error_names (void)
   g_assert_cmpint (cg_error_code_from_name ("agent_unreachable"), ==,
                    CG_ERROR_AGENT_UNREACHABLE);
   g_assert_cmpint (CG_ERROR_AGENT_UNREACHABLE, !=, CG_ERROR_UNAVAILABLE);
+  /* The cluster's etcd is not the secret store either. */
+  g_assert_cmpstr (cg_error_code_name (CG_ERROR_CLUSTER_UNAVAILABLE), ==, "cluster_unavailable");
+  g_assert_cmpuint (cg_error_http_status (CG_ERROR_CLUSTER_UNAVAILABLE), ==, 503);
+  g_assert_cmpint (cg_error_code_from_name ("cluster_unavailable"), ==,
+                   CG_ERROR_CLUSTER_UNAVAILABLE);
 }
 
 static void

@@ -8,6 +8,7 @@
 
 #include "store/cg-etcd.h"
 
+#include <jansson.h>
 #include <string.h>
 
 #define TIMEOUT_MS 3000
@@ -501,6 +502,175 @@ test_bad_arguments (void)
   g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
 }
 
+/* Pages of a prefix at one revision: every key once, in order, and a
+ * write between the pages does not show. */
+static void
+test_range_pages (void)
+{
+  g_autoptr (CgEtcd) etcd = client ();
+  g_autoptr (GError) error = NULL;
+  for (int i = 0; i < 25; i++)
+    {
+      g_autofree char *k = g_strdup_printf ("/cg/pages/k%02d", i);
+      put (etcd, k, "v");
+    }
+  put (etcd, "/cg/pages0", "outside");
+  g_autoptr (GBytes) prefix = b ("/cg/pages/");
+  g_autoptr (GBytes) from = NULL;
+  gint64 revision = 0;
+  gboolean more = TRUE;
+  int seen = 0, pages = 0;
+  while (more)
+    {
+      g_autoptr (GPtrArray) kvs = NULL;
+      gint64 rev = 0;
+      g_assert_true (cg_etcd_range_from (etcd, prefix, from, CG_ETCD_RANGE_NONE, revision, 10,
+                                         &kvs, &rev, &more, &error));
+      g_assert_no_error (error);
+      if (revision == 0)
+        {
+          revision = rev;
+          put (etcd, "/cg/pages/k00a", "after the snapshot");
+        }
+      for (guint i = 0; i < kvs->len; i++, seen++)
+        {
+          g_autofree char *want = g_strdup_printf ("/cg/pages/k%02d", seen);
+          assert_bytes (((CgEtcdKv *) kvs->pdata[i])->key, want, strlen (want));
+        }
+      pages++;
+      if (more)
+        {
+          g_clear_pointer (&from, g_bytes_unref);
+          from = cg_etcd_key_after (((CgEtcdKv *) kvs->pdata[kvs->len - 1])->key);
+        }
+    }
+  g_assert_cmpint (seen, ==, 25);
+  g_assert_cmpint (pages, ==, 3);
+}
+
+/* A txn comparing a whole prefix: it holds while no key under the prefix
+ * changed at or after the revision, and fails once one did. */
+static void
+test_txn_prefix_compare (void)
+{
+  g_autoptr (CgEtcd) etcd = client ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) prefix = b ("/cg/pc/"), k = b ("/cg/pc/new"), v = b ("x");
+  g_autoptr (CgEtcdTxn) empty = cg_etcd_txn_new ();
+  cg_etcd_txn_compare_prefix_mod_below (empty, prefix, 1);
+  cg_etcd_txn_put (empty, k, v, 0);
+  g_assert_cmpuint (cg_etcd_txn_get_n_compares (empty), ==, 1);
+  g_assert_cmpuint (cg_etcd_txn_get_n_ops (empty), ==, 1);
+  gint64 rev = 0;
+  g_assert_true (cg_etcd_txn (etcd, empty, &rev, &error)); /* an empty range holds */
+  g_assert_no_error (error);
+
+  g_autoptr (CgEtcdTxn) holds = cg_etcd_txn_new ();
+  cg_etcd_txn_compare_prefix_mod_below (holds, prefix, rev + 1);
+  cg_etcd_txn_put (holds, k, v, 0);
+  gint64 rev2 = 0;
+  g_assert_true (cg_etcd_txn (etcd, holds, &rev2, &error));
+  g_assert_no_error (error);
+
+  g_autoptr (CgEtcdTxn) stale = cg_etcd_txn_new ();
+  cg_etcd_txn_compare_prefix_mod_below (stale, prefix, rev + 1);
+  cg_etcd_txn_put (stale, k, v, 0);
+  g_assert_false (cg_etcd_txn (etcd, stale, NULL, &error));
+  g_assert_error (error, CG_ETCD_ERROR, CG_ETCD_ERROR_CONFLICT);
+}
+
+typedef struct
+{
+  GArray *revs;    /* the revision of each event */
+  GArray *batches; /* each batch's last revision */
+} Batches;
+
+static gboolean
+batch_event_cb (CgEtcdEventType type, const CgEtcdKv *kv, gpointer data)
+{
+  (void) type;
+  g_array_append_val (((Batches *) data)->revs, kv->mod_revision);
+  return TRUE;
+}
+
+static gboolean
+batch_done_cb (gint64 revision, gpointer data)
+{
+  Batches *bt = data;
+  g_array_append_val (bt->batches, revision);
+  return bt->revs->len < 4;
+}
+
+/* The batch callback follows each message, with its last event's
+ * revision: a txn's two puts come in one batch. */
+static void
+test_watch_batches (void)
+{
+  g_autoptr (CgEtcd) etcd = client ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) prefix = b ("/cg/wb/"), k1 = b ("/cg/wb/a"), k2 = b ("/cg/wb/b"),
+                     v = b ("x");
+  gint64 first = put (etcd, "/cg/wb/a", "1");
+  g_autoptr (CgEtcdTxn) txn = cg_etcd_txn_new ();
+  cg_etcd_txn_put (txn, k1, v, 0);
+  cg_etcd_txn_put (txn, k2, v, 0);
+  gint64 both = 0;
+  g_assert_true (cg_etcd_txn (etcd, txn, &both, &error));
+  put (etcd, "/cg/wb/b", "3");
+  Batches bt = { g_array_new (FALSE, FALSE, sizeof (gint64)),
+                 g_array_new (FALSE, FALSE, sizeof (gint64)) };
+  gint64 next = 0;
+  g_assert_true (cg_etcd_watch_batched (etcd, prefix, TRUE, first, 5000, batch_event_cb,
+                                        batch_done_cb, &bt, NULL, &next, NULL, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (bt.revs->len, ==, 4);
+  g_assert_cmpint (g_array_index (bt.revs, gint64, 1), ==, both);
+  g_assert_cmpint (g_array_index (bt.revs, gint64, 2), ==, both);
+  g_assert_cmpuint (bt.batches->len, >=, 1);
+  /* No batch ends inside the txn's revision. */
+  for (guint i = 0; i < bt.batches->len; i++)
+    g_assert_cmpint (g_array_index (bt.batches, gint64, i), !=, first == both ? 0 : both - 1);
+  g_assert_cmpint (g_array_index (bt.batches, gint64, bt.batches->len - 1), ==, both + 1);
+  g_array_unref (bt.revs);
+  g_array_unref (bt.batches);
+}
+
+/* The members, and each one's status asked of it alone. */
+static void
+test_members (void)
+{
+  g_autoptr (CgEtcd) etcd = client ();
+  g_autoptr (GError) error = NULL;
+  json_auto_t *members = NULL;
+  g_assert_true (cg_etcd_member_list (etcd, &members, &error));
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_size (members), ==, 3);
+  const char *leader = NULL;
+  for (int n = 1; n <= 3; n++)
+    {
+      g_autofree char *var = g_strdup_printf ("ETCD_ENDPOINT_%d", n);
+      json_auto_t *status = NULL;
+      g_assert_true (cg_etcd_member_status (etcd, env (var), &status, &error));
+      g_assert_no_error (error);
+      g_assert_cmpstr (json_string_value (json_object_get (status, "endpoint")), ==, env (var));
+      g_assert_cmpint (json_integer_value (json_object_get (status, "revision")), >, 0);
+      g_assert_cmpstr (json_string_value (json_object_get (status, "leader")), !=, "0");
+      if (leader == NULL)
+        leader = g_intern_string (json_string_value (json_object_get (status, "leader")));
+      g_assert_cmpstr (json_string_value (json_object_get (status, "leader")), ==, leader);
+      /* Its id is one of the members'. */
+      gboolean listed = FALSE;
+      for (guint i = 0; i < json_array_size (members); i++)
+        listed |= g_strcmp0 (json_string_value (json_object_get (json_array_get (members, i), "id")),
+                             json_string_value (json_object_get (status, "id")))
+                  == 0;
+      g_assert_true (listed);
+    }
+  json_auto_t *none = NULL;
+  g_assert_false (cg_etcd_member_status (etcd, "https://127.0.0.1:1", &none, &error));
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_INVALID_ARGUMENT);
+}
+
 /* ---- phase "first-down": member 1 stopped ---- */
 
 static void
@@ -563,6 +733,24 @@ test_quorum_lost (void)
   g_assert_no_error (error);
   g_assert_cmpuint (local->len, ==, 1);
   assert_bytes (((CgEtcdKv *) local->pdata[0])->value, "kept", 4);
+
+  /* The member left answers for its status, with no leader; the member
+   * list needs one. */
+  json_auto_t *status = NULL;
+  g_assert_true (cg_etcd_member_status (etcd, env ("ETCD_ENDPOINT_3"), &status, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_string_value (json_object_get (status, "leader")), ==, "0");
+  json_auto_t *down = NULL;
+  start = g_get_monotonic_time ();
+  g_assert_false (cg_etcd_member_status (etcd, env ("ETCD_ENDPOINT_1"), &down, &error));
+  g_assert_error (error, CG_ETCD_ERROR, CG_ETCD_ERROR_UNREACHABLE);
+  g_clear_error (&error);
+  json_auto_t *members = NULL;
+  g_assert_false (cg_etcd_member_list (etcd, &members, &error));
+  /* (the last endpoint tried decides which: no leader, or not running) */
+  g_assert_true (g_error_matches (error, CG_ETCD_ERROR, CG_ETCD_ERROR_UNAVAILABLE)
+                 || g_error_matches (error, CG_ETCD_ERROR, CG_ETCD_ERROR_UNREACHABLE));
+  g_assert_cmpint (g_get_monotonic_time () - start, <, 5 * G_USEC_PER_SEC);
 }
 
 /* ---- phase "recovered": all members back ---- */
@@ -593,6 +781,10 @@ main (int argc, char **argv)
       g_test_add_func ("/etcd/watch/order", test_watch_order);
       g_test_add_func ("/etcd/watch/compacted", test_watch_compacted);
       g_test_add_func ("/etcd/tls/foreign-cert", test_foreign_cert);
+      g_test_add_func ("/etcd/kv/range-pages", test_range_pages);
+      g_test_add_func ("/etcd/txn/prefix-compare", test_txn_prefix_compare);
+      g_test_add_func ("/etcd/watch/batches", test_watch_batches);
+      g_test_add_func ("/etcd/cluster/members", test_members);
     }
   else if (g_str_equal (phase, "first-down"))
     g_test_add_func ("/etcd/failover/first-down", test_failover);

@@ -1,13 +1,15 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The contract of CgVaultStore (agent/cg-vault-store.h), against its
- * SQLite implementation on a real state database: what any implementation
- * (the cluster's etcd-backed one too) must do. */
+ * SQLite implementation on a real state database: the shared checks
+ * (tests/cg-vault-store-contract.c, which the etcd store passes too) and
+ * what only SQLite has (a full disk). */
 #include "config.h"
 
 #include "agent/cg-db.h"
 #include "agent/cg-vault-store.h"
 #include "common/cg-error.h"
 #include "tests/cg-test-util.h"
+#include "tests/cg-vault-store-contract.h"
 
 #include <string.h>
 
@@ -42,64 +44,32 @@ teardown (Fixture *f, gconstpointer data)
   g_free (f->dir);
 }
 
-typedef struct
-{
-  gint64 version; /* the version the store asked to seal for */
-  gboolean called;
-} Seal;
-
-static GBytes *
-seal_cb (gint64 version, gpointer user_data)
-{
-  Seal *s = user_data;
-  s->version = version;
-  s->called = TRUE;
-  g_autofree char *text = g_strdup_printf ("sealed-v%" G_GINT64_FORMAT, version);
-  return g_bytes_new (text, strlen (text));
-}
-
-/* A new name is version 1; a replace is version 2, sealed for 2, keeps
- * its creation time; get gives back exactly the sealed bytes of the last
- * write; delete removes it, and a second delete is NOT_FOUND. */
 static void
 test_records (Fixture *f, gconstpointer data)
 {
   (void) data;
-  g_autoptr (GError) error = NULL;
-  Seal s = { 0 };
-  json_auto_t *m1 = f->ops->record_put (f->store, "db1", "sql", "{\"host\":\"h\"}",
-                                        "2026-01-01T00:00:00Z", seal_cb, &s, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (s.version, ==, 1);
-  g_assert_cmpint (json_integer_value (json_object_get (m1, "version")), ==, 1);
+  cg_test_store_contract_records (f->store);
+}
 
-  json_auto_t *m2 = f->ops->record_put (f->store, "db1", "sql", "{\"host\":\"h2\"}",
-                                        "2026-02-01T00:00:00Z", seal_cb, &s, &error);
-  g_assert_no_error (error);
-  g_assert_cmpint (s.version, ==, 2);
-  g_assert_cmpint (json_integer_value (json_object_get (m2, "version")), ==, 2);
-  g_assert_cmpstr (json_string_value (json_object_get (m2, "created")), ==,
-                   "2026-01-01T00:00:00Z");
-  g_assert_cmpstr (json_string_value (json_object_get (m2, "updated")), ==,
-                   "2026-02-01T00:00:00Z");
+static void
+test_keys (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  cg_test_store_contract_keys (f->store);
+}
 
-  g_autoptr (GBytes) sealed = NULL;
-  json_auto_t *got = f->ops->record_get (f->store, "db1", &sealed, &error);
-  g_assert_no_error (error);
-  gsize len;
-  const char *bytes = g_bytes_get_data (sealed, &len);
-  g_assert_cmpmem (bytes, len, "sealed-v2", 9);
-  g_assert_cmpstr (json_string_value (json_object_get (
-                       json_object_get (got, "properties"), "host")), ==, "h2");
+static void
+test_tokens (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  cg_test_store_contract_tokens (f->store);
+}
 
-  json_auto_t *list = f->ops->record_list (f->store, &error);
-  g_assert_cmpuint (json_array_size (list), ==, 1);
-  g_assert_true (f->ops->record_delete (f->store, "db1", &error));
-  g_assert_false (f->ops->record_delete (f->store, "db1", &error));
-  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
-  g_clear_error (&error);
-  g_assert_null (f->ops->record_get (f->store, "db1", NULL, &error));
-  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
+static void
+test_meta (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  cg_test_store_contract_meta (f->store);
 }
 
 typedef struct
@@ -184,9 +154,9 @@ test_record_put_full (Fixture *f, gconstpointer data)
 {
   (void) data;
   g_autoptr (GError) error = NULL;
-  Seal s = { 0 };
+  CgTestSeal s = { 0 };
   json_auto_t *m1 = f->ops->record_put (f->store, "db1", "sql", "{}", "2026-01-01T00:00:00Z",
-                                        seal_cb, &s, &error);
+                                        cg_test_store_seal_cb, &s, &error);
   g_assert_no_error (error);
   g_assert_true (cg_db_exec (f->db, "PRAGMA wal_checkpoint(TRUNCATE)", &error));
   sqlite3_stmt *st = cg_db_prepare (f->db, "PRAGMA page_count", &error);
@@ -199,7 +169,7 @@ test_record_put_full (Fixture *f, gconstpointer data)
   g_autofree char *big = g_strnfill (64 * 1024, 'p');
   g_autofree char *props = g_strdup_printf ("{\"pad\":\"%s\"}", big);
   g_assert_null (f->ops->record_put (f->store, "db1", "sql", props, "2026-02-01T00:00:00Z",
-                                     seal_cb, &s, &error));
+                                     cg_test_store_seal_cb, &s, &error));
   g_assert_error (error, CG_ERROR, CG_ERROR_IO);
   g_assert_nonnull (strstr (error->message, "the disk is full"));
   g_clear_error (&error);
@@ -213,79 +183,6 @@ test_record_put_full (Fixture *f, gconstpointer data)
   g_assert_cmpmem (bytes, len, "sealed-v1", 9);
 }
 
-/* One current key at any time; the first key also records that keys were
- * made; retire marks it, an unknown kid is NOT_FOUND; use counts add up. */
-static void
-test_keys (Fixture *f, gconstpointer data)
-{
-  (void) data;
-  g_autoptr (GError) error = NULL;
-  g_assert_true (f->ops->key_add_current (f->store, "k1", "2026-01-01T00:00:00Z", TRUE, &error));
-  g_autofree char *made = f->ops->meta_get (f->store, "keys_created", &error);
-  g_assert_cmpstr (made, ==, "1");
-  g_assert_true (f->ops->key_add_current (f->store, "k2", "2026-02-01T00:00:00Z", FALSE, &error));
-  g_assert_true (f->ops->key_note_use (f->store, "k1", 3, "2026-02-02T00:00:00Z", &error));
-  g_assert_true (f->ops->key_note_use (f->store, "k1", 2, "2026-02-03T00:00:00Z", &error));
-  g_assert_true (f->ops->key_retire (f->store, "k1", &error));
-  g_assert_false (f->ops->key_retire (f->store, "nope", &error));
-  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
-  g_clear_error (&error);
-  /* The same kid twice is refused, and changes nothing. */
-  g_assert_false (f->ops->key_add_current (f->store, "k2", "2026-03-01T00:00:00Z", FALSE, &error));
-  g_assert_error (error, CG_ERROR, CG_ERROR_IO);
-  g_clear_error (&error);
-
-  json_auto_t *keys = f->ops->key_list (f->store, &error);
-  g_assert_no_error (error);
-  g_assert_cmpuint (json_array_size (keys), ==, 2);
-  json_t *k1 = json_array_get (keys, 0), *k2 = json_array_get (keys, 1);
-  g_assert_cmpstr (json_string_value (json_object_get (k1, "kid")), ==, "k1");
-  g_assert_false (json_is_true (json_object_get (k1, "current")));
-  g_assert_true (json_is_true (json_object_get (k1, "retired")));
-  g_assert_cmpint (json_integer_value (json_object_get (k1, "opened")), ==, 5);
-  g_assert_cmpstr (json_string_value (json_object_get (k1, "lastOpened")), ==,
-                   "2026-02-03T00:00:00Z");
-  g_assert_true (json_is_true (json_object_get (k2, "current")));
-  g_assert_true (json_is_null (json_object_get (k2, "lastOpened")));
-}
-
-static void
-test_tokens (Fixture *f, gconstpointer data)
-{
-  (void) data;
-  g_autoptr (GError) error = NULL;
-  guint8 mac1[32], mac2[32];
-  memset (mac1, 1, sizeof mac1);
-  memset (mac2, 2, sizeof mac2);
-  g_assert_true (f->ops->token_add (f->store, "ci", mac1, "2026-01-01T00:00:00Z", &error));
-  g_assert_false (f->ops->token_add (f->store, "ci", mac2, "2026-01-01T00:00:00Z", &error));
-  g_assert_error (error, CG_ERROR, CG_ERROR_EXISTS);
-  g_clear_error (&error);
-
-  g_autofree char *last = NULL;
-  g_autofree char *name = f->ops->token_find (f->store, mac1, &last, &error);
-  g_assert_cmpstr (name, ==, "ci");
-  g_assert_null (last);
-  g_assert_null (f->ops->token_find (f->store, mac2, NULL, &error));
-  g_assert_no_error (error);
-
-  g_assert_true (f->ops->token_touch (f->store, "ci", "2026-01-02T00:00:00Z", &error));
-  json_auto_t *list = f->ops->token_list (f->store, &error);
-  g_assert_cmpuint (json_array_size (list), ==, 1);
-  g_assert_cmpstr (json_string_value (json_object_get (json_array_get (list, 0), "last_used")),
-                   ==, "2026-01-02T00:00:00Z");
-
-  gint64 creds = -1, tokens = -1, clients = -1;
-  g_assert_true (f->ops->counts (f->store, "2026-01-02T00:00:00Z", &creds, &tokens, &clients));
-  g_assert_cmpint (creds, ==, 0);
-  g_assert_cmpint (tokens, ==, 1);
-  g_assert_cmpint (clients, ==, 0);
-
-  g_assert_true (f->ops->token_delete (f->store, "ci", &error));
-  g_assert_false (f->ops->token_delete (f->store, "ci", &error));
-  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
-}
-
 int
 main (int argc, char **argv)
 {
@@ -296,6 +193,7 @@ main (int argc, char **argv)
   ADD ("/vault-store/records/reseal", test_record_reseal);
   ADD ("/vault-store/keys", test_keys);
   ADD ("/vault-store/tokens", test_tokens);
+  ADD ("/vault-store/meta", test_meta);
 #undef ADD
   return g_test_run ();
 }

@@ -1,0 +1,1677 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* CgVaultStore over etcd with this node's state.db as the replica: see
+ * cg-vault-store-etcd.h.  Reads and the node-local writes go to the SQLite
+ * store on the same file (cg_vault_store_sqlite_new); every cluster write is
+ * one etcd txn, then the same change applied to the replica by the code the
+ * applier uses for the watch's events. */
+#include "config.h"
+
+#include "agent/cg-vault-store-etcd.h"
+
+#include "agent/cg-db.h"
+#include "common/cg-error.h"
+#include "common/cg-json.h"
+#include "jose/cg-b64.h"
+
+#include <string.h>
+
+/* Each watch round lasts this long, then the applier watches again from
+ * where it is (a bounded call, like every other; also how often the state
+ * says etcd was reached when nothing changes). */
+#define WATCH_ROUND_MS 3000
+/* After a failed round: wait this long before the next. */
+#define RETRY_MS 500
+/* A full sync reads the prefix in pages of this many keys. */
+#define SYNC_PAGE 500
+/* push_all's batches: keys per txn, and bytes of values per txn (etcd
+ * refuses more than 128 operations, or a request over 1.5 MiB). */
+#define PUSH_BATCH_KEYS 64
+#define PUSH_BATCH_BYTES (512 * 1024)
+#define DEFAULT_TIMEOUT_MS 3000
+#define MAX_TIMEOUT_MS 4500
+
+#define META_APPLIED "cluster_applied_revision"
+#define META_PREFIX "cluster_prefix"
+
+typedef enum
+{
+  AREA_OTHER,
+  AREA_REC,
+  AREA_KEY,
+  AREA_TOK,
+  AREA_META,
+} Area;
+
+typedef struct
+{
+  CgVaultStore parent;
+  CgVaultStore *local; /* the SQLite store on db: reads, node-local writes */
+  sqlite3 *db;         /* the callers' connection */
+  char *db_path;
+  char **endpoints;
+  char *ca_file, *cert_file, *key_file;
+  char *prefix; /* ends in '/' */
+  gsize prefix_len;
+  guint timeout_ms;
+  CgEtcd *etcd; /* the callers' client, made at the first write */
+
+  /* The applier. */
+  GThread *thread;
+  sqlite3 *apply_db;
+  CgEtcd *watch_etcd;
+  GCancellable *cancel;
+  CgVaultStoreEtcdOther other;
+  CgVaultStoreEtcdChanged changed;
+  CgVaultStoreEtcdKeyWraps key_wraps;
+  gpointer cb_data;
+  GPtrArray *pending;  /* Event: the watch message being received */
+  gint64 applied;      /* the applier's own copy (only its thread writes it after start) */
+  gboolean need_sync;  /* a full sync is due */
+  gboolean compacted;  /* ... because etcd compacted past @applied */
+  gboolean down_logged;
+
+  GMutex lock; /* guards state, stopping; cond wakes the applier's sleeps */
+  GCond cond;
+  gboolean stopping;
+  CgVaultStoreEtcdState state;
+} EtcdStore;
+
+static const CgVaultStoreOps etcd_ops;
+
+/* ---- small helpers -------------------------------------------------------- */
+
+static GBytes *
+full_key (EtcdStore *s, const char *ekey)
+{
+  g_autofree char *k = g_strconcat (s->prefix, ekey, NULL);
+  gsize len = strlen (k);
+  return g_bytes_new_take (g_steal_pointer (&k), len);
+}
+
+/* The key without the prefix (transfer full), or NULL when it is not under
+ * the prefix or holds a NUL byte. */
+static char *
+short_key (EtcdStore *s, GBytes *key)
+{
+  gsize len = 0;
+  const char *data = g_bytes_get_data (key, &len);
+  if (len <= s->prefix_len || memcmp (data, s->prefix, s->prefix_len) != 0
+      || memchr (data, '\0', len) != NULL)
+    return NULL;
+  return g_strndup (data + s->prefix_len, len - s->prefix_len);
+}
+
+/* @ekey's area, *rest the part after "rec/" etc. (borrowed). */
+static Area
+area_of (const char *ekey, const char **rest)
+{
+  static const struct
+  {
+    const char *head;
+    Area area;
+  } areas[] = {
+    { "rec/", AREA_REC }, { "key/", AREA_KEY }, { "tok/", AREA_TOK }, { "meta/", AREA_META }
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (areas); i++)
+    if (g_str_has_prefix (ekey, areas[i].head) && ekey[strlen (areas[i].head)] != '\0')
+      {
+        *rest = ekey + strlen (areas[i].head);
+        return areas[i].area;
+      }
+  *rest = ekey;
+  return AREA_OTHER;
+}
+
+static guint
+area_bit (Area area)
+{
+  switch (area)
+    {
+    case AREA_REC:
+      return CG_STORE_CHANGED_RECORDS;
+    case AREA_KEY:
+      return CG_STORE_CHANGED_KEYS;
+    case AREA_TOK:
+      return CG_STORE_CHANGED_TOKENS;
+    case AREA_META:
+      return CG_STORE_CHANGED_META;
+    case AREA_OTHER:
+    default:
+      return 0;
+    }
+}
+
+static const char *
+area_name (Area area)
+{
+  switch (area)
+    {
+    case AREA_REC:
+      return "records";
+    case AREA_KEY:
+      return "keys";
+    case AREA_TOK:
+      return "tokens";
+    case AREA_META:
+      return "settings";
+    case AREA_OTHER:
+    default:
+      return "other";
+    }
+}
+
+/* Meta keys that stay on this node: its identity, the replica's own
+ * bookkeeping, and what other modules keep on the file directly (the
+ * client CA, escrow's signer and sequence).  Never written to etcd, never
+ * taken from it. */
+static gboolean
+meta_is_local (const char *key)
+{
+  static const char *const local[] = {
+    "instance", META_APPLIED, META_PREFIX, "client_ca_cert", "escrow_signer", "escrow_seq",
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (local); i++)
+    if (strcmp (key, local[i]) == 0)
+      return TRUE;
+  return FALSE;
+}
+
+/* The settings push_all copies into a new cluster: the ones the vault sets
+ * through the store. */
+static const char *const cluster_meta_keys[] = { "keys_created", "master_current" };
+
+static GBytes *
+json_bytes (json_t *value)
+{
+  char *text = cg_json_dump (value);
+  gsize len = strlen (text);
+  return g_bytes_new_take (text, len);
+}
+
+static void
+set_cluster_error (GError **error, const GError *etcd_error, const char *what)
+{
+  /* cg-etcd's messages name the endpoint and etcd's or curl's fixed text,
+   * never a key or a value. */
+  g_set_error (error, CG_ERROR, CG_ERROR_CLUSTER_UNAVAILABLE, "%s: the cluster is unavailable (%s)",
+               what, etcd_error->message);
+}
+
+/* ---- state ---------------------------------------------------------------- */
+
+static void
+note_contact (EtcdStore *s, gint64 revision)
+{
+  g_mutex_lock (&s->lock);
+  s->state.last_contact = g_get_real_time () / G_USEC_PER_SEC;
+  s->state.writable = TRUE;
+  if (revision > s->state.etcd_revision)
+    s->state.etcd_revision = revision;
+  g_mutex_unlock (&s->lock);
+}
+
+static void
+note_unreachable (EtcdStore *s)
+{
+  g_mutex_lock (&s->lock);
+  s->state.writable = FALSE;
+  g_mutex_unlock (&s->lock);
+}
+
+static void
+note_applied (EtcdStore *s, gint64 revision)
+{
+  g_mutex_lock (&s->lock);
+  s->state.applied_revision = revision;
+  if (revision > s->state.etcd_revision)
+    s->state.etcd_revision = revision;
+  g_mutex_unlock (&s->lock);
+}
+
+static gboolean
+is_unreachable (const GError *e)
+{
+  return e->domain == CG_ETCD_ERROR
+         && (e->code == CG_ETCD_ERROR_UNREACHABLE || e->code == CG_ETCD_ERROR_UNAVAILABLE
+             || e->code == CG_ETCD_ERROR_TLS);
+}
+
+/* ---- the replica: applying events ----------------------------------------- */
+
+typedef struct
+{
+  CgEtcdEventType type;
+  CgEtcdKv *kv; /* owned */
+} Event;
+
+static void
+event_free (gpointer p)
+{
+  Event *ev = p;
+  cg_etcd_kv_free (ev->kv);
+  g_free (ev);
+}
+
+static Event *
+event_new (CgEtcdEventType type, const CgEtcdKv *kv)
+{
+  Event *ev = g_new0 (Event, 1);
+  ev->type = type;
+  ev->kv = g_new0 (CgEtcdKv, 1);
+  ev->kv->key = g_bytes_ref (kv->key);
+  ev->kv->value = kv->value ? g_bytes_ref (kv->value) : NULL;
+  ev->kv->create_revision = kv->create_revision;
+  ev->kv->mod_revision = kv->mod_revision;
+  ev->kv->version = kv->version;
+  ev->kv->lease = kv->lease;
+  return ev;
+}
+
+/* The row's recorded mod_revision (0: none), or -1 on error. */
+static gint64
+rev_get (sqlite3 *db, const char *ekey, GError **error)
+{
+  sqlite3_stmt *st = cg_db_prepare (db, "SELECT mod_revision FROM cluster_revs WHERE ekey = ?",
+                                    error);
+  if (!st)
+    return -1;
+  sqlite3_bind_text (st, 1, ekey, -1, SQLITE_STATIC);
+  gint64 rev = 0;
+  int r = sqlite3_step (st);
+  if (r == SQLITE_ROW)
+    rev = sqlite3_column_int64 (st, 0);
+  else if (r != SQLITE_DONE)
+    {
+      cg_db_set_error (error, db, "cannot read the replica's revisions");
+      rev = -1;
+    }
+  sqlite3_finalize (st);
+  return rev;
+}
+
+static gboolean
+rev_set (sqlite3 *db, const char *ekey, gint64 rev, gboolean deleted, GError **error)
+{
+  sqlite3_stmt *st = cg_db_prepare (
+      db, "INSERT OR REPLACE INTO cluster_revs (ekey, mod_revision, deleted) VALUES (?, ?, ?)",
+      error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, ekey, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 2, rev);
+  sqlite3_bind_int (st, 3, deleted);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  if (!ok)
+    cg_db_set_error (error, db, "cannot record the replica's revision");
+  sqlite3_finalize (st);
+  return ok;
+}
+
+/* Runs @sql with text parameters @a, @b (nullable: unused). */
+static gboolean
+exec2 (sqlite3 *db, const char *sql, const char *a, const char *b, GError **error)
+{
+  sqlite3_stmt *st = cg_db_prepare (db, sql, error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, a, -1, SQLITE_STATIC);
+  if (b)
+    sqlite3_bind_text (st, 2, b, -1, SQLITE_STATIC);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  if (!ok)
+    cg_db_set_error (error, db, "cannot update the replica");
+  sqlite3_finalize (st);
+  return ok;
+}
+
+/* A decoded base64url member of @obj (transfer full), or NULL. */
+static GBytes *
+b64_member (json_t *obj, const char *key)
+{
+  const char *text = json_string_value (json_object_get (obj, key));
+  gsize len = 0;
+  guint8 *data = text ? cg_b64url_decode (text, strlen (text), &len) : NULL;
+  return data ? g_bytes_new_take (data, len) : NULL;
+}
+
+/* Writes a PUT of @area/@name to the replica's table.  FALSE without
+ * @error set: the value is malformed (the caller logs and skips it). */
+static gboolean
+apply_put (sqlite3 *db, Area area, const char *name, GBytes *value, GError **error)
+{
+  gsize len = 0;
+  const char *text = value ? g_bytes_get_data (value, &len) : NULL;
+  json_auto_t *v = text ? cg_json_load_strict (text, len, NULL) : NULL;
+  if (!json_is_object (v))
+    return FALSE;
+
+  if (area == AREA_REC)
+    {
+      const char *type, *props, *created, *updated;
+      json_int_t version;
+      if (json_unpack (v, "{s:s, s:s, s:I, s:s, s:s}", "type", &type, "properties", &props,
+                       "version", &version, "created", &created, "updated", &updated)
+          != 0)
+        return FALSE;
+      g_autoptr (GBytes) sealed = b64_member (v, "sealed");
+      if (!sealed)
+        return FALSE;
+      sqlite3_stmt *st = cg_db_prepare (db,
+                                        "INSERT OR REPLACE INTO credentials (name, type, "
+                                        "properties, version, created, updated, sealed) "
+                                        "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                                        error);
+      if (!st)
+        return FALSE;
+      sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
+      sqlite3_bind_text (st, 2, type, -1, SQLITE_STATIC);
+      sqlite3_bind_text (st, 3, props, -1, SQLITE_STATIC);
+      sqlite3_bind_int64 (st, 4, version);
+      sqlite3_bind_text (st, 5, created, -1, SQLITE_STATIC);
+      sqlite3_bind_text (st, 6, updated, -1, SQLITE_STATIC);
+      sqlite3_bind_blob (st, 7, g_bytes_get_data (sealed, NULL), g_bytes_get_size (sealed),
+                         SQLITE_STATIC);
+      gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+      if (!ok)
+        cg_db_set_error (error, db, "cannot store the credential in the replica");
+      sqlite3_finalize (st);
+      return ok;
+    }
+  if (area == AREA_KEY)
+    {
+      const char *created;
+      int current, retired;
+      if (json_unpack (v, "{s:s, s:b, s:b}", "created", &created, "current", &current,
+                       "retired", &retired)
+          != 0)
+        return FALSE;
+      /* The use counters are this node's: kept. */
+      sqlite3_stmt *st = cg_db_prepare (
+          db,
+          "INSERT INTO seal_keys (kid, created, current, retired) VALUES (?, ?, ?, ?) "
+          "ON CONFLICT (kid) DO UPDATE SET created = excluded.created, "
+          "current = excluded.current, retired = excluded.retired",
+          error);
+      if (!st)
+        return FALSE;
+      sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
+      sqlite3_bind_text (st, 2, created, -1, SQLITE_STATIC);
+      sqlite3_bind_int (st, 3, current);
+      sqlite3_bind_int (st, 4, retired);
+      gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+      if (!ok)
+        cg_db_set_error (error, db, "cannot store the key in the replica");
+      sqlite3_finalize (st);
+      return ok;
+    }
+  if (area == AREA_TOK)
+    {
+      const char *created;
+      if (json_unpack (v, "{s:s}", "created", &created) != 0)
+        return FALSE;
+      g_autoptr (GBytes) hmac = b64_member (v, "hmac");
+      if (!hmac || g_bytes_get_size (hmac) != 32)
+        return FALSE;
+      /* An HMAC is unique: another name holding it was deleted in etcd
+       * (its event comes, or came, separately). */
+      sqlite3_stmt *st
+          = cg_db_prepare (db, "DELETE FROM tokens WHERE hmac = ? AND name <> ?", error);
+      if (!st)
+        return FALSE;
+      sqlite3_bind_blob (st, 1, g_bytes_get_data (hmac, NULL), 32, SQLITE_STATIC);
+      sqlite3_bind_text (st, 2, name, -1, SQLITE_STATIC);
+      gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+      sqlite3_finalize (st);
+      if (!ok)
+        {
+          cg_db_set_error (error, db, "cannot store the token in the replica");
+          return FALSE;
+        }
+      /* last_used is this node's: kept. */
+      st = cg_db_prepare (db,
+                          "INSERT INTO tokens (name, hmac, created) VALUES (?, ?, ?) "
+                          "ON CONFLICT (name) DO UPDATE SET hmac = excluded.hmac, "
+                          "created = excluded.created",
+                          error);
+      if (!st)
+        return FALSE;
+      sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
+      sqlite3_bind_blob (st, 2, g_bytes_get_data (hmac, NULL), 32, SQLITE_STATIC);
+      sqlite3_bind_text (st, 3, created, -1, SQLITE_STATIC);
+      ok = sqlite3_step (st) == SQLITE_DONE;
+      if (!ok)
+        cg_db_set_error (error, db, "cannot store the token in the replica");
+      sqlite3_finalize (st);
+      return ok;
+    }
+  /* AREA_META */
+  const char *mv;
+  if (json_unpack (v, "{s:s}", "value", &mv) != 0)
+    return FALSE;
+  return cg_db_meta_set (db, name, mv, error);
+}
+
+static gboolean
+apply_delete (sqlite3 *db, Area area, const char *name, GError **error)
+{
+  static const char *const sql[] = {
+    [AREA_REC] = "DELETE FROM credentials WHERE name = ?",
+    [AREA_KEY] = "DELETE FROM seal_keys WHERE kid = ?",
+    [AREA_TOK] = "DELETE FROM tokens WHERE name = ?",
+    [AREA_META] = "DELETE FROM meta WHERE key = ?",
+  };
+  return exec2 (db, sql[area], name, NULL, error);
+}
+
+typedef struct
+{
+  EtcdStore *s;
+  GPtrArray *events; /* Event */
+  gint64 applied;    /* > 0: record it as the applied revision */
+} Apply;
+
+/* One event, if it is newer than what the replica holds for its key. */
+static gboolean
+apply_event (EtcdStore *s, sqlite3 *db, const Event *ev, GError **error)
+{
+  g_autofree char *ekey = short_key (s, ev->kv->key);
+  const char *name;
+  Area area = ekey ? area_of (ekey, &name) : AREA_OTHER;
+  if (area == AREA_OTHER || (area == AREA_META && meta_is_local (name)))
+    return TRUE;
+  gint64 have = rev_get (db, ekey, error);
+  if (have < 0)
+    return FALSE;
+  if (ev->kv->mod_revision <= have)
+    return TRUE; /* applied already (an own write, or a replay) */
+
+  gboolean deleted = ev->type == CG_ETCD_EVENT_DELETE;
+  if (deleted)
+    {
+      if (!apply_delete (db, area, name, error))
+        return FALSE;
+    }
+  else
+    {
+      GError *local = NULL;
+      if (!apply_put (db, area, name, ev->kv->value, &local))
+        {
+          if (local)
+            {
+              g_propagate_error (error, local);
+              return FALSE;
+            }
+          /* Neither the key (it names a record or a token) nor the value
+           * goes to the log. */
+          g_warning ("cluster: a malformed value at revision %" G_GINT64_FORMAT
+                     " in the %s area was skipped",
+                     ev->kv->mod_revision, area_name (area));
+        }
+    }
+  return rev_set (db, ekey, ev->kv->mod_revision, deleted, error);
+}
+
+static gboolean
+set_applied (sqlite3 *db, gint64 applied, GError **error)
+{
+  g_autofree char *text = g_strdup_printf ("%" G_GINT64_FORMAT, applied);
+  if (!cg_db_meta_set (db, META_APPLIED, text, error))
+    return FALSE;
+  /* A tombstone only guards against events older than it; past the applied
+   * revision none can come. */
+  sqlite3_stmt *st = cg_db_prepare (
+      db, "DELETE FROM cluster_revs WHERE deleted = 1 AND mod_revision <= ?", error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, applied);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  if (!ok)
+    cg_db_set_error (error, db, "cannot update the replica");
+  sqlite3_finalize (st);
+  return ok;
+}
+
+static gboolean
+apply_txn (sqlite3 *db, gpointer user_data, GError **error)
+{
+  Apply *a = user_data;
+  for (guint i = 0; i < a->events->len; i++)
+    if (!apply_event (a->s, db, a->events->pdata[i], error))
+      return FALSE;
+  return a->applied <= 0 || set_applied (db, a->applied, error);
+}
+
+static gboolean
+apply_events (EtcdStore *s, sqlite3 *db, GPtrArray *events, gint64 applied, GError **error)
+{
+  Apply a = { s, events, applied };
+  return cg_db_transaction (db, apply_txn, &a, error);
+}
+
+/* ---- full sync ------------------------------------------------------------ */
+
+typedef struct
+{
+  EtcdStore *s;
+  GPtrArray *events; /* PUT of every key in the snapshot */
+  GHashTable *keys;  /* short keys in the snapshot */
+  gint64 revision;
+} Sync;
+
+/* Deletes the rows of @table whose @head + @column is not in the snapshot;
+ * for meta only the rows that came from etcd (cluster_revs). */
+static gboolean
+sync_delete_missing (sqlite3 *db, Sync *y, const char *select, const char *head, Area area,
+                     GError **error)
+{
+  sqlite3_stmt *st = cg_db_prepare (db, select, error);
+  if (!st)
+    return FALSE;
+  g_autoptr (GPtrArray) gone = g_ptr_array_new_with_free_func (g_free);
+  int r;
+  while ((r = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      const char *name = (const char *) sqlite3_column_text (st, 0);
+      g_autofree char *ekey = g_strconcat (head, name, NULL);
+      if (!g_hash_table_contains (y->keys, ekey))
+        g_ptr_array_add (gone, g_strdup (name));
+    }
+  sqlite3_finalize (st);
+  if (r != SQLITE_DONE)
+    {
+      cg_db_set_error (error, db, "cannot read the replica");
+      return FALSE;
+    }
+  for (guint i = 0; i < gone->len; i++)
+    if (!apply_delete (db, area, gone->pdata[i], error))
+      return FALSE;
+  return TRUE;
+}
+
+static gboolean
+sync_txn (sqlite3 *db, gpointer user_data, GError **error)
+{
+  Sync *y = user_data;
+  if (!sync_delete_missing (db, y, "SELECT name FROM credentials", "rec/", AREA_REC, error)
+      || !sync_delete_missing (db, y, "SELECT kid FROM seal_keys", "key/", AREA_KEY, error)
+      || !sync_delete_missing (db, y, "SELECT name FROM tokens", "tok/", AREA_TOK, error)
+      || !sync_delete_missing (db, y,
+                               "SELECT substr (ekey, 6) FROM cluster_revs "
+                               "WHERE ekey LIKE 'meta/%' AND deleted = 0",
+                               "meta/", AREA_META, error)
+      || !cg_db_exec (db, "DELETE FROM cluster_revs", error))
+    return FALSE;
+  for (guint i = 0; i < y->events->len; i++)
+    if (!apply_event (y->s, db, y->events->pdata[i], error))
+      return FALSE;
+  return cg_db_meta_set (db, META_PREFIX, y->s->prefix, error)
+         && set_applied (db, y->revision, error);
+}
+
+/* Reads the whole prefix at one revision and makes the replica exactly
+ * that; @other gets the snapshot's other keys.  On @db (the applier's
+ * connection) with @etcd (its client). */
+static gboolean
+full_sync (EtcdStore *s, sqlite3 *db, CgEtcd *etcd, GError **error)
+{
+  g_autoptr (GBytes) prefix = full_key (s, "");
+  g_autoptr (GPtrArray) events = g_ptr_array_new_with_free_func (event_free);
+  g_autoptr (GHashTable) keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_autoptr (GBytes) from = NULL;
+  gint64 revision = 0;
+  gboolean more = TRUE;
+
+  while (more)
+    {
+      g_autoptr (GPtrArray) kvs = NULL;
+      g_autoptr (GError) local = NULL;
+      gint64 rev = 0;
+      if (!cg_etcd_range_from (etcd, prefix, from, CG_ETCD_RANGE_NONE, revision, SYNC_PAGE, &kvs,
+                               &rev, &more, &local))
+        {
+          if (is_unreachable (local))
+            {
+              note_unreachable (s);
+              set_cluster_error (error, local, "cannot sync this node's replica");
+            }
+          else
+            g_set_error (error, CG_ERROR, CG_ERROR_FAILED,
+                         "cannot sync this node's replica: %s", local->message);
+          return FALSE;
+        }
+      if (revision == 0)
+        revision = rev;
+      for (guint i = 0; i < kvs->len; i++)
+        {
+          CgEtcdKv *kv = kvs->pdata[i];
+          g_ptr_array_add (events, event_new (CG_ETCD_EVENT_PUT, kv));
+          char *ekey = short_key (s, kv->key);
+          if (ekey)
+            g_hash_table_add (keys, ekey);
+        }
+      if (more && kvs->len > 0)
+        {
+          g_clear_pointer (&from, g_bytes_unref);
+          from = cg_etcd_key_after (((CgEtcdKv *) kvs->pdata[kvs->len - 1])->key);
+        }
+      else
+        more = FALSE;
+    }
+  note_contact (s, revision);
+
+  Sync y = { s, events, keys, revision };
+  if (!cg_db_transaction (db, sync_txn, &y, error))
+    return FALSE;
+  s->applied = revision;
+  note_applied (s, revision);
+
+  if (s->other)
+    for (guint i = 0; i < events->len; i++)
+      {
+        Event *ev = events->pdata[i];
+        g_autofree char *ekey = short_key (s, ev->kv->key);
+        const char *rest;
+        if (ekey && area_of (ekey, &rest) == AREA_OTHER)
+          s->other (CG_ETCD_EVENT_PUT, ev->kv, s->cb_data);
+      }
+  if (s->changed)
+    s->changed (CG_STORE_CHANGED_RECORDS | CG_STORE_CHANGED_KEYS | CG_STORE_CHANGED_TOKENS
+                    | CG_STORE_CHANGED_META,
+                revision, s->cb_data);
+  return TRUE;
+}
+
+/* ---- the applier thread --------------------------------------------------- */
+
+static gboolean
+watch_event_cb (CgEtcdEventType type, const CgEtcdKv *kv, gpointer user_data)
+{
+  EtcdStore *s = user_data;
+  g_ptr_array_add (s->pending, event_new (type, kv));
+  return TRUE;
+}
+
+/* A watch message's events, whole revisions: one SQLite transaction. */
+static gboolean
+watch_batch_cb (gint64 revision, gpointer user_data)
+{
+  EtcdStore *s = user_data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GPtrArray) events = g_steal_pointer (&s->pending);
+  s->pending = g_ptr_array_new_with_free_func (event_free);
+
+  if (!apply_events (s, s->apply_db, events, revision, &error))
+    {
+      /* Not applied, not recorded: the next round starts from the same
+       * revision again. */
+      g_warning ("cluster: cannot apply revision %" G_GINT64_FORMAT " to the replica: %s",
+                 revision, error->message);
+      return FALSE;
+    }
+  s->applied = revision;
+  note_applied (s, revision);
+  note_contact (s, revision);
+
+  guint areas = 0;
+  for (guint i = 0; i < events->len; i++)
+    {
+      Event *ev = events->pdata[i];
+      g_autofree char *ekey = short_key (s, ev->kv->key);
+      const char *rest;
+      Area area = ekey ? area_of (ekey, &rest) : AREA_OTHER;
+      if (area == AREA_OTHER)
+        {
+          if (s->other && ekey)
+            s->other (ev->type, ev->kv, s->cb_data);
+        }
+      else
+        areas |= area_bit (area);
+    }
+  if (s->changed && areas)
+    s->changed (areas, revision, s->cb_data);
+  return TRUE;
+}
+
+/* Waits @ms or until the store is freed; FALSE when it is. */
+static gboolean
+applier_sleep (EtcdStore *s, guint ms)
+{
+  gint64 until = g_get_monotonic_time () + (gint64) ms * 1000;
+  g_mutex_lock (&s->lock);
+  while (!s->stopping)
+    if (!g_cond_wait_until (&s->cond, &s->lock, until))
+      break;
+  gboolean go_on = !s->stopping;
+  g_mutex_unlock (&s->lock);
+  return go_on;
+}
+
+static gboolean
+applier_stopping (EtcdStore *s)
+{
+  g_mutex_lock (&s->lock);
+  gboolean stop = s->stopping;
+  g_mutex_unlock (&s->lock);
+  return stop;
+}
+
+static gpointer
+applier_thread (gpointer user_data)
+{
+  EtcdStore *s = user_data;
+  g_autoptr (GBytes) prefix = full_key (s, "");
+
+  while (!applier_stopping (s))
+    {
+      g_autoptr (GError) error = NULL;
+      if (s->need_sync)
+        {
+          gint64 was = s->applied;
+          if (!full_sync (s, s->apply_db, s->watch_etcd, &error))
+            {
+              g_warning ("cluster: %s", error->message);
+              applier_sleep (s, RETRY_MS);
+              continue;
+            }
+          if (s->compacted)
+            g_message ("cluster: resynced fully: etcd compacted past revision %" G_GINT64_FORMAT
+                       " (now at revision %" G_GINT64_FORMAT ")",
+                       was, s->applied);
+          s->need_sync = s->compacted = FALSE;
+        }
+
+      gint64 next = 0, compact = 0;
+      g_ptr_array_set_size (s->pending, 0);
+      gboolean ok = cg_etcd_watch_batched (s->watch_etcd, prefix, TRUE, s->applied + 1,
+                                           WATCH_ROUND_MS, watch_event_cb, watch_batch_cb, s,
+                                           s->cancel, &next, &compact, &error);
+      g_ptr_array_set_size (s->pending, 0);
+      if (ok)
+        {
+          note_contact (s, 0);
+          if (s->down_logged)
+            g_message ("cluster: etcd reached again; the replica is at revision %" G_GINT64_FORMAT,
+                       s->applied);
+          s->down_logged = FALSE;
+          continue;
+        }
+      if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
+        break;
+      if (g_error_matches (error, CG_ETCD_ERROR, CG_ETCD_ERROR_COMPACTED))
+        {
+          s->need_sync = s->compacted = TRUE;
+          continue;
+        }
+      if (is_unreachable (error))
+        note_unreachable (s);
+      if (!s->down_logged)
+        g_warning ("cluster: cannot watch etcd (reads go on from the replica at revision %"
+                   G_GINT64_FORMAT "): %s",
+                   s->applied, error->message);
+      s->down_logged = TRUE;
+      applier_sleep (s, RETRY_MS);
+    }
+  return NULL;
+}
+
+/* ---- writes --------------------------------------------------------------- */
+
+typedef struct
+{
+  CgEtcdTxn *txn;
+  GPtrArray *events; /* what the txn does, applied to the replica after it */
+  GPtrArray *ekeys;  /* the keys it writes, for a refresh after a conflict */
+} Write;
+
+static void
+write_init (Write *w)
+{
+  w->txn = cg_etcd_txn_new ();
+  w->events = g_ptr_array_new_with_free_func (event_free);
+  w->ekeys = g_ptr_array_new_with_free_func (g_free);
+}
+
+static void
+write_clear (Write *w)
+{
+  g_clear_pointer (&w->txn, cg_etcd_txn_free);
+  g_clear_pointer (&w->events, g_ptr_array_unref);
+  g_clear_pointer (&w->ekeys, g_ptr_array_unref);
+}
+
+/* Adds "@ekey must be at @expect (0: absent; -1: no compare)" and a PUT
+ * (@value stolen) or, with @value NULL, a DELETE. */
+static void
+write_add (EtcdStore *s, Write *w, const char *ekey, json_t *value, gint64 expect)
+{
+  g_autoptr (GBytes) key = full_key (s, ekey);
+  CgEtcdKv kv = { key, NULL, 0, 0, 0, 0 };
+  if (expect >= 0)
+    cg_etcd_txn_compare_mod_revision (w->txn, key, expect);
+  if (value)
+    {
+      kv.value = json_bytes (value);
+      json_decref (value);
+      cg_etcd_txn_put (w->txn, key, kv.value, 0);
+    }
+  else
+    cg_etcd_txn_delete (w->txn, key, FALSE);
+  g_ptr_array_add (w->events, event_new (value ? CG_ETCD_EVENT_PUT : CG_ETCD_EVENT_DELETE, &kv));
+  g_ptr_array_add (w->ekeys, g_strdup (ekey));
+  g_clear_pointer (&kv.value, g_bytes_unref);
+}
+
+static CgEtcd *
+callers_client (EtcdStore *s, GError **error)
+{
+  if (!s->etcd)
+    s->etcd = cg_vault_store_etcd_client (&s->parent, error);
+  return s->etcd;
+}
+
+/* After a lost compare: the current state of @w's keys, read from etcd and
+ * applied to the replica (a key that is gone as a delete at the read's
+ * revision), so the caller re-reads what won.  Best effort. */
+static void
+refresh_keys (EtcdStore *s, Write *w)
+{
+  g_autoptr (GPtrArray) events = g_ptr_array_new_with_free_func (event_free);
+  for (guint i = 0; i < w->ekeys->len; i++)
+    {
+      g_autoptr (GBytes) key = full_key (s, w->ekeys->pdata[i]);
+      g_autoptr (GPtrArray) kvs = NULL;
+      gint64 rev = 0;
+      if (!cg_etcd_range (s->etcd, key, CG_ETCD_RANGE_NONE, 0, 0, &kvs, &rev, NULL, NULL))
+        return;
+      if (kvs->len == 1)
+        g_ptr_array_add (events, event_new (CG_ETCD_EVENT_PUT, kvs->pdata[0]));
+      else
+        {
+          CgEtcdKv gone = { key, NULL, 0, rev, 0, 0 };
+          g_ptr_array_add (events, event_new (CG_ETCD_EVENT_DELETE, &gone));
+        }
+    }
+  g_autoptr (GError) error = NULL;
+  if (!apply_events (s, s->db, events, 0, &error))
+    g_warning ("cluster: cannot refresh the replica after a conflict: %s", error->message);
+}
+
+/* Runs @w's txn and applies it to the replica at its revision.  A lost
+ * compare is CG_ERROR_CONFLICT (with the replica refreshed: the caller
+ * words the error); etcd not reachable CG_ERROR_CLUSTER_UNAVAILABLE. */
+static gboolean
+write_commit (EtcdStore *s, Write *w, const char *what, GError **error)
+{
+  g_autoptr (GError) local = NULL;
+  CgEtcd *etcd = callers_client (s, error);
+  if (!etcd)
+    return FALSE;
+  gint64 started = g_get_monotonic_time ();
+  gint64 rev = 0;
+  if (!cg_etcd_txn (etcd, w->txn, &rev, &local))
+    {
+      if (g_error_matches (local, CG_ETCD_ERROR, CG_ETCD_ERROR_CONFLICT))
+        {
+          note_contact (s, rev);
+          /* Within the time a write may take. */
+          if ((g_get_monotonic_time () - started) / 1000 < s->timeout_ms / 2)
+            refresh_keys (s, w);
+          g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT, "%s: changed meanwhile on another node",
+                       what);
+          return FALSE;
+        }
+      if (is_unreachable (local))
+        {
+          note_unreachable (s);
+          set_cluster_error (error, local, what);
+          return FALSE;
+        }
+      g_set_error (error, CG_ERROR, CG_ERROR_FAILED, "%s: %s", what, local->message);
+      return FALSE;
+    }
+  note_contact (s, rev);
+  for (guint i = 0; i < w->events->len; i++)
+    ((Event *) w->events->pdata[i])->kv->mod_revision = rev;
+  if (!apply_events (s, s->db, w->events, 0, &local))
+    {
+      /* In the cluster, not here: the applier tries again from the watch. */
+      g_set_error (error, CG_ERROR, CG_ERROR_IO,
+                   "%s: done in the cluster (revision %" G_GINT64_FORMAT
+                   "), but this node's replica cannot record it: %s",
+                   what, rev, local->message);
+      return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- records -------------------------------------------------------------- */
+
+static json_t *
+record_get (CgVaultStore *store, const char *name, GBytes **sealed, GError **error)
+{
+  CgVaultStore *local = ((EtcdStore *) store)->local;
+  return local->ops->record_get (local, name, sealed, error);
+}
+
+static json_t *
+record_list (CgVaultStore *store, GError **error)
+{
+  CgVaultStore *local = ((EtcdStore *) store)->local;
+  return local->ops->record_list (local, error);
+}
+
+/* @name's version and creation time in the replica (0 / NULL when absent),
+ * and its recorded mod_revision.  FALSE on a read error. */
+static gboolean
+replica_record (EtcdStore *s, const char *name, gint64 *version, char **created, gint64 *rev,
+                GError **error)
+{
+  *version = 0;
+  *created = NULL;
+  sqlite3_stmt *st
+      = cg_db_prepare (s->db, "SELECT version, created FROM credentials WHERE name = ?", error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
+  int r = sqlite3_step (st);
+  if (r == SQLITE_ROW)
+    {
+      *version = sqlite3_column_int64 (st, 0);
+      *created = g_strdup ((const char *) sqlite3_column_text (st, 1));
+    }
+  else if (r != SQLITE_DONE)
+    cg_db_set_error (error, s->db, "cannot read the credential");
+  sqlite3_finalize (st);
+  if (r != SQLITE_ROW && r != SQLITE_DONE)
+    return FALSE;
+  g_autofree char *ekey = g_strconcat ("rec/", name, NULL);
+  *rev = rev_get (s->db, ekey, error);
+  return *rev >= 0;
+}
+
+/* The error after a lost compare on @name: what it is now. */
+static void
+record_conflict (EtcdStore *s, const char *name, GError **error)
+{
+  gint64 version = 0, rev = 0;
+  g_autofree char *created = NULL;
+  g_clear_error (error);
+  if (replica_record (s, name, &version, &created, &rev, NULL) && version > 0)
+    g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT,
+                 "the credential \"%s\" was changed on another node meanwhile: it is now at "
+                 "version %" G_GINT64_FORMAT,
+                 name, version);
+  else
+    g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT,
+                 "the credential \"%s\" was changed on another node meanwhile", name);
+}
+
+static json_t *
+record_value (const char *type, const char *props_text, gint64 version, const char *created,
+              const char *updated, GBytes *sealed)
+{
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (sealed, &len);
+  g_autofree char *b64 = cg_b64url_encode (data, len);
+  return json_pack ("{s:s, s:s, s:I, s:s, s:s, s:s}", "type", type, "properties", props_text,
+                    "version", (json_int_t) version, "created", created, "updated", updated,
+                    "sealed", b64);
+}
+
+static json_t *
+record_put (CgVaultStore *store, const char *name, const char *type, const char *props_text,
+            const char *now, CgVaultSealFunc seal, gpointer seal_data, GError **error)
+{
+  EtcdStore *s = (EtcdStore *) store;
+  gint64 version = 0, rev = 0;
+  g_autofree char *created = NULL;
+  if (!replica_record (s, name, &version, &created, &rev, error))
+    return NULL;
+  version++;
+  const char *first = created ? created : now;
+
+  g_autoptr (GBytes) sealed = seal (version, seal_data);
+  if (!sealed)
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_FAILED, "cannot seal the credential");
+      return NULL;
+    }
+  g_autofree char *ekey = g_strconcat ("rec/", name, NULL);
+  Write w;
+  write_init (&w);
+  write_add (s, &w, ekey, record_value (type, props_text, version, first, now, sealed), rev);
+  gboolean ok = write_commit (s, &w, "cannot store the credential", error);
+  write_clear (&w);
+  if (!ok)
+    {
+      if (g_error_matches (*error, CG_ERROR, CG_ERROR_CONFLICT))
+        record_conflict (s, name, error);
+      return NULL;
+    }
+  json_t *props = json_loads (props_text, 0, NULL);
+  return json_pack ("{s:s, s:s, s:o, s:I, s:s, s:s}", "name", name, "type", type, "properties",
+                    props ? props : json_object (), "version", (json_int_t) version, "created",
+                    first, "updated", now);
+}
+
+static gboolean
+record_delete (CgVaultStore *store, const char *name, GError **error)
+{
+  EtcdStore *s = (EtcdStore *) store;
+  gint64 version = 0, rev = 0;
+  g_autofree char *created = NULL;
+  if (!replica_record (s, name, &version, &created, &rev, error))
+    return FALSE;
+  if (version == 0)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND, "no credential named \"%s\"", name);
+      return FALSE;
+    }
+  g_autofree char *ekey = g_strconcat ("rec/", name, NULL);
+  Write w;
+  write_init (&w);
+  write_add (s, &w, ekey, NULL, rev);
+  gboolean ok = write_commit (s, &w, "cannot delete the credential", error);
+  write_clear (&w);
+  if (!ok && g_error_matches (*error, CG_ERROR, CG_ERROR_CONFLICT))
+    record_conflict (s, name, error);
+  return ok;
+}
+
+/* ---- sealing keys --------------------------------------------------------- */
+
+static json_t *
+key_list (CgVaultStore *store, GError **error)
+{
+  CgVaultStore *local = ((EtcdStore *) store)->local;
+  return local->ops->key_list (local, error);
+}
+
+/* The key row of @kid in the replica: created, current, retired; FALSE
+ * with NOT_FOUND when absent. */
+static gboolean
+replica_key (EtcdStore *s, const char *kid, char **created, gboolean *current,
+             gboolean *retired, GError **error)
+{
+  sqlite3_stmt *st = cg_db_prepare (
+      s->db, "SELECT created, current, retired FROM seal_keys WHERE kid = ?", error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, kid, -1, SQLITE_STATIC);
+  int r = sqlite3_step (st);
+  if (r == SQLITE_ROW)
+    {
+      *created = g_strdup ((const char *) sqlite3_column_text (st, 0));
+      *current = sqlite3_column_int (st, 1);
+      *retired = sqlite3_column_int (st, 2);
+    }
+  else if (r == SQLITE_DONE)
+    g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND, "no sealing key %s", kid);
+  else
+    cg_db_set_error (error, s->db, "cannot read the sealing keys");
+  sqlite3_finalize (st);
+  return r == SQLITE_ROW;
+}
+
+static json_t *
+key_value (const char *created, gboolean current, gboolean retired)
+{
+  return json_pack ("{s:s, s:b, s:b}", "created", created, "current", current, "retired",
+                    retired);
+}
+
+static gboolean
+meta_rev (EtcdStore *s, const char *key, gint64 *rev, GError **error)
+{
+  g_autofree char *ekey = g_strconcat ("meta/", key, NULL);
+  *rev = rev_get (s->db, ekey, error);
+  return *rev >= 0;
+}
+
+static gboolean
+key_add_current (CgVaultStore *store, const char *kid, const char *now, gboolean first,
+                 GError **error)
+{
+  EtcdStore *s = (EtcdStore *) store;
+  const char *what = first ? "cannot record the new keys" : "cannot record the new key";
+  g_autofree char *created = NULL;
+  gboolean current = FALSE, retired = FALSE;
+  g_autoptr (GError) lookup = NULL;
+  if (replica_key (s, kid, &created, &current, &retired, &lookup))
+    {
+      /* As the SQLite store: a kid is random, a clash is a fault. */
+      g_set_error (error, CG_ERROR, CG_ERROR_IO, "%s: the sealing key %s exists", what, kid);
+      return FALSE;
+    }
+  if (!g_error_matches (lookup, CG_ERROR, CG_ERROR_NOT_FOUND))
+    {
+      g_propagate_error (error, g_steal_pointer (&lookup));
+      return FALSE;
+    }
+
+  /* The newest key row the replica knows: the txn holds only if no key row
+   * changed since, so two nodes adding a key at once cannot both make theirs
+   * the one current key. */
+  sqlite3_stmt *st = cg_db_prepare (s->db,
+                                    "SELECT coalesce (max (mod_revision), 0) FROM cluster_revs "
+                                    "WHERE ekey >= 'key/' AND ekey < 'key0'",
+                                    error);
+  if (!st)
+    return FALSE;
+  gint64 newest = sqlite3_step (st) == SQLITE_ROW ? sqlite3_column_int64 (st, 0) : -1;
+  sqlite3_finalize (st);
+  if (newest < 0)
+    {
+      cg_db_set_error (error, s->db, "cannot read the sealing keys");
+      return FALSE;
+    }
+
+  Write w;
+  write_init (&w);
+  g_autoptr (GBytes) key_prefix = full_key (s, "key/");
+  cg_etcd_txn_compare_prefix_mod_below (w.txn, key_prefix, newest + 1);
+  g_autofree char *ekey = g_strconcat ("key/", kid, NULL);
+  write_add (s, &w, ekey, key_value (now, TRUE, FALSE), 0);
+
+  gboolean ok = TRUE;
+  st = cg_db_prepare (s->db, "SELECT kid, created, retired FROM seal_keys WHERE current = 1",
+                      error);
+  ok = st != NULL;
+  int r = SQLITE_DONE;
+  while (ok && (r = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      g_autofree char *other = g_strconcat ("key/", sqlite3_column_text (st, 0), NULL);
+      write_add (s, &w, other,
+                 key_value ((const char *) sqlite3_column_text (st, 1), FALSE,
+                            sqlite3_column_int (st, 2)),
+                 -1);
+    }
+  if (st)
+    sqlite3_finalize (st);
+  if (ok && r != SQLITE_DONE)
+    {
+      cg_db_set_error (error, s->db, "cannot read the sealing keys");
+      ok = FALSE;
+    }
+
+  gint64 made_rev = 0;
+  if (ok && first && (ok = meta_rev (s, "keys_created", &made_rev, error)))
+    write_add (s, &w, "meta/keys_created", json_pack ("{s:s}", "value", "1"), made_rev);
+
+  if (ok && s->key_wraps)
+    {
+      g_autofree char *secret_id = g_strconcat ("seal/", kid, NULL);
+      ok = s->key_wraps (secret_id, w.txn, s->cb_data, error);
+    }
+  ok = ok && write_commit (s, &w, what, error);
+  write_clear (&w);
+  return ok;
+}
+
+static gboolean
+key_retire (CgVaultStore *store, const char *kid, GError **error)
+{
+  EtcdStore *s = (EtcdStore *) store;
+  g_autofree char *created = NULL;
+  gboolean current = FALSE, retired = FALSE;
+  if (!replica_key (s, kid, &created, &current, &retired, error))
+    return FALSE;
+  g_autofree char *ekey = g_strconcat ("key/", kid, NULL);
+  gint64 rev = rev_get (s->db, ekey, error);
+  if (rev < 0)
+    return FALSE;
+  Write w;
+  write_init (&w);
+  write_add (s, &w, ekey, key_value (created, current, TRUE), rev);
+  gboolean ok = write_commit (s, &w, "cannot retire the key", error);
+  write_clear (&w);
+  return ok;
+}
+
+/* This node's counters: local. */
+static gboolean
+key_note_use (CgVaultStore *store, const char *kid, gint64 count, const char *last,
+              GError **error)
+{
+  CgVaultStore *local = ((EtcdStore *) store)->local;
+  return local->ops->key_note_use (local, kid, count, last, error);
+}
+
+/* ---- tokens --------------------------------------------------------------- */
+
+static gboolean
+replica_has (EtcdStore *s, const char *sql, const char *name, gboolean *has, GError **error)
+{
+  sqlite3_stmt *st = cg_db_prepare (s->db, sql, error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
+  int r = sqlite3_step (st);
+  *has = r == SQLITE_ROW;
+  if (r != SQLITE_ROW && r != SQLITE_DONE)
+    cg_db_set_error (error, s->db, "cannot read the replica");
+  sqlite3_finalize (st);
+  return r == SQLITE_ROW || r == SQLITE_DONE;
+}
+
+static gboolean
+token_add (CgVaultStore *store, const char *name, const guint8 *hmac, const char *now,
+           GError **error)
+{
+  EtcdStore *s = (EtcdStore *) store;
+  gboolean has = FALSE;
+  if (!replica_has (s, "SELECT 1 FROM tokens WHERE name = ?", name, &has, error))
+    return FALSE;
+  if (has)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_EXISTS, "a token named \"%s\" already exists", name);
+      return FALSE;
+    }
+  g_autofree char *ekey = g_strconcat ("tok/", name, NULL);
+  g_autofree char *b64 = cg_b64url_encode (hmac, 32);
+  Write w;
+  write_init (&w);
+  write_add (s, &w, ekey, json_pack ("{s:s, s:s}", "hmac", b64, "created", now), 0);
+  gboolean ok = write_commit (s, &w, "cannot store the token", error);
+  write_clear (&w);
+  if (!ok && g_error_matches (*error, CG_ERROR, CG_ERROR_CONFLICT))
+    {
+      g_clear_error (error);
+      g_set_error (error, CG_ERROR, CG_ERROR_EXISTS, "a token named \"%s\" already exists", name);
+    }
+  return ok;
+}
+
+static char *
+token_find (CgVaultStore *store, const guint8 *hmac, char **last_used, GError **error)
+{
+  CgVaultStore *local = ((EtcdStore *) store)->local;
+  return local->ops->token_find (local, hmac, last_used, error);
+}
+
+/* last_used is this node's: local. */
+static gboolean
+token_touch (CgVaultStore *store, const char *name, const char *when, GError **error)
+{
+  CgVaultStore *local = ((EtcdStore *) store)->local;
+  return local->ops->token_touch (local, name, when, error);
+}
+
+static json_t *
+token_list (CgVaultStore *store, GError **error)
+{
+  CgVaultStore *local = ((EtcdStore *) store)->local;
+  return local->ops->token_list (local, error);
+}
+
+static gboolean
+token_delete (CgVaultStore *store, const char *name, GError **error)
+{
+  EtcdStore *s = (EtcdStore *) store;
+  gboolean has = FALSE;
+  if (!replica_has (s, "SELECT 1 FROM tokens WHERE name = ?", name, &has, error))
+    return FALSE;
+  if (!has)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND, "no token named \"%s\"", name);
+      return FALSE;
+    }
+  g_autofree char *ekey = g_strconcat ("tok/", name, NULL);
+  gint64 rev = rev_get (s->db, ekey, error);
+  if (rev < 0)
+    return FALSE;
+  Write w;
+  write_init (&w);
+  write_add (s, &w, ekey, NULL, rev);
+  gboolean ok = write_commit (s, &w, "cannot revoke the token", error);
+  write_clear (&w);
+  if (!ok && g_error_matches (*error, CG_ERROR, CG_ERROR_CONFLICT)
+      && replica_has (s, "SELECT 1 FROM tokens WHERE name = ?", name, &has, NULL) && !has)
+    {
+      g_clear_error (error);
+      g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND, "no token named \"%s\"", name);
+    }
+  return ok;
+}
+
+/* ---- the rest ------------------------------------------------------------- */
+
+static char *
+meta_get (CgVaultStore *store, const char *key, GError **error)
+{
+  CgVaultStore *local = ((EtcdStore *) store)->local;
+  return local->ops->meta_get (local, key, error);
+}
+
+static gboolean
+meta_set (CgVaultStore *store, const char *key, const char *value, GError **error)
+{
+  EtcdStore *s = (EtcdStore *) store;
+  if (meta_is_local (key))
+    return cg_db_meta_set (s->db, key, value, error);
+  gint64 rev = 0;
+  if (!meta_rev (s, key, &rev, error))
+    return FALSE;
+  g_autofree char *ekey = g_strconcat ("meta/", key, NULL);
+  Write w;
+  write_init (&w);
+  write_add (s, &w, ekey, json_pack ("{s:s}", "value", value), rev);
+  gboolean ok = TRUE;
+  if (s->key_wraps && strcmp (key, "master_current") == 0)
+    {
+      g_autofree char *secret_id = g_strconcat ("master/", *value ? value : "0", NULL);
+      ok = s->key_wraps (secret_id, w.txn, s->cb_data, error);
+    }
+  ok = ok && write_commit (s, &w, "cannot store the setting", error);
+  write_clear (&w);
+  return ok;
+}
+
+static gboolean
+counts (CgVaultStore *store, const char *now, gint64 *creds, gint64 *tokens, gint64 *clients)
+{
+  CgVaultStore *local = ((EtcdStore *) store)->local;
+  return local->ops->counts (local, now, creds, tokens, clients);
+}
+
+static void
+store_free (CgVaultStore *store)
+{
+  EtcdStore *s = (EtcdStore *) store;
+  if (s->thread)
+    {
+      g_mutex_lock (&s->lock);
+      s->stopping = TRUE;
+      g_cond_broadcast (&s->cond);
+      g_mutex_unlock (&s->lock);
+      g_cancellable_cancel (s->cancel);
+      g_thread_join (s->thread);
+    }
+  g_clear_object (&s->cancel);
+  g_clear_pointer (&s->pending, g_ptr_array_unref);
+  g_clear_pointer (&s->watch_etcd, cg_etcd_free);
+  g_clear_pointer (&s->etcd, cg_etcd_free);
+  if (s->apply_db)
+    sqlite3_close (s->apply_db);
+  if (s->local)
+    s->local->ops->free (s->local);
+  if (s->db)
+    sqlite3_close (s->db);
+  g_strfreev (s->endpoints);
+  g_free (s->ca_file);
+  g_free (s->cert_file);
+  g_free (s->key_file);
+  g_free (s->prefix);
+  g_free (s->db_path);
+  g_mutex_clear (&s->lock);
+  g_cond_clear (&s->cond);
+  g_free (s);
+}
+
+static const CgVaultStoreOps etcd_ops = {
+  .record_get = record_get,
+  .record_list = record_list,
+  .record_put = record_put,
+  .record_delete = record_delete,
+  .key_list = key_list,
+  .key_add_current = key_add_current,
+  .key_retire = key_retire,
+  .key_note_use = key_note_use,
+  .token_add = token_add,
+  .token_find = token_find,
+  .token_touch = token_touch,
+  .token_list = token_list,
+  .token_delete = token_delete,
+  .meta_get = meta_get,
+  .meta_set = meta_set,
+  .counts = counts,
+  .free = store_free,
+};
+
+/* ---- the public functions ------------------------------------------------- */
+
+static gboolean
+open_replica (const char *path, sqlite3 **out, GError **error)
+{
+  sqlite3 *db = cg_db_open (path, error);
+  if (!db)
+    return FALSE;
+  if (!cg_db_exec (db,
+                   "CREATE TABLE IF NOT EXISTS cluster_revs (ekey TEXT PRIMARY KEY, "
+                   "mod_revision INTEGER NOT NULL, deleted INTEGER NOT NULL DEFAULT 0)",
+                   error))
+    {
+      sqlite3_close (db);
+      return FALSE;
+    }
+  *out = db;
+  return TRUE;
+}
+
+static gint64
+replica_applied (sqlite3 *db, const char *prefix)
+{
+  g_autofree char *have_prefix = cg_db_meta_get (db, META_PREFIX, NULL);
+  g_autofree char *text = cg_db_meta_get (db, META_APPLIED, NULL);
+  gint64 applied = 0;
+  if (g_strcmp0 (have_prefix, prefix) != 0 || text == NULL
+      || !g_ascii_string_to_signed (text, 10, 1, G_MAXINT64, &applied, NULL))
+    return 0;
+  return applied;
+}
+
+CgVaultStore *
+cg_vault_store_etcd_new (const char *db_path, const CgClusterEtcdConfig *cfg, GError **error)
+{
+  g_return_val_if_fail (db_path != NULL && cfg != NULL, NULL);
+  if (!cfg->endpoints || !cfg->endpoints[0] || !cfg->ca_file || !cfg->cert_file
+      || !cfg->key_file || !cfg->prefix || cfg->prefix[0] != '/')
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID,
+                           "the cluster's etcd settings are incomplete");
+      return NULL;
+    }
+  EtcdStore *s = g_new0 (EtcdStore, 1);
+  s->parent.ops = &etcd_ops;
+  g_mutex_init (&s->lock);
+  g_cond_init (&s->cond);
+  s->db_path = g_strdup (db_path);
+  s->endpoints = g_strdupv ((char **) cfg->endpoints);
+  s->ca_file = g_strdup (cfg->ca_file);
+  s->cert_file = g_strdup (cfg->cert_file);
+  s->key_file = g_strdup (cfg->key_file);
+  s->prefix = g_str_has_suffix (cfg->prefix, "/") ? g_strdup (cfg->prefix)
+                                                  : g_strconcat (cfg->prefix, "/", NULL);
+  s->prefix_len = strlen (s->prefix);
+  s->timeout_ms = cfg->timeout_ms == 0 ? DEFAULT_TIMEOUT_MS : MIN (cfg->timeout_ms, MAX_TIMEOUT_MS);
+  s->pending = g_ptr_array_new_with_free_func (event_free);
+
+  /* The config is checked (endpoints' form) before anything is opened. */
+  g_autoptr (CgEtcd) probe = NULL;
+  if (!(probe = cg_vault_store_etcd_client (&s->parent, error)) || !open_replica (db_path, &s->db, error))
+    {
+      store_free (&s->parent);
+      return NULL;
+    }
+  s->local = cg_vault_store_sqlite_new (s->db);
+  s->applied = replica_applied (s->db, s->prefix);
+  s->state.applied_revision = s->applied;
+  return &s->parent;
+}
+
+gboolean
+cg_vault_store_etcd_start (CgVaultStore *store, CgVaultStoreEtcdOther other,
+                           CgVaultStoreEtcdChanged changed, CgVaultStoreEtcdKeyWraps key_wraps,
+                           gpointer data, GError **error)
+{
+  g_return_val_if_fail (cg_vault_store_is_etcd (store), FALSE);
+  EtcdStore *s = (EtcdStore *) store;
+  g_return_val_if_fail (s->thread == NULL, FALSE);
+  s->other = other;
+  s->changed = changed;
+  s->key_wraps = key_wraps;
+  s->cb_data = data;
+
+  if (!s->apply_db && !open_replica (s->db_path, &s->apply_db, error))
+    return FALSE;
+  if (!s->watch_etcd && !(s->watch_etcd = cg_vault_store_etcd_client (store, error)))
+    return FALSE;
+  s->applied = replica_applied (s->apply_db, s->prefix);
+  if (s->applied == 0)
+    {
+      if (!full_sync (s, s->apply_db, s->watch_etcd, error))
+        return FALSE;
+      g_message ("cluster: this node's replica synced fully at revision %" G_GINT64_FORMAT,
+                 s->applied);
+    }
+  note_applied (s, s->applied);
+  s->cancel = g_cancellable_new ();
+  s->thread = g_thread_new ("cg-etcd-applier", applier_thread, s);
+  return TRUE;
+}
+
+gboolean
+cg_vault_store_etcd_push_all (CgVaultStore *store, GError **error)
+{
+  g_return_val_if_fail (cg_vault_store_is_etcd (store), FALSE);
+  EtcdStore *s = (EtcdStore *) store;
+  g_autoptr (GError) local = NULL;
+  CgEtcd *etcd = callers_client (s, error);
+  if (!etcd)
+    return FALSE;
+
+  static const char *const areas[] = { "rec/", "key/", "tok/", "meta/" };
+  for (gsize i = 0; i < G_N_ELEMENTS (areas); i++)
+    {
+      g_autoptr (GBytes) prefix = full_key (s, areas[i]);
+      g_autoptr (GPtrArray) kvs = NULL;
+      if (!cg_etcd_range (etcd, prefix, CG_ETCD_RANGE_PREFIX | CG_ETCD_RANGE_KEYS_ONLY, 0, 1,
+                          &kvs, NULL, NULL, &local))
+        {
+          if (is_unreachable (local))
+            set_cluster_error (error, local, "cannot move this node's state into the cluster");
+          else
+            g_set_error (error, CG_ERROR, CG_ERROR_FAILED,
+                         "cannot move this node's state into the cluster: %s", local->message);
+          return FALSE;
+        }
+      if (kvs->len > 0)
+        {
+          g_set_error (error, CG_ERROR, CG_ERROR_EXISTS,
+                       "the cluster prefix %s already holds credentials, keys or settings: "
+                       "nothing was written",
+                       s->prefix);
+          return FALSE;
+        }
+    }
+
+  /* Every row as (short key, value), then the batches. */
+  g_autoptr (GPtrArray) ekeys = g_ptr_array_new_with_free_func (g_free);
+  g_autoptr (GPtrArray) values = g_ptr_array_new_with_free_func ((GDestroyNotify) json_decref);
+  sqlite3_stmt *st = cg_db_prepare (
+      s->db, "SELECT name, type, properties, version, created, updated, sealed FROM credentials",
+      error);
+  if (!st)
+    return FALSE;
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      g_autoptr (GBytes) sealed
+          = g_bytes_new (sqlite3_column_blob (st, 6), sqlite3_column_bytes (st, 6));
+      g_ptr_array_add (ekeys, g_strconcat ("rec/", sqlite3_column_text (st, 0), NULL));
+      g_ptr_array_add (values, record_value ((const char *) sqlite3_column_text (st, 1),
+                                             (const char *) sqlite3_column_text (st, 2),
+                                             sqlite3_column_int64 (st, 3),
+                                             (const char *) sqlite3_column_text (st, 4),
+                                             (const char *) sqlite3_column_text (st, 5), sealed));
+    }
+  sqlite3_finalize (st);
+  if (!(st = cg_db_prepare (s->db, "SELECT kid, created, current, retired FROM seal_keys", error)))
+    return FALSE;
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      g_ptr_array_add (ekeys, g_strconcat ("key/", sqlite3_column_text (st, 0), NULL));
+      g_ptr_array_add (values, key_value ((const char *) sqlite3_column_text (st, 1),
+                                          sqlite3_column_int (st, 2), sqlite3_column_int (st, 3)));
+    }
+  sqlite3_finalize (st);
+  if (!(st = cg_db_prepare (s->db, "SELECT name, hmac, created FROM tokens", error)))
+    return FALSE;
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      if (sqlite3_column_bytes (st, 1) != 32)
+        continue;
+      g_autofree char *b64 = cg_b64url_encode (sqlite3_column_blob (st, 1), 32);
+      g_ptr_array_add (ekeys, g_strconcat ("tok/", sqlite3_column_text (st, 0), NULL));
+      g_ptr_array_add (values, json_pack ("{s:s, s:s}", "hmac", b64, "created",
+                                          sqlite3_column_text (st, 2)));
+    }
+  sqlite3_finalize (st);
+  for (gsize i = 0; i < G_N_ELEMENTS (cluster_meta_keys); i++)
+    {
+      g_autofree char *v = cg_db_meta_get (s->db, cluster_meta_keys[i], error);
+      if (!v && error && *error)
+        return FALSE;
+      if (v)
+        {
+          g_ptr_array_add (ekeys, g_strconcat ("meta/", cluster_meta_keys[i], NULL));
+          g_ptr_array_add (values, json_pack ("{s:s}", "value", v));
+        }
+    }
+
+  guint i = 0;
+  while (i < ekeys->len)
+    {
+      Write w;
+      gsize bytes = 0;
+      write_init (&w);
+      for (; i < ekeys->len && w.events->len < PUSH_BATCH_KEYS && bytes < PUSH_BATCH_BYTES; i++)
+        {
+          write_add (s, &w, ekeys->pdata[i], json_incref (values->pdata[i]), 0);
+          bytes += g_bytes_get_size (((Event *) w.events->pdata[w.events->len - 1])->kv->value);
+        }
+      gboolean ok = write_commit (s, &w, "cannot move this node's state into the cluster", error);
+      write_clear (&w);
+      if (!ok)
+        {
+          if (g_error_matches (*error, CG_ERROR, CG_ERROR_CONFLICT))
+            {
+              g_clear_error (error);
+              g_set_error (error, CG_ERROR, CG_ERROR_EXISTS,
+                           "the cluster prefix %s was written by someone else meanwhile",
+                           s->prefix);
+            }
+          return FALSE;
+        }
+    }
+  return TRUE;
+}
+
+CgEtcd *
+cg_vault_store_etcd_client (CgVaultStore *store, GError **error)
+{
+  g_return_val_if_fail (cg_vault_store_is_etcd (store), NULL);
+  EtcdStore *s = (EtcdStore *) store;
+  g_autoptr (GError) local = NULL;
+  CgEtcd *etcd = cg_etcd_new ((const char *const *) s->endpoints, s->ca_file, s->cert_file,
+                              s->key_file, s->timeout_ms, &local);
+  if (!etcd)
+    g_set_error (error, CG_ERROR, CG_ERROR_INVALID, "the cluster's etcd settings: %s",
+                 local->message);
+  return etcd;
+}
+
+void
+cg_vault_store_etcd_get_state (CgVaultStore *store, CgVaultStoreEtcdState *out)
+{
+  g_return_if_fail (cg_vault_store_is_etcd (store) && out != NULL);
+  EtcdStore *s = (EtcdStore *) store;
+  g_mutex_lock (&s->lock);
+  *out = s->state;
+  g_mutex_unlock (&s->lock);
+}
+
+gboolean
+cg_vault_store_is_etcd (CgVaultStore *store)
+{
+  return store != NULL && store->ops == &etcd_ops;
+}

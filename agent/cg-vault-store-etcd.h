@@ -1,0 +1,136 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+/* CgVaultStore over etcd (issue 13): the cluster's records, sealing-key
+ * rows, token HMACs and settings live in etcd under one prefix
+ * P = "/credgate/<cluster-id>/"; this node's STATE_DIR/state.db is its
+ * replica, and every read is answered from the replica alone.
+ *
+ * etcd layout written here (values JSON, nothing secret in the clear):
+ *   P/rec/<name>  {"type","properties" (the JSON text),"version","created",
+ *                  "updated","sealed": base64url of the sealed bytes}
+ *   P/key/<kid>   {"created","current","retired"}
+ *   P/tok/<name>  {"hmac": base64url (32 bytes),"created"}
+ *   P/meta/<key>  {"value"}
+ * Everything else under P (node/, alive/, wrap/, join/, pending/, ready) is
+ * the member module's (agent/cg-cluster*.h); the applier hands those events
+ * to the @other callback and keeps nothing of them.
+ *
+ * Writes: each is ONE etcd txn comparing the mod_revision of every key it
+ * changes against the replica's (0: must not exist), so of two nodes
+ * writing one name at once one wins and the other gets CG_ERROR_CONFLICT
+ * (no update is lost, none is silently overwritten); a new current sealing
+ * key also compares that no key row changed since the replica's last one
+ * (one current key, even across nodes).  After the txn the write is applied
+ * to the replica at its revision before the call returns (a client reads its
+ * own write).  etcd unreachable, no leader, no quorum or no answer in time:
+ * CG_ERROR_CLUSTER_UNAVAILABLE within the configured timeout (at most
+ * 4.5 s, so a write fails within 5 s); a write whose outcome is unknown (a
+ * timeout after sending) is learned from the watch if it was made.  The
+ * other errors are the SQLite store's: NOT_FOUND, EXISTS, IO.
+ *
+ * What stays local to each node (never in etcd): the meta key "instance";
+ * a token's last_used (token_touch); the key use counters "opened" and
+ * "lastOpened" (key_note_use: a write per decrypt would put etcd in the
+ * read path; status shows them as this node's); the replica's own
+ * bookkeeping: meta "cluster_applied_revision" and "cluster_prefix", and
+ * the table cluster_revs (each replicated row's etcd mod_revision, and
+ * tombstones of deleted ones until the applier has passed them).  Every
+ * other meta key given to meta_set is written through etcd.
+ *
+ * The applier: a thread with its own SQLite connection (WAL) and its own
+ * etcd client watches P from the last applied revision + 1 and applies
+ * each watch message (whole revisions) in one SQLite transaction, skipping
+ * an event whose revision is not above the row's recorded mod_revision (own
+ * writes were applied already).  If etcd compacted past the applied
+ * revision, or the replica was never synced on this prefix, a full resync:
+ * a range of P at one revision, in pages, replaces the replica's cluster
+ * rows in one SQLite transaction (local counters and last_used kept), and
+ * the log says "resynced fully: etcd compacted past revision N".
+ *
+ * Thread-safety: the store's operations are called under the vault's lock
+ * (one caller at a time); get_state and the callbacks may run on any
+ * thread. */
+
+#include "agent/cg-vault-store.h"
+#include "store/cg-etcd.h"
+
+G_BEGIN_DECLS
+
+typedef struct
+{
+  const char *const *endpoints; /* https URLs */
+  const char *ca_file, *cert_file, *key_file;
+  const char *prefix; /* "/credgate/<id>/" (must end in '/') */
+  guint timeout_ms;   /* per etcd call; 0: 3000; above 4500 it is 4500 */
+} CgClusterEtcdConfig;
+
+/* Opens the etcd store on @db_path (this node's state.db, opened here with
+ * cg_db_open; the applier opens its own connection); does NOT start the
+ * watch and does not talk to etcd.  The config is copied. */
+CgVaultStore *cg_vault_store_etcd_new (const char *db_path, const CgClusterEtcdConfig *cfg,
+                                       GError **error);
+
+/* Called from the applier thread after each applied watch message (no
+ * store lock held).  @other: every event under P that is not rec/ key/ tok/
+ * meta/, with the key in full (P included), borrowed for the call; after a
+ * full sync, a PUT for each such key in the snapshot.  @changed: which
+ * areas the revisions touched (CG_STORE_CHANGED_*, own writes included), and
+ * the revision now applied. */
+typedef void (*CgVaultStoreEtcdOther) (CgEtcdEventType type, const CgEtcdKv *kv, gpointer data);
+typedef void (*CgVaultStoreEtcdChanged) (guint areas, gint64 revision, gpointer data);
+
+enum
+{
+  CG_STORE_CHANGED_RECORDS = 1 << 0,
+  CG_STORE_CHANGED_KEYS = 1 << 1,
+  CG_STORE_CHANGED_TOKENS = 1 << 2,
+  CG_STORE_CHANGED_META = 1 << 3,
+};
+
+/* Adds the wrapped copies of a new key to the SAME etcd txn that records
+ * it: key_add_current calls it with "seal/<kid>", meta_set
+ * ("master_current", MKID) with "master/<MKID>" ("master/0" for ""). Called
+ * on the caller's thread, inside the write.  FALSE + @error: nothing is
+ * written. */
+typedef gboolean (*CgVaultStoreEtcdKeyWraps) (const char *secret_id, CgEtcdTxn *txn,
+                                              gpointer data, GError **error);
+
+/* Sets the callbacks (all nullable), makes a full sync if the replica was
+ * never synced on this prefix (CG_ERROR_CLUSTER_UNAVAILABLE when etcd cannot
+ * be reached for it), then starts the applier thread.  A replica that was
+ * synced before starts even with etcd down: reads go on, the applier
+ * retries. */
+gboolean cg_vault_store_etcd_start (CgVaultStore *store, CgVaultStoreEtcdOther other,
+                                    CgVaultStoreEtcdChanged changed,
+                                    CgVaultStoreEtcdKeyWraps key_wraps, gpointer data,
+                                    GError **error);
+
+/* Writes the replica's records, key rows, tokens and cluster settings
+ * (meta "keys_created" and "master_current", the ones the vault sets through
+ * the store) into etcd under the prefix, in batches of txns that each
+ * compare create_revision == 0 on every key: it never overwrites.  Refused
+ * with CG_ERROR_EXISTS, before writing anything, when rec/ key/ tok/ or meta/
+ * under the prefix already hold a key.  For `cluster init`, before start;
+ * a failure half-way leaves the keys of the batches written (the caller
+ * deletes the prefix: no "ready" key marks it done). */
+gboolean cg_vault_store_etcd_push_all (CgVaultStore *store, GError **error);
+
+/* A new etcd client with this store's config, for the member module's own
+ * calls (transfer full; not thread-safe: one per thread). */
+CgEtcd *cg_vault_store_etcd_client (CgVaultStore *store, GError **error);
+
+typedef struct
+{
+  gint64 applied_revision; /* the replica holds every change up to it */
+  gint64 etcd_revision;    /* the latest revision seen from etcd */
+  gint64 last_contact;     /* unix seconds of the last answer from etcd, 0: none */
+  gboolean writable;       /* the last write or watch round reached etcd's quorum */
+} CgVaultStoreEtcdState;
+
+void cg_vault_store_etcd_get_state (CgVaultStore *store, CgVaultStoreEtcdState *out);
+
+/* TRUE when @store is the etcd store. */
+gboolean cg_vault_store_is_etcd (CgVaultStore *store);
+
+G_END_DECLS

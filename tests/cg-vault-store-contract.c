@@ -1,0 +1,158 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The contract checks of CgVaultStore: see cg-vault-store-contract.h. */
+#include "config.h"
+
+#include "tests/cg-vault-store-contract.h"
+
+#include "common/cg-error.h"
+
+#include <jansson.h>
+#include <string.h>
+
+GBytes *
+cg_test_store_seal_cb (gint64 version, gpointer user_data)
+{
+  CgTestSeal *s = user_data;
+  s->version = version;
+  s->called = TRUE;
+  g_autofree char *text = g_strdup_printf ("sealed-v%" G_GINT64_FORMAT, version);
+  return g_bytes_new (text, strlen (text));
+}
+
+/* A new name is version 1; a replace is version 2, sealed for 2, keeps
+ * its creation time; get gives back exactly the sealed bytes of the last
+ * write; delete removes it, and a second delete is NOT_FOUND. */
+void
+cg_test_store_contract_records (CgVaultStore *store)
+{
+  const CgVaultStoreOps *ops = store->ops;
+  g_autoptr (GError) error = NULL;
+  CgTestSeal s = { 0 };
+  json_auto_t *m1 = ops->record_put (store, "db1", "sql", "{\"host\":\"h\"}",
+                                        "2026-01-01T00:00:00Z", cg_test_store_seal_cb, &s, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (s.version, ==, 1);
+  g_assert_cmpint (json_integer_value (json_object_get (m1, "version")), ==, 1);
+
+  json_auto_t *m2 = ops->record_put (store, "db1", "sql", "{\"host\":\"h2\"}",
+                                        "2026-02-01T00:00:00Z", cg_test_store_seal_cb, &s, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (s.version, ==, 2);
+  g_assert_cmpint (json_integer_value (json_object_get (m2, "version")), ==, 2);
+  g_assert_cmpstr (json_string_value (json_object_get (m2, "created")), ==,
+                   "2026-01-01T00:00:00Z");
+  g_assert_cmpstr (json_string_value (json_object_get (m2, "updated")), ==,
+                   "2026-02-01T00:00:00Z");
+
+  g_autoptr (GBytes) sealed = NULL;
+  json_auto_t *got = ops->record_get (store, "db1", &sealed, &error);
+  g_assert_no_error (error);
+  gsize len;
+  const char *bytes = g_bytes_get_data (sealed, &len);
+  g_assert_cmpmem (bytes, len, "sealed-v2", 9);
+  g_assert_cmpstr (json_string_value (json_object_get (
+                       json_object_get (got, "properties"), "host")), ==, "h2");
+
+  json_auto_t *list = ops->record_list (store, &error);
+  g_assert_cmpuint (json_array_size (list), ==, 1);
+  g_assert_true (ops->record_delete (store, "db1", &error));
+  g_assert_false (ops->record_delete (store, "db1", &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_null (ops->record_get (store, "db1", NULL, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
+}
+
+/* One current key at any time; the first key also records that keys were
+ * made; retire marks it, an unknown kid is NOT_FOUND; use counts add up. */
+void
+cg_test_store_contract_keys (CgVaultStore *store)
+{
+  const CgVaultStoreOps *ops = store->ops;
+  g_autoptr (GError) error = NULL;
+  g_assert_true (ops->key_add_current (store, "k1", "2026-01-01T00:00:00Z", TRUE, &error));
+  g_autofree char *made = ops->meta_get (store, "keys_created", &error);
+  g_assert_cmpstr (made, ==, "1");
+  g_assert_true (ops->key_add_current (store, "k2", "2026-02-01T00:00:00Z", FALSE, &error));
+  g_assert_true (ops->key_note_use (store, "k1", 3, "2026-02-02T00:00:00Z", &error));
+  g_assert_true (ops->key_note_use (store, "k1", 2, "2026-02-03T00:00:00Z", &error));
+  g_assert_true (ops->key_retire (store, "k1", &error));
+  g_assert_false (ops->key_retire (store, "nope", &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  /* The same kid twice is refused, and changes nothing. */
+  g_assert_false (ops->key_add_current (store, "k2", "2026-03-01T00:00:00Z", FALSE, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_IO);
+  g_clear_error (&error);
+
+  json_auto_t *keys = ops->key_list (store, &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_size (keys), ==, 2);
+  json_t *k1 = json_array_get (keys, 0), *k2 = json_array_get (keys, 1);
+  g_assert_cmpstr (json_string_value (json_object_get (k1, "kid")), ==, "k1");
+  g_assert_false (json_is_true (json_object_get (k1, "current")));
+  g_assert_true (json_is_true (json_object_get (k1, "retired")));
+  g_assert_cmpint (json_integer_value (json_object_get (k1, "opened")), ==, 5);
+  g_assert_cmpstr (json_string_value (json_object_get (k1, "lastOpened")), ==,
+                   "2026-02-03T00:00:00Z");
+  g_assert_true (json_is_true (json_object_get (k2, "current")));
+  g_assert_true (json_is_null (json_object_get (k2, "lastOpened")));
+}
+
+void
+cg_test_store_contract_tokens (CgVaultStore *store)
+{
+  const CgVaultStoreOps *ops = store->ops;
+  g_autoptr (GError) error = NULL;
+  guint8 mac1[32], mac2[32];
+  memset (mac1, 1, sizeof mac1);
+  memset (mac2, 2, sizeof mac2);
+  g_assert_true (ops->token_add (store, "ci", mac1, "2026-01-01T00:00:00Z", &error));
+  g_assert_false (ops->token_add (store, "ci", mac2, "2026-01-01T00:00:00Z", &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_EXISTS);
+  g_clear_error (&error);
+
+  g_autofree char *last = NULL;
+  g_autofree char *name = ops->token_find (store, mac1, &last, &error);
+  g_assert_cmpstr (name, ==, "ci");
+  g_assert_null (last);
+  g_assert_null (ops->token_find (store, mac2, NULL, &error));
+  g_assert_no_error (error);
+
+  g_assert_true (ops->token_touch (store, "ci", "2026-01-02T00:00:00Z", &error));
+  json_auto_t *list = ops->token_list (store, &error);
+  g_assert_cmpuint (json_array_size (list), ==, 1);
+  g_assert_cmpstr (json_string_value (json_object_get (json_array_get (list, 0), "last_used")),
+                   ==, "2026-01-02T00:00:00Z");
+
+  gint64 creds = -1, tokens = -1, clients = -1;
+  g_assert_true (ops->counts (store, "2026-01-02T00:00:00Z", &creds, &tokens, &clients));
+  g_assert_cmpint (creds, ==, 0);
+  g_assert_cmpint (tokens, ==, 1);
+  g_assert_cmpint (clients, ==, 0);
+
+  g_assert_true (ops->token_delete (store, "ci", &error));
+  g_assert_false (ops->token_delete (store, "ci", &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
+}
+
+
+/* A setting is absent (NULL, no error) until set; set again, it is
+ * replaced. */
+void
+cg_test_store_contract_meta (CgVaultStore *store)
+{
+  const CgVaultStoreOps *ops = store->ops;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *none = ops->meta_get (store, "master_current", &error);
+  g_assert_no_error (error);
+  g_assert_null (none);
+  g_assert_true (ops->meta_set (store, "master_current", "m1", &error));
+  g_assert_true (ops->meta_set (store, "instance", "node-a", &error));
+  g_assert_true (ops->meta_set (store, "master_current", "m2", &error));
+  g_assert_no_error (error);
+  g_autofree char *got = ops->meta_get (store, "master_current", &error);
+  g_assert_cmpstr (got, ==, "m2");
+  g_autofree char *instance = ops->meta_get (store, "instance", &error);
+  g_assert_cmpstr (instance, ==, "node-a");
+}
