@@ -946,6 +946,9 @@ write_commit (EtcdStore *s, Write *w, const char *what, GError **error)
 
 /* ---- records -------------------------------------------------------------- */
 
+static gboolean replica_has (EtcdStore *s, const char *sql, const char *name, gboolean *has,
+                             GError **error);
+
 static json_t *
 record_get (CgVaultStore *store, const char *name, GBytes **sealed, GError **error)
 {
@@ -1075,6 +1078,71 @@ record_delete (CgVaultStore *store, const char *name, GError **error)
   write_clear (&w);
   if (!ok && g_error_matches (*error, CG_ERROR, CG_ERROR_CONFLICT))
     record_conflict (s, name, error);
+  return ok;
+}
+
+/* The sealed bytes are replaced, nothing else: the row's own text of type,
+ * properties and times goes back as it is. */
+static gboolean
+record_reseal (CgVaultStore *store, const char *name, gint64 expect_version,
+               CgVaultResealFunc reseal, gpointer data, GError **error)
+{
+  EtcdStore *s = (EtcdStore *) store;
+  sqlite3_stmt *st = cg_db_prepare (s->db,
+                                    "SELECT type, properties, version, created, updated, sealed "
+                                    "FROM credentials WHERE name = ?",
+                                    error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
+  int r = sqlite3_step (st);
+  if (r != SQLITE_ROW)
+    {
+      if (r == SQLITE_DONE)
+        g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND, "no credential named \"%s\"", name);
+      else
+        cg_db_set_error (error, s->db, "cannot read the credential");
+      sqlite3_finalize (st);
+      return FALSE;
+    }
+  g_autofree char *type = g_strdup ((const char *) sqlite3_column_text (st, 0));
+  g_autofree char *props = g_strdup ((const char *) sqlite3_column_text (st, 1));
+  gint64 version = sqlite3_column_int64 (st, 2);
+  g_autofree char *created = g_strdup ((const char *) sqlite3_column_text (st, 3));
+  g_autofree char *updated = g_strdup ((const char *) sqlite3_column_text (st, 4));
+  g_autoptr (GBytes) old = g_bytes_new (sqlite3_column_blob (st, 5), sqlite3_column_bytes (st, 5));
+  sqlite3_finalize (st);
+  if (version != expect_version)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT,
+                   "the credential \"%s\" is at version %" G_GINT64_FORMAT ", not %" G_GINT64_FORMAT,
+                   name, version, expect_version);
+      return FALSE;
+    }
+  g_autofree char *ekey = g_strconcat ("rec/", name, NULL);
+  gint64 rev = rev_get (s->db, ekey, error);
+  if (rev < 0)
+    return FALSE;
+  g_autoptr (GBytes) sealed = reseal (old, version, data, error);
+  if (!sealed)
+    return FALSE;
+  Write w;
+  write_init (&w);
+  write_add (s, &w, ekey, record_value (type, props, version, created, updated, sealed), rev);
+  gboolean ok = write_commit (s, &w, "cannot re-seal the credential", error);
+  write_clear (&w);
+  if (!ok && g_error_matches (*error, CG_ERROR, CG_ERROR_CONFLICT))
+    {
+      /* The replica now holds what won: gone, or another version. */
+      gboolean has = FALSE;
+      if (replica_has (s, "SELECT 1 FROM credentials WHERE name = ?", name, &has, NULL) && !has)
+        {
+          g_clear_error (error);
+          g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND, "no credential named \"%s\"", name);
+        }
+      else
+        record_conflict (s, name, error);
+    }
   return ok;
 }
 
@@ -1413,6 +1481,7 @@ static const CgVaultStoreOps etcd_ops = {
   .record_list = record_list,
   .record_put = record_put,
   .record_delete = record_delete,
+  .record_reseal = record_reseal,
   .key_list = key_list,
   .key_add_current = key_add_current,
   .key_retire = key_retire,

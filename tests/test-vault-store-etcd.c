@@ -445,6 +445,13 @@ test_contract_tokens (Fixture *f, gconstpointer data)
 }
 
 static void
+test_contract_reseal (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  contract_then_second_node (f, cg_test_store_contract_reseal);
+}
+
+static void
 test_contract_meta (Fixture *f, gconstpointer data)
 {
   (void) data;
@@ -501,6 +508,59 @@ test_conflict (Fixture *f, gconstpointer data)
   assert_converge (f->prefix, paths);
   g_assert_false (f->store->ops->record_delete (f->store, "x", &error));
   g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
+  b_store->ops->free (b_store);
+}
+
+static GBytes *
+reseal_tag_cb (GBytes *old, gint64 version, gpointer data, GError **error)
+{
+  (void) error;
+  char *text = g_strdup_printf ("%s+%.*s@%" G_GINT64_FORMAT, (const char *) data,
+                                (int) g_bytes_get_size (old),
+                                (const char *) g_bytes_get_data (old, NULL), version);
+  gsize len = strlen (text);
+  return g_bytes_new_take (text, len);
+}
+
+/* A re-seal on a node whose replica is behind: the compare on the record's
+ * mod_revision refuses it (CONFLICT, the replica then current); on the
+ * version that is current it goes through and keeps the version; on a
+ * record deleted meanwhile it is NOT_FOUND. */
+static void
+test_reseal_conflict (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autoptr (GError) error = NULL;
+  json_auto_t *m1 = put (f->store, "r", "A1", &error);
+  json_auto_t *g1 = put (f->store, "gone", "A1", &error);
+  g_assert_no_error (error);
+  g_autofree char *path2 = g_build_filename (f->dir, "b.db", NULL);
+  CgVaultStore *b_store = open_store (path2, f->prefix);
+  start (b_store);
+  const char *paths[] = { f->path, path2, NULL };
+  assert_converge (f->prefix, paths);
+  b_store->ops->free (b_store);
+  /* B again, its applier not started: its replica stays where it was. */
+  b_store = open_store (path2, f->prefix);
+
+  json_auto_t *m2 = put (f->store, "r", "A2", &error);
+  g_assert_true (f->store->ops->record_delete (f->store, "gone", &error));
+  g_assert_no_error (error);
+  g_assert_false (b_store->ops->record_reseal (b_store, "r", 1, reseal_tag_cb, "B", &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_CONFLICT);
+  g_clear_error (&error);
+  g_assert_true (b_store->ops->record_reseal (b_store, "r", 2, reseal_tag_cb, "B", &error));
+  g_assert_no_error (error);
+  g_assert_false (b_store->ops->record_reseal (b_store, "gone", 1, reseal_tag_cb, "B", &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  const char *a_only[] = { f->path, NULL };
+  assert_converge (f->prefix, a_only);
+  gint64 version = 0;
+  g_autoptr (GBytes) on_a = get_sealed (f->store, "r", &version);
+  g_assert_cmpint (version, ==, 2);
+  assert_sealed (on_a, "B+A2-v2@2");
   b_store->ops->free (b_store);
 }
 
@@ -1166,7 +1226,9 @@ main (int argc, char **argv)
       ADD ("/vault-store-etcd/contract/keys", test_contract_keys);
       ADD ("/vault-store-etcd/contract/tokens", test_contract_tokens);
       ADD ("/vault-store-etcd/contract/meta", test_contract_meta);
+      ADD ("/vault-store-etcd/contract/reseal", test_contract_reseal);
       ADD ("/vault-store-etcd/conflict", test_conflict);
+      ADD ("/vault-store-etcd/reseal-conflict", test_reseal_conflict);
       ADD ("/vault-store-etcd/applier", test_applier);
       ADD ("/vault-store-etcd/concurrent", test_concurrent);
       ADD ("/vault-store-etcd/catch-up", test_catch_up);

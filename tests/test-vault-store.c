@@ -72,79 +72,11 @@ test_meta (Fixture *f, gconstpointer data)
   cg_test_store_contract_meta (f->store);
 }
 
-typedef struct
-{
-  gint64 version; /* the version the store asked to re-seal */
-  char *old;      /* the bytes it passed */
-  gboolean fail;
-} Reseal;
-
-static GBytes *
-reseal_cb (GBytes *old_sealed, gint64 version, gpointer data, GError **error)
-{
-  Reseal *r = data;
-  gsize len;
-  const char *bytes = g_bytes_get_data (old_sealed, &len);
-  g_free (r->old);
-  r->old = g_strndup (bytes, len);
-  r->version = version;
-  if (r->fail)
-    {
-      g_set_error_literal (error, CG_ERROR, CG_ERROR_DECRYPT, "cannot open the stored record");
-      return NULL;
-    }
-  g_autofree char *text = g_strdup_printf ("resealed-%s", r->old);
-  return g_bytes_new (text, strlen (text));
-}
-
-/* record_reseal replaces the sealed bytes of the version asked for and
- * nothing else (version, type, properties, times stay); a stale version
- * is CONFLICT and a missing name NOT_FOUND, both without calling back; a
- * callback that fails leaves the record as it was. */
 static void
 test_record_reseal (Fixture *f, gconstpointer data)
 {
   (void) data;
-  g_autoptr (GError) error = NULL;
-  Seal s = { 0 };
-  Reseal r = { 0 };
-  json_auto_t *m1 = f->ops->record_put (f->store, "db1", "sql", "{\"host\":\"h\"}",
-                                        "2026-01-01T00:00:00Z", seal_cb, &s, &error);
-  json_auto_t *m2 = f->ops->record_put (f->store, "db1", "sql", "{\"host\":\"h2\"}",
-                                        "2026-02-01T00:00:00Z", seal_cb, &s, &error);
-  g_assert_no_error (error);
-
-  g_assert_false (f->ops->record_reseal (f->store, "db1", 1, reseal_cb, &r, &error));
-  g_assert_error (error, CG_ERROR, CG_ERROR_CONFLICT);
-  g_clear_error (&error);
-  g_assert_null (r.old);
-  g_assert_false (f->ops->record_reseal (f->store, "nope", 1, reseal_cb, &r, &error));
-  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
-  g_clear_error (&error);
-  g_assert_null (r.old);
-
-  r.fail = TRUE;
-  g_assert_false (f->ops->record_reseal (f->store, "db1", 2, reseal_cb, &r, &error));
-  g_assert_error (error, CG_ERROR, CG_ERROR_DECRYPT);
-  g_clear_error (&error);
-  g_autoptr (GBytes) sealed = NULL;
-  json_auto_t *got = f->ops->record_get (f->store, "db1", &sealed, &error);
-  gsize len;
-  const char *bytes = g_bytes_get_data (sealed, &len);
-  g_assert_cmpmem (bytes, len, "sealed-v2", 9);
-
-  r.fail = FALSE;
-  g_assert_true (f->ops->record_reseal (f->store, "db1", 2, reseal_cb, &r, &error));
-  g_assert_no_error (error);
-  g_assert_cmpstr (r.old, ==, "sealed-v2");
-  g_assert_cmpint (r.version, ==, 2);
-  g_clear_pointer (&sealed, g_bytes_unref);
-  json_auto_t *after = f->ops->record_get (f->store, "db1", &sealed, &error);
-  g_assert_no_error (error);
-  bytes = g_bytes_get_data (sealed, &len);
-  g_assert_cmpmem (bytes, len, "resealed-sealed-v2", 18);
-  g_assert_true (json_equal (after, got));
-  g_free (r.old);
+  cg_test_store_contract_reseal (f->store);
 }
 
 /* A full disk during a put: the error says so, and the record is as it
