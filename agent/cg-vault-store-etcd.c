@@ -12,6 +12,7 @@
 #include "common/cg-error.h"
 #include "common/cg-json.h"
 #include "jose/cg-b64.h"
+#include "protocol/cg-names.h"
 
 #include <string.h>
 
@@ -479,6 +480,15 @@ apply_event (EtcdStore *s, sqlite3 *db, const Event *ev, GError **error)
   Area area = ekey ? area_of (ekey, &name) : AREA_OTHER;
   if (area == AREA_OTHER || (area == AREA_META && meta_is_local (name)))
     return TRUE;
+  if (!cg_name_is_valid (name))
+    {
+      /* Not a name this agent would have written (the rule of names,
+       * kids and settings alike): not taken, and not quoted. */
+      g_warning ("cluster: a key with an invalid name at revision %" G_GINT64_FORMAT
+                 " in the %s area was skipped",
+                 ev->kv->mod_revision, area_name (area));
+      return TRUE;
+    }
   gint64 have = rev_get (db, ekey, error);
   if (have < 0)
     return FALSE;

@@ -72,7 +72,8 @@ CgVaultStore *cg_vault_store_etcd_new (const char *db_path, const CgClusterEtcdC
                                        GError **error);
 
 /* Called from the applier thread after each applied watch message (no
- * store lock held).  @other: every event under P that is not rec/ key/ tok/
+ * store lock held), and from cg_vault_store_etcd_start's thread after the
+ * full sync it makes.  @other: every event under P that is not rec/ key/ tok/
  * meta/, with the key in full (P included), borrowed for the call; after a
  * full sync, a PUT for each such key in the snapshot.  @changed: which
  * areas the revisions touched (CG_STORE_CHANGED_*, own writes included), and

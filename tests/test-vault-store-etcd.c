@@ -564,6 +564,150 @@ test_reseal_conflict (Fixture *f, gconstpointer data)
   b_store->ops->free (b_store);
 }
 
+/* Replay after own writes: B's own writes at the newest revisions are in
+ * its replica; when B's applier then catches up through older revisions of
+ * the same keys (more than 1,000 revisions: etcd sends them in several
+ * messages, each applied on its own), no intermediate state takes them
+ * back: a record B replaced stays replaced, one B deleted stays deleted. */
+typedef struct
+{
+  char *path;
+  gint64 own_rev; /* the revision of B's last own write */
+  int early;      /* batches applied below own_rev */
+  int regressed;  /* ... that showed an older x or y again */
+} Replay;
+
+static void
+replay_changed_cb (guint areas, gint64 revision, gpointer data)
+{
+  (void) areas;
+  Replay *r = data;
+  if (revision >= r->own_rev)
+    return;
+  r->early++;
+  sqlite3 *db = NULL;
+  g_assert_cmpint (sqlite3_open_v2 (r->path, &db, SQLITE_OPEN_READONLY, NULL), ==, SQLITE_OK);
+  sqlite3_busy_timeout (db, 5000);
+  sqlite3_stmt *st = NULL;
+  g_assert_cmpint (sqlite3_prepare_v2 (db,
+                                       "SELECT (SELECT sealed FROM credentials WHERE name = 'x'), "
+                                       "(SELECT count (*) FROM credentials WHERE name = 'y')",
+                                       -1, &st, NULL),
+                   ==, SQLITE_OK);
+  g_assert_cmpint (sqlite3_step (st), ==, SQLITE_ROW);
+  const char *x = (const char *) sqlite3_column_text (st, 0);
+  if (!x || !g_str_has_prefix (x, "new-") || sqlite3_column_int (st, 1) != 0)
+    r->regressed++;
+  sqlite3_finalize (st);
+  sqlite3_close (db);
+}
+
+static void
+test_replay (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path2 = g_build_filename (f->dir, "b.db", NULL);
+  CgVaultStore *b_store = open_store (path2, f->prefix);
+  start (b_store);
+  json_auto_t *x0 = put (f->store, "x", "first", &error);
+  g_assert_no_error (error);
+  const char *paths[] = { f->path, path2, NULL };
+  assert_converge (f->prefix, paths);
+  b_store->ops->free (b_store);
+
+  json_auto_t *x1 = put (f->store, "x", "old", &error);
+  json_auto_t *y1 = put (f->store, "y", "old", &error);
+  g_assert_no_error (error);
+  for (int i = 0; i < 1100; i++)
+    {
+      g_autofree char *name = g_strdup_printf ("f%d", i % 50);
+      json_auto_t *m = put (f->store, name, "filler", &error);
+      g_assert_no_error (error);
+    }
+
+  /* B, its applier not started: its writes lose the compare first (its
+   * replica is behind), which brings x and y in, then go through. */
+  b_store = open_store (path2, f->prefix);
+  g_assert_null (put (b_store, "x", "new", &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_CONFLICT);
+  g_clear_error (&error);
+  g_assert_null (put (b_store, "y", "new", &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_CONFLICT);
+  g_clear_error (&error);
+  json_auto_t *x2 = put (b_store, "x", "new", &error);
+  g_assert_no_error (error);
+  g_assert_true (b_store->ops->record_delete (b_store, "y", &error));
+  g_assert_no_error (error);
+
+  Replay r = { path2, 0, 0, 0 };
+  CgVaultStoreEtcdState st;
+  cg_vault_store_etcd_get_state (b_store, &st);
+  r.own_rev = st.etcd_revision;
+  g_assert_true (cg_vault_store_etcd_start (b_store, NULL, replay_changed_cb, NULL, &r, &error));
+  g_assert_no_error (error);
+  assert_converge (f->prefix, paths);
+  b_store->ops->free (b_store);
+  g_test_message ("batches below B's own writes: %d", r.early);
+  g_assert_cmpint (r.early, >=, 1);
+  g_assert_cmpint (r.regressed, ==, 0);
+}
+
+/* What another writer put under the prefix that this agent would never
+ * write (a name outside the rule, a value that is not the JSON expected, a
+ * token HMAC of the wrong length) is skipped, without stopping the applier:
+ * a good write after them arrives. */
+static void
+test_hostile_values (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgEtcd) etcd = raw_client ();
+  const char *bad[][2] = {
+    { "rec/..", "{\"type\":\"sql\",\"properties\":\"{}\",\"version\":1,\"created\":\"c\","
+                "\"updated\":\"u\",\"sealed\":\"AAAA\"}" },
+    { "rec/x y", "{}" },
+    { "rec/notjson", "not json" },
+    { "rec/nosealed", "{\"type\":\"sql\",\"properties\":\"{}\",\"version\":1,"
+                      "\"created\":\"c\",\"updated\":\"u\"}" },
+    { "tok/short", "{\"hmac\":\"AAAA\",\"created\":\"c\"}" },
+    { "key/k", "{\"created\":\"c\",\"current\":\"yes\",\"retired\":false}" },
+    { "meta/instance", "{\"value\":\"someone else\"}" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autofree char *k = g_strconcat (f->prefix, bad[i][0], NULL);
+      g_autoptr (GBytes) key = b (k), value = b (bad[i][1]);
+      g_assert_true (cg_etcd_put (etcd, key, value, 0, NULL, &error));
+      g_assert_no_error (error);
+    }
+  g_assert_true (f->store->ops->meta_set (f->store, "instance", "mine", &error));
+  g_autofree char *path2 = g_build_filename (f->dir, "b.db", NULL);
+  CgVaultStore *b_store = open_store (path2, f->prefix);
+  json_auto_t *m = put (b_store, "good", "B", &error);
+  g_assert_no_error (error);
+  b_store->ops->free (b_store);
+
+  gint64 until = g_get_monotonic_time () + CONVERGE_S * G_USEC_PER_SEC;
+  json_t *got = NULL;
+  while (!(got = f->store->ops->record_get (f->store, "good", NULL, NULL)))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, until);
+      g_usleep (50 * 1000);
+    }
+  json_decref (got);
+  json_auto_t *list = f->store->ops->record_list (f->store, &error);
+  g_assert_cmpuint (json_array_size (list), ==, 1);
+  json_auto_t *tokens = f->store->ops->token_list (f->store, &error);
+  g_assert_cmpuint (json_array_size (tokens), ==, 0);
+  json_auto_t *keys = f->store->ops->key_list (f->store, &error);
+  g_assert_cmpuint (json_array_size (keys), ==, 0);
+  g_autofree char *instance = f->store->ops->meta_get (f->store, "instance", &error);
+  g_assert_cmpstr (instance, ==, "mine");
+  g_assert_true (log_has ("a malformed value at revision"));
+  g_assert_true (log_has ("a key with an invalid name at revision"));
+}
+
 typedef struct
 {
   GMutex lock;
@@ -1230,8 +1374,10 @@ main (int argc, char **argv)
       ADD ("/vault-store-etcd/conflict", test_conflict);
       ADD ("/vault-store-etcd/reseal-conflict", test_reseal_conflict);
       ADD ("/vault-store-etcd/applier", test_applier);
+      ADD ("/vault-store-etcd/hostile-values", test_hostile_values);
       ADD ("/vault-store-etcd/concurrent", test_concurrent);
       ADD ("/vault-store-etcd/catch-up", test_catch_up);
+      ADD ("/vault-store-etcd/replay", test_replay);
       ADD ("/vault-store-etcd/canary", test_canary);
       g_test_add_func ("/vault-store-etcd/push-all", test_push_all);
     }
