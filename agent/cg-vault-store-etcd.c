@@ -1615,6 +1615,12 @@ cg_vault_store_etcd_push_all (CgVaultStore *store, GError **error)
   g_return_val_if_fail (cg_vault_store_is_etcd (store), FALSE);
   EtcdStore *s = (EtcdStore *) store;
   g_autoptr (GError) local = NULL;
+  if (s->thread)
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_FAILED,
+                           "this node's state goes into the cluster before the store starts");
+      return FALSE;
+    }
   CgEtcd *etcd = callers_client (s, error);
   if (!etcd)
     return FALSE;

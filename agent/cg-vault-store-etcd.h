@@ -99,7 +99,11 @@ typedef gboolean (*CgVaultStoreEtcdKeyWraps) (const char *secret_id, CgEtcdTxn *
 
 /* Sets the callbacks (all nullable), makes a full sync if the replica was
  * never synced on this prefix (CG_ERROR_CLUSTER_UNAVAILABLE when etcd cannot
- * be reached for it), then starts the applier thread.  A replica that was
+ * be reached for it), then starts the applier thread.  The full sync makes
+ * the replica's records, key rows, tokens and cluster settings exactly
+ * etcd's: whatever this node held before and etcd does not is gone from
+ * state.db (for `cluster init`, call push_all first; a joining node's own
+ * records are replaced by the cluster's).  A replica that was
  * synced before starts even with etcd down: reads go on, the applier
  * retries. */
 gboolean cg_vault_store_etcd_start (CgVaultStore *store, CgVaultStoreEtcdOther other,
@@ -112,7 +116,8 @@ gboolean cg_vault_store_etcd_start (CgVaultStore *store, CgVaultStoreEtcdOther o
  * the store) into etcd under the prefix, in batches of txns that each
  * compare create_revision == 0 on every key: it never overwrites.  Refused
  * with CG_ERROR_EXISTS, before writing anything, when rec/ key/ tok/ or meta/
- * under the prefix already hold a key.  For `cluster init`, before start;
+ * under the prefix already hold a key.  For `cluster init`, before start
+ * (after start it is refused: the replica is etcd's by then);
  * a failure half-way leaves the keys of the batches written (the caller
  * deletes the prefix: no "ready" key marks it done). */
 gboolean cg_vault_store_etcd_push_all (CgVaultStore *store, GError **error);
@@ -123,8 +128,10 @@ CgEtcd *cg_vault_store_etcd_client (CgVaultStore *store, GError **error);
 
 typedef struct
 {
-  gint64 applied_revision; /* the replica holds every change up to it */
-  gint64 etcd_revision;    /* the latest revision seen from etcd */
+  gint64 applied_revision; /* the replica holds every change under P up to it */
+  gint64 etcd_revision;    /* the latest revision seen from etcd (a write's, an event's,
+                            * a sync's); revisions that touched nothing under P leave
+                            * applied_revision below it without any lag */
   gint64 last_contact;     /* unix seconds of the last answer from etcd, 0: none */
   gboolean writable;       /* the last write or watch round reached etcd's quorum */
 } CgVaultStoreEtcdState;

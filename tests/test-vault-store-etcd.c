@@ -1045,6 +1045,9 @@ test_push_all (void)
   g_autofree char *in_etcd = dump_etcd (prefix);
   g_assert_cmpstr (in_etcd, ==, before);
   start (store);
+  g_assert_false (cg_vault_store_etcd_push_all (store, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_FAILED);
+  g_clear_error (&error);
   g_autofree char *after = dump_replica (path);
   g_assert_cmpstr (after, ==, before);
   json_auto_t *keys = store->ops->key_list (store, &error);
