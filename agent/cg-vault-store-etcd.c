@@ -70,6 +70,8 @@ typedef struct
   gboolean need_sync;  /* a full sync is due */
   gboolean compacted;  /* ... because etcd compacted past @applied */
   gboolean down_logged;
+  gboolean apply_failed;   /* the last watch message could not be applied */
+  gint64 failed_logged;    /* the first revision of the batch whose failure was logged */
 
   GMutex lock; /* guards state, stopping; cond wakes the applier's sleeps */
   GCond cond;
@@ -712,12 +714,25 @@ watch_batch_cb (gint64 revision, gpointer user_data)
 
   if (!apply_events (s, s->apply_db, events, revision, &error))
     {
-      /* Not applied, not recorded: the next round starts from the same
-       * revision again. */
-      g_warning ("cluster: cannot apply revision %" G_GINT64_FORMAT " to the replica: %s",
-                 revision, error->message);
+      /* Not applied, not recorded: the next round, after a pause, starts
+       * from the same revision again (a full disk: until there is room).
+       * Said once per revision, not once per try. */
+      if (s->failed_logged != s->applied + 1)
+        g_warning ("cluster: cannot apply the revisions from %" G_GINT64_FORMAT
+                   " to the replica (retrying; reads answer from revision %" G_GINT64_FORMAT
+                   "): %s",
+                   s->applied + 1, s->applied, error->message);
+      else
+        g_debug ("cluster: applying the revisions from %" G_GINT64_FORMAT " failed again",
+                 s->applied + 1);
+      s->failed_logged = s->applied + 1;
+      s->apply_failed = TRUE;
       return FALSE;
     }
+  if (s->failed_logged)
+    g_message ("cluster: the revisions from %" G_GINT64_FORMAT " applied to the replica after all",
+               s->failed_logged);
+  s->failed_logged = 0;
   s->applied = revision;
   note_applied (s, revision);
   note_contact (s, revision);
@@ -796,6 +811,12 @@ applier_thread (gpointer user_data)
                                            WATCH_ROUND_MS, watch_event_cb, watch_batch_cb, s,
                                            s->cancel, &next, &compact, &error);
       g_ptr_array_set_size (s->pending, 0);
+      if (s->apply_failed)
+        {
+          s->apply_failed = FALSE;
+          applier_sleep (s, RETRY_MS);
+          continue;
+        }
       if (ok)
         {
           note_contact (s, 0);

@@ -653,6 +653,64 @@ test_replay (Fixture *f, gconstpointer data)
   g_assert_cmpint (r.regressed, ==, 0);
 }
 
+static int
+log_count (const char *text)
+{
+  g_mutex_lock (&log_lock);
+  int n = 0;
+  for (const char *p = log_text->str; (p = strstr (p, text)); p++)
+    n++;
+  g_mutex_unlock (&log_lock);
+  return n;
+}
+
+/* The replica refuses a revision (here a trigger stands for a full disk):
+ * the applier says so once, retries at a pace rather than in a loop, keeps
+ * its revision, and applies it once the replica takes it again; nothing is
+ * skipped. */
+static void
+test_apply_refused (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autoptr (GError) error = NULL;
+  sqlite3 *db = cg_db_open (f->path, &error);
+  g_assert_no_error (error);
+  g_assert_true (cg_db_exec (db,
+                             "CREATE TRIGGER poison BEFORE INSERT ON credentials "
+                             "WHEN NEW.name = 'poison' BEGIN SELECT RAISE (ABORT, 'no room'); END",
+                             &error));
+  log_clear ();
+  g_autofree char *path2 = g_build_filename (f->dir, "b.db", NULL);
+  CgVaultStore *b_store = open_store (path2, f->prefix);
+  json_auto_t *m1 = put (b_store, "poison", "B", &error);
+  json_auto_t *m2 = put (b_store, "after", "B", &error);
+  g_assert_no_error (error);
+  b_store->ops->free (b_store);
+
+  gint64 until = g_get_monotonic_time () + CONVERGE_S * G_USEC_PER_SEC;
+  while (!log_has ("to the replica (retrying"))
+    {
+      g_assert_cmpint (g_get_monotonic_time (), <, until);
+      g_usleep (50 * 1000);
+    }
+  g_usleep (2 * G_USEC_PER_SEC);
+  g_assert_cmpint (log_count ("to the replica (retrying"), ==, 1);
+  /* A try every half second or so, not a loop. */
+  int tries = log_count ("failed again");
+  g_test_message ("tries in 2 s: %d", tries);
+  g_assert_cmpint (tries, >=, 1);
+  g_assert_cmpint (tries, <=, 8);
+  g_assert_null (f->store->ops->record_get (f->store, "after", NULL, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  g_assert_true (cg_db_exec (db, "DROP TRIGGER poison", &error));
+  sqlite3_close (db);
+  const char *paths[] = { f->path, NULL };
+  assert_converge (f->prefix, paths);
+  g_assert_true (log_has ("applied to the replica after all"));
+}
+
 /* What another writer put under the prefix that this agent would never
  * write (a name outside the rule, a value that is not the JSON expected, a
  * token HMAC of the wrong length) is skipped, without stopping the applier:
@@ -1378,6 +1436,7 @@ main (int argc, char **argv)
       ADD ("/vault-store-etcd/reseal-conflict", test_reseal_conflict);
       ADD ("/vault-store-etcd/applier", test_applier);
       ADD ("/vault-store-etcd/hostile-values", test_hostile_values);
+      ADD ("/vault-store-etcd/apply-refused", test_apply_refused);
       ADD ("/vault-store-etcd/concurrent", test_concurrent);
       ADD ("/vault-store-etcd/catch-up", test_catch_up);
       ADD ("/vault-store-etcd/replay", test_replay);
