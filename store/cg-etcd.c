@@ -343,6 +343,55 @@ set_curl_error (GError **error, CURLcode code, const char *endpoint)
   g_set_error (error, CG_ETCD_ERROR, ec, "etcd %s: %s", endpoint, curl_easy_strerror (code));
 }
 
+/* curl_easy_perform, woken at once when @cancellable is cancelled (the
+ * progress callback alone notices it within about a second): the same
+ * transfer through a multi handle that also polls the cancellable's fd. */
+static CURLcode
+perform_cancellable (CURL *curl, GCancellable *cancellable)
+{
+  CURLM *multi = curl_multi_init ();
+  if (multi == NULL)
+    return curl_easy_perform (curl);
+  GPollFD pfd = { -1, 0, 0 };
+  gboolean have_fd = g_cancellable_make_pollfd (cancellable, &pfd);
+  struct curl_waitfd extra = { pfd.fd, CURL_WAIT_POLLIN, 0 };
+  CURLcode code = CURLE_OK;
+  int running = 0;
+
+  if (curl_multi_add_handle (multi, curl) != CURLM_OK)
+    code = CURLE_OUT_OF_MEMORY;
+  else
+    for (;;)
+      {
+        if (curl_multi_perform (multi, &running) != CURLM_OK)
+          {
+            code = CURLE_RECV_ERROR;
+            break;
+          }
+        if (running == 0)
+          {
+            CURLMsg *msg;
+            int left = 0;
+            code = CURLE_RECV_ERROR;
+            while ((msg = curl_multi_info_read (multi, &left)) != NULL)
+              if (msg->msg == CURLMSG_DONE && msg->easy_handle == curl)
+                code = msg->data.result;
+            break;
+          }
+        if (g_cancellable_is_cancelled (cancellable))
+          {
+            code = CURLE_ABORTED_BY_CALLBACK;
+            break;
+          }
+        curl_multi_poll (multi, have_fd ? &extra : NULL, have_fd ? 1 : 0, 1000, NULL);
+      }
+  curl_multi_remove_handle (multi, curl);
+  curl_multi_cleanup (multi);
+  if (have_fd)
+    g_cancellable_release_fd (cancellable);
+  return code;
+}
+
 typedef enum
 {
   REQ_NEED_LEADER = 1 << 0, /* fail fast on a member without a leader, try the next */
@@ -416,7 +465,9 @@ request (CgEtcd *etcd, const char *path, const char *body, RequestFlags flags,
       curl_easy_setopt (curl, CURLOPT_WRITEFUNCTION, write_cb ? write_cb : reply_write_cb);
       curl_easy_setopt (curl, CURLOPT_WRITEDATA, write_cb ? write_data : &reply);
 
-      CURLcode code = curl_easy_perform (curl);
+      CURLcode code = (flags & REQ_STREAM) && cancellable
+                          ? perform_cancellable (curl, cancellable)
+                          : curl_easy_perform (curl);
       curl_easy_getinfo (curl, CURLINFO_RESPONSE_CODE, &status);
       curl_easy_setopt (curl, CURLOPT_ERRORBUFFER, NULL);
       curl_easy_setopt (curl, CURLOPT_HTTPHEADER, NULL);

@@ -635,6 +635,44 @@ test_watch_batches (void)
   g_array_unref (bt.batches);
 }
 
+static gboolean
+never_cb (CgEtcdEventType type, const CgEtcdKv *kv, gpointer data)
+{
+  (void) type, (void) kv, (void) data;
+  return TRUE;
+}
+
+static gpointer
+cancel_later (gpointer data)
+{
+  g_usleep (300 * 1000);
+  g_cancellable_cancel (data);
+  return NULL;
+}
+
+/* A watch waiting for events ends as soon as it is cancelled (a store
+ * being freed), not at the next tick of curl's progress callback. */
+static void
+test_watch_cancel (void)
+{
+  g_autoptr (CgEtcd) etcd = client ();
+  g_autoptr (GError) error = NULL;
+  g_autoptr (GBytes) prefix = b ("/cg/quiet/");
+  g_autoptr (GCancellable) cancellable = g_cancellable_new ();
+  GThread *t = g_thread_new ("cancel", cancel_later, cancellable);
+  gint64 start = g_get_monotonic_time ();
+  g_assert_false (cg_etcd_watch (etcd, prefix, TRUE, 0, 10000, never_cb, NULL, cancellable, NULL,
+                                 NULL, &error));
+  gint64 ms = (g_get_monotonic_time () - start) / 1000;
+  g_thread_join (t);
+  g_assert_error (error, G_IO_ERROR, G_IO_ERROR_CANCELLED);
+  g_test_message ("cancelled after %" G_GINT64_FORMAT " ms", ms);
+  g_assert_cmpint (ms, <, 700);
+
+  /* The client works on after it. */
+  put (etcd, "/cg/quiet/after", "ok");
+}
+
 /* The members, and each one's status asked of it alone. */
 static void
 test_members (void)
@@ -784,6 +822,7 @@ main (int argc, char **argv)
       g_test_add_func ("/etcd/kv/range-pages", test_range_pages);
       g_test_add_func ("/etcd/txn/prefix-compare", test_txn_prefix_compare);
       g_test_add_func ("/etcd/watch/batches", test_watch_batches);
+      g_test_add_func ("/etcd/watch/cancel", test_watch_cancel);
       g_test_add_func ("/etcd/cluster/members", test_members);
     }
   else if (g_str_equal (phase, "first-down"))
