@@ -49,8 +49,9 @@
  * the log says "resynced fully: etcd compacted past revision N".
  *
  * Thread-safety: the store's operations are called under the vault's lock
- * (one caller at a time); get_state and the callbacks may run on any
- * thread. */
+ * (one caller at a time); get_state may be called from any thread.  Free
+ * the store without holding a lock its callbacks take: free waits for the
+ * applier thread, which may be inside a callback. */
 
 #include "agent/cg-vault-store.h"
 #include "store/cg-etcd.h"
