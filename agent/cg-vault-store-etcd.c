@@ -977,8 +977,6 @@ write_commit (EtcdStore *s, Write *w, const char *what, GError **error)
 
 /* ---- records -------------------------------------------------------------- */
 
-static gboolean replica_has (EtcdStore *s, const char *sql, const char *name, gboolean *has,
-                             GError **error);
 
 static json_t *
 record_get (CgVaultStore *store, const char *name, GBytes **sealed, GError **error)
@@ -1023,14 +1021,19 @@ replica_record (EtcdStore *s, const char *name, gint64 *version, char **created,
   return *rev >= 0;
 }
 
-/* The error after a lost compare on @name: what it is now. */
+/* The error after a lost compare on @name, from the replica refreshed with
+ * what won: NOT_FOUND when it is gone and @gone_is_not_found (a delete, a
+ * re-seal), else CONFLICT naming the version it is at now. */
 static void
-record_conflict (EtcdStore *s, const char *name, GError **error)
+record_conflict (EtcdStore *s, const char *name, gboolean gone_is_not_found, GError **error)
 {
   gint64 version = 0, rev = 0;
   g_autofree char *created = NULL;
   g_clear_error (error);
-  if (replica_record (s, name, &version, &created, &rev, NULL) && version > 0)
+  gboolean read = replica_record (s, name, &version, &created, &rev, NULL);
+  if (read && version == 0 && gone_is_not_found)
+    g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND, "no credential named \"%s\"", name);
+  else if (read && version > 0)
     g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT,
                  "the credential \"%s\" was changed on another node meanwhile: it is now at "
                  "version %" G_GINT64_FORMAT,
@@ -1079,7 +1082,7 @@ record_put (CgVaultStore *store, const char *name, const char *type, const char 
   if (!ok)
     {
       if (g_error_matches (*error, CG_ERROR, CG_ERROR_CONFLICT))
-        record_conflict (s, name, error);
+        record_conflict (s, name, FALSE, error);
       return NULL;
     }
   json_t *props = json_loads (props_text, 0, NULL);
@@ -1108,7 +1111,7 @@ record_delete (CgVaultStore *store, const char *name, GError **error)
   gboolean ok = write_commit (s, &w, "cannot delete the credential", error);
   write_clear (&w);
   if (!ok && g_error_matches (*error, CG_ERROR, CG_ERROR_CONFLICT))
-    record_conflict (s, name, error);
+    record_conflict (s, name, TRUE, error); /* deleted meanwhile: as if here */
   return ok;
 }
 
@@ -1163,17 +1166,7 @@ record_reseal (CgVaultStore *store, const char *name, gint64 expect_version,
   gboolean ok = write_commit (s, &w, "cannot re-seal the credential", error);
   write_clear (&w);
   if (!ok && g_error_matches (*error, CG_ERROR, CG_ERROR_CONFLICT))
-    {
-      /* The replica now holds what won: gone, or another version. */
-      gboolean has = FALSE;
-      if (replica_has (s, "SELECT 1 FROM credentials WHERE name = ?", name, &has, NULL) && !has)
-        {
-          g_clear_error (error);
-          g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND, "no credential named \"%s\"", name);
-        }
-      else
-        record_conflict (s, name, error);
-    }
+    record_conflict (s, name, TRUE, error);
   return ok;
 }
 

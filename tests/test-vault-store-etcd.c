@@ -508,6 +508,31 @@ test_conflict (Fixture *f, gconstpointer data)
   assert_converge (f->prefix, paths);
   g_assert_false (f->store->ops->record_delete (f->store, "x", &error));
   g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+
+  /* B's delete of a name A deleted after B last saw it: NOT_FOUND, and
+   * B's replica no longer holds it; of a name A replaced since: CONFLICT,
+   * the record still there. */
+  json_auto_t *z1 = put (f->store, "z", "A", &error);
+  json_auto_t *w1 = put (f->store, "w", "A", &error);
+  g_assert_no_error (error);
+  g_assert_null (put (b_store, "z", "B", &error));
+  g_clear_error (&error);
+  g_assert_null (put (b_store, "w", "B", &error));
+  g_clear_error (&error);
+  g_assert_true (f->store->ops->record_delete (f->store, "z", &error));
+  json_auto_t *w2 = put (f->store, "w", "A2", &error);
+  g_assert_no_error (error);
+  g_assert_false (b_store->ops->record_delete (b_store, "z", &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_null (b_store->ops->record_get (b_store, "z", NULL, &error));
+  g_clear_error (&error);
+  g_assert_false (b_store->ops->record_delete (b_store, "w", &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_CONFLICT);
+  g_clear_error (&error);
+  g_autoptr (GBytes) w_now = get_sealed (f->store, "w", &version);
+  assert_sealed (w_now, "A2-v2");
   b_store->ops->free (b_store);
 }
 
