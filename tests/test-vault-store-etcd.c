@@ -1083,9 +1083,11 @@ test_catch_up (Fixture *f, gconstpointer data)
                   (g_get_monotonic_time () - t0) / 1e6);
 
   log_clear ();
+  t0 = g_get_monotonic_time ();
   b_store = open_store (path2, f->prefix);
   start (b_store);
   assert_converge (f->prefix, paths);
+  g_test_message ("the stopped node caught up in %.2f s", (g_get_monotonic_time () - t0) / 1e6);
   g_assert_false (log_has ("synced fully"));
   b_store->ops->free (b_store);
 }
@@ -1324,10 +1326,12 @@ phase_lag_resync (void)
   g_autofree char *b_rev = load ("b-applied");
   g_autofree char *pa = dir_path ("a.db"), *pb = dir_path ("b.db");
   log_clear ();
+  gint64 t0 = g_get_monotonic_time ();
   CgVaultStore *b_store = open_store (pb, prefix);
   start (b_store);
   const char *paths[] = { pb, NULL };
   assert_converge (prefix, paths);
+  g_test_message ("resynced after the compaction in %.2f s", (g_get_monotonic_time () - t0) / 1e6);
   g_autofree char *said = g_strdup_printf ("resynced fully: etcd compacted past revision %s",
                                            b_rev);
   g_assert_true (log_has (said));
