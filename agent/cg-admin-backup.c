@@ -165,6 +165,17 @@ cg_admin_cmd_restore (CgAgent *agent, json_t *args, const char *who, GError **er
                            "\"merge\", \"certificate\" and \"tokens\" are booleans");
       return NULL;
     }
+  /* A restore writes the tables of state.db directly: on a cluster member
+   * that is the replica, and the other nodes would never see it (and the
+   * next resync would undo it).  Refused rather than diverging. */
+  if (g_atomic_pointer_get (&agent->cluster))
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_UNSUPPORTED,
+                           "restore is refused on a cluster member: it would change this "
+                           "node's replica only; restore into a single agent, then make a "
+                           "new cluster from it (credgatectl cluster init)");
+      return NULL;
+    }
   CgRestoreFlags flags = (json_is_true (merge) ? CG_RESTORE_MERGE : 0)
                          | (json_is_false (tokens) ? CG_RESTORE_NO_TOKENS : 0);
   json_t *result = NULL;

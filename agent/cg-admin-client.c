@@ -9,10 +9,8 @@
 
 #define DEFAULT_CODE_TTL_S 3600
 
-/* An optional positive integer member; FALSE with the error if it is
- * something else. */
-static gboolean
-get_seconds (json_t *args, const char *key, gint64 fallback, gint64 *out, GError **error)
+gboolean
+cg_admin_get_seconds (json_t *args, const char *key, gint64 fallback, gint64 *out, GError **error)
 {
   json_t *v = json_object_get (args, key);
   if (!v)
@@ -38,8 +36,8 @@ cg_admin_cmd_client_enroll (CgAgent *agent, json_t *args, const char *who, GErro
   gint64 ttl, validity;
   if (!cg_json_check_fields (args, allowed, NULL, error)
       || !cg_json_get_string (args, "name", TRUE, &name, error)
-      || !get_seconds (args, "expiresSeconds", DEFAULT_CODE_TTL_S, &ttl, error)
-      || !get_seconds (args, "validitySeconds",
+      || !cg_admin_get_seconds (args, "expiresSeconds", DEFAULT_CODE_TTL_S, &ttl, error)
+      || !cg_admin_get_seconds (args, "validitySeconds",
                        (gint64) agent->config->client_cert_days * 24 * 3600, &validity, error))
     return NULL;
   g_autofree char *expires = NULL;

@@ -21,4 +21,9 @@ json_t *cg_admin_cmd_client_list (CgAgent *agent, json_t *args, const char *who,
 json_t *cg_admin_cmd_client_revoke (CgAgent *agent, json_t *args, const char *who,
                                     GError **error);
 
+/* An optional positive integer member @key of @args, @fallback when
+ * absent; FALSE with the error if it is something else. */
+gboolean cg_admin_get_seconds (json_t *args, const char *key, gint64 fallback, gint64 *out,
+                               GError **error);
+
 G_END_DECLS

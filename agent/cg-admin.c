@@ -6,6 +6,7 @@
 #include "agent/cg-admin-cert.h"
 #include "agent/cg-admin-backup.h"
 #include "agent/cg-admin-client.h"
+#include "agent/cg-admin-cluster.h"
 #include "agent/cg-api.h"
 #include "agent/cg-audit.h"
 #include "common/cg-error.h"
@@ -237,6 +238,11 @@ static const struct
   { "client.enroll", cg_admin_cmd_client_enroll },
   { "client.list", cg_admin_cmd_client_list, READS },
   { "client.revoke", cg_admin_cmd_client_revoke },
+  { "cluster.init", cg_admin_cmd_cluster_init },
+  { "cluster.join", cg_admin_cmd_cluster_join },
+  { "cluster.invite", cg_admin_cmd_cluster_invite },
+  { "cluster.status", cg_admin_cmd_cluster_status, READS },
+  { "cluster.remove", cg_admin_cmd_cluster_remove },
 };
 
 static json_t *

@@ -7,6 +7,8 @@
 
 G_BEGIN_DECLS
 
+typedef struct CgCluster CgCluster; /* agent/cg-cluster.h */
+
 /* The agent's process-wide state, owned by main.c's serve () and handed to
  * the request handlers of both doors (TLS API and admin socket).  Every
  * member is set before either door serves and is thread-safe or never
@@ -38,6 +40,10 @@ typedef struct
   CgThrottle *throttle;
   gint64 started;          /* real time, µs */
   GStrv urls;              /* the TLS door's listening URLs, for status */
+  /* This node's cluster membership (agent/cg-cluster.h), NULL for a single
+   * node.  Set at start, or once at run time by "cluster init" or "cluster
+   * join": read it with g_atomic_pointer_get; it lives until the end. */
+  CgCluster *cluster;
 } CgAgent;
 
 G_END_DECLS

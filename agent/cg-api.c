@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include "agent/cg-api.h"
+#include "agent/cg-cluster.h"
 #include "agent/cg-audit.h"
 #include "agent/cg-tls.h"
 #include "agent/cg-tls-store.h"
@@ -77,6 +78,9 @@ cg_api_info (CgAgent *agent)
   /* nextTlsPin (a staged certificate), tlsExpiresInDays, tlsOrigin,
    * tlsWarning (an installed certificate near its end). */
   cg_tls_store_add_info (info);
+  CgCluster *cluster = g_atomic_pointer_get (&agent->cluster);
+  if (cluster)
+    json_object_set_new (info, "cluster", cg_cluster_info (cluster));
   return info;
 }
 

@@ -6,6 +6,7 @@
 #include "agent/cg-admin.h"
 #include "agent/cg-agent.h"
 #include "agent/cg-audit.h"
+#include "agent/cg-cluster.h"
 #include "agent/cg-escrow.h"
 #include "agent/cg-server.h"
 #include "agent/cg-tls.h"
@@ -85,6 +86,17 @@ serve (CgAgent *agent, GError **error)
   agent->vault = cg_vault_open (config->state_dir, error);
   if (!agent->vault)
     goto out;
+  /* With STATE_DIR/cluster.json: the etcd store under the vault, before
+   * anything serves.  Without it: exactly the single node. */
+  {
+    GError *local = NULL;
+    agent->cluster = cg_cluster_open (agent, &local);
+    if (local)
+      {
+        g_propagate_error (error, local);
+        goto out;
+      }
+  }
 
   /* A locked or missing keyring is not fatal: the agent serves, answers
    * sealing calls with 503, and picks the keys up once it is unlocked. */
@@ -135,7 +147,11 @@ out:
     cg_admin_stop (admin);
   cg_server_stop (server);
   cg_tls_shutdown ();
+  /* The worker first (it uses the vault), the vault (its store's applier
+   * calls into the cluster), then the cluster. */
+  cg_cluster_stop (agent->cluster);
   g_clear_pointer (&agent->vault, cg_vault_free);
+  g_clear_pointer (&agent->cluster, cg_cluster_free);
   g_clear_pointer (&agent->throttle, cg_throttle_free);
   g_clear_pointer (&agent->urls, g_strfreev);
   g_clear_pointer (&loop, g_main_loop_unref);

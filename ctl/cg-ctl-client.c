@@ -56,32 +56,6 @@ static const char revoke_help[]
       "NAME is dropped.  Enroll NAME again to let it back in.\n" CG_CTL_HELP_FOOTER;
 
 
-/* "90", "90s", "15m", "1h", "7d" → seconds; FALSE if it is none of these. */
-static gboolean
-parse_duration (const char *text, gint64 *seconds)
-{
-  static const struct
-  {
-    char unit;
-    gint64 factor;
-  } units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
-  char *end = NULL;
-  if (!text || !g_ascii_isdigit (*text))
-    return FALSE;
-  guint64 n = g_ascii_strtoull (text, &end, 10);
-  gint64 factor = 0;
-  if (*end == '\0')
-    factor = 1;
-  for (gsize i = 0; i < G_N_ELEMENTS (units); i++)
-    if (end[0] == units[i].unit && end[1] == '\0')
-      factor = units[i].factor;
-  if (!factor || n == 0 || n > (guint64) G_MAXINT64 / (guint64) factor)
-    return FALSE;
-  *seconds = (gint64) n * factor;
-  return TRUE;
-}
-
-
 static int
 print_list (json_t *list)
 {
@@ -114,9 +88,9 @@ run_enroll (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
   if (status >= 0)
     return status;
   gint64 ttl = 0, valid = 0;
-  if (expires && !parse_duration (expires, &ttl))
+  if (expires && !cg_ctl_parse_duration (expires, &ttl))
     return cg_ctl_usage (verb, "--expires takes a duration such as 15m, 1h or 2d");
-  if (validity && !parse_duration (validity, &valid))
+  if (validity && !cg_ctl_parse_duration (validity, &valid))
     return cg_ctl_usage (verb, "--validity takes a duration such as 30d or 395d");
   json_auto_t *request = json_pack ("{s:s, s:s}", "command", "client.enroll", "name", argv[1]);
   if (expires)

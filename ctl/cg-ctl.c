@@ -155,3 +155,27 @@ cg_ctl_run_show (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
   json_auto_t *result = cg_ctl_ask_command (ctl, verb, argc, argv, command, &status);
   return result ? verb->print (result) : status;
 }
+
+gboolean
+cg_ctl_parse_duration (const char *text, gint64 *seconds)
+{
+  static const struct
+  {
+    char unit;
+    gint64 factor;
+  } units[] = { { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 } };
+  char *end = NULL;
+  if (!text || !g_ascii_isdigit (*text))
+    return FALSE;
+  guint64 n = g_ascii_strtoull (text, &end, 10);
+  gint64 factor = 0;
+  if (*end == '\0')
+    factor = 1;
+  for (gsize i = 0; i < G_N_ELEMENTS (units); i++)
+    if (end[0] == units[i].unit && end[1] == '\0')
+      factor = units[i].factor;
+  if (!factor || n == 0 || n > (guint64) G_MAXINT64 / (guint64) factor)
+    return FALSE;
+  *seconds = (gint64) n * factor;
+  return TRUE;
+}

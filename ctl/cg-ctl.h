@@ -48,6 +48,7 @@ extern const CgCtlVerb cg_ctl_basic_verbs[];  /* status, token, credential, decr
 extern const CgCtlVerb cg_ctl_backup_verbs[]; /* backup, restore, escrow */
 extern const CgCtlVerb cg_ctl_cert_verbs[];   /* cert */
 extern const CgCtlVerb cg_ctl_client_verbs[]; /* client */
+extern const CgCtlVerb cg_ctl_cluster_verbs[]; /* cluster */
 
 /* A command without options or arguments: asks {"command": "GROUP.NAME"}
  * (or "GROUP" for a group without subcommands) and prints the result with
@@ -69,6 +70,8 @@ int cg_ctl_usage (const CgCtlVerb *verb, const char *fmt, ...) G_GNUC_PRINTF (2,
 /* Print @error on one line; the exit status: 3 when no agent could be
  * reached, else 1. */
 int cg_ctl_fail (const GError *error);
+/* "90", "90s", "15m", "1h", "7d" → seconds; FALSE if it is none of these. */
+gboolean cg_ctl_parse_duration (const char *text, gint64 *seconds);
 /* --passphrase-fd N: a descriptor number, or -1 when @text is NULL;
  * FALSE if @text is not one. */
 gboolean cg_ctl_parse_fd (const char *text, int *fd);

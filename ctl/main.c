@@ -35,6 +35,12 @@ static const char usage_text[]
       "                              a one-time code a client enrolls its own key with;\n"
       "                              it then authenticates with a client certificate\n"
       "  client list | revoke NAME   enrolled clients; refuse one from its next request\n"
+      "  cluster init --etcd URL[,URL…] --etcd-ca F --etcd-cert F --etcd-key F [--name N]\n"
+      "                              make a cluster of this agent (its state moves into etcd)\n"
+      "  cluster invite [--expires 1h]  a one-time join code for a new node\n"
+      "  cluster join --etcd … --etcd-ca … --etcd-cert … --etcd-key … [--name N]\n"
+      "                              join this empty agent (the code is asked, never argv)\n"
+      "  cluster status | remove NODE   the nodes and etcd; take a node out\n"
       "  backup --output FILE [--passphrase-fd N]   keys, records and the certificate,\n"
       "                              under a passphrase\n"
       "  backup --inspect FILE       what a backup holds (no passphrase, no secrets)\n"
@@ -61,6 +67,7 @@ static const CgCtlVerb *const tables[] = {
   cg_ctl_basic_verbs,
   cg_ctl_cert_verbs,
   cg_ctl_client_verbs,
+  cg_ctl_cluster_verbs,
   cg_ctl_backup_verbs,
 };
 

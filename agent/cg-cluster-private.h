@@ -1,0 +1,81 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+#pragma once
+
+#include "agent/cg-cluster.h"
+#include "agent/cg-cluster-config.h"
+#include "agent/cg-vault-private.h"
+#include "agent/cg-vault-store-etcd.h"
+#include "jose/cg-jwk.h"
+#include "store/cg-etcd.h"
+
+G_BEGIN_DECLS
+
+/* Every etcd call of the member's, and of the store it opens: a write
+ * fails within 5 s (cluster_unavailable), never hangs. */
+#define CG_CLUSTER_ETCD_TIMEOUT_MS 4500
+
+/* Shared by cg-cluster.c (the running member) and cg-cluster-setup.c. */
+struct CgCluster
+{
+  CgAgent *agent;
+  CgVault *vault;
+  CgClusterConfig *cfg;
+  char *prefix;         /* "/credgate/<id>/" */
+  CgVaultStore *store;  /* borrowed: the vault owns it */
+  CgSealKey *node_key;  /* this node's key pair */
+
+  GMutex lock;          /* guards what follows */
+  GCond cond;
+  gboolean stop, wake, reload_keys, sync_wraps;
+  json_t *nodes;        /* name → P/node/ entry, as the worker last read them */
+  json_t *alive;        /* name → P/alive/ entry */
+  GThread *thread;
+
+  GMutex etcd_lock;     /* guards etcd: calls from the admin socket and the hook */
+  CgEtcd *etcd;
+};
+
+/* P + the formatted rest, as an etcd key (transfer full). */
+GBytes *cg_cluster_key (CgCluster *c, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+GBytes *cg_cluster_key_in (const char *prefix, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+/* @kv's key without the prefix and @area ("node/"), or NULL when it is
+ * not under it (transfer full). */
+char *cg_cluster_kv_name (const char *prefix, const char *area, const CgEtcdKv *kv);
+/* @kv's value as a JSON object, or NULL (transfer full). */
+json_t *cg_cluster_kv_json (const CgEtcdKv *kv);
+/* The JSON entries of @kvs under @area into @out by name (damaged ones
+ * left out); with @revs, name → mod_revision (gint64, g_free) too. */
+void cg_cluster_entries_by_name (const char *prefix, const char *area, GPtrArray *kvs,
+                                 json_t *out, GHashTable *revs);
+/* JSON as an etcd value (transfer full). */
+GBytes *cg_cluster_json_bytes (json_t *value);
+/* A CG_ETCD_ERROR as CG_ERROR (a lost compare is CG_ERROR_CONFLICT,
+ * everything else CG_ERROR_CLUSTER_UNAVAILABLE), @what first. */
+void cg_cluster_etcd_error (GError **error, GError *etcd_error, const char *what);
+
+/* The etcd store for @cfg on STATE_DIR/state.db (transfer full). */
+CgVaultStore *cg_cluster_open_store (const char *state_dir, const CgClusterConfig *cfg,
+                                     GError **error);
+/* The member (at start, after init or join): takes @cfg and @node_key;
+ * @store is the etcd store the vault gets.  The worker starts with
+ * cg_cluster_run, after the store was started with this as its data. */
+CgCluster *cg_cluster_new (CgAgent *agent, CgClusterConfig *cfg, CgVaultStore *store,
+                           CgSealKey *node_key, GError **error);
+void cg_cluster_run (CgCluster *cluster);
+/* The store's callbacks (cg-cluster.c), for cg_vault_store_etcd_start. */
+void cg_cluster_other_cb (CgEtcdEventType type, const CgEtcdKv *kv, gpointer data);
+void cg_cluster_changed_cb (guint areas, gint64 revision, gpointer data);
+gboolean cg_cluster_key_wraps_cb (const char *secret_id, CgEtcdTxn *txn, gpointer data,
+                                  GError **error);
+/* Puts @store under the vault (the lock held), dropping the old one and
+ * the loaded keys. */
+void cg_cluster_vault_set_store_locked (CgVault *vault, CgVaultStore *store);
+/* Installs every P/wrap/<self>/ this node lacks with @etcd; with
+ * @replace (joining) also over what it holds (its own master and token key
+ * give way to the cluster's).  FALSE + @error when etcd cannot be read or
+ * a wrap does not open. */
+gboolean cg_cluster_install_wraps (CgVault *vault, CgEtcd *etcd, const char *prefix,
+                                   const char *self, CgSealKey *node_key, gboolean replace,
+                                   GError **error);
+
+G_END_DECLS

@@ -1,0 +1,778 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/* The running member: the etcd store under the vault, the worker thread
+ * (heartbeats, admissions, wraps), the store's callbacks, /v1/info. */
+#include "config.h"
+
+#include "agent/cg-cluster-private.h"
+#include "agent/cg-cluster-join.h"
+#include "agent/cg-cluster-keys.h"
+#include "agent/cg-tls.h"
+#include "certs/cg-cert.h"
+#include "common/cg-error.h"
+#include "common/cg-json.h"
+#include "common/cg-time.h"
+#include "protocol/cg-names.h"
+
+#include <stdarg.h>
+#include <string.h>
+
+#define HEARTBEAT_S 3
+#define LEASE_TTL_S 10
+/* In contact with etcd within this long: the replica is not called stale. */
+#define FRESH_S 10
+
+/* ---- small helpers ------------------------------------------------------ */
+
+GBytes *
+cg_cluster_key_in (const char *prefix, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *rest = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  char *key = g_strconcat (prefix, rest, NULL);
+  return g_bytes_new_take (key, strlen (key));
+}
+
+GBytes *
+cg_cluster_key (CgCluster *c, const char *fmt, ...)
+{
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *rest = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  char *key = g_strconcat (c->prefix, rest, NULL);
+  return g_bytes_new_take (key, strlen (key));
+}
+
+char *
+cg_cluster_kv_name (const char *prefix, const char *area, const CgEtcdKv *kv)
+{
+  gsize len = 0;
+  const char *key = g_bytes_get_data (kv->key, &len);
+  gsize plen = strlen (prefix), alen = strlen (area);
+  if (len <= plen + alen || memcmp (key, prefix, plen) != 0
+      || memcmp (key + plen, area, alen) != 0)
+    return NULL;
+  char *name = g_strndup (key + plen + alen, len - plen - alen);
+  if (strlen (name) != len - plen - alen) /* a NUL inside */
+    g_clear_pointer (&name, g_free);
+  return name;
+}
+
+json_t *
+cg_cluster_kv_json (const CgEtcdKv *kv)
+{
+  if (!kv->value)
+    return NULL;
+  gsize len = 0;
+  const char *data = g_bytes_get_data (kv->value, &len);
+  json_t *v = cg_json_load_strict (data, len, NULL);
+  if (v && !json_is_object (v))
+    g_clear_pointer (&v, json_decref);
+  return v;
+}
+
+void
+cg_cluster_entries_by_name (const char *prefix, const char *area, GPtrArray *kvs, json_t *out,
+                            GHashTable *revs)
+{
+  for (guint i = 0; i < kvs->len; i++)
+    {
+      CgEtcdKv *kv = kvs->pdata[i];
+      g_autofree char *name = cg_cluster_kv_name (prefix, area, kv);
+      json_t *entry = name ? cg_cluster_kv_json (kv) : NULL;
+      if (!entry)
+        continue;
+      json_object_set_new (out, name, entry);
+      if (revs)
+        g_hash_table_insert (revs, g_strdup (name), g_memdup2 (&kv->mod_revision, sizeof (gint64)));
+    }
+}
+
+GBytes *
+cg_cluster_json_bytes (json_t *value)
+{
+  char *text = cg_json_dump (value);
+  return g_bytes_new_take (text, strlen (text));
+}
+
+void
+cg_cluster_etcd_error (GError **error, GError *etcd_error, const char *what)
+{
+  if (g_error_matches (etcd_error, CG_ETCD_ERROR, CG_ETCD_ERROR_CONFLICT))
+    g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT, "%s: it changed in etcd meanwhile", what);
+  else if (etcd_error->domain == CG_ERROR)
+    g_set_error (error, CG_ERROR, etcd_error->code, "%s: %s", what, etcd_error->message);
+  else
+    g_set_error (error, CG_ERROR, CG_ERROR_CLUSTER_UNAVAILABLE, "%s: %s", what,
+                 etcd_error->message);
+}
+
+void
+cg_cluster_vault_set_store_locked (CgVault *v, CgVaultStore *store)
+{
+  CgVaultStore *old = v->store;
+  v->store = store;
+  cg_vault_forget_keys_locked (v);
+  if (old)
+    old->ops->free (old);
+}
+
+/* ---- wraps addressed to this node --------------------------------------- */
+
+gboolean
+cg_cluster_install_wraps (CgVault *v, CgEtcd *etcd, const char *prefix, const char *self,
+                          CgSealKey *node_key, gboolean replace, GError **error)
+{
+  g_autoptr (GBytes) key = cg_cluster_key_in (prefix, "wrap/%s/", self);
+  g_autoptr (GPtrArray) kvs = NULL;
+  GError *local = NULL;
+  if (!cg_etcd_range (etcd, key, CG_ETCD_RANGE_PREFIX, 0, 0, &kvs, NULL, NULL, &local))
+    {
+      cg_cluster_etcd_error (error, local, "cannot read this node's wrapped keys");
+      g_error_free (local);
+      return FALSE;
+    }
+  g_autofree char *area = g_strdup_printf ("wrap/%s/", self);
+  guint installed = 0;
+  for (guint i = 0; i < kvs->len; i++)
+    {
+      CgEtcdKv *kv = kvs->pdata[i];
+      g_autofree char *id = cg_cluster_kv_name (prefix, area, kv);
+      if (!id || !cg_cluster_secret_id_valid (id) || !kv->value)
+        continue;
+      g_autofree char *jwe = g_strndup (g_bytes_get_data (kv->value, NULL),
+                                        g_bytes_get_size (kv->value));
+      g_autoptr (CgBuf) secret = cg_cluster_unwrap (node_key, id, jwe, NULL);
+      if (!secret)
+        {
+          g_set_error (error, CG_ERROR, CG_ERROR_DECRYPT,
+                       "the cluster secret %s wrapped to this node does not open with its "
+                       "node key",
+                       id);
+          return FALSE;
+        }
+      g_autoptr (GError) missing = NULL;
+      g_autoptr (CgBuf) have = cg_cluster_secret_read (v, id, &missing);
+      if (!have && !g_error_matches (missing, CG_ERROR, CG_ERROR_KEYS_MISSING))
+        {
+          g_propagate_error (error, g_steal_pointer (&missing));
+          return FALSE;
+        }
+      if (have && have->len == secret->len && cg_equal_ct (have->data, secret->data, have->len))
+        continue;
+      if (have && !replace)
+        {
+          /* Whoever can write to etcd can wrap a key of their choosing to
+           * this node's public key: a running member installs only what it
+           * lacks, never over a key it holds. */
+          g_warning ("cluster: a wrap of %s for this node differs from the key it holds; "
+                     "ignored (who writes to etcd under %s?)",
+                     id, prefix);
+          continue;
+        }
+      if (!cg_cluster_secret_install (v, id, secret, error))
+        return FALSE;
+      installed++;
+    }
+  if (installed)
+    g_message ("cluster: installed %u cluster secret(s) wrapped to this node", installed);
+  return TRUE;
+}
+
+/* ---- the store's callbacks (applier thread: only hand over) ------------- */
+
+void
+cg_cluster_other_cb (CgEtcdEventType type, const CgEtcdKv *kv, gpointer data)
+{
+  CgCluster *c = data;
+  g_autofree char *mine = g_strdup_printf ("wrap/%s/", c->cfg->name);
+  g_autofree char *wrap = cg_cluster_kv_name (c->prefix, mine, kv);
+  g_autofree char *pending = cg_cluster_kv_name (c->prefix, "pending/", kv);
+  g_autofree char *node = cg_cluster_kv_name (c->prefix, "node/", kv);
+  if (!wrap && !(pending && type == CG_ETCD_EVENT_PUT) && !node)
+    return; /* heartbeats, joins, other nodes' wraps: read by the worker */
+  g_mutex_lock (&c->lock);
+  if (wrap && type == CG_ETCD_EVENT_PUT)
+    c->sync_wraps = TRUE;
+  c->wake = TRUE;
+  g_cond_signal (&c->cond);
+  g_mutex_unlock (&c->lock);
+}
+
+void
+cg_cluster_changed_cb (guint areas, gint64 revision, gpointer data)
+{
+  CgCluster *c = data;
+  if (!(areas & (CG_STORE_CHANGED_KEYS | CG_STORE_CHANGED_META)))
+    return;
+  /* A key made or retired on another node: its wrap (same revision) is
+   * installed first, then the vault loads its keys again. */
+  g_mutex_lock (&c->lock);
+  c->sync_wraps = TRUE;
+  c->reload_keys = TRUE;
+  c->wake = TRUE;
+  g_cond_signal (&c->cond);
+  g_mutex_unlock (&c->lock);
+}
+
+gboolean
+cg_cluster_key_wraps_cb (const char *secret_id, CgEtcdTxn *txn, gpointer data, GError **error)
+{
+  CgCluster *c = data;
+  g_autoptr (CgBuf) secret = cg_cluster_secret_read (c->vault, secret_id, error);
+  if (!secret)
+    return FALSE;
+  g_autoptr (GBytes) key = cg_cluster_key (c, "node/");
+  g_autoptr (GPtrArray) kvs = NULL;
+  GError *local = NULL;
+  g_mutex_lock (&c->etcd_lock);
+  gboolean ok = cg_etcd_range (c->etcd, key, CG_ETCD_RANGE_PREFIX, 0, 0, &kvs, NULL, NULL, &local);
+  g_mutex_unlock (&c->etcd_lock);
+  if (!ok)
+    {
+      cg_cluster_etcd_error (error, local, "cannot read the cluster's nodes");
+      g_error_free (local);
+      return FALSE;
+    }
+  for (guint i = 0; i < kvs->len; i++)
+    {
+      CgEtcdKv *kv = kvs->pdata[i];
+      g_autofree char *name = cg_cluster_kv_name (c->prefix, "node/", kv);
+      json_auto_t *entry = cg_cluster_kv_json (kv);
+      g_autoptr (CgSealKey) pub = entry && name ? cg_cluster_node_pub (entry, NULL) : NULL;
+      if (!pub)
+        {
+          g_warning ("cluster: the node entry %s is damaged; it gets no wrap of %s",
+                     name ? name : "?", secret_id);
+          continue;
+        }
+      if (!cg_cluster_txn_put_wrap (txn, c->prefix, name, pub, secret_id, secret, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* ---- the worker ---------------------------------------------------------- */
+
+typedef struct
+{
+  CgEtcd *etcd;        /* the worker's own */
+  gint64 lease;
+  gint64 next_beat;    /* monotonic µs */
+  gboolean beat_ok;    /* for logging changes only */
+  gboolean wraps_done; /* every wrap to this node installed */
+  gboolean removed;    /* its node entry is gone: said once */
+  /* What the last refresh read. */
+  GHashTable *node_revs;  /* name → mod_revision (gint64 boxed) */
+  GHashTable *wrap_keys;  /* "wrap/<node>/<id>" present in etcd */
+  GPtrArray *my_ids;      /* secret ids wrapped to this node */
+  GPtrArray *pending;     /* CgEtcdKv of P/pending/ */
+} Worker;
+
+static char *
+current_pin (void)
+{
+  g_autoptr (CgCertPair) pair = cg_tls_get_pair ();
+  return pair ? g_strdup (cg_cert_pair_get_spki_pin (pair)) : NULL;
+}
+
+static void
+beat (CgCluster *c, Worker *w)
+{
+  g_autoptr (GError) error = NULL;
+  if (w->lease && !cg_etcd_lease_keepalive_once (w->etcd, w->lease, NULL, &error))
+    {
+      if (g_error_matches (error, CG_ETCD_ERROR, CG_ETCD_ERROR_REFUSED))
+        {
+          /* Expired while etcd was out of reach: a new one, a new entry. */
+          w->lease = 0;
+          g_clear_error (&error);
+        }
+    }
+  if (!error && !w->lease && !cg_etcd_lease_grant (w->etcd, LEASE_TTL_S, &w->lease, NULL, &error))
+    w->lease = 0;
+  if (!error)
+    {
+      CgVaultStoreEtcdState st = { 0 };
+      cg_vault_store_etcd_get_state (c->store, &st);
+      g_autofree char *pin = current_pin ();
+      g_autofree char *now = cg_time_now_rfc3339 ();
+      json_auto_t *alive = json_pack ("{s:s?, s:s?, s:I, s:I, s:s}", "address", c->cfg->address,
+                                      "pin", pin, "applied", (json_int_t) st.applied_revision,
+                                      "etcdRevision", (json_int_t) st.etcd_revision, "time", now);
+      g_autoptr (GBytes) key = cg_cluster_key (c, "alive/%s", c->cfg->name);
+      g_autoptr (GBytes) value = cg_cluster_json_bytes (alive);
+      cg_etcd_put (w->etcd, key, value, w->lease, NULL, &error);
+    }
+  if (error && w->beat_ok)
+    g_warning ("cluster: heartbeat failed: %s; this node shows as gone once its lease "
+               "(%d s) runs out",
+               error->message, LEASE_TTL_S);
+  else if (!error && !w->beat_ok)
+    g_message ("cluster: heartbeats to etcd as node %s", c->cfg->name);
+  w->beat_ok = !error;
+}
+
+/* Reads node/, alive/, pending/ and the names under wrap/ into the worker
+ * and the caches /v1/info and status read. */
+static gboolean
+refresh (CgCluster *c, Worker *w, GError **error)
+{
+  static const char *const areas[] = { "node/", "alive/", "pending/", "wrap/" };
+  GPtrArray *got[G_N_ELEMENTS (areas)] = { NULL };
+  gboolean ok = TRUE;
+  for (gsize i = 0; ok && i < G_N_ELEMENTS (areas); i++)
+    {
+      g_autoptr (GBytes) key = cg_cluster_key (c, "%s", areas[i]);
+      CgEtcdRangeFlags flags = CG_ETCD_RANGE_PREFIX;
+      if (g_str_equal (areas[i], "wrap/"))
+        flags |= CG_ETCD_RANGE_KEYS_ONLY;
+      ok = cg_etcd_range (w->etcd, key, flags, 0, 0, &got[i], NULL, NULL, error);
+    }
+  if (!ok)
+    {
+      for (gsize i = 0; i < G_N_ELEMENTS (areas); i++)
+        if (got[i])
+          g_ptr_array_unref (got[i]);
+      return FALSE;
+    }
+
+  json_t *nodes = json_object (), *alive = json_object ();
+  g_hash_table_remove_all (w->node_revs);
+  cg_cluster_entries_by_name (c->prefix, "node/", got[0], nodes, w->node_revs);
+  cg_cluster_entries_by_name (c->prefix, "alive/", got[1], alive, NULL);
+  g_clear_pointer (&w->pending, g_ptr_array_unref);
+  w->pending = g_steal_pointer (&got[2]);
+  g_hash_table_remove_all (w->wrap_keys);
+  g_ptr_array_set_size (w->my_ids, 0);
+  g_autofree char *mine = g_strdup_printf ("wrap/%s/", c->cfg->name);
+  for (guint i = 0; i < got[3]->len; i++)
+    {
+      CgEtcdKv *kv = got[3]->pdata[i];
+      g_autofree char *rest = cg_cluster_kv_name (c->prefix, "", kv);
+      if (!rest)
+        continue;
+      if (g_str_has_prefix (rest, mine))
+        g_ptr_array_add (w->my_ids, g_strdup (rest + strlen (mine)));
+      g_hash_table_add (w->wrap_keys, g_steal_pointer (&rest));
+    }
+  g_ptr_array_unref (got[0]);
+  g_ptr_array_unref (got[1]);
+  g_ptr_array_unref (got[3]);
+
+  g_mutex_lock (&c->lock);
+  json_decref (c->nodes);
+  json_decref (c->alive);
+  c->nodes = nodes;
+  c->alive = alive;
+  g_mutex_unlock (&c->lock);
+  return TRUE;
+}
+
+static void
+delete_pending (CgCluster *c, Worker *w, const char *name, gint64 rev)
+{
+  g_autoptr (CgEtcdTxn) txn = cg_etcd_txn_new ();
+  g_autoptr (GBytes) key = cg_cluster_key (c, "pending/%s", name);
+  cg_etcd_txn_compare_mod_revision (txn, key, rev);
+  cg_etcd_txn_delete (txn, key, FALSE);
+  cg_etcd_txn (w->etcd, txn, NULL, NULL);
+}
+
+/* Wraps of @ids to @pub for node @name into @txn. */
+static gboolean
+add_wraps (CgCluster *c, CgEtcdTxn *txn, const char *name, CgSealKey *pub, GPtrArray *ids,
+           GError **error)
+{
+  for (guint i = 0; i < ids->len; i++)
+    {
+      const char *id = ids->pdata[i];
+      g_autoptr (CgBuf) secret = cg_cluster_secret_read (c->vault, id, error);
+      if (!secret || !cg_cluster_txn_put_wrap (txn, c->prefix, name, pub, id, secret, error))
+        return FALSE;
+    }
+  return TRUE;
+}
+
+/* One pending join addressed to this node: admitted in one txn that
+ * deletes the join code and the pending entry, or refused (the pending
+ * entry deleted). */
+static void
+consider_pending (CgCluster *c, Worker *w, CgEtcdKv *kv)
+{
+  g_autofree char *name = cg_cluster_kv_name (c->prefix, "pending/", kv);
+  json_auto_t *entry = cg_cluster_kv_json (kv);
+  if (!name)
+    return;
+  json_t *proofs = entry ? json_object_get (entry, "proof") : NULL;
+  const char *proof = json_string_value (json_object_get (proofs, c->cfg->name));
+  if (entry && !proof)
+    return; /* for another member (made before this one joined) */
+  if (w->my_ids->len == 0)
+    return; /* this node holds no cluster secret to hand on (yet) */
+  const char *code_id = json_string_value (json_object_get (entry, "code"));
+  g_autoptr (CgSealKey) pub = entry ? cg_cluster_node_pub (entry, NULL) : NULL;
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgClusterCode) code = NULL;
+  json_auto_t *join = NULL;
+  gint64 join_rev = 0;
+
+  if (!pub || !code_id || !cg_name_is_valid (name) || !cg_name_is_valid (code_id)
+      || g_hash_table_contains (w->node_revs, name))
+    g_set_error_literal (&error, CG_ERROR, CG_ERROR_JOIN_REFUSED,
+                         "the pending entry is damaged or names a member");
+  if (!error)
+    {
+      g_autoptr (GBytes) jkey = cg_cluster_key (c, "join/%s", code_id);
+      g_autoptr (GPtrArray) kvs = NULL;
+      if (!cg_etcd_range (w->etcd, jkey, CG_ETCD_RANGE_NONE, 0, 0, &kvs, NULL, NULL, &error))
+        {
+          g_message ("cluster: cannot check the join of %s yet: %s", name, error->message);
+          return;
+        }
+      if (kvs->len == 1)
+        {
+          join = cg_cluster_kv_json (kvs->pdata[0]);
+          join_rev = ((CgEtcdKv *) kvs->pdata[0])->mod_revision;
+        }
+      code = cg_cluster_proof_open (c->node_key, proof, c->cfg->id, code_id, name,
+                                    cg_seal_key_get_kid (pub), &error);
+      if (code && !join)
+        g_set_error_literal (&error, CG_ERROR, CG_ERROR_JOIN_REFUSED, CG_CLUSTER_JOIN_REFUSED);
+      if (code && join)
+        cg_cluster_code_check (code, join, g_get_real_time () / G_USEC_PER_SEC, &error);
+    }
+  if (error)
+    {
+      g_warning ("cluster: refused the join of node %s: %s", name, error->message);
+      delete_pending (c, w, name, kv->mod_revision);
+      return;
+    }
+
+  g_autoptr (CgEtcdTxn) txn = cg_etcd_txn_new ();
+  g_autoptr (GBytes) jkey = cg_cluster_key (c, "join/%s", code_id);
+  g_autoptr (GBytes) pkey = cg_cluster_key (c, "pending/%s", name);
+  g_autoptr (GBytes) nkey = cg_cluster_key (c, "node/%s", name);
+  cg_etcd_txn_compare_mod_revision (txn, jkey, join_rev);
+  cg_etcd_txn_compare_mod_revision (txn, pkey, kv->mod_revision);
+  cg_etcd_txn_compare_mod_revision (txn, nkey, 0);
+  cg_etcd_txn_delete (txn, jkey, FALSE);
+  cg_etcd_txn_delete (txn, pkey, FALSE);
+  g_autofree char *now = cg_time_now_rfc3339 ();
+  json_auto_t *node = json_pack ("{s:s, s:O, s:O?, s:O?, s:s, s:s}", "name", name, "pub",
+                                 json_object_get (entry, "pub"), "address",
+                                 json_object_get (entry, "address"), "pin",
+                                 json_object_get (entry, "pin"), "joined", now, "admittedBy",
+                                 c->cfg->name);
+  g_autoptr (GBytes) nvalue = cg_cluster_json_bytes (node);
+  cg_etcd_txn_put (txn, nkey, nvalue, 0);
+  if (!add_wraps (c, txn, name, pub, w->my_ids, &error)
+      || !cg_etcd_txn (w->etcd, txn, NULL, &error))
+    {
+      if (!g_error_matches (error, CG_ETCD_ERROR, CG_ETCD_ERROR_CONFLICT))
+        g_warning ("cluster: could not admit node %s yet: %s", name, error->message);
+      return; /* a conflict: another member admitted it, or it changed */
+    }
+  g_message ("cluster: admitted node %s (%s) with %u cluster secrets", name,
+             cg_seal_key_get_kid (pub), w->my_ids->len);
+}
+
+/* Every member gets a wrap of each secret this node holds that it lacks:
+ * a node admitted while another rotated a key.  Each write compares the
+ * node's entry, so a node removed meanwhile gets nothing. */
+static void
+repair (CgCluster *c, Worker *w, json_t *nodes)
+{
+  const char *name;
+  json_t *entry;
+  json_object_foreach (nodes, name, entry)
+    {
+      if (g_str_equal (name, c->cfg->name))
+        continue;
+      g_autoptr (GPtrArray) lacking = g_ptr_array_new_with_free_func (g_free);
+      for (guint i = 0; i < w->my_ids->len; i++)
+        {
+          g_autofree char *k = g_strdup_printf ("wrap/%s/%s", name,
+                                                (char *) w->my_ids->pdata[i]);
+          if (!g_hash_table_contains (w->wrap_keys, k))
+            g_ptr_array_add (lacking, g_strdup (w->my_ids->pdata[i]));
+        }
+      gint64 *rev = g_hash_table_lookup (w->node_revs, name);
+      g_autoptr (CgSealKey) pub = cg_cluster_node_pub (entry, NULL);
+      if (!lacking->len || !rev || !pub)
+        continue;
+      g_autoptr (CgEtcdTxn) txn = cg_etcd_txn_new ();
+      g_autoptr (GBytes) nkey = cg_cluster_key (c, "node/%s", name);
+      cg_etcd_txn_compare_mod_revision (txn, nkey, *rev);
+      for (guint i = 0; i < lacking->len; i++)
+        {
+          g_autoptr (GBytes) wkey = cg_cluster_key (c, "wrap/%s/%s", name,
+                                                    (char *) lacking->pdata[i]);
+          cg_etcd_txn_compare_mod_revision (txn, wkey, 0);
+        }
+      g_autoptr (GError) error = NULL;
+      if (add_wraps (c, txn, name, pub, lacking, &error) && cg_etcd_txn (w->etcd, txn, NULL, &error))
+        g_message ("cluster: gave node %s %u cluster secret(s) it lacked", name, lacking->len);
+      else if (!g_error_matches (error, CG_ETCD_ERROR, CG_ETCD_ERROR_CONFLICT))
+        g_message ("cluster: could not give node %s its wraps yet: %s", name, error->message);
+    }
+}
+
+static void
+round_once (CgCluster *c, Worker *w, gboolean sync, gboolean reload)
+{
+  gint64 now = g_get_monotonic_time ();
+  if (now >= w->next_beat)
+    {
+      beat (c, w);
+      w->next_beat = now + HEARTBEAT_S * G_USEC_PER_SEC;
+    }
+  if (!c->node_key)
+    {
+      g_autoptr (GError) error = NULL;
+      c->node_key = cg_cluster_node_key (c->vault, FALSE, &error);
+      if (!c->node_key)
+        {
+          g_message ("cluster: node key not available: %s", error->message);
+          return;
+        }
+      sync = TRUE;
+    }
+  if (sync || !w->wraps_done)
+    {
+      g_autoptr (GError) error = NULL;
+      w->wraps_done = cg_cluster_install_wraps (c->vault, w->etcd, c->prefix, c->cfg->name,
+                                                c->node_key, FALSE, &error);
+      if (!w->wraps_done)
+        g_message ("cluster: cannot install this node's wrapped keys yet: %s", error->message);
+      else
+        reload = TRUE;
+    }
+  if (reload)
+    cg_vault_reload_keys (c->vault);
+
+  g_autoptr (GError) error = NULL;
+  if (!refresh (c, w, &error))
+    return; /* the heartbeat says so already */
+  g_mutex_lock (&c->lock);
+  gboolean member = json_object_get (c->nodes, c->cfg->name) != NULL;
+  g_mutex_unlock (&c->lock);
+  if (!member)
+    {
+      if (!w->removed)
+        g_warning ("cluster: this node (%s) is no longer a member of cluster %s: it was "
+                   "removed; it serves its replica as it is and admits no one",
+                   c->cfg->name, c->cfg->id);
+      w->removed = TRUE;
+      return;
+    }
+  w->removed = FALSE;
+  for (guint i = 0; w->pending && i < w->pending->len; i++)
+    consider_pending (c, w, w->pending->pdata[i]);
+  g_mutex_lock (&c->lock);
+  json_auto_t *nodes = json_incref (c->nodes);
+  g_mutex_unlock (&c->lock);
+  repair (c, w, nodes);
+}
+
+static gpointer
+worker_main (gpointer data)
+{
+  CgCluster *c = data;
+  Worker w = { 0 };
+  g_autoptr (GError) error = NULL;
+  w.etcd = cg_vault_store_etcd_client (c->store, &error);
+  if (!w.etcd)
+    {
+      g_warning ("cluster: no etcd client for heartbeats: %s", error->message);
+      return NULL;
+    }
+  w.beat_ok = TRUE;
+  w.node_revs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
+  w.wrap_keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  w.my_ids = g_ptr_array_new_with_free_func (g_free);
+
+  g_mutex_lock (&c->lock);
+  while (!c->stop)
+    {
+      gboolean sync = c->sync_wraps, reload = c->reload_keys;
+      c->sync_wraps = c->reload_keys = c->wake = FALSE;
+      g_mutex_unlock (&c->lock);
+      round_once (c, &w, sync, reload);
+      g_mutex_lock (&c->lock);
+      gint64 until = MIN (w.next_beat, g_get_monotonic_time () + HEARTBEAT_S * G_USEC_PER_SEC);
+      while (!c->stop && !c->wake)
+        if (!g_cond_wait_until (&c->cond, &c->lock, until))
+          break;
+    }
+  g_mutex_unlock (&c->lock);
+
+  /* Leaving: the node is gone now, not 10 s from now. */
+  if (w.lease)
+    cg_etcd_lease_revoke (w.etcd, w.lease, NULL);
+  cg_etcd_free (w.etcd);
+  g_hash_table_unref (w.node_revs);
+  g_hash_table_unref (w.wrap_keys);
+  g_ptr_array_unref (w.my_ids);
+  g_clear_pointer (&w.pending, g_ptr_array_unref);
+  return NULL;
+}
+
+/* ---- life -------------------------------------------------------------- */
+
+CgCluster *
+cg_cluster_new (CgAgent *agent, CgClusterConfig *cfg, CgVaultStore *store, CgSealKey *node_key,
+                GError **error)
+{
+  CgEtcd *etcd = cg_vault_store_etcd_client (store, error);
+  if (!etcd)
+    return NULL;
+  CgCluster *c = g_new0 (CgCluster, 1);
+  c->agent = agent;
+  c->vault = agent->vault;
+  c->cfg = cfg;
+  c->prefix = cg_cluster_config_prefix (cfg->id);
+  c->store = store;
+  c->node_key = node_key;
+  c->etcd = etcd;
+  c->nodes = json_object ();
+  c->alive = json_object ();
+  g_mutex_init (&c->lock);
+  g_mutex_init (&c->etcd_lock);
+  g_cond_init (&c->cond);
+  return c;
+}
+
+void
+cg_cluster_run (CgCluster *c)
+{
+  c->thread = g_thread_new ("cg-cluster", worker_main, c);
+}
+
+CgVaultStore *
+cg_cluster_open_store (const char *state_dir, const CgClusterConfig *cfg, GError **error)
+{
+  g_autofree char *prefix = cg_cluster_config_prefix (cfg->id);
+  g_autofree char *db_path = g_build_filename (state_dir, "state.db", NULL);
+  CgClusterEtcdConfig ecfg = {
+    .endpoints = (const char *const *) cfg->endpoints,
+    .ca_file = cfg->ca_file,
+    .cert_file = cfg->cert_file,
+    .key_file = cfg->key_file,
+    .prefix = prefix,
+    .timeout_ms = CG_CLUSTER_ETCD_TIMEOUT_MS,
+  };
+  return cg_vault_store_etcd_new (db_path, &ecfg, error);
+}
+
+CgCluster *
+cg_cluster_open (CgAgent *agent, GError **error)
+{
+  const char *state_dir = agent->config->state_dir;
+  GError *local = NULL;
+  g_autoptr (CgClusterConfig) cfg = cg_cluster_config_load (state_dir, &local);
+  if (!cfg)
+    {
+      if (local)
+        g_propagate_error (error, local);
+      return NULL;
+    }
+  CgVaultStore *store = cg_cluster_open_store (state_dir, cfg, error);
+  if (!store)
+    return NULL;
+  /* A locked keyring does not stop the start: the worker picks the node
+   * key up once it is unlocked. */
+  g_autoptr (GError) key_error = NULL;
+  CgSealKey *node_key = cg_cluster_node_key (agent->vault, FALSE, &key_error);
+  if (!node_key)
+    g_warning ("cluster: %s", key_error->message);
+  CgClusterConfig *owned = g_steal_pointer (&cfg);
+  CgCluster *c = cg_cluster_new (agent, owned, store, node_key, error);
+  if (!c)
+    {
+      cg_cluster_config_free (owned);
+      if (node_key)
+        cg_seal_key_unref (node_key);
+      store->ops->free (store);
+      return NULL;
+    }
+  if (!cg_vault_store_etcd_start (store, cg_cluster_other_cb, cg_cluster_changed_cb,
+                                  cg_cluster_key_wraps_cb, c, error))
+    {
+      store->ops->free (store);
+      c->store = NULL;
+      cg_cluster_free (c);
+      return NULL;
+    }
+  g_mutex_lock (&c->vault->lock);
+  cg_cluster_vault_set_store_locked (c->vault, store);
+  g_mutex_unlock (&c->vault->lock);
+  g_message ("cluster %s: node %s, etcd %s", owned->id, owned->name,
+             cg_etcd_get_current_endpoint (c->etcd));
+  cg_cluster_run (c);
+  return c;
+}
+
+void
+cg_cluster_stop (CgCluster *c)
+{
+  if (!c || !c->thread)
+    return;
+  g_mutex_lock (&c->lock);
+  c->stop = TRUE;
+  g_cond_signal (&c->cond);
+  g_mutex_unlock (&c->lock);
+  g_thread_join (c->thread);
+  c->thread = NULL;
+}
+
+void
+cg_cluster_free (CgCluster *c)
+{
+  if (!c)
+    return;
+  cg_cluster_stop (c);
+  cg_cluster_config_free (c->cfg);
+  g_free (c->prefix);
+  if (c->node_key)
+    cg_seal_key_unref (c->node_key);
+  json_decref (c->nodes);
+  json_decref (c->alive);
+  cg_etcd_free (c->etcd);
+  g_mutex_clear (&c->lock);
+  g_mutex_clear (&c->etcd_lock);
+  g_cond_clear (&c->cond);
+  g_free (c);
+}
+
+/* ---- /v1/info -------------------------------------------------------------- */
+
+json_t *
+cg_cluster_info (CgCluster *c)
+{
+  CgVaultStoreEtcdState st = { 0 };
+  cg_vault_store_etcd_get_state (c->store, &st);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  json_t *nodes = json_array ();
+  g_mutex_lock (&c->lock);
+  const char *name;
+  json_t *entry;
+  json_object_foreach (c->nodes, name, entry)
+    {
+      json_t *alive = json_object_get (c->alive, name);
+      json_t *pin = json_object_get (alive, "pin");
+      json_array_append_new (
+          nodes, json_pack ("{s:s, s:O?, s:O?, s:b}", "name", name, "address",
+                            json_object_get (entry, "address"), "pin",
+                            pin ? pin : json_object_get (entry, "pin"), "alive", alive != NULL));
+    }
+  g_mutex_unlock (&c->lock);
+  json_t *stale = (st.writable && st.last_contact && now - st.last_contact <= FRESH_S)
+                      ? json_null ()
+                      : json_integer (now - (st.last_contact ? st.last_contact
+                                                             : c->agent->started / G_USEC_PER_SEC));
+  return json_pack ("{s:s, s:s, s:o, s:I, s:o}", "id", c->cfg->id, "node", c->cfg->name, "nodes",
+                    nodes, "applied", (json_int_t) st.applied_revision, "stale_seconds", stale);
+}

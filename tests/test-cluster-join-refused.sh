@@ -1,0 +1,177 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# What a cluster refuses, and what a failed init leaves (issue 13, scenario
+# 7), on three real agents and three TLS etcd members:
+#  - init half-way: two etcd members stopped (SIGSTOP) the moment A's node
+#    entry appears, while A's 600 credentials move into etcd: the init fails,
+#    A is exactly the single node it was (no cluster.json, every credential
+#    readable, writes work); once etcd is back a second init succeeds and
+#    removes the half-done prefix the first one could not;
+#  - a join code that is used, expired, forged (its secret changed, its id
+#    unknown, or not a code at all) or for a cluster that does not exist is
+#    refused with one message, and nothing in etcd changes (a full dump,
+#    heartbeats aside, before and after each); the refused node stays a
+#    single node;
+#  - a join on an agent that holds credentials is refused (they would be lost);
+#  - a node whose etcd client certificate is not signed by the cluster's CA
+#    is refused by etcd (the join fails, nothing is written), and etcdctl
+#    with that certificate is refused too.
+source "$top_srcdir/tests/cluster-lib.sh"
+# Stopped members would never end on SIGTERM: go on before cleaning up.
+resume_etcd () { kill -CONT "${ETCD_PIDS[0]}" "${ETCD_PIDS[1]}" 2>/dev/null || true; }
+trap 'resume_etcd; cluster_cleanup; cleanup' EXIT
+
+cluster_start
+T=$(ctl_on 1 token create loader)
+CLUSTER_TOKEN=$T
+
+# 600 credentials on A, over one keep-alive connection.
+python3 - "${NODE_PORT[1]}" "${NODE_STATE[1]}/tls/server.crt" "$T" <<'PY' || fail "loading A"
+import http.client, json, ssl, sys
+ctx = ssl.create_default_context(cafile=sys.argv[2])
+c = http.client.HTTPSConnection("localhost", int(sys.argv[1]), context=ctx)
+for i in range(600):
+    body = json.dumps({"type": "mysql", "properties": {"i": i}, "secret": "s%d" % i})
+    c.request("PUT", "/v1/credentials/c%03d" % i, body,
+              {"Authorization": "Bearer " + sys.argv[3], "Content-Type": "application/json"})
+    r = c.getresponse(); r.read()
+    assert r.status == 201, r.status
+PY
+
+# 1. init half-way.  A watch on etcd stops members 1 and 2 as soon as the
+#    node entry (the first write of init) is there.
+mkfifo "$WORK/watch.fifo"
+etcdctl_cg watch --prefix /credgate/ > "$WORK/watch.fifo" 2>/dev/null &
+WATCH_PID=$!
+(
+  while IFS= read -r line; do
+    case "$line" in
+      */node/gw1)
+        kill -STOP "${ETCD_PIDS[0]}" "${ETCD_PIDS[1]}"
+        echo stopped > "$WORK/stopped"
+        exit 0 ;;
+    esac
+  done < "$WORK/watch.fifo"
+) &
+STOPPER=$!
+sleep 1
+etcd_opts 1
+if ctl_on 1 cluster init "${ETCD_OPTS[@]}" --name gw1 --address "${NODE_ADDRESS[1]}" \
+   >"$WORK/init.out" 2>&1; then
+  fail "init succeeded although etcd lost its quorum half-way: $(cat "$WORK/init.out")"
+fi
+kill "$WATCH_PID" 2>/dev/null || true   # the reader then sees the end
+wait "$WATCH_PID" 2>/dev/null || true
+wait "$STOPPER" || true
+resume_etcd
+[ -f "$WORK/stopped" ] || fail "the members were not stopped half-way"
+has "cluster_unavailable\|etcd" "$WORK/init.out" || fail "init failed with: $(cat "$WORK/init.out")"
+[ ! -e "${NODE_STATE[1]}/cluster.json" ] || fail "a failed init left cluster.json"
+ctl_on 1 --json status | python3 -c 'import json,sys; s=json.load(sys.stdin); assert "cluster" not in s and s["credentials"] == 600, s' ||
+  fail "A after the failed init"
+expect "$(api_on 1 GET /v1/credentials/c599)" 200
+expect "$(api_on 1 PUT /v1/credentials/after-failed-init "$T" '{"type":"mysql","properties":{},"secret":"x"}')" 201
+ctl_on 1 credential resolve c123 | has '"s123"' || fail "A cannot open its credentials after the failed init"
+etcd_cluster_wait_healthy
+LEFT=$(etcdctl_cg get --prefix /credgate/ --keys-only | grep -c . || true)
+pass "init failed half-way (etcd without quorum): A is the single node it was ($LEFT keys left in etcd)"
+
+out=$(ctl_on 1 cluster init "${ETCD_OPTS[@]}" --name gw1 --address "${NODE_ADDRESS[1]}") ||
+  fail "init after etcd came back: $out"
+CID=$(echo "$out" | sed -n 's/^cluster \([^ ]*\) made.*/\1/p')
+P="/credgate/$CID/"
+others=$(etcdctl_cg get --prefix /credgate/ --keys-only | grep . | grep -v "^$P" || true)
+[ -z "$others" ] || fail "the half-done prefix is still in etcd: $(echo "$others" | head -3)"
+[ "$(etcdctl_cg get --prefix "${P}rec/" --keys-only | grep -c .)" = 601 ] || fail "not every credential in etcd"
+pass "a second init succeeds and removes what the failed one left"
+
+# 2. Refused codes: nothing in etcd changes.
+dump () { etcdctl_cg get --prefix "" -w json | python3 -c '
+import base64, json, sys
+for kv in json.load(sys.stdin).get("kvs", []):
+    k = base64.b64decode(kv["key"]).decode()
+    if "/alive/" in k: continue          # heartbeats
+    print(k, kv["mod_revision"], kv.get("value", ""))'; }
+refused () {
+  local n=$1 what=$2 code=$3
+  shift 3
+  local before after
+  before=$(dump)
+  etcd_opts "$n"
+  if printf '%s\n' "$code" | ctl_on "$n" cluster join "${ETCD_OPTS[@]}" --name "${NODE_NAME[$n]}" \
+     --address "${NODE_ADDRESS[$n]}" --code-fd 0 "$@" >"$WORK/join.out" 2>&1; then
+    fail "join with $what accepted"
+  fi
+  has "the join code is not valid" "$WORK/join.out" || fail "join with $what said: $(cat "$WORK/join.out")"
+  after=$(dump)
+  [ "$before" = "$after" ] || fail "join with $what changed etcd: $(diff <(echo "$before") <(echo "$after") | head -5)"
+  [ ! -e "${NODE_STATE[$n]}/cluster.json" ] || fail "join with $what wrote cluster.json"
+}
+
+CODE=$(ctl_on 1 cluster invite 2>/dev/null)
+printf '%s\n' "$CODE" | { etcd_opts 2; ctl_on 2 cluster join "${ETCD_OPTS[@]}" --name gw2 \
+  --address "${NODE_ADDRESS[2]}" --code-fd 0; } >/dev/null || fail "join of B"
+refused 3 "a used code" "$CODE"
+
+SHORT=$(ctl_on 1 cluster invite --expires 1s 2>/dev/null)
+sleep 2
+refused 3 "an expired code" "$SHORT"
+
+GOOD=$(ctl_on 1 cluster invite 2>/dev/null)
+# The secret part changed (the last 43 characters), id and cluster kept.
+FORGED=$(python3 -c '
+import base64, sys
+c = sys.argv[1]
+raw = bytearray(base64.urlsafe_b64decode(c[4:] + "=="))
+raw[40] ^= 1
+print("cgj_" + base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("="))' "$GOOD")
+refused 3 "a forged code (secret changed)" "$FORGED"
+UNKNOWN=$(python3 -c '
+import base64, os, sys
+raw = bytearray(base64.urlsafe_b64decode(sys.argv[1][4:] + "=="))
+raw[16:] = os.urandom(48)
+print("cgj_" + base64.urlsafe_b64encode(bytes(raw)).decode().rstrip("="))' "$GOOD")
+refused 3 "a code with an unknown id" "$UNKNOWN"
+OTHER=$(python3 -c '
+import base64, os
+print("cgj_" + base64.urlsafe_b64encode(os.urandom(64)).decode().rstrip("="))')
+refused 3 "a code for no cluster" "$OTHER"
+refused 3 "not a code" "cge_not-a-cluster-code"
+ctl_on 3 --json status | python3 -c 'import json,sys; assert "cluster" not in json.load(sys.stdin)' ||
+  fail "C is not a single node after the refused joins"
+pass "used, expired, forged, unknown and malformed codes refused; etcd unchanged each time"
+
+# 3. An agent with credentials does not join (they would be lost).
+C_TOKEN=$(ctl_on 3 token create local)
+before=$(dump)
+etcd_opts 3
+if printf '%s\n' "$GOOD" | ctl_on 3 cluster join "${ETCD_OPTS[@]}" --name gw3 \
+   --address "${NODE_ADDRESS[3]}" --code-fd 0 >"$WORK/join.out" 2>&1; then
+  fail "an agent holding a token joined"
+fi
+has "a node joins empty" "$WORK/join.out" || fail "join of a non-empty agent said: $(cat "$WORK/join.out")"
+[ "$before" = "$(dump)" ] || fail "the refused join of a non-empty agent changed etcd"
+ctl_on 3 token revoke local >/dev/null
+pass "an agent holding a token is refused before anything is written"
+
+# 4. An etcd client certificate from another CA: refused by etcd.
+before=$(dump)
+if printf '%s\n' "$GOOD" | ctl_on 3 cluster join --etcd "$ETCD_ENDPOINTS" --etcd-ca "$ETCD_CA" \
+   --etcd-cert "$ETCD_FOREIGN_CERT" --etcd-key "$ETCD_FOREIGN_KEY" --name gw3 \
+   --address "${NODE_ADDRESS[3]}" --code-fd 0 >"$WORK/join.out" 2>&1; then
+  fail "a node with a foreign etcd client certificate joined"
+fi
+has -- "etcd accepts the client certificate --etcd-cert" "$WORK/join.out" || fail "the foreign certificate's join said: $(cat "$WORK/join.out")"
+[ "$before" = "$(dump)" ] || fail "the foreign certificate's join changed etcd"
+if ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINTS" --cacert "$ETCD_CA" --cert "$ETCD_FOREIGN_CERT" \
+   --key "$ETCD_FOREIGN_KEY" --command-timeout 3s --dial-timeout 2s get /credgate/ --prefix --keys-only \
+   >/dev/null 2>&1; then
+  fail "etcd answered a client certificate from another CA"
+fi
+pass "an etcd client certificate from another CA is refused by etcd"
+
+# The good code still works: nothing above used it up.
+printf '%s\n' "$GOOD" | { etcd_opts 3; ctl_on 3 cluster join "${ETCD_OPTS[@]}" --name gw3 \
+  --address "${NODE_ADDRESS[3]}" --code-fd 0; } >/dev/null || fail "join of C with the good code"
+ctl_on 3 credential resolve c042 | has '"s42"' || fail "C cannot resolve A's credential"
+pass "the good code, tried by none of the refusals, still joins C"

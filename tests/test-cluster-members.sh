@@ -1,0 +1,225 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Cluster membership on three real agents (each its own D-Bus session,
+# gnome-keyring and state directory) and three TLS etcd members (issue 13,
+# scenario 1, and status, heartbeats, remove):
+#  - init on A (its credential and token made before init move into etcd),
+#    join B with a code from A and C with a code from B;
+#  - a credential stored on A resolves on B and C; an EncryptedCredential
+#    made on B online and offline opens on C; a token made on A works on C;
+#    revoked on C, refused on A at its next request;
+#  - nothing secret is in etcd: every key and value scanned for the canaries
+#    (secrets, tokens, the join code) and for a JWK private part;
+#  - status on every node: 3 nodes alive, every key present, etcd's 3
+#    members healthy, writable; /v1/info's cluster field lists the pins;
+#  - heartbeats: C's agent killed (no goodbye) is shown gone after its lease,
+#    and back when it returns;
+#  - remove: a node cannot remove itself; removing C deletes its node,
+#    heartbeat and wraps from etcd and says to rotate;
+#  - restore on a member is refused, nothing changes.
+source "$top_srcdir/tests/cluster-lib.sh"
+EV="$top_builddir/credgate-encrypt-value"
+
+cluster_start
+
+CANARY="canary-$(head -c 12 /dev/urandom | od -An -tx1 | tr -d ' \n')"
+# A before init: a credential and a token that must move into the cluster.
+PRE_TOKEN=$(ctl_on 1 token create pre-init)
+CLUSTER_TOKEN=$PRE_TOKEN
+expect "$(api_on 1 PUT /v1/credentials/before "" "{\"type\":\"mysql\",\"properties\":{},\"secret\":\"$CANARY-before\"}")" 401
+expect "$(api_on 1 PUT /v1/credentials/before "$PRE_TOKEN" "{\"type\":\"mysql\",\"properties\":{\"host\":\"db1\"},\"secret\":\"$CANARY-before\"}")" 201
+A_KID=$(ctl_on 1 --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["kid"])')
+
+# 1. init on A.
+etcd_opts 1
+out=$(ctl_on 1 cluster init "${ETCD_OPTS[@]}" --name gw1 --address "${NODE_ADDRESS[1]}") ||
+  fail "cluster init on A: $out"
+echo "$out" | has "^cluster .* made: node gw1" || fail "cluster init said: $out"
+CID=$(echo "$out" | sed -n 's/^cluster \([^ ]*\) made.*/\1/p')
+P="/credgate/$CID/"
+[ -f "${NODE_STATE[1]}/cluster.json" ] || fail "no cluster.json on A"
+[ "$(stat -c %a "${NODE_STATE[1]}/cluster.json")" = 600 ] || fail "cluster.json is not 0600"
+[ "$(stat -c %a "${NODE_STATE[1]}/cluster/key.pem")" = 600 ] || fail "the etcd key copy is not 0600"
+etcdctl_cg get "${P}ready" | has '"by":"gw1"' || fail "no ${P}ready in etcd"
+etcdctl_cg get --keys-only "${P}rec/before" | has "rec/before" || fail "the credential made before init is not in etcd"
+expect "$(api_on 1 GET /v1/credentials/before)" 200
+pass "init on A: cluster $CID, its state in etcd, cluster.json 0600"
+
+# 2. join B (code from A) and C (code from B): the code on stdin, never argv.
+join () {
+  local n=$1 from=$2 code
+  code=$(ctl_on "$from" cluster invite --expires 10m 2>/dev/null) || fail "invite on $from"
+  [[ "$code" == cgj_* ]] && [ ${#code} = 90 ] || fail "invite printed '$code'"
+  etcd_opts "$n"
+  printf '%s\n' "$code" | ctl_on "$n" cluster join "${ETCD_OPTS[@]}" --name "${NODE_NAME[$n]}" \
+    --address "${NODE_ADDRESS[$n]}" --code-fd 0 >"$WORK/join-$n.out" 2>&1 ||
+    fail "join of node $n: $(cat "$WORK/join-$n.out")"
+  has "joined cluster $CID as node ${NODE_NAME[$n]}" "$WORK/join-$n.out" || fail "join of $n said: $(cat "$WORK/join-$n.out")"
+  echo "$code" >> "$WORK/codes"
+}
+join 2 1
+join 3 2
+pass "B joined with a code from A, C with a code from B"
+
+# wait_for N DESCRIPTION CMD…: CMD succeeds within N seconds.
+wait_for () {
+  local secs=$1 what=$2 i
+  shift 2
+  for i in $(seq $(( secs * 10 ))); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
+  done
+  fail "not within $secs s: $what"
+}
+resolves () { ctl_on "$1" credential resolve "$2" | has -- "$3"; }
+
+# 3. A credential stored on A resolves on B and C (and the one from before).
+expect "$(api_on 1 PUT /v1/credentials/after "$PRE_TOKEN" "{\"type\":\"mysql\",\"properties\":{},\"secret\":{\"password\":\"$CANARY-after\"}}")" 201
+for n in 2 3; do
+  wait_for 10 "credential 'after' on node $n" resolves "$n" after "$CANARY-after"
+  resolves "$n" before "$CANARY-before" || fail "node $n cannot resolve 'before'"
+done
+pass "credentials stored on A (before and after init) resolve on B and C"
+
+# 4. EncryptedCredentials made on B, online and offline, open on C (and A).
+B_TOKEN=$(ctl_on 2 token create on-b)
+echo "$B_TOKEN" >> "$WORK/tokens"
+r=$(api_on 2 POST /v1/encrypt "$B_TOKEN" "{\"value\":\"$CANARY-online\"}")
+expect "$r" 200
+ONLINE=$(echo "${r#* }" | python3 -c 'import json,sys; print(json.load(sys.stdin)["encryptedCredential"])')
+api_on 2 GET /v1/info "" | cut -d' ' -f2- | python3 -c 'import json,sys; json.dump(json.load(sys.stdin)["sealingKey"], open(sys.argv[1], "w"))' "$WORK/b.jwk"
+OFFLINE=$(printf '%s' "$CANARY-offline" | "$EV" --key "$WORK/b.jwk") || fail "offline encrypt to B's key"
+B_KID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kid"])' "$WORK/b.jwk")
+[ "$B_KID" = "$A_KID" ] || fail "B seals to $B_KID, not the cluster's key $A_KID"
+for n in 3 1; do
+  ctl_on "$n" decrypt <<<"$ONLINE" | has -- "$CANARY-online" || fail "node $n cannot open B's online value"
+  ctl_on "$n" decrypt <<<"$OFFLINE" | has -- "$CANARY-offline" || fail "node $n cannot open B's offline value"
+done
+pass "EncryptedCredentials made on B online and offline open on C and A"
+
+# 5. A token made on A works on C; revoked on C, refused on A at its next request.
+T=$(ctl_on 1 token create made-on-a)
+echo "$T" >> "$WORK/tokens"
+wait_for 10 "A's new token accepted on C" eval '[ "$(api_on 3 GET /v1/credentials "$T" | cut -d" " -f1)" = 200 ]'
+expect "$(api_on 3 GET /v1/credentials "$PRE_TOKEN")" 200
+expect "$(api_on 1 GET /v1/credentials "$T")" 200
+ctl_on 3 token revoke made-on-a >/dev/null || fail "revoke on C"
+expect "$(api_on 3 GET /v1/credentials "$T")" 401
+wait_for 10 "the token revoked on C refused on A" eval '[ "$(api_on 1 GET /v1/credentials "$T" | cut -d" " -f1)" = 401 ]'
+pass "a token made on A works on C; revoked on C, refused on A"
+
+# 5b. A sealing key made on A (key rotate) reaches B and C wrapped to their
+#     node keys in the same etcd transaction; B then seals to it, C opens it.
+NEW_KID=$(ctl_on 1 --json key rotate | python3 -c 'import json,sys; print(json.load(sys.stdin)["kid"])')
+[ -n "$NEW_KID" ] && [ "$NEW_KID" != "$A_KID" ] || fail "key rotate on A"
+for g in gw1 gw2 gw3; do
+  etcdctl_cg get "${P}wrap/$g/seal/$NEW_KID" --keys-only | has "seal/$NEW_KID" || fail "no wrap of the new key for $g"
+done
+[ "$(etcdctl_cg get "${P}key/$NEW_KID" -w json | python3 -c 'import json,sys; print(json.load(sys.stdin)["kvs"][0]["mod_revision"])')" = \
+  "$(etcdctl_cg get "${P}wrap/gw3/seal/$NEW_KID" -w json | python3 -c 'import json,sys; print(json.load(sys.stdin)["kvs"][0]["mod_revision"])')" ] ||
+  fail "the new key and its wrap were not written in one transaction"
+b_kid () { api_on 2 GET /v1/info "" | cut -d' ' -f2- | python3 -c 'import json,sys; print(json.load(sys.stdin)["sealingKey"]["kid"])'; }
+wait_for 10 "B seals to the new key" eval '[ "$(b_kid)" = "$NEW_KID" ]'
+r=$(api_on 2 POST /v1/encrypt "$B_TOKEN" "{\"value\":\"$CANARY-rotated\"}")
+expect "$r" 200
+ROTATED=$(echo "${r#* }" | python3 -c 'import json,sys; print(json.load(sys.stdin)["encryptedCredential"])')
+ctl_on 3 decrypt <<<"$ROTATED" | has -- "$CANARY-rotated" || fail "C cannot open a value sealed on B to the new key"
+ctl_on 3 decrypt <<<"$ONLINE" | has -- "$CANARY-online" || fail "C cannot open the value sealed before the rotation"
+pass "a key rotated on A is wrapped to B and C in the same transaction; B seals to it, C opens it"
+
+# 6. Nothing secret in etcd: every key and value, scanned.
+etcdctl_cg get --prefix "" -w json > "$WORK/etcd.json"
+python3 - "$WORK/etcd.json" "$CANARY" "$WORK/tokens" "$WORK/codes" "$PRE_TOKEN" <<'PY' || fail "a secret is in etcd"
+import base64, json, sys
+dump = json.load(open(sys.argv[1]))
+needles = [sys.argv[2], sys.argv[5]] + open(sys.argv[3]).read().split() + open(sys.argv[4]).read().split()
+# The code's secret part alone, too.
+needles += [c[4 + 44:] for c in open(sys.argv[4]).read().split()]
+kvs = dump.get("kvs", [])
+assert len(kvs) > 10, "the dump holds %d keys" % len(kvs)
+for kv in kvs:
+    k = base64.b64decode(kv["key"]).decode("utf-8", "replace")
+    v = base64.b64decode(kv.get("value", "")).decode("utf-8", "replace")
+    for n in needles:
+        if n and (n in k or n in v):
+            sys.exit("secret %r… found at %s" % (n[:12], k))
+    if '"d"' in v:
+        sys.exit("a private JWK member at " + k)
+print("scanned %d keys" % len(kvs))
+PY
+etcdctl_cg get --prefix "${P}wrap/gw2/" --keys-only | has "wrap/gw2/master/0" || fail "no master key wrapped to gw2"
+etcdctl_cg get --prefix "${P}wrap/gw2/" --keys-only | has "wrap/gw2/token" || fail "no token key wrapped to gw2"
+pass "etcd holds no canary, no token, no join code, no private JWK"
+
+# 7. Status on every node, /v1/info's cluster field.
+status_ok () {
+  ctl_on "$1" --json cluster status | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+want = sys.argv[1].split(",")
+names = sorted(n["name"] for n in s["nodes"])
+assert names == sorted(want), names
+for n in s["nodes"]:
+    assert n["alive"] and n["state"] == "ok", n
+    assert n["keys"]["missing"] == [] and n["keys"]["present"] >= 3, n
+    assert n["pin"].startswith("sha256:") and n["address"].startswith("127.0.0.1:"), n
+assert s["self"]["writable"] is True, s["self"]
+assert len(s["etcd"]["members"]) == 3 and s["etcd"]["quorum"], s["etcd"]
+assert all(m["healthy"] for m in s["etcd"]["members"]), s["etcd"]
+' "$2"
+}
+for n in 1 2 3; do
+  wait_for 15 "status on node $n" status_ok "$n" gw1,gw2,gw3
+done
+ctl_on 2 cluster status > "$WORK/status.txt" || fail "cluster status (text)"
+has -E "^gw2\* +ok" "$WORK/status.txt" || fail "text status: $(cat "$WORK/status.txt")"
+has "can write" "$WORK/status.txt" || fail "text status does not say it can write"
+api_on 3 GET /v1/info "" | cut -d' ' -f2- | python3 -c '
+import json, sys
+info = json.load(sys.stdin)
+c = info["cluster"]
+assert c["node"] == "gw3" and c["id"] == sys.argv[1], c
+pins = {n["name"]: n["pin"] for n in c["nodes"]}
+assert sorted(pins) == ["gw1", "gw2", "gw3"] and pins["gw3"] == info["tlsPin"], c
+assert c["stale_seconds"] is None and c["applied"] > 0, c
+' "$CID" || fail "/v1/info's cluster field"
+pass "status on every node: 3 nodes alive with their keys, etcd healthy; /v1/info lists the pins"
+
+# 8. Heartbeats: C killed (its lease not revoked) is gone after the lease, back when it returns.
+gone_on_a () {
+  ctl_on 1 --json cluster status | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+n = [n for n in s["nodes"] if n["name"] == sys.argv[1]][0]
+sys.exit(0 if n["alive"] is (sys.argv[2] == "alive") else 1)' gw3 "$1"
+}
+agent_kill 3
+start=$(date +%s)
+wait_for 25 "gw3 shown gone on A" gone_on_a gone
+took=$(( $(date +%s) - start ))
+[ $took -ge 5 ] || fail "gw3 gone after $took s: sooner than its 10 s lease allows"
+agent_start 3
+wait_for 15 "gw3 back on A" gone_on_a alive
+resolves 3 after "$CANARY-after" || fail "C after its restart cannot resolve"
+pass "C killed: gone on A after ${took} s (lease 10 s), back when it returned"
+
+# 9. Remove: not itself; C's entries and wraps leave etcd.
+if ctl_on 1 cluster remove gw1 2>"$WORK/err"; then fail "a node removed itself"; fi
+has "does not remove itself" "$WORK/err" || fail "self-remove said: $(cat "$WORK/err")"
+if ctl_on 1 cluster remove nosuch 2>"$WORK/err"; then fail "removed a node that is not there"; fi
+out=$(ctl_on 1 cluster remove gw3) || fail "cluster remove gw3"
+echo "$out" | has "key rotate --all" || fail "remove does not tell to rotate: $out"
+[ -z "$(etcdctl_cg get --prefix "${P}wrap/gw3/" --keys-only)" ] || fail "gw3's wraps are still in etcd"
+[ -z "$(etcdctl_cg get "${P}node/gw3" --keys-only)" ] || fail "gw3's node entry is still in etcd"
+wait_for 10 "status on A lists gw1 and gw2" status_ok 1 gw1,gw2
+pass "remove: refused for itself and an unknown node; gw3's entries and wraps gone, rotation advised"
+
+# 10. Restore on a member: refused, nothing changes.
+printf 'backup-pass\n' > "$WORK/pass"
+ctl_on 2 backup --output "$WORK/b.cgbk" --passphrase-fd 3 3<"$WORK/pass" >/dev/null || fail "backup on a member"
+if ctl_on 2 restore "$WORK/b.cgbk" --passphrase-fd 3 3<"$WORK/pass" 2>"$WORK/err"; then
+  fail "restore on a cluster member was accepted"
+fi
+has "refused on a cluster member" "$WORK/err" || fail "restore said: $(cat "$WORK/err")"
+resolves 2 after "$CANARY-after" || fail "B after the refused restore"
+pass "a backup on a member works; restore on a member is refused"
