@@ -30,6 +30,10 @@
 #define PUSH_BATCH_BYTES (512 * 1024)
 #define DEFAULT_TIMEOUT_MS 3000
 #define MAX_TIMEOUT_MS 4500
+/* A write, its refresh after a lost compare included, ends within this;
+ * each read of that refresh is bounded by REFRESH_MS. */
+#define WRITE_BUDGET_MS 4800
+#define REFRESH_MS 1000
 
 #define META_APPLIED "cluster_applied_revision"
 #define META_PREFIX "cluster_prefix"
@@ -54,7 +58,8 @@ typedef struct
   char *prefix; /* ends in '/' */
   gsize prefix_len;
   guint timeout_ms;
-  CgEtcd *etcd; /* the callers' client, made at the first write */
+  CgEtcd *etcd;         /* the callers' client, made at the first write */
+  CgEtcd *refresh_etcd; /* the same with REFRESH_MS, for the reads after a conflict */
 
   /* The applier. */
   GThread *thread;
@@ -904,16 +909,23 @@ callers_client (EtcdStore *s, GError **error)
  * applied to the replica (a key that is gone as a delete at the read's
  * revision), so the caller re-reads what won.  Best effort. */
 static void
-refresh_keys (EtcdStore *s, Write *w)
+refresh_keys (EtcdStore *s, Write *w, gint64 started)
 {
   g_autoptr (GPtrArray) events = g_ptr_array_new_with_free_func (event_free);
+  if (!s->refresh_etcd)
+    s->refresh_etcd = cg_etcd_new ((const char *const *) s->endpoints, s->ca_file, s->cert_file,
+                                   s->key_file, MIN (REFRESH_MS, s->timeout_ms), NULL);
+  if (!s->refresh_etcd)
+    return;
   for (guint i = 0; i < w->ekeys->len; i++)
     {
       g_autoptr (GBytes) key = full_key (s, w->ekeys->pdata[i]);
       g_autoptr (GPtrArray) kvs = NULL;
       gint64 rev = 0;
-      if (!cg_etcd_range (s->etcd, key, CG_ETCD_RANGE_NONE, 0, 0, &kvs, &rev, NULL, NULL))
-        return;
+      if ((g_get_monotonic_time () - started) / 1000 + REFRESH_MS > WRITE_BUDGET_MS
+          || !cg_etcd_range (s->refresh_etcd, key, CG_ETCD_RANGE_NONE, 0, 0, &kvs, &rev, NULL,
+                             NULL))
+        break; /* the applier brings the rest */
       if (kvs->len == 1)
         g_ptr_array_add (events, event_new (CG_ETCD_EVENT_PUT, kvs->pdata[0]));
       else
@@ -944,9 +956,7 @@ write_commit (EtcdStore *s, Write *w, const char *what, GError **error)
       if (g_error_matches (local, CG_ETCD_ERROR, CG_ETCD_ERROR_CONFLICT))
         {
           note_contact (s, rev);
-          /* Within the time a write may take. */
-          if ((g_get_monotonic_time () - started) / 1000 < s->timeout_ms / 2)
-            refresh_keys (s, w);
+          refresh_keys (s, w, started);
           g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT, "%s: changed meanwhile on another node",
                        what);
           return FALSE;
@@ -1483,6 +1493,7 @@ store_free (CgVaultStore *store)
   g_clear_pointer (&s->pending, g_ptr_array_unref);
   g_clear_pointer (&s->watch_etcd, cg_etcd_free);
   g_clear_pointer (&s->etcd, cg_etcd_free);
+  g_clear_pointer (&s->refresh_etcd, cg_etcd_free);
   if (s->apply_db)
     sqlite3_close (s->apply_db);
   if (s->local)
