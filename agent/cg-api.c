@@ -187,6 +187,23 @@ handle_get (CgAgent *agent, CgRequest *req, const char *who, const char *name)
   return cg_http_reply_json (req->connection, MHD_HTTP_OK, meta);
 }
 
+/* A change that lost to another node's (a cluster): 409 with the version
+ * the record is at now ("version": 0 when it is gone), read from this
+ * node's replica, which the store brought up to date with what won; the
+ * client re-reads and decides. */
+static enum MHD_Result
+reply_write_error (CgAgent *agent, CgRequest *req, const char *name, const GError *error)
+{
+  if (!g_error_matches (error, CG_ERROR, CG_ERROR_CONFLICT))
+    return cg_http_reply_gerror (req->connection, error, NULL);
+  json_auto_t *meta = cg_vault_get (agent->vault, name, NULL);
+  json_int_t version = meta ? json_integer_value (json_object_get (meta, "version")) : 0;
+  json_auto_t *body = json_pack ("{s:{s:s, s:s, s:I}}", "error", "code",
+                                 cg_error_code_name (error->code), "message", error->message,
+                                 "version", version);
+  return cg_http_reply_json (req->connection, MHD_HTTP_CONFLICT, body);
+}
+
 /* "encryptedSecret": the secret sealed by the client (the browser page) to
  * this agent's sealing key with ctx "credential:NAME", so the plaintext is
  * never in an HTTP body.  Its plaintext is the JSON text of what "secret"
@@ -277,7 +294,7 @@ handle_put (CgAgent *agent, CgRequest *req, const char *who, const char *name)
                                     secret, &error);
   cg_audit_log (who, req->client, "credential.put", name, meta ? "ok" : error->message);
   if (!meta)
-    return cg_http_reply_gerror (req->connection, error, NULL);
+    return reply_write_error (agent, req, name, error);
   unsigned status = json_integer_value (json_object_get (meta, "version")) == 1 ? 201 : 200;
   return cg_http_reply_json (req->connection, status, meta);
 }
@@ -292,7 +309,7 @@ handle_delete (CgAgent *agent, CgRequest *req, const char *who, const char *name
   gboolean ok = cg_vault_delete (agent->vault, name, &error);
   cg_audit_log (who, req->client, "credential.delete", name, ok ? "ok" : error->message);
   if (!ok)
-    return cg_http_reply_gerror (req->connection, error, NULL);
+    return reply_write_error (agent, req, name, error);
   json_auto_t *body = json_pack ("{s:s, s:b}", "name", name, "deleted", TRUE);
   return cg_http_reply_json (req->connection, MHD_HTTP_OK, body);
 }
