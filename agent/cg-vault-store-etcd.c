@@ -961,6 +961,19 @@ write_commit (EtcdStore *s, Write *w, const char *what, GError **error)
                        what);
           return FALSE;
         }
+      if (g_error_matches (local, CG_ETCD_ERROR, CG_ETCD_ERROR_UNAVAILABLE))
+        {
+          /* Sent, not confirmed: a leader that lost its quorum keeps the
+           * txn in its log and may commit it when the members return; the
+           * watch then brings it here like any other write.  The client is
+           * told that it may still happen. */
+          note_unreachable (s);
+          g_set_error (error, CG_ERROR, CG_ERROR_CLUSTER_UNAVAILABLE,
+                       "%s: the cluster did not confirm the change in time (%s); if etcd "
+                       "still commits it once its quorum is back, every node will show it",
+                       what, local->message);
+          return FALSE;
+        }
       if (is_unreachable (local))
         {
           note_unreachable (s);

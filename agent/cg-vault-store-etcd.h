@@ -25,8 +25,13 @@
  * to the replica at its revision before the call returns (a client reads its
  * own write).  etcd unreachable, no leader, no quorum or no answer in time:
  * CG_ERROR_CLUSTER_UNAVAILABLE within the configured timeout (at most
- * 4.5 s, so a write fails within 5 s); a write whose outcome is unknown (a
- * timeout after sending) is learned from the watch if it was made.  The
+ * 4.5 s, so a write fails within 5 s).  Such a failure is not always a
+ * "no": a txn sent to a leader that has just lost its quorum stays in its
+ * raft log, and etcd may commit it when the members come back (seen in the
+ * cluster tests, in the second after two of three members stopped).  Its
+ * outcome is learned from the watch like any write; the error's message
+ * says so.  What is never seen is half of one write: a txn is all or
+ * nothing.  The
  * other errors are the SQLite store's: NOT_FOUND, EXISTS, IO.
  *
  * What stays local to each node (never in etcd): the meta key "instance";
