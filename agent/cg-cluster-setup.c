@@ -477,33 +477,19 @@ wait_admitted (CgEtcd *etcd, const char *prefix, const char *name, const char *k
   return FALSE;
 }
 
-static json_t *
-do_join (CgAgent *agent, const CgClusterSetup *s, GError **error)
+/* Checks the code (a cluster with this id, the code's entry, gone once
+ * used, its expiry and its HMAC) before writing anything, then asks to
+ * join and waits until a member admitted this node: its node key
+ * (transfer full), or NULL with @error (the pending entry removed). */
+static CgSealKey *
+join_request (CgEtcd *etcd, const char *prefix, CgVault *v, const CgClusterConfig *cfg,
+              const CgClusterCode *code, json_t *ready, json_t *taken, guint wait_s,
+              GError **error)
 {
-  CgVault *v = agent->vault;
-  g_autoptr (CgClusterCode) code = cg_cluster_code_parse (s->code, error);
-  if (!code || !check_empty (v, error))
-    return NULL;
-  g_autoptr (CgClusterConfig) cfg = setup_config (agent, s, code->cluster_id, error);
-  if (!cfg)
-    return NULL;
-  g_autofree char *prefix = cg_cluster_config_prefix (code->cluster_id);
-  g_autoptr (CgEtcd) etcd = setup_etcd (cfg, error);
-  if (!etcd)
-    return NULL;
-
-  /* The code, checked before anything is written: a cluster with this id,
-   * the code's entry (gone once used), its expiry and its HMAC. */
-  g_autoptr (GBytes) rkey = cg_cluster_key_in (prefix, "ready");
   g_autoptr (GBytes) jkey = cg_cluster_key_in (prefix, "join/%s", code->code_id);
   g_autoptr (GBytes) nkey = cg_cluster_key_in (prefix, "node/%s", cfg->name);
   g_autoptr (GBytes) pkey = cg_cluster_key_in (prefix, "pending/%s", cfg->name);
-  json_auto_t *ready = NULL, *join = NULL, *taken = NULL, *pending = NULL;
-  if (!get_entry (etcd, rkey, &ready, NULL, error))
-    {
-      first_contact_hint (error);
-      return NULL;
-    }
+  json_auto_t *join = NULL, *pending = NULL;
   if (!get_entry (etcd, jkey, &join, NULL, error))
     return NULL;
   if (!ready || !join
@@ -513,7 +499,7 @@ do_join (CgAgent *agent, const CgClusterSetup *s, GError **error)
         g_set_error_literal (error, CG_ERROR, CG_ERROR_JOIN_REFUSED, CG_CLUSTER_JOIN_REFUSED);
       return NULL;
     }
-  if (!get_entry (etcd, nkey, &taken, NULL, error) || !get_entry (etcd, pkey, &pending, NULL, error))
+  if (!get_entry (etcd, pkey, &pending, NULL, error))
     return NULL;
   if (taken || pending)
     {
@@ -566,7 +552,7 @@ do_join (CgAgent *agent, const CgClusterSetup *s, GError **error)
       return NULL;
     }
 
-  guint wait_s = s->wait_s ? MIN (s->wait_s, JOIN_WAIT_MAX_S) : JOIN_WAIT_DEFAULT_S;
+  wait_s = wait_s ? MIN (wait_s, JOIN_WAIT_MAX_S) : JOIN_WAIT_DEFAULT_S;
   if (!wait_admitted (etcd, prefix, cfg->name, kid, wait_s, error))
     {
       g_autoptr (CgEtcdTxn) del = cg_etcd_txn_new ();
@@ -574,11 +560,59 @@ do_join (CgAgent *agent, const CgClusterSetup *s, GError **error)
       cg_etcd_txn (etcd, del, NULL, NULL);
       return NULL;
     }
+  return g_steal_pointer (&node_key);
+}
+
+static json_t *
+do_join (CgAgent *agent, const CgClusterSetup *s, GError **error)
+{
+  CgVault *v = agent->vault;
+  g_autoptr (CgClusterCode) code = cg_cluster_code_parse (s->code, error);
+  if (!code)
+    return NULL;
+  g_autoptr (CgClusterConfig) cfg = setup_config (agent, s, code->cluster_id, error);
+  if (!cfg)
+    return NULL;
+  g_autofree char *prefix = cg_cluster_config_prefix (code->cluster_id);
+  g_autoptr (CgEtcd) etcd = setup_etcd (cfg, error);
+  if (!etcd)
+    return NULL;
+
+  g_autoptr (GBytes) rkey = cg_cluster_key_in (prefix, "ready");
+  g_autoptr (GBytes) nkey = cg_cluster_key_in (prefix, "node/%s", cfg->name);
+  json_auto_t *ready = NULL, *taken = NULL;
+  if (!get_entry (etcd, rkey, &ready, NULL, error))
+    {
+      first_contact_hint (error);
+      return NULL;
+    }
+  /* A join admitted before whose end failed (etcd gone right then, or the
+   * agent stopped before cluster.json was written): this agent holds the
+   * admitted node key, so it goes on from there, whatever its replica
+   * holds (the cluster's).  Anyone else gives a good code and joins empty. */
+  g_autoptr (CgSealKey) node_key = NULL;
+  if (ready && !get_entry (etcd, nkey, &taken, NULL, error))
+    return NULL;
+  if (taken)
+    {
+      g_autoptr (CgSealKey) mine = cg_cluster_node_key (v, FALSE, NULL);
+      g_autoptr (CgSealKey) pub = cg_cluster_node_pub (taken, NULL);
+      if (mine && pub && g_str_equal (cg_seal_key_get_kid (mine), cg_seal_key_get_kid (pub)))
+        {
+          g_message ("cluster: node %s was admitted before; finishing its join", cfg->name);
+          node_key = g_steal_pointer (&mine);
+        }
+    }
+  if (!node_key
+      && (!check_empty (v, error)
+          || !(node_key = join_request (etcd, prefix, v, cfg, code, ready, taken, s->wait_s,
+                                        error))))
+    return NULL;
 
   /* Admitted: the cluster's keys into this node's keyring, then its state. */
   if (!cg_cluster_install_wraps (v, etcd, prefix, cfg->name, node_key, TRUE, error))
     {
-      g_prefix_error (error, "admitted, but ");
+      g_prefix_error (error, "admitted, but (run the same cluster join again to finish) ");
       return NULL;
     }
   CgVaultStore *store = cg_cluster_open_store (agent->config->state_dir, cfg, error);
@@ -598,7 +632,8 @@ do_join (CgAgent *agent, const CgClusterSetup *s, GError **error)
   if (!ok)
     {
       discard (c);
-      g_prefix_error (error, "admitted as %s, but: ", name);
+      g_prefix_error (error, "admitted as %s, but (run the same cluster join again to finish): ",
+                      name);
       return NULL;
     }
   cg_vault_reload_keys (v);

@@ -10,12 +10,14 @@
 #  - a join code that is used, expired, forged (its secret changed, its id
 #    unknown, or not a code at all) or for a cluster that does not exist is
 #    refused with one message, and nothing in etcd changes (a full dump,
-#    heartbeats aside, before and after each); the refused node stays a
-#    single node;
+#    heartbeats aside, before and after each, and no write seen by a watch
+#    meanwhile); the refused node stays a single node;
 #  - a join on an agent that holds credentials is refused (they would be lost);
 #  - a node whose etcd client certificate is not signed by the cluster's CA
 #    is refused by etcd (the join fails, nothing is written), and etcdctl
-#    with that certificate is refused too.
+#    with that certificate is refused too;
+#  - a join whose end did not happen (no cluster.json) finishes when run
+#    again: the node holds the admitted node key.
 source "$top_srcdir/tests/cluster-lib.sh"
 # Stopped members would never end on SIGTERM: go on before cleaning up.
 resume_etcd () { kill -CONT "${ETCD_PIDS[0]}" "${ETCD_PIDS[1]}" 2>/dev/null || true; }
@@ -92,19 +94,35 @@ for kv in json.load(sys.stdin).get("kvs", []):
     k = base64.b64decode(kv["key"]).decode()
     if "/alive/" in k: continue          # heartbeats
     print(k, kv["mod_revision"], kv.get("value", ""))'; }
+# watch_start / watch_writes: every write to etcd in between (a pending
+# entry written and deleted again leaves the dump as it was), heartbeats aside.
+watch_start () {
+  etcdctl_cg watch --prefix /credgate/ > "$WORK/watch.log" 2>&1 &
+  WATCHER=$!
+  sleep 0.5
+}
+watch_writes () {
+  sleep 0.5
+  kill "$WATCHER" 2>/dev/null || true
+  wait "$WATCHER" 2>/dev/null || true
+  grep '^/credgate/' "$WORK/watch.log" | grep -v '/alive/' || true
+}
 refused () {
   local n=$1 what=$2 code=$3
   shift 3
-  local before after
+  local before after writes
   before=$(dump)
+  watch_start
   etcd_opts "$n"
   if printf '%s\n' "$code" | ctl_on "$n" cluster join "${ETCD_OPTS[@]}" --name "${NODE_NAME[$n]}" \
      --address "${NODE_ADDRESS[$n]}" --code-fd 0 "$@" >"$WORK/join.out" 2>&1; then
     fail "join with $what accepted"
   fi
+  writes=$(watch_writes)
   has "the join code is not valid" "$WORK/join.out" || fail "join with $what said: $(cat "$WORK/join.out")"
   after=$(dump)
   [ "$before" = "$after" ] || fail "join with $what changed etcd: $(diff <(echo "$before") <(echo "$after") | head -5)"
+  [ -z "$writes" ] || fail "join with $what wrote to etcd: $writes"
   [ ! -e "${NODE_STATE[$n]}/cluster.json" ] || fail "join with $what wrote cluster.json"
 }
 
@@ -175,3 +193,20 @@ printf '%s\n' "$GOOD" | { etcd_opts 3; ctl_on 3 cluster join "${ETCD_OPTS[@]}" -
   --address "${NODE_ADDRESS[3]}" --code-fd 0; } >/dev/null || fail "join of C with the good code"
 ctl_on 3 credential resolve c042 | has '"s42"' || fail "C cannot resolve A's credential"
 pass "the good code, tried by none of the refusals, still joins C"
+
+# 5. A join whose end did not happen (C stopped before cluster.json was
+#    written): the same join again, its code used up, finishes it: C holds
+#    the admitted node key.
+agent_stop 3
+rm "${NODE_STATE[3]}/cluster.json"
+agent_start 3
+ctl_on 3 --json status | python3 -c 'import json,sys; assert "cluster" not in json.load(sys.stdin)' ||
+  fail "C without cluster.json is not a single node"
+printf '%s\n' "$GOOD" | { etcd_opts 3; ctl_on 3 cluster join "${ETCD_OPTS[@]}" --name gw3 \
+  --address "${NODE_ADDRESS[3]}" --code-fd 0; } >"$WORK/join.out" 2>&1 ||
+  fail "the join of C run again: $(cat "$WORK/join.out")"
+[ -f "${NODE_STATE[3]}/cluster.json" ] || fail "no cluster.json after the join run again"
+expect "$(api_on 3 PUT /v1/credentials/from-c "$T" '{"type":"mysql","properties":{},"secret":"c"}')" 201
+for i in $(seq 100); do ctl_on 1 credential resolve from-c 2>/dev/null | has '"c"' && break; sleep 0.1; done
+ctl_on 1 credential resolve from-c | has '"c"' || fail "A does not see what C stored after finishing its join"
+pass "a join run again after its end failed finishes it"

@@ -217,7 +217,7 @@ pass "remove: refused for itself and an unknown node; gw3's entries and wraps go
 # 10. Restore on a member: refused, nothing changes.
 printf 'backup-pass\n' > "$WORK/pass"
 ctl_on 2 backup --output "$WORK/b.cgbk" --passphrase-fd 3 3<"$WORK/pass" >/dev/null || fail "backup on a member"
-if ctl_on 2 restore "$WORK/b.cgbk" --passphrase-fd 3 3<"$WORK/pass" 2>"$WORK/err"; then
+if ctl_on 2 restore "$WORK/b.cgbk" --merge --passphrase-fd 3 3<"$WORK/pass" 2>"$WORK/err"; then
   fail "restore on a cluster member was accepted"
 fi
 has "refused on a cluster member" "$WORK/err" || fail "restore said: $(cat "$WORK/err")"
