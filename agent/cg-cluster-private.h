@@ -30,6 +30,8 @@ struct CgCluster
   json_t *nodes;        /* name → P/node/ entry, as the worker last read them */
   json_t *alive;        /* name → P/alive/ entry */
   GThread *thread;
+  gint64 epoch;         /* real time (s) of cg_cluster_new */
+  gint last_beat;       /* atomic: seconds after epoch of the last heartbeat etcd took, -1 */
 
   GMutex etcd_lock;     /* guards etcd: calls from the admin socket and the hook */
   CgEtcd *etcd;
@@ -67,6 +69,9 @@ void cg_cluster_other_cb (CgEtcdEventType type, const CgEtcdKv *kv, gpointer dat
 void cg_cluster_changed_cb (guint areas, gint64 revision, gpointer data);
 gboolean cg_cluster_key_wraps_cb (const char *secret_id, CgEtcdTxn *txn, gpointer data,
                                   GError **error);
+/* Can this node write: the store's last write or watch round and its last
+ * heartbeat (a write every 3 s) both reached etcd's quorum. */
+gboolean cg_cluster_can_write (CgCluster *cluster);
 /* Puts @store under the vault (the lock held), dropping the old one and
  * the loaded keys. */
 void cg_cluster_vault_set_store_locked (CgVault *vault, CgVaultStore *store);

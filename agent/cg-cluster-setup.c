@@ -834,7 +834,8 @@ cg_cluster_status (CgAgent *agent, GError **error)
     {
       g_autoptr (GBytes) key = cg_cluster_key (c, "%s", areas[a]);
       g_autoptr (GPtrArray) kvs = NULL;
-      CgEtcdRangeFlags flags = CG_ETCD_RANGE_PREFIX;
+      /* Answered by the member alone: status works without a quorum. */
+      CgEtcdRangeFlags flags = CG_ETCD_RANGE_PREFIX | CG_ETCD_RANGE_SERIALIZABLE;
       if (a == 2)
         flags |= CG_ETCD_RANGE_KEYS_ONLY;
       fresh = cg_etcd_range (c->etcd, key, flags, 0, 0, &kvs, NULL, NULL, &etcd_error);
@@ -906,7 +907,7 @@ cg_cluster_status (CgAgent *agent, GError **error)
   g_autofree char *contact = st.last_contact ? cg_time_rfc3339 (st.last_contact) : NULL;
   json_t *info = cg_cluster_info (c);
   json_t *self = json_pack ("{s:s, s:b, s:I, s:I, s:s?, s:O}", "name", c->cfg->name, "writable",
-                            st.writable && fresh, "applied", (json_int_t) st.applied_revision,
+                            cg_cluster_can_write (c), "applied", (json_int_t) st.applied_revision,
                             "etcdRevision", (json_int_t) st.etcd_revision, "lastContact",
                             contact, "staleSeconds", json_object_get (info, "stale_seconds"));
   json_decref (info);

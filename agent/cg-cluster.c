@@ -313,6 +313,8 @@ beat (CgCluster *c, Worker *w)
   else if (!error && !w->beat_ok)
     g_message ("cluster: heartbeats to etcd as node %s", c->cfg->name);
   w->beat_ok = !error;
+  if (!error)
+    g_atomic_int_set (&c->last_beat, (gint) (g_get_real_time () / G_USEC_PER_SEC - c->epoch));
 }
 
 /* Reads node/, alive/, pending/ and the names under wrap/ into the worker
@@ -639,6 +641,8 @@ cg_cluster_new (CgAgent *agent, CgClusterConfig *cfg, CgVaultStore *store, CgSea
   c->etcd = etcd;
   c->nodes = json_object ();
   c->alive = json_object ();
+  c->epoch = g_get_real_time () / G_USEC_PER_SEC;
+  c->last_beat = -1;
   g_mutex_init (&c->lock);
   g_mutex_init (&c->etcd_lock);
   g_cond_init (&c->cond);
@@ -745,6 +749,16 @@ cg_cluster_free (CgCluster *c)
   g_mutex_clear (&c->etcd_lock);
   g_cond_clear (&c->cond);
   g_free (c);
+}
+
+gboolean
+cg_cluster_can_write (CgCluster *c)
+{
+  CgVaultStoreEtcdState st = { 0 };
+  cg_vault_store_etcd_get_state (c->store, &st);
+  gint last = g_atomic_int_get (&c->last_beat);
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC - c->epoch;
+  return st.writable && last >= 0 && now - last <= LEASE_TTL_S;
 }
 
 /* ---- /v1/info -------------------------------------------------------------- */

@@ -13,7 +13,8 @@
 #  - status on every node: 3 nodes alive, every key present, etcd's 3
 #    members healthy, writable; /v1/info's cluster field lists the pins;
 #  - heartbeats: C's agent killed (no goodbye) is shown gone after its lease,
-#    and back when it returns;
+#    and back when it returns; without etcd's quorum status still answers and
+#    says the node cannot write;
 #  - remove: a node cannot remove itself; removing C deletes its node,
 #    heartbeat and wraps from etcd and says to rotate;
 #  - restore on a member is refused, nothing changes.
@@ -202,6 +203,26 @@ agent_start 3
 wait_for 15 "gw3 back on A" gone_on_a alive
 resolves 3 after "$CANARY-after" || fail "C after its restart cannot resolve"
 pass "C killed: gone on A after ${took} s (lease 10 s), back when it returned"
+
+# 8b. etcd without its quorum: status still answers (from one member), says
+#     this node cannot write and which members are down; back: it can.
+writable_on () {
+  ctl_on "$1" --json cluster status | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+sys.exit(0 if s["self"]["writable"] is (sys.argv[1] == "yes") else 1)' "$2"
+}
+etcd_member_stop 1
+etcd_member_stop 2
+wait_for 20 "status on A says it cannot write" writable_on 1 no
+ctl_on 1 cluster status > "$WORK/status.txt" || fail "status without etcd's quorum"
+has "CANNOT WRITE" "$WORK/status.txt" || fail "text status without quorum: $(cat "$WORK/status.txt")"
+has -E "^gw2 +ok" "$WORK/status.txt" || fail "status without quorum lists no nodes: $(cat "$WORK/status.txt")"
+etcd_member_start 1
+etcd_member_start 2
+etcd_cluster_wait_healthy
+wait_for 20 "status on A says it can write again" writable_on 1 yes
+pass "without etcd's quorum status answers and says this node cannot write; back, it can"
 
 # 9. Remove: not itself; C's entries and wraps leave etcd.
 if ctl_on 1 cluster remove gw1 2>"$WORK/err"; then fail "a node removed itself"; fi

@@ -303,7 +303,8 @@ test_node_key (void)
 
   /* A token key installed: in the file (0600) and in use at once. */
   g_autofree char *token = cg_vault_token_create (vault, "t", &error);
-  g_assert_nonnull (cg_vault_token_check (vault, token));
+  g_autofree char *who = cg_vault_token_check (vault, token);
+  g_assert_cmpstr (who, ==, "t");
   g_autoptr (CgBuf) tk = cg_buf_new (32);
   memset (tk->data, 7, 32);
   g_assert_true (cg_cluster_secret_install (vault, "token", tk, &error));
