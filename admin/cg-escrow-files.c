@@ -327,6 +327,13 @@ cg_escrow_recover (const char *dir_path, CgSealKey *recipient, const char *signe
                           json_object_get (manifest, "seq"), "created",
                           json_object_get (manifest, "created"), "signer", fingerprint);
     }
-  return json_pack ("{s:i, s:s, s:O, s:O}", "format", 1, "sourceInstance", instance, "master",
-                    json_object_get (master, "key"), "sealKeys", keys);
+  /* A master key made by key rotate --all has its id as kid (the first
+   * one has ""): the payload names it, in the format that carries it. */
+  const char *mkid = json_string_value (json_object_get (master, "kid"));
+  json_t *payload = json_pack ("{s:i, s:s, s:O, s:O}", "format", mkid && *mkid ? 3 : 1,
+                               "sourceInstance", instance, "master",
+                               json_object_get (master, "key"), "sealKeys", keys);
+  if (mkid && *mkid)
+    json_object_set_new (payload, "masterId", json_string (mkid));
+  return payload;
 }

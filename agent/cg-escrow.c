@@ -9,6 +9,7 @@
 #include "agent/cg-escrow.h"
 #include "agent/cg-db.h"
 #include "agent/cg-keystore.h"
+#include "agent/cg-record-seal.h"
 #include "agent/cg-vault-private.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
@@ -79,14 +80,24 @@ key_ref_free (gpointer p)
   g_free (k);
 }
 
-/* The master key and every sealing key state.db names, retired too. */
+/* The current master key (its keyring kid: "" for the first, else its id)
+ * and every sealing key state.db names, retired too.  An earlier master
+ * key that an unfinished key rotate --all still needs is not escrowed:
+ * the rotation re-seals every record before it goes. */
 static GPtrArray *
 list_keys_locked (CgVault *v, GError **error)
 {
+  GError *local = NULL;
+  g_autofree char *mkid = cg_db_meta_get (v->db, CG_VAULT_META_MASTER_CURRENT, &local);
+  if (local)
+    {
+      g_propagate_error (error, local);
+      return NULL;
+    }
   GPtrArray *keys = g_ptr_array_new_with_free_func (key_ref_free);
   KeyRef *m = g_new0 (KeyRef, 1);
   m->kind = g_strdup ("master");
-  m->kid = g_strdup ("");
+  m->kid = g_strdup (mkid ? cg_record_master_keyring_kid (mkid) : "");
   m->created = g_strdup ("");
   g_ptr_array_add (keys, m);
   sqlite3_stmt *st = cg_db_prepare (
@@ -116,7 +127,9 @@ list_keys_locked (CgVault *v, GError **error)
 static const char *
 key_state (KeyRef *k)
 {
-  return k->retired ? "retired" : (k->current || !*k->kid) ? "current" : "old";
+  return k->retired                                       ? "retired"
+         : (k->current || g_str_equal (k->kind, "master")) ? "current"
+                                                            : "old";
 }
 
 /* A retired key is escrowed again under another name, with "retired" in
@@ -125,7 +138,7 @@ key_state (KeyRef *k)
 static char *
 escrow_file_name (KeyRef *k, gboolean retired)
 {
-  return !*k->kid ? g_strdup ("master.jwe")
+  return g_str_equal (k->kind, "master") ? g_strdup ("master.jwe")
          : retired ? g_strdup_printf ("seal-%s.retired.jwe", k->kid)
                    : g_strdup_printf ("seal-%s.jwe", k->kid);
 }

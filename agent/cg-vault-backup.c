@@ -26,6 +26,9 @@
 /* 2: the client CA and the enrolled clients ("clientCa", "clients");
  * a format 1 payload (older backups, escrow) has neither and still restores. */
 #define PAYLOAD_FORMAT 2
+/* Format 3: format 2 with "masterId" (a master key made by key rotate
+ * --all); written only then, so older agents read every other backup. */
+#define PAYLOAD_FORMAT_MASTER_ID 3
 
 /* ---- export ----------------------------------------------------------- */
 
@@ -100,9 +103,33 @@ export_records_locked (CgVault *v, json_t *payload, json_int_t *count, GError **
   json_t *list = json_array ();
   json_object_set_new (payload, "credentials", list);
   int r;
-  while ((r = sqlite3_step (st)) == SQLITE_ROW)
+  gboolean ok = TRUE;
+  while (ok && (r = sqlite3_step (st)) == SQLITE_ROW)
     {
-      g_autofree char *sealed = b64 (sqlite3_column_blob (st, 6), sqlite3_column_bytes (st, 6));
+      /* Every record under the payload's one master key: one that a key
+       * rotate --all has not reached yet is re-sealed into the backup. */
+      const char *name = (const char *) sqlite3_column_text (st, 0);
+      gint64 version = sqlite3_column_int64 (st, 3);
+      g_autoptr (GBytes) blob = g_bytes_new (sqlite3_column_blob (st, 6),
+                                             sqlite3_column_bytes (st, 6));
+      gsize len;
+      const guint8 *data = g_bytes_get_data (blob, &len);
+      g_autofree char *mkid = cg_record_master_id (data, len);
+      if (!mkid || !g_str_equal (mkid, v->master_id))
+        {
+          g_autoptr (CgBuf) plain = cg_vault_open_record_locked (v, name, version, blob, error);
+          if (!plain)
+            {
+              g_prefix_error (error, "credential \"%s\": ", name);
+              ok = FALSE;
+              break;
+            }
+          g_bytes_unref (blob);
+          blob = cg_record_seal (v->master, v->master_id, name, version, plain->data,
+                                 plain->len);
+          data = g_bytes_get_data (blob, &len);
+        }
+      g_autofree char *sealed = b64 (data, len);
       json_array_append_new (
           list, json_pack ("{s:s, s:s, s:s, s:I, s:s, s:s, s:s}", "name",
                            sqlite3_column_text (st, 0), "type", sqlite3_column_text (st, 1),
@@ -112,6 +139,8 @@ export_records_locked (CgVault *v, json_t *payload, json_int_t *count, GError **
                            "sealed", sealed));
     }
   sqlite3_finalize (st);
+  if (!ok)
+    return FALSE;
   if (r != SQLITE_DONE)
     {
       cg_db_set_error (error, v->db, "cannot read the credentials");
@@ -229,9 +258,13 @@ cg_vault_backup_export (CgVault *v, const char *passphrase, guint32 iterations, 
   g_mutex_lock (&v->lock);
   if (cg_vault_ensure_keys (v, error))
     {
-      payload = json_pack ("{s:i, s:s, s:s}", "format", PAYLOAD_FORMAT, "created", now,
+      gboolean first = g_str_equal (v->master_id, CG_RECORD_MASTER_FIRST);
+      payload = json_pack ("{s:i, s:s, s:s}", "format",
+                           first ? PAYLOAD_FORMAT : PAYLOAD_FORMAT_MASTER_ID, "created", now,
                            "sourceInstance", v->instance);
       json_object_set_new (payload, "master", b64_secret (v->master));
+      if (!first)
+        json_object_set_new (payload, "masterId", json_string (v->master_id));
       summary = json_pack ("{s:i, s:s, s:s, s:s, s:[]}", "format", CG_BACKUP_FORMAT, "created",
                            now, "agentVersion", PACKAGE_VERSION, "sourceInstance", v->instance,
                            "keys");
@@ -291,6 +324,7 @@ typedef struct
 typedef struct
 {
   CgBuf *master;
+  const char *master_id; /* "0" when the payload names none; borrowed */
   CgBuf *token_key;
   GArray *keys;   /* PKey */
   GArray *creds;  /* PCred */
@@ -434,8 +468,8 @@ parse_creds (Payload *p, json_t *creds, GError **error)
       PCred *added = &g_array_index (p->creds, PCred, p->creds->len - 1);
       /* Open every record now: a backup whose records do not open under
        * its own master key is refused before anything is written. */
-      added->plain = cg_record_open (p->master, pc.name, pc.version, pc.sealed, pc.sealed_len,
-                                     NULL);
+      added->plain = cg_record_open (p->master, p->master_id, pc.name, pc.version, pc.sealed,
+                                     pc.sealed_len, NULL);
       if (!added->plain)
         return bad (error, "credential %s in the backup does not open under its master key",
                     pc.name);
@@ -535,7 +569,7 @@ parse_payload (Payload *p, json_t *payload, GError **error)
 {
   json_t *format = NULL, *master = NULL, *keys = NULL, *creds = NULL, *token_key = NULL,
          *tokens = NULL, *tls = NULL, *client_ca = NULL, *clients = NULL;
-  const char *created = NULL, *source = NULL;
+  const char *created = NULL, *source = NULL, *master_id = NULL;
   json_error_t jerr;
 
   p->keys = g_array_new (FALSE, TRUE, sizeof (PKey));
@@ -543,9 +577,9 @@ parse_payload (Payload *p, json_t *payload, GError **error)
   p->tokens = g_array_new (FALSE, TRUE, sizeof (PToken));
   p->clients = g_array_new (FALSE, TRUE, sizeof (PClient));
   if (json_unpack_ex (payload, &jerr, JSON_STRICT,
-                      "{s:o, s?s, s?s, s:o, s:o, s?o, s?o, s?o, s?o, s?o, s?o}", "format",
-                      &format, "created", &created, "sourceInstance", &source, "master",
-                      &master, "sealKeys", &keys, "credentials", &creds, "tokenKey", &token_key,
+                      "{s:o, s?s, s?s, s:o, s?s, s:o, s?o, s?o, s?o, s?o, s?o, s?o}",
+                      "format", &format, "created", &created, "sourceInstance", &source,
+                      "master", &master, "masterId", &master_id, "sealKeys", &keys, "credentials", &creds, "tokenKey", &token_key,
                       "tokens", &tokens, "tls", &tls, "clientCa", &client_ca, "clients",
                       &clients)
       < 0)
@@ -553,8 +587,12 @@ parse_payload (Payload *p, json_t *payload, GError **error)
   if (tls && !json_is_object (tls))
     return bad (error, "the backup's %s is malformed", "certificate");
   if (!json_is_integer (format) || json_integer_value (format) < 1
-      || json_integer_value (format) > PAYLOAD_FORMAT)
+      || json_integer_value (format) > PAYLOAD_FORMAT_MASTER_ID)
     return bad (error, "the backup's contents have an unknown format%s", "");
+  if ((master_id != NULL) != (json_integer_value (format) == PAYLOAD_FORMAT_MASTER_ID)
+      || (master_id && !cg_record_master_id_valid (master_id)))
+    return bad (error, "the backup's %s is malformed", "master key id");
+  p->master_id = master_id ? master_id : CG_RECORD_MASTER_FIRST;
   if (json_integer_value (format) < 2 && (client_ca || clients))
     return bad (error, "the backup's contents are malformed: %s", "client CA in format 1");
   if (!(p->master = decode_b64 (master, KEY_LEN)))
@@ -588,6 +626,7 @@ live_cred_free (gpointer p)
 typedef struct
 {
   gboolean keys_created;
+  char *master_id;    /* the agent's current master key id */
   CgBuf *master;      /* from the keyring, NULL if absent */
   GHashTable *rows;   /* kid → Row */
   GHashTable *creds;  /* name → LiveCred */
@@ -600,6 +639,7 @@ static void
 target_clear (Target *t)
 {
   cg_buf_free (t->master);
+  g_free (t->master_id);
   g_free (t->client_ca_cert);
   g_clear_pointer (&t->rows, g_hash_table_unref);
   g_clear_pointer (&t->creds, g_hash_table_unref);
@@ -630,7 +670,18 @@ read_target_locked (CgVault *v, Target *t, GError **error)
       return FALSE;
     }
   t->keys_created = created != NULL;
-  t->master = cg_keystore_lookup (v->instance, "master", "", &local);
+  t->master_id = cg_db_meta_get (v->db, CG_VAULT_META_MASTER_CURRENT, &local);
+  if (local)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  if (!t->master_id)
+    t->master_id = g_strdup (CG_RECORD_MASTER_FIRST);
+  t->master = cg_record_master_id_valid (t->master_id)
+                  ? cg_keystore_lookup (v->instance, "master",
+                                        cg_record_master_keyring_kid (t->master_id), &local)
+                  : NULL;
   if (local)
     {
       g_propagate_error (error, local);
@@ -717,7 +768,8 @@ choose_mode (CgVault *v, Target *t, Payload *p, gboolean merge, Mode *mode, GErr
           LiveCred *c = value;
           gsize len;
           const guint8 *blob = g_bytes_get_data (c->sealed, &len);
-          g_autoptr (CgBuf) plain = cg_record_open (p->master, name, c->version, blob, len, NULL);
+          g_autoptr (CgBuf) plain = cg_record_open (p->master, p->master_id, name, c->version,
+                                                    blob, len, NULL);
           if (!plain)
             {
               g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT,
@@ -787,8 +839,8 @@ check_clashes (Target *t, Payload *p, Mode mode, GError **error)
       if (!live)
         continue;
       gboolean same_master = mode != MODE_MERGE
-                             || (t->master && cg_equal_ct (t->master->data, p->master->data,
-                                                           KEY_LEN));
+                             || (t->master && g_str_equal (t->master_id, p->master_id)
+                                 && cg_equal_ct (t->master->data, p->master->data, KEY_LEN));
       if (same_master && live->version == c->version
           && same_bytes (live->sealed, c->sealed, c->sealed_len))
         continue;
@@ -953,7 +1005,8 @@ write_db_locked (CgVault *v, Target *t, Payload *p, Mode mode, gboolean with_tok
       g_autoptr (GBytes) sealed = NULL;
       if (mode == MODE_MERGE)
         /* Under this agent's master key, with the same name and version. */
-        sealed = cg_record_seal (t->master, c->name, c->version, c->plain->data, c->plain->len);
+        sealed = cg_record_seal (t->master, t->master_id, c->name, c->version, c->plain->data,
+                                 c->plain->len);
       else
         sealed = g_bytes_new (c->sealed, c->sealed_len);
       ok = insert_cred_row (v, c, sealed, error);
@@ -975,6 +1028,11 @@ write_db_locked (CgVault *v, Target *t, Payload *p, Mode mode, gboolean with_tok
                             error);
   if (!with_clients)
     n->clients_skipped = p->clients->len;
+  /* Fresh and recover: the backup's master key is the current one (the
+   * records were checked to open under it), and no rotation is pending. */
+  if (ok && mode != MODE_MERGE)
+    ok = cg_db_meta_set (v->db, CG_VAULT_META_MASTER_CURRENT, p->master_id, error)
+         && cg_db_meta_set (v->db, CG_VAULT_META_MASTER_OLD, "", error);
   return ok && cg_db_meta_set (v->db, "keys_created", "1", error);
 }
 
@@ -996,9 +1054,7 @@ count_rows (CgVault *v, const char *sql)
 static gboolean
 reload_keys_locked (CgVault *v, GError **error)
 {
-  g_clear_pointer (&v->master, cg_buf_free);
-  g_hash_table_remove_all (v->seal_keys);
-  v->current = NULL;
+  cg_vault_forget_keys_locked (v);
   return cg_vault_ensure_keys (v, error);
 }
 
@@ -1046,12 +1102,9 @@ check_restored_locked (CgVault *v, GError **error)
   g_autoptr (CgBuf) opened = jwe ? cg_jwe_open (v->current, jwe, strlen (jwe),
                                                "credgate-restore-check", NULL)
                                  : NULL;
-  g_autoptr (GBytes) record = cg_record_seal (v->master, "restore-check", 1, probe, sizeof probe);
-  gsize rlen = 0;
-  const guint8 *rdata = record ? g_bytes_get_data (record, &rlen) : NULL;
-  g_autoptr (CgBuf) reopened = record ? cg_record_open (v->master, "restore-check", 1, rdata,
-                                                       rlen, NULL)
-                                      : NULL;
+  g_autoptr (GBytes) record = cg_record_seal (v->master, v->master_id, "restore-check", 1,
+                                              probe, sizeof probe);
+  g_autoptr (CgBuf) reopened = cg_vault_open_record_locked (v, "restore-check", 1, record, NULL);
   if (!opened || opened->len != sizeof probe || memcmp (opened->data, probe, sizeof probe) != 0
       || !reopened || reopened->len != sizeof probe
       || memcmp (reopened->data, probe, sizeof probe) != 0)
@@ -1070,6 +1123,7 @@ check_restored_locked (CgVault *v, GError **error)
 typedef struct
 {
   gboolean master_written;
+  const char *master_kid; /* the keyring kid written (borrowed from the payload) */
   CgBuf *old_master;    /* the item it replaced, NULL if there was none */
   GPtrArray *new_seals; /* kids stored that were not in the keyring */
   CgBuf *old_token_key; /* set once token.key was replaced */
@@ -1126,9 +1180,16 @@ write_outside_db_locked (CgVault *v, Target *t, Payload *p, Mode mode, gboolean 
     }
   if (mode != MODE_MERGE)
     {
-      u->old_master = t->master ? cg_buf_new_copy (t->master->data, t->master->len) : NULL;
+      GError *local = NULL;
+      u->master_kid = cg_record_master_keyring_kid (p->master_id);
+      u->old_master = cg_keystore_lookup (v->instance, "master", u->master_kid, &local);
+      if (local)
+        {
+          g_propagate_error (error, local);
+          return FALSE;
+        }
       u->master_written = TRUE;
-      if (!cg_keystore_store (v->instance, "master", "", p->master, error))
+      if (!cg_keystore_store (v->instance, "master", u->master_kid, p->master, error))
         return FALSE;
     }
   if (with_tokens)
@@ -1168,8 +1229,9 @@ undo_outside_db_locked (CgVault *v, Undo *u)
         }
     }
   if (u->master_written
-      && !(u->old_master ? cg_keystore_store (v->instance, "master", "", u->old_master, &error)
-                         : cg_keystore_delete (v->instance, "master", "", &error)))
+      && !(u->old_master
+               ? cg_keystore_store (v->instance, "master", u->master_kid, u->old_master, &error)
+               : cg_keystore_delete (v->instance, "master", u->master_kid, &error)))
     {
       g_warning ("restore refused, but the master key could not be put back: %s",
                  error->message);

@@ -13,6 +13,9 @@ G_BEGIN_DECLS
  * recovery assembles) is JSON:
  *   {"format": 2 (1 before client certificates), "created", "sourceInstance",
  *    "master": B64,                                   the record master key
+ *    "masterId": ID,  format 3 only: the master key's id when it is not the
+ *                     first ("0"), i.e. after key rotate --all; every record
+ *                     in the payload is sealed under this one key
  *    "sealKeys": [{"kid", "created", "current", "retired", "d": B64}],
  *    "credentials": [{"name", "type", "properties" (JSON text), "version",
  *                     "created", "updated", "sealed": B64}],  sealed as stored

@@ -25,7 +25,10 @@ struct CgVault
   CgVaultStore *store;        /* records, key rows, tokens: cg-vault-store.h */
   char *instance;             /* this state directory's id in the keyring */
   /* Loaded keys (NULL until the keyring gives them). */
-  CgBuf *master;
+  CgBuf *master;              /* the current master key */
+  char *master_id;            /* its id (cg-record-seal.h; "0" for the first) */
+  GHashTable *old_masters;    /* id → CgBuf: earlier master keys that records may still be
+                               * sealed under while key rotate --all runs (meta "master_old") */
   GHashTable *seal_keys;      /* kid → CgSealKey */
   CgSealKey *current;         /* borrowed from seal_keys */
   guint key_generation;       /* cg_keystore_generation () the keys were checked at */
@@ -81,6 +84,17 @@ CgSealKey *cg_vault_new_seal_key_locked (CgVault *vault, gboolean first, GError 
 /* With the lock held: drop the loaded keys (cg_vault_reload_keys). */
 void cg_vault_forget_keys_locked (CgVault *vault);
 /* With the lock held: keys loaded (or the reason why not). */
+/* Meta keys: the current master key's id (absent: "0"), and the ids,
+ * space-separated, of the earlier ones still loaded until a key rotate
+ * --all has re-sealed every record ("" or absent: none). */
+#define CG_VAULT_META_MASTER_CURRENT "master_current"
+#define CG_VAULT_META_MASTER_OLD "master_old"
+/* With the lock held: drop every key from memory (the next call loads them). */
+void cg_vault_forget_keys_locked (CgVault *vault);
+/* With the lock held and keys loaded: open a record's sealed bytes with
+ * whichever loaded master key they name (transfer full). */
+CgBuf *cg_vault_open_record_locked (CgVault *vault, const char *name, gint64 version,
+                                    GBytes *sealed, GError **error);
 gboolean cg_vault_ensure_keys (CgVault *vault, GError **error);
 /* The HMAC key for tokens, from STATE_DIR/token.key (borrowed; lock held:
  * a restore replaces it in place). */

@@ -101,6 +101,8 @@ cg_vault_core_open (const char *state_dir, GError **error)
   v->state_dir = g_strdup (state_dir);
   v->seal_keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                         (GDestroyNotify) cg_seal_key_unref);
+  v->old_masters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                          (GDestroyNotify) cg_buf_free);
   v->last_key_error = -1;
   v->hooks = g_array_new (FALSE, FALSE, sizeof (VaultHook));
 
@@ -141,12 +143,32 @@ fail:
   return NULL;
 }
 
-static void
-forget_keys (CgVault *v)
+void
+cg_vault_forget_keys_locked (CgVault *v)
 {
   g_clear_pointer (&v->master, cg_buf_free);
+  g_clear_pointer (&v->master_id, g_free);
+  g_hash_table_remove_all (v->old_masters);
   g_hash_table_remove_all (v->seal_keys);
   v->current = NULL;
+}
+
+CgBuf *
+cg_vault_open_record_locked (CgVault *v, const char *name, gint64 version, GBytes *sealed,
+                             GError **error)
+{
+  gsize len;
+  const guint8 *blob = g_bytes_get_data (sealed, &len);
+  g_autofree char *mkid = cg_record_master_id (blob, len);
+  const CgBuf *master = !mkid                              ? NULL
+                        : g_str_equal (mkid, v->master_id) ? v->master
+                                                           : g_hash_table_lookup (v->old_masters, mkid);
+  if (!master)
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_DECRYPT, "cannot open the stored record");
+      return NULL;
+    }
+  return cg_record_open (master, mkid, name, version, blob, len, error);
 }
 
 void
@@ -177,8 +199,9 @@ cg_vault_free (CgVault *v)
         h->hooks->free (h->data);
     }
   g_array_unref (v->hooks);
-  forget_keys (v);
+  cg_vault_forget_keys_locked (v);
   g_hash_table_unref (v->seal_keys);
+  g_hash_table_unref (v->old_masters);
   if (v->store)
     v->store->ops->free (v->store);
   if (v->db)
@@ -241,6 +264,71 @@ missing_or_locked (const char *what, GError **error)
   return FALSE;
 }
 
+/* Master key @mkid from the keyring (transfer full), or NULL with the
+ * reason. */
+static CgBuf *
+load_master (CgVault *v, const char *mkid, GError **error)
+{
+  if (!cg_record_master_id_valid (mkid))
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_KEYS_MISSING,
+                   "the state database names a malformed master key id");
+      return NULL;
+    }
+  CgBuf *master = cg_keystore_lookup (v->instance, "master",
+                                      cg_record_master_keyring_kid (mkid), error);
+  if (master && master->len != CG_RECORD_MASTER_KEY_LEN)
+    {
+      cg_buf_free (master);
+      g_set_error (error, CG_ERROR, CG_ERROR_KEYS_MISSING,
+                   "the master key %s in the secret store is damaged", mkid);
+      return NULL;
+    }
+  if (!master && !(error && *error))
+    {
+      g_autofree char *what = g_str_equal (mkid, CG_RECORD_MASTER_FIRST)
+                                  ? g_strdup ("master key")
+                                  : g_strdup_printf ("master key %s", mkid);
+      missing_or_locked (what, error);
+    }
+  return master;
+}
+
+/* The current master key and, while a key rotate --all is unfinished, the
+ * earlier ones its records may still be sealed under. */
+static gboolean
+load_masters (CgVault *v, char **master_id, CgBuf **master, GHashTable **old_masters,
+              GError **error)
+{
+  GError *local = NULL;
+  g_autofree char *current = v->store->ops->meta_get (v->store, CG_VAULT_META_MASTER_CURRENT,
+                                                      &local);
+  g_autofree char *old = local ? NULL
+                               : v->store->ops->meta_get (v->store, CG_VAULT_META_MASTER_OLD,
+                                                          &local);
+  if (local)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  *master_id = g_strdup (current ? current : CG_RECORD_MASTER_FIRST);
+  if (!(*master = load_master (v, *master_id, error)))
+    return FALSE;
+  *old_masters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
+                                        (GDestroyNotify) cg_buf_free);
+  g_auto (GStrv) ids = g_strsplit (old ? old : "", " ", -1);
+  for (char **id = ids; *id; id++)
+    {
+      if (!**id || g_str_equal (*id, *master_id))
+        continue;
+      CgBuf *key = load_master (v, *id, error);
+      if (!key)
+        return FALSE;
+      g_hash_table_insert (*old_masters, g_strdup (*id), key);
+    }
+  return TRUE;
+}
+
 static gboolean
 load_keys (CgVault *v, guint *generation, GError **error)
 {
@@ -257,9 +345,11 @@ load_keys (CgVault *v, guint *generation, GError **error)
   if (!created && !create_keys (v, error))
     return FALSE;
 
-  g_autoptr (CgBuf) master = cg_keystore_lookup (v->instance, "master", "", error);
-  if (!master)
-    return (error && *error) ? FALSE : missing_or_locked ("master key", error);
+  g_autofree char *master_id = NULL;
+  g_autoptr (CgBuf) master = NULL;
+  g_autoptr (GHashTable) old_masters = NULL;
+  if (!load_masters (v, &master_id, &master, &old_masters, error))
+    return FALSE;
 
   json_t *rows = v->store->ops->key_list (v->store, error);
   if (!rows)
@@ -308,6 +398,9 @@ load_keys (CgVault *v, guint *generation, GError **error)
     }
 
   v->master = g_steal_pointer (&master);
+  v->master_id = g_steal_pointer (&master_id);
+  g_hash_table_unref (v->old_masters);
+  v->old_masters = g_steal_pointer (&old_masters);
   g_hash_table_unref (v->seal_keys);
   v->seal_keys = g_steal_pointer (&keys);
   v->current = current;
@@ -317,7 +410,7 @@ load_keys (CgVault *v, guint *generation, GError **error)
 static void
 keys_failed (CgVault *v, GError *local, GError **error)
 {
-  forget_keys (v);
+  cg_vault_forget_keys_locked (v);
   v->last_key_error = local->domain == CG_ERROR ? local->code : CG_ERROR_FAILED;
   g_propagate_error (error, local);
 }
@@ -465,7 +558,7 @@ check_record_input (const char *type, json_t *properties, json_t *secret, GError
 typedef struct
 {
   const CgBuf *master;
-  const char *name, *secret_text;
+  const char *master_id, *name, *secret_text;
 } SealData;
 
 /* Sealed under the master key with the name and the version the store
@@ -474,7 +567,7 @@ static GBytes *
 seal_record (gint64 version, gpointer user_data)
 {
   SealData *d = user_data;
-  return cg_record_seal (d->master, d->name, version, (const guint8 *) d->secret_text,
+  return cg_record_seal (d->master, d->master_id, d->name, version, (const guint8 *) d->secret_text,
                          strlen (d->secret_text));
 }
 
@@ -485,7 +578,7 @@ put_locked (CgVault *v, const char *name, const char *type, json_t *properties,
             const char *props_text, const char *secret_text, GError **error)
 {
   g_autofree char *now = cg_vault_now_rfc3339 ();
-  SealData d = { v->master, name, secret_text };
+  SealData d = { v->master, v->master_id, name, secret_text };
   json_t *meta = v->store->ops->record_put (v->store, name, type, props_text, now, seal_record,
                                             &d, error);
   if (meta)
@@ -565,10 +658,8 @@ cg_vault_resolve (CgVault *v, const char *name, GError **error)
   g_mutex_lock (&v->lock);
   if (cg_vault_ensure_keys (v, error) && (record = get_locked (v, name, &sealed, error)))
     {
-      gsize len;
-      const guint8 *blob = g_bytes_get_data (sealed, &len);
       gint64 version = json_integer_value (json_object_get (record, "version"));
-      g_autoptr (CgBuf) plain = cg_record_open (v->master, name, version, blob, len, error);
+      g_autoptr (CgBuf) plain = cg_vault_open_record_locked (v, name, version, sealed, error);
       json_t *secret = plain ? json_loadb ((const char *) plain->data, plain->len, JSON_DECODE_ANY, NULL)
                              : NULL;
       if (!secret)

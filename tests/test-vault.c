@@ -170,7 +170,7 @@ test_record_seal (void)
   g_autoptr (GError) error = NULL;
   const char secret[] = "{\"password\":\"hunter2\"}";
 
-  g_autoptr (GBytes) blob = cg_record_seal (master, "sql", 3, (const guint8 *) secret,
+  g_autoptr (GBytes) blob = cg_record_seal (master, "0", "sql", 3, (const guint8 *) secret,
                                             strlen (secret));
   gsize len;
   const guint8 *data = g_bytes_get_data (blob, &len);
@@ -178,33 +178,132 @@ test_record_seal (void)
   g_assert_cmpuint (data[0], ==, 1);
   g_assert_null (memmem (data, len, "hunter2", 7));
 
-  g_autoptr (CgBuf) plain = cg_record_open (master, "sql", 3, data, len, &error);
+  g_autoptr (CgBuf) plain = cg_record_open (master, "0", "sql", 3, data, len, &error);
   g_assert_no_error (error);
   g_assert_cmpmem (plain->data, plain->len, secret, strlen (secret));
 
   /* A fresh nonce each time. */
-  g_autoptr (GBytes) blob2 = cg_record_seal (master, "sql", 3, (const guint8 *) secret,
+  g_autoptr (GBytes) blob2 = cg_record_seal (master, "0", "sql", 3, (const guint8 *) secret,
                                              strlen (secret));
   g_assert_false (g_bytes_equal (blob, blob2));
 
   /* Name and version are bound in; every tampered byte is caught. */
-  g_assert_null (cg_record_open (master, "sql2", 3, data, len, &error));
+  g_assert_null (cg_record_open (master, "0", "sql2", 3, data, len, &error));
   g_assert_error (error, CG_ERROR, CG_ERROR_DECRYPT);
   g_clear_error (&error);
-  g_assert_null (cg_record_open (master, "sql", 4, data, len, &error));
+  g_assert_null (cg_record_open (master, "0", "sql", 4, data, len, &error));
   g_assert_error (error, CG_ERROR, CG_ERROR_DECRYPT);
   g_clear_error (&error);
   /* "sq" + version "13" must not read as "sql" + "3" or the like. */
-  g_assert_null (cg_record_open (master, "sq", 13, data, len, NULL));
+  g_assert_null (cg_record_open (master, "0", "sq", 13, data, len, NULL));
   g_autofree guint8 *copy = g_memdup2 (data, len);
   for (gsize i = 0; i < len; i++)
     {
       copy[i] ^= 0x01;
-      g_assert_null (cg_record_open (master, "sql", 3, copy, len, NULL));
+      g_assert_null (cg_record_open (master, "0", "sql", 3, copy, len, NULL));
       copy[i] ^= 0x01;
     }
-  g_assert_null (cg_record_open (master, "sql", 3, data, 10, &error));
+  g_assert_null (cg_record_open (master, "0", "sql", 3, data, 10, &error));
   g_assert_error (error, CG_ERROR, CG_ERROR_DECRYPT);
+}
+
+/* A 0x01 blob as every agent wrote before master key ids (made once with
+ * python3-cryptography's AESGCM: key 32 x 0x07, nonce 01..0c, AD
+ * "credgate-record-v1" NUL "sql" NUL "3") opens as master key "0", and
+ * under no other id. */
+static void
+test_record_seal_v1_vector (void)
+{
+  static const char hex[] = "010102030405060708090a0b0cc05e98ff19999543975a2024b7cfd62ea080"
+                            "23029036ecf0e210026957f422d68aff5d383dbb";
+  g_autoptr (CgBuf) master = cg_buf_new (32);
+  memset (master->data, 7, 32);
+  guint8 blob[sizeof hex / 2];
+  for (gsize i = 0; i < sizeof blob; i++)
+    blob[i] = (g_ascii_xdigit_value (hex[2 * i]) << 4) | g_ascii_xdigit_value (hex[2 * i + 1]);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *mkid = cg_record_master_id (blob, sizeof blob);
+  g_assert_cmpstr (mkid, ==, "0");
+  g_autoptr (CgBuf) plain = cg_record_open (master, "0", "sql", 3, blob, sizeof blob, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (plain->data, plain->len, "{\"password\":\"hunter2\"}", 22);
+  g_assert_null (cg_record_open (master, "A1", "sql", 3, blob, sizeof blob, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_DECRYPT);
+}
+
+/* Format 0x02 names its master key id, which is bound into the AD: the
+ * blob opens only as that id; with the id bytes swapped for another (of
+ * the same or another length, or "0" as a 0x01 blob), under either key, it
+ * does not open. */
+static void
+test_record_seal_v2 (void)
+{
+  g_autoptr (CgBuf) k1 = cg_buf_new (32);
+  g_autoptr (CgBuf) k2 = cg_buf_new (32);
+  memset (k1->data, 1, 32);
+  memset (k2->data, 2, 32);
+  g_autoptr (GError) error = NULL;
+  g_autofree char *id1 = cg_record_master_id_new ();
+  g_autofree char *id2 = cg_record_master_id_new ();
+  g_assert_true (cg_record_master_id_valid (id1));
+  g_assert_cmpstr (id1, !=, id2);
+  g_assert_cmpstr (id1, !=, "0");
+  g_assert_cmpstr (cg_record_master_keyring_kid ("0"), ==, "");
+  g_assert_cmpstr (cg_record_master_keyring_kid (id1), ==, id1);
+  g_assert_false (cg_record_master_id_valid (""));
+  g_assert_false (cg_record_master_id_valid ("a b"));
+  g_assert_false (cg_record_master_id_valid ("a/b"));
+
+  g_autoptr (GBytes) blob = cg_record_seal (k1, id1, "db", 2, (const guint8 *) "\"pw\"", 4);
+  gsize len;
+  const guint8 *data = g_bytes_get_data (blob, &len);
+  g_assert_cmpuint (data[0], ==, 2);
+  g_assert_cmpuint (data[1], ==, strlen (id1));
+  g_assert_cmpmem (data + 2, data[1], id1, strlen (id1));
+  g_assert_cmpuint (len, ==, 2 + strlen (id1) + 12 + 4 + 16);
+  g_autofree char *named = cg_record_master_id (data, len);
+  g_assert_cmpstr (named, ==, id1);
+
+  g_autoptr (CgBuf) plain = cg_record_open (k1, id1, "db", 2, data, len, &error);
+  g_assert_no_error (error);
+  g_assert_cmpmem (plain->data, plain->len, "\"pw\"", 4);
+  /* The wrong key, or the right key asked for another id. */
+  g_assert_null (cg_record_open (k2, id1, "db", 2, data, len, NULL));
+  g_assert_null (cg_record_open (k1, id2, "db", 2, data, len, NULL));
+  g_assert_null (cg_record_open (k1, "0", "db", 2, data, len, NULL));
+
+  /* The id swapped in the blob (same length): neither key opens it. */
+  g_autofree guint8 *swapped = g_memdup2 (data, len);
+  memcpy (swapped + 2, id2, strlen (id2));
+  g_free (named);
+  named = cg_record_master_id (swapped, len);
+  g_assert_cmpstr (named, ==, id2);
+  g_assert_null (cg_record_open (k1, id2, "db", 2, swapped, len, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_DECRYPT);
+  g_clear_error (&error);
+  g_assert_null (cg_record_open (k2, id2, "db", 2, swapped, len, NULL));
+
+  /* Re-framed as a 0x01 blob (id dropped): does not open as "0" either. */
+  gsize head = 2 + strlen (id1);
+  g_autofree guint8 *v1 = g_malloc (len - head + 1);
+  v1[0] = 1;
+  memcpy (v1 + 1, data + head, len - head);
+  g_assert_null (cg_record_open (k1, "0", "db", 2, v1, len - head + 1, NULL));
+
+  /* Malformed headers: a zero or overlong id length, a bad id, "0" in
+   * format 2, a truncated blob. */
+  g_autofree guint8 *bad = g_memdup2 (data, len);
+  bad[1] = 0;
+  g_assert_null (cg_record_master_id (bad, len));
+  bad[1] = 200;
+  g_assert_null (cg_record_master_id (bad, len));
+  bad[1] = data[1];
+  bad[2] = '/';
+  g_assert_null (cg_record_master_id (bad, len));
+  guint8 zero[2 + 1 + 12 + 16] = { 2, 1, '0' };
+  g_assert_null (cg_record_master_id (zero, sizeof zero));
+  g_assert_null (cg_record_master_id (data, head + 12 + 15));
+  g_assert_null (cg_record_open (k1, id1, "db", 2, data, head + 12 + 15, NULL));
 }
 
 /* ---- keys --------------------------------------------------------------- */
@@ -1019,6 +1118,8 @@ main (int argc, char **argv)
   umask (022);
   g_test_init (&argc, &argv, NULL);
   g_test_add_func ("/agent/vault/record-seal", test_record_seal);
+  g_test_add_func ("/agent/vault/record-seal/v1-vector", test_record_seal_v1_vector);
+  g_test_add_func ("/agent/vault/record-seal/v2-master-id", test_record_seal_v2);
   g_test_add_func ("/agent/vault/first-open", test_first_open);
   g_test_add_func ("/agent/vault/records", test_records);
   g_test_add_func ("/agent/vault/restart", test_restart);
