@@ -10,6 +10,9 @@ G_BEGIN_DECLS
  * JSON object {"command": "...", ...arguments} and a newline; the agent
  * answers one JSON object and a newline, then closes:
  *   {"result": ...}  or  {"error": {"code": "...", "message": "..."}}
+ * A long command (key.rotate_all) asked with "progress": true writes
+ *   {"progress": {...}}
+ * lines before that one answer; a client that did not ask gets none.
  * This is the only channel on which a plaintext may leave the agent, so
  * the agent checks the peer's uid (root or its own) on every connection. */
 /* Large enough for a backup file of tens of thousands of records. */

@@ -28,6 +28,20 @@ struct CgAdmin
 };
 
 typedef json_t *(*Command) (CgAgent *agent, json_t *args, const char *who, GError **error);
+/* A long command that tells the client how far it got: @progress (NULL
+ * when the client did not ask with "progress": true) takes
+ * {"progress": …} lines before the one reply. */
+typedef json_t *(*CommandProgress) (CgAgent *agent, json_t *args, const char *who,
+                                    GOutputStream *progress, GError **error);
+
+static void
+write_line (GOutputStream *os, json_t *message)
+{
+  char *out = cg_json_dump (message);
+  g_output_stream_write_all (os, out, strlen (out), NULL, NULL, NULL);
+  g_output_stream_write_all (os, "\n", 1, NULL, NULL, NULL);
+  cg_wipe_str (out);
+}
 
 /* Arguments: the request object minus "command", strictly checked. */
 static gboolean
@@ -182,6 +196,30 @@ cmd_key_rotate (CgAgent *agent, json_t *args, const char *who, GError **error)
   return kid ? json_pack ("{s:s}", "kid", kid) : NULL;
 }
 
+static void
+rotate_progress (gint64 done, gint64 total, gpointer data)
+{
+  GOutputStream *os = data;
+  json_auto_t *line = json_pack ("{s:{s:I, s:I}}", "progress", "done", (json_int_t) done,
+                                 "total", (json_int_t) total);
+  if (os)
+    write_line (os, line);
+}
+
+static json_t *
+cmd_key_rotate_all (CgAgent *agent, json_t *args, const char *who, GOutputStream *progress,
+                    GError **error)
+{
+  static const char *const allowed[] = { "command", "progress", NULL };
+  if (!need_fields (args, allowed, error))
+    return NULL;
+  json_t *result = cg_vault_key_rotate_all (agent->vault, rotate_progress, progress, error);
+  cg_audit_log (who, "local", "key.rotate_all",
+                result ? json_string_value (json_object_get (result, "master")) : NULL,
+                result ? "ok" : (*error)->message);
+  return result;
+}
+
 static json_t *
 cmd_key_retire (CgAgent *agent, json_t *args, const char *who, GError **error)
 {
@@ -213,6 +251,7 @@ static const struct
   const char *name;
   Command run;
   gboolean reads_only;
+  CommandProgress run_progress; /* instead of run */
 } commands[] = {
   { "status", cmd_status, READS },
   { "token.create", cmd_token_create },
@@ -224,6 +263,7 @@ static const struct
   { "decrypt", cmd_decrypt },
   { "key.list", cmd_key_list, READS },
   { "key.rotate", cmd_key_rotate },
+  { "key.rotate_all", NULL, FALSE, cmd_key_rotate_all },
   { "key.retire", cmd_key_retire },
   { "cert.show", cg_admin_cmd_cert_show, READS },
   { "cert.check", cg_admin_cmd_cert_check, READS },
@@ -253,8 +293,10 @@ error_reply (const GError *error)
                     error->message);
 }
 
-json_t *
-cg_admin_handle (CgAgent *agent, json_t *request, const char *who)
+/* @progress: the connection, for a command that writes progress lines
+ * (NULL: none are written). */
+static json_t *
+handle (CgAgent *agent, json_t *request, const char *who, GOutputStream *progress)
 {
   g_autoptr (GError) error = NULL;
   const char *name = NULL;
@@ -274,13 +316,30 @@ cg_admin_handle (CgAgent *agent, json_t *request, const char *who)
         const char *target = json_string_value (json_object_get (request, "name"));
         if (!commands[i].reads_only && !cg_audit_before (who, "local", name, target, &error))
           return error_reply (error);
-        json_t *result = commands[i].run (agent, request, who, &error);
+        json_t *ask = json_object_get (request, "progress");
+        if (ask && !json_is_boolean (ask))
+          {
+            g_set_error_literal (&error, CG_ERROR, CG_ERROR_INVALID,
+                                 "\"progress\" is a boolean");
+            return error_reply (error);
+          }
+        json_t *result
+            = commands[i].run_progress
+                  ? commands[i].run_progress (agent, request, who,
+                                              json_is_true (ask) ? progress : NULL, &error)
+                  : commands[i].run (agent, request, who, &error);
         if (!result)
           return error_reply (error);
         return json_pack ("{s:o}", "result", result);
       }
   g_set_error (&error, CG_ERROR, CG_ERROR_INVALID, "unknown command \"%s\"", name);
   return error_reply (error);
+}
+
+json_t *
+cg_admin_handle (CgAgent *agent, json_t *request, const char *who)
+{
+  return handle (agent, request, who, NULL);
 }
 
 static gboolean
@@ -306,11 +365,7 @@ run_cb (GThreadedSocketService *service, GSocketConnection *conn, GObject *sourc
           "was refused and nothing was done",
           (unsigned) geteuid (), (int) uid);
       json_auto_t *no = error_reply (refused);
-      char *line = cg_json_dump (no);
-      GOutputStream *os = g_io_stream_get_output_stream (G_IO_STREAM (conn));
-      g_output_stream_write_all (os, line, strlen (line), NULL, NULL, NULL);
-      g_output_stream_write_all (os, "\n", 1, NULL, NULL, NULL);
-      g_free (line);
+      write_line (g_io_stream_get_output_stream (G_IO_STREAM (conn)), no);
       return TRUE;
     }
   who = g_strdup_printf ("admin:uid=%u", (unsigned) uid);
@@ -325,14 +380,11 @@ run_cb (GThreadedSocketService *service, GSocketConnection *conn, GObject *sourc
       json_auto_t *request = cg_json_load_strict (text, len, &error);
       cg_wipe (text, len);
       g_free (text);
-      reply = request ? cg_admin_handle (admin->agent, request, who) : error_reply (error);
+      GOutputStream *os = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+      reply = request ? handle (admin->agent, request, who, os) : error_reply (error);
     }
 
-  char *out = cg_json_dump (reply);
-  GOutputStream *os = g_io_stream_get_output_stream (G_IO_STREAM (conn));
-  g_output_stream_write_all (os, out, strlen (out), NULL, NULL, NULL);
-  g_output_stream_write_all (os, "\n", 1, NULL, NULL, NULL);
-  cg_wipe_str (out);
+  write_line (g_io_stream_get_output_stream (G_IO_STREAM (conn)), reply);
   return TRUE;
 }
 

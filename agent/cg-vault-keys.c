@@ -3,8 +3,12 @@
 #include "config.h"
 
 #include "agent/cg-vault-private.h"
+#include "agent/cg-keystore.h"
+#include "agent/cg-record-seal.h"
 #include "common/cg-error.h"
 
+#include <gnutls/crypto.h>
+#include <gnutls/gnutls.h>
 #include <string.h>
 
 /* Whole days since an RFC 3339 time; -1 if it cannot be read. */
@@ -136,4 +140,249 @@ cg_vault_rewrap (CgVault *v, const char *jwe, const char *expected_ctx, GError *
   if (!plain)
     return NULL;
   return cg_vault_encrypt (v, plain->data, plain->len, ctx, error);
+}
+
+/* ---- key rotate --all ------------------------------------------------- */
+
+#define RESEAL_BATCH 100
+#define RESEAL_TRIES 5
+
+typedef struct
+{
+  CgVault *v;
+  const char *name;
+} ResealData;
+
+/* Open with whichever loaded master key the bytes name, seal under the
+ * current one (the lock is held: the store calls back inside its write). */
+static GBytes *
+reseal_record (GBytes *old_sealed, gint64 version, gpointer data, GError **error)
+{
+  ResealData *d = data;
+  g_autoptr (CgBuf) plain = cg_vault_open_record_locked (d->v, d->name, version, old_sealed,
+                                                         error);
+  if (!plain)
+    return NULL;
+  return cg_record_seal (d->v->master, d->v->master_id, d->name, version, plain->data,
+                         plain->len);
+}
+
+/* With the lock held and keys loaded: @name sealed under the current
+ * master key, re-sealing it if it is not; *@resealed says whether it was.
+ * A record replaced or deleted meanwhile is read again. */
+static gboolean
+reseal_one_locked (CgVault *v, const char *name, gboolean *resealed, GError **error)
+{
+  *resealed = FALSE;
+  for (int tries = 0; tries < RESEAL_TRIES; tries++)
+    {
+      GError *local = NULL;
+      g_autoptr (GBytes) sealed = NULL;
+      json_auto_t *meta = v->store->ops->record_get (v->store, name, &sealed, &local);
+      if (!meta)
+        {
+          if (g_error_matches (local, CG_ERROR, CG_ERROR_NOT_FOUND))
+            {
+              g_error_free (local);
+              return TRUE;
+            }
+          g_propagate_error (error, local);
+          return FALSE;
+        }
+      gsize len;
+      const guint8 *blob = g_bytes_get_data (sealed, &len);
+      g_autofree char *mkid = cg_record_master_id (blob, len);
+      if (mkid && g_str_equal (mkid, v->master_id))
+        return TRUE;
+      gint64 version = json_integer_value (json_object_get (meta, "version"));
+      ResealData d = { v, name };
+      if (v->store->ops->record_reseal (v->store, name, version, reseal_record, &d, &local))
+        {
+          *resealed = TRUE;
+          return TRUE;
+        }
+      if (!g_error_matches (local, CG_ERROR, CG_ERROR_CONFLICT)
+          && !g_error_matches (local, CG_ERROR, CG_ERROR_NOT_FOUND))
+        {
+          g_propagate_prefixed_error (error, local, "credential \"%s\": ", name);
+          return FALSE;
+        }
+      g_error_free (local);
+    }
+  g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT,
+               "credential \"%s\" kept changing while it was re-sealed; run key rotate --all "
+               "again to finish",
+               name);
+  return FALSE;
+}
+
+/* With the lock held: a new current sealing key and a new current master
+ * key, the old master key kept loaded (and named in meta "master_old"
+ * before the new one is current: a crash between the writes leaves every
+ * record opening). */
+static gboolean
+start_rotation_locked (CgVault *v, char **kid_out, GError **error)
+{
+  g_autofree char *kid = rotate_locked (v, error);
+  if (!kid)
+    return FALSE;
+  g_autoptr (CgBuf) master = cg_buf_new (CG_RECORD_MASTER_KEY_LEN);
+  if (gnutls_rnd (GNUTLS_RND_KEY, master->data, master->len) < 0)
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_FAILED, "no randomness for a key");
+      return FALSE;
+    }
+  g_autofree char *mkid = cg_record_master_id_new ();
+  if (!cg_keystore_store (v->instance, "master", cg_record_master_keyring_kid (mkid), master,
+                          error)
+      || !v->store->ops->meta_set (v->store, CG_VAULT_META_MASTER_OLD, v->master_id, error)
+      || !v->store->ops->meta_set (v->store, CG_VAULT_META_MASTER_CURRENT, mkid, error))
+    {
+      /* The store may now name the old key as "old" too: harmless (a next
+       * rotate --all finishes with it); the keys are read again. */
+      cg_vault_forget_keys_locked (v);
+      return FALSE;
+    }
+  g_hash_table_insert (v->old_masters, g_strdup (v->master_id), g_steal_pointer (&v->master));
+  g_free (v->master_id);
+  v->master = g_steal_pointer (&master);
+  v->master_id = g_strdup (mkid);
+  g_message ("rotate --all: master key %s and sealing key %s are current; re-sealing every "
+             "credential",
+             mkid, kid);
+  cg_vault_emit_locked (v, CG_VAULT_KEYS_CHANGED);
+  *kid_out = g_steal_pointer (&kid);
+  return TRUE;
+}
+
+/* Every record's name (transfer full), read under the lock. */
+static GPtrArray *
+record_names (CgVault *v, GError **error)
+{
+  g_mutex_lock (&v->lock);
+  json_auto_t *list = v->store->ops->record_list (v->store, error);
+  g_mutex_unlock (&v->lock);
+  if (!list)
+    return NULL;
+  GPtrArray *names = g_ptr_array_new_with_free_func (g_free);
+  gsize i;
+  json_t *row;
+  json_array_foreach (list, i, row)
+    g_ptr_array_add (names, g_strdup (json_string_value (json_object_get (row, "name"))));
+  return names;
+}
+
+/* With the lock held, once every record is sealed under the current master
+ * key: the store stops naming the old ones, memory drops them, then the
+ * keyring does (an item left by a crash in between is unused). */
+static json_t *
+retire_old_masters_locked (CgVault *v, GError **error)
+{
+  if (!v->store->ops->meta_set (v->store, CG_VAULT_META_MASTER_OLD, "", error))
+    return NULL;
+  json_t *retired = json_array ();
+  GHashTableIter it;
+  gpointer id;
+  g_hash_table_iter_init (&it, v->old_masters);
+  while (g_hash_table_iter_next (&it, &id, NULL))
+    json_array_append_new (retired, json_string (id));
+  g_hash_table_remove_all (v->old_masters);
+  gsize i;
+  json_t *item;
+  json_array_foreach (retired, i, item)
+    {
+      g_autoptr (GError) local = NULL;
+      const char *mkid = json_string_value (item);
+      if (!cg_keystore_delete (v->instance, "master", cg_record_master_keyring_kid (mkid),
+                               &local))
+        g_message ("rotate --all: master key %s could not be removed from the secret store "
+                   "(unused now): %s",
+                   mkid, local->message);
+    }
+  cg_vault_emit_locked (v, CG_VAULT_KEYS_CHANGED);
+  return retired;
+}
+
+json_t *
+cg_vault_key_rotate_all (CgVault *v, CgVaultRotateProgress progress, gpointer data,
+                         GError **error)
+{
+  g_autofree char *kid = NULL;
+  gboolean resumed = FALSE;
+  g_mutex_lock (&v->lock);
+  gboolean ok = cg_vault_ensure_keys (v, error);
+  if (ok)
+    {
+      /* A rotation that was cut short (old master keys still named) is
+       * finished rather than begun again. */
+      resumed = g_hash_table_size (v->old_masters) > 0;
+      if (resumed)
+        g_message ("rotate --all: finishing the rotation to master key %s", v->master_id);
+      else
+        ok = start_rotation_locked (v, &kid, error);
+    }
+  g_mutex_unlock (&v->lock);
+  if (!ok)
+    return NULL;
+
+  g_autoptr (GPtrArray) names = record_names (v, error);
+  if (!names)
+    return NULL;
+  gint64 total = names->len, done = 0, resealed = 0;
+  if (progress)
+    progress (0, total, data);
+  /* In batches, the lock released between them: PUTs and reads go on. */
+  for (guint i = 0; i < names->len;)
+    {
+      g_mutex_lock (&v->lock);
+      ok = cg_vault_ensure_keys (v, error);
+      for (guint end = MIN (i + RESEAL_BATCH, names->len); ok && i < end; i++, done++)
+        {
+          gboolean one = FALSE;
+          ok = reseal_one_locked (v, names->pdata[i], &one, error);
+          resealed += one;
+        }
+      g_mutex_unlock (&v->lock);
+      if (!ok)
+        return NULL;
+      if (progress)
+        progress (done, total, data);
+    }
+
+  /* A last pass under the lock over what exists now (records added while
+   * the batches ran are sealed under the new key already), then the old
+   * master keys go. */
+  json_t *retired = NULL;
+  g_mutex_lock (&v->lock);
+  json_auto_t *list = NULL;
+  if (cg_vault_ensure_keys (v, error) && (list = v->store->ops->record_list (v->store, error)))
+    {
+      gsize j;
+      json_t *row;
+      ok = TRUE;
+      json_array_foreach (list, j, row)
+        {
+          gboolean one = FALSE;
+          if (!(ok = reseal_one_locked (v, json_string_value (json_object_get (row, "name")),
+                                        &one, error)))
+            break;
+          resealed += one;
+        }
+      if (ok)
+        retired = retire_old_masters_locked (v, error);
+    }
+  json_t *result = NULL;
+  if (retired)
+    {
+      result = json_pack ("{s:s, s:s?, s:o, s:b, s:I, s:I}", "master", v->master_id, "kid",
+                          kid ? kid : (v->current ? cg_seal_key_get_kid (v->current) : NULL),
+                          "retiredMasters", retired, "resumed", resumed, "credentials",
+                          (json_int_t) json_array_size (list), "resealed",
+                          (json_int_t) resealed);
+      g_message ("rotate --all: done; %" G_GINT64_FORMAT " credentials re-sealed under master "
+                 "key %s; the earlier master key is retired",
+                 resealed, v->master_id);
+    }
+  g_mutex_unlock (&v->lock);
+  return result;
 }

@@ -112,6 +112,22 @@ gboolean cg_vault_client_revoke (CgVault *vault, const char *name, GError **erro
 json_t *cg_vault_key_list (CgVault *vault, GError **error);
 char *cg_vault_key_rotate (CgVault *vault, GError **error);            /* the new kid */
 gboolean cg_vault_key_retire (CgVault *vault, const char *kid, gboolean force, GError **error);
+/* Full rotation (after a node left a cluster, or a suspected leak): a new
+ * current sealing key and a new master key; every stored record re-sealed
+ * under the new master key, in batches with the lock released between
+ * them (PUTs go on, and seal under the new key).  The old master key stays
+ * loaded until every record is re-sealed, so no record is ever without a
+ * key that opens it; then it is retired (dropped from the state and
+ * removed from the keyring).  Cut short (killed, keyring locked), the
+ * agent keeps the old key loaded across restarts and the next call
+ * finishes the job instead of starting another.  Older sealing keys keep
+ * opening the EncryptedCredentials made with them.  @progress (nullable)
+ * is called with the lock not held after each batch.  Returns {"master":
+ * new id, "kid": the current sealing key, "retiredMasters": [ids],
+ * "resumed": bool, "credentials": N, "resealed": N} (transfer full). */
+typedef void (*CgVaultRotateProgress) (gint64 done, gint64 total, gpointer data);
+json_t *cg_vault_key_rotate_all (CgVault *vault, CgVaultRotateProgress progress, gpointer data,
+                                 GError **error);
 /* Open @jwe with whichever key it was sealed to and seal the same value,
  * with the same ctx, to the current key; the plaintext never leaves. */
 char *cg_vault_rewrap (CgVault *vault, const char *jwe, const char *expected_ctx,

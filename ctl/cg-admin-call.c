@@ -87,6 +87,13 @@ cg_admin_check_socket (const char *socket_path, GError **error)
 json_t *
 cg_admin_call (const char *socket_path, json_t *request, GError **error)
 {
+  return cg_admin_call_progress (socket_path, request, NULL, NULL, error);
+}
+
+json_t *
+cg_admin_call_progress (const char *socket_path, json_t *request, CgAdminProgress progress,
+                        gpointer data, GError **error)
+{
   g_autoptr (GSocketClient) client = g_socket_client_new ();
   g_autoptr (GSocketAddress) addr = g_unix_socket_address_new (socket_path);
   g_autoptr (GError) local = NULL;
@@ -127,9 +134,23 @@ cg_admin_call (const char *socket_path, json_t *request, GError **error)
   cg_wipe_str (text);
   gsize len = 0;
   /* An agent that refuses us (another uid) answers at once and closes, maybe
-   * before the request was written: its answer is still there to read. */
-  char *reply_text = cg_admin_read_message (g_io_stream_get_input_stream (G_IO_STREAM (conn)),
-                                            &len, NULL, sent ? &local : NULL);
+   * before the request was written: its answer is still there to read.
+   * Progress lines (only when asked for) come before it. */
+  char *reply_text;
+  for (;;)
+    {
+      reply_text = cg_admin_read_message (g_io_stream_get_input_stream (G_IO_STREAM (conn)),
+                                          &len, NULL, sent ? &local : NULL);
+      if (!progress || !reply_text)
+        break;
+      json_auto_t *line = cg_json_load_strict (reply_text, len, NULL);
+      json_t *p = json_object_get (line, "progress");
+      if (!p || json_object_size (line) != 1)
+        break;
+      progress (p, data);
+      cg_wipe (reply_text, len);
+      g_free (reply_text);
+    }
   if (!sent && !reply_text)
     {
       g_set_error (error, CG_ERROR, CG_ERROR_IO, "cannot talk to the agent: %s", local->message);

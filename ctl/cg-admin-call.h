@@ -19,5 +19,11 @@ gboolean cg_admin_check_socket (const char *socket_path, GError **error);
  * cg_admin_check_socket() and the process listening on it (SO_PEERCRED)
  * runs as one of the same users. */
 json_t *cg_admin_call (const char *socket_path, json_t *request, GError **error);
+/* cg_admin_call for a command that reports progress (@request has
+ * "progress": true): @progress gets each {"progress": …} line's object
+ * (borrowed) before the answer. */
+typedef void (*CgAdminProgress) (json_t *progress, gpointer data);
+json_t *cg_admin_call_progress (const char *socket_path, json_t *request,
+                                CgAdminProgress progress, gpointer data, GError **error);
 
 G_END_DECLS

@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "ctl/cg-ctl.h"
+#include "ctl/cg-admin-call.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-secure.h"
@@ -176,6 +177,73 @@ print_kid (json_t *result)
   return 0;
 }
 
+/* key rotate --all: how far the re-sealing got, on stderr (stdout keeps
+ * the result, JSON with --json). */
+static void
+rotate_progress (json_t *progress, gpointer data)
+{
+  (void) data;
+  fprintf (stderr, "re-sealed %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
+           " credentials\n",
+           json_integer_value (json_object_get (progress, "done")),
+           json_integer_value (json_object_get (progress, "total")));
+}
+
+/* key rotate [--all]: without --all a new sealing key and its kid alone,
+ * as always. */
+static int
+run_key_rotate (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
+{
+  gboolean all = FALSE;
+  const GOptionEntry entries[] = {
+    { "all", 0, 0, G_OPTION_ARG_NONE, &all, NULL, NULL },
+    { NULL },
+  };
+  int status;
+  if ((status = cg_ctl_parse (verb, entries, 0, 0, NULL, &argc, &argv)) >= 0)
+    return status;
+  if (!all)
+    {
+      json_auto_t *request = json_pack ("{s:s}", "command", "key.rotate");
+      json_auto_t *result = cg_ctl_ask (ctl, request, &status);
+      return result ? print_kid (result) : status;
+    }
+  json_auto_t *request = json_pack ("{s:s, s:b}", "command", "key.rotate_all", "progress", TRUE);
+  g_autoptr (GError) error = NULL;
+  json_auto_t *result
+      = cg_admin_call_progress (ctl->socket, request, rotate_progress, NULL, &error);
+  if (!result)
+    return cg_ctl_fail (error);
+  if (ctl->json)
+    {
+      cg_tool_print_json (result);
+      return 0;
+    }
+  g_autofree char *retired = NULL;
+  {
+    g_autoptr (GString) list = g_string_new (NULL);
+    gsize i;
+    json_t *id;
+    json_array_foreach (json_object_get (result, "retiredMasters"), i, id)
+      g_string_append_printf (list, "%s%s", list->len ? ", " : "", json_string_value (id));
+    retired = g_string_free (g_steal_pointer (&list), FALSE);
+  }
+  printf ("%s"
+          "master key %s and sealing key %s are current\n"
+          "%" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT
+          " credentials re-sealed under the new master key\n"
+          "retired master key: %s\n"
+          "older sealing keys keep opening the EncryptedCredentials made with them\n",
+          json_is_true (json_object_get (result, "resumed"))
+              ? "finished a rotation that was cut short\n"
+              : "",
+          cg_tool_str_or (result, "master", "?"), cg_tool_str_or (result, "kid", "?"),
+          json_integer_value (json_object_get (result, "resealed")),
+          json_integer_value (json_object_get (result, "credentials")),
+          *retired ? retired : "none");
+  return 0;
+}
+
 static void
 print_value (json_t *result)
 {
@@ -299,13 +367,14 @@ const CgCtlVerb cg_ctl_basic_verbs[] = {
     run_decrypt },
 
   { "key", NULL,
-    "Usage: credgatectl key list | rotate | retire KID [--force]\n"
+    "Usage: credgatectl key list | rotate [--all] | retire KID [--force]\n"
     "\n"
     "The sealing keys EncryptedCredentials are sealed to.\n"
     "\n"
     "  list                  sealing keys: kid, age, values opened and when last,\n"
     "                        current / old / retired\n"
     "  rotate                make a new current sealing key; old ones keep opening\n"
+    "  rotate --all          new master key and sealing key, every credential re-sealed\n"
     "  retire KID [--force]  stop a non-current key from opening anything\n"
     "\n"
     "Run 'credgatectl key SUBCOMMAND --help' for the details of one.\n" CG_CTL_HELP_FOOTER, NULL },
@@ -317,12 +386,19 @@ const CgCtlVerb cg_ctl_basic_verbs[] = {
     "retired.\n" CG_CTL_HELP_FOOTER,
     cg_ctl_run_show, print_keys },
   { "key", "rotate",
-    "Usage: credgatectl key rotate\n"
+    "Usage: credgatectl key rotate [--all]\n"
     "\n"
     "Makes a new current sealing key (published in /v1/info) and prints its kid.\n"
     "Values sealed to older keys keep opening; 'credgate-encrypt-value --rewrap' moves\n"
-    "them to the new one.\n" CG_CTL_HELP_FOOTER,
-    cg_ctl_run_show, print_kid },
+    "them to the new one.\n"
+    "\n"
+    "  --all   also a new master key: every stored credential is re-sealed under it,\n"
+    "          in batches (progress on stderr) while the agent keeps serving, then\n"
+    "          the old master key is retired.  After a node left a cluster (or a\n"
+    "          copy of the keyring leaked), its copy opens nothing stored or sealed\n"
+    "          afterwards.  Cut short, the agent keeps opening everything, and running\n"
+    "          it again finishes the job.\n" CG_CTL_HELP_FOOTER,
+    run_key_rotate },
   { "key", "retire",
     "Usage: credgatectl key retire KID [--force]\n"
     "\n"

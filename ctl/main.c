@@ -27,6 +27,7 @@ static const char usage_text[]
       "  key list                    sealing keys: kid, age, values opened and when\n"
       "                              last, current / old / retired\n"
       "  key rotate                  make a new current sealing key; old ones keep opening\n"
+      "  key rotate --all            new master key and sealing key; credentials re-sealed\n"
       "  key retire KID [--force]    stop a non-current key from opening anything\n"
       "                              (refused while it opened a value in the last 30 days)\n"
       "  cert show | check | install | activate | generate | export\n"

@@ -57,14 +57,21 @@ keyring_count () {
 # state_fingerprint: the current agent's database and the keyring.
 state_fingerprint () { printf '%s %s\n' "$(db_digest "$STATE")" "$(keyring_count)"; }
 
-# start_agent_own_keyring: start the current agent on "another host": a
-# D-Bus session and a gnome-keyring of its own (own HOME and data dir), so
-# nothing of the first agent's keyring is visible to it.
+# start_agent_own_keyring [KEYRING_FILE]: start the current agent on
+# "another host": a D-Bus session and a gnome-keyring of its own (own HOME
+# and data dir), so nothing of the first agent's keyring is visible to it.
+# With KEYRING_FILE (a copy of the test session's login.keyring), that
+# host's keyring starts as that copy.
 start_agent_own_keyring () {
   local home="$WORK/$CUR/host" tries i
   mkdir -p "$home/data" "$home/run" "$home/config"
   chmod 700 "$home/run"
   printf 'second-host-keyring' > "$home/keyring-password"
+  if [ -n "${1:-}" ]; then
+    mkdir -p "$home/data/keyrings"
+    cp "$1" "$home/data/keyrings/login.keyring"
+    cp "$CG_TEST_KEYRING_PASSWORD_FILE" "$home/keyring-password"
+  fi
   for tries in 1 2 3 4 5; do
     PORT=$(( 20000 + RANDOM % 40000 ))
     rm -f "$home/agent.pid"
@@ -75,7 +82,7 @@ start_agent_own_keyring () {
         for i in $(seq 100); do
           gdbus call --session --dest org.freedesktop.DBus --object-path /org/freedesktop/DBus \
             --method org.freedesktop.DBus.NameHasOwner org.freedesktop.secrets 2>/dev/null \
-            | has true && break
+            | grep -q true && break
           sleep 0.05
         done
         echo $$ >"$2"

@@ -89,21 +89,28 @@ pass "escrow alone, fresh agent: values sealed to all 3 keys open, newest key cu
 
 # ---- from escrow onto a copy of the old state.db, on a host with its own
 # keyring: the keys go into that keyring, the records resolve.
-use_agent newhost
-mkdir -p "$STATE"
-chmod 700 "$STATE"
-sqlite3 "$WORK/old/state/state.db" ".backup '$STATE/state.db'"
-cp -p "$WORK/old/state/token.key" "$STATE/token.key"
-start_agent_own_keyring
-ctl --json status | has '"keys": *"keys_missing"' || fail "the copied state.db did not report missing keys"
-ctl restore --escrow "$rdir" --recipient-key "$WORK/admin2.jwk" --escrow-signer "$SIGNER" >"$WORK/out" \
-  || fail "escrow restore onto the state.db copy failed"
-grep -q 'restored (recover)' "$WORK/out" || fail "recover: $(cat "$WORK/out")"
-ctl credential resolve db-main | has CANARY-escrow-db || fail "the record does not resolve"
-for i in 1 2 3; do
-  [ "$(ctl decrypt --context ls <"$WORK/v$i.jwe")" = "CANARY-e$i" ] || fail "v$i on the new host"
-done
-[ "$(kid_now)" = "$kid3" ] || fail "the current key changed"
+# recover_on_new_host NAME RECIPIENT-KEY VALUES KID: a copy of the old
+# agent's state.db on host NAME (its own keyring), recovered from escrow:
+# the record resolves, values v<VALUES> open, KID is current.
+recover_on_new_host () {
+  use_agent "$1"
+  mkdir -p "$STATE"
+  chmod 700 "$STATE"
+  sqlite3 "$WORK/old/state/state.db" ".backup '$STATE/state.db'"
+  cp -p "$WORK/old/state/token.key" "$STATE/token.key"
+  start_agent_own_keyring
+  ctl --json status | has '"keys": *"keys_missing"' || fail "$1: the copied state.db did not report missing keys"
+  ctl restore --escrow "$rdir" --recipient-key "$2" --escrow-signer "$SIGNER" >"$WORK/out" \
+    || fail "$1: escrow restore onto the state.db copy failed"
+  grep -q 'restored (recover)' "$WORK/out" || fail "$1: recover: $(cat "$WORK/out")"
+  ctl credential resolve db-main | has CANARY-escrow-db || fail "$1: the record does not resolve"
+  local i
+  for i in $3; do
+    [ "$(ctl decrypt --context ls <"$WORK/v$i.jwe")" = "CANARY-e$i" ] || fail "$1: v$i does not open"
+  done
+  [ "$(kid_now)" = "$4" ] || fail "$1: the current key is not $4"
+}
+recover_on_new_host newhost "$WORK/admin2.jwk" "1 2 3" "$kid3"
 expect "$(api GET /v1/credentials "$TOKEN")" 200
 pass "escrow + a copy of state.db on a host with its own keyring: records resolve, values open, tokens work"
 
@@ -129,3 +136,15 @@ ctl decrypt --context ls <"$WORK/v1.jwe" >/dev/null 2>&1 && fail "a key retired 
 ctl key list | grep -F -e "$kid1" | has retired || fail "key list: $kid1 not retired after recovery"
 [ "$(kid_now)" = "$kid3" ] || fail "the newest key is not current after recovery"
 pass "a key retired on the old host is escrowed as retired and stays retired after a recovery from escrow"
+
+# ---- after key rotate --all: the new master key (an id of its own) is
+# escrowed in place of the old one; a recovery onto a copy of the state.db
+# made after the rotation resolves the re-sealed record and opens every value.
+use_agent old
+ctl key rotate --all >"$WORK/out" 2>/dev/null || fail "rotate --all"
+seal CANARY-e4 ls >"$WORK/v4.jwe"
+kid4=$(kid_now)
+ctl escrow status >"$WORK/status" || fail "escrow status after rotate --all: $(cat "$WORK/status")"
+[ "$(grep -c 'can recover every key' "$WORK/status")" = 2 ] || fail "status after rotate --all: $(cat "$WORK/status")"
+recover_on_new_host newhost2 "$WORK/admin.jwk" "2 3 4" "$kid4"
+pass "after rotate --all the new master key is escrowed: escrow + state.db recover the re-sealed record and every value"
