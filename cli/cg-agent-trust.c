@@ -28,6 +28,27 @@ info_next_pin (json_t *info)
   return json_string_value (json_object_get (info, "nextTlsPin"));
 }
 
+/* A trusted node of a cluster lists the others with their pins: record
+ * the ones not known yet, "via" this one (the connection was pinned to it,
+ * so its list is as trusted as it is).  A failure to save only loses the
+ * learning, never the request. */
+static void
+learn_cluster (CgKnownAgents *known, const char *address, json_t *info)
+{
+  g_autoptr (GPtrArray) added = cg_known_agents_learn_cluster (known, address, info);
+  if (added->len == 0)
+    return;
+  g_autoptr (GError) error = NULL;
+  if (!cg_known_agents_save (known, &error))
+    {
+      note ("could not record the other nodes agent %s lists: %s", address, error->message);
+      return;
+    }
+  for (guint i = 0; i < added->len; i++)
+    note ("learned agent %s's key from cluster node %s; recorded in %s",
+          (const char *) added->pdata[i], address, cg_known_agents_get_path (known));
+}
+
 static CgClient *
 connect_known (CgClient *client, CgKnownAgents *known, const char *address,
                const CgKnownAgent *entry, json_t **info, GError **error)
@@ -76,6 +97,7 @@ connect_known (CgClient *client, CgKnownAgents *known, const char *address,
       cg_client_free (client);
       return NULL;
     }
+  learn_cluster (known, address, *info);
   return client;
 }
 
@@ -130,5 +152,6 @@ cg_agent_trust_connect (const char *address_text, const char *pin, gboolean tofu
       return NULL;
     }
   note ("trusting agent %s on first use: key %s, recorded in %s", address, seen, path);
+  learn_cluster (known, address, *info);
   return g_steal_pointer (&client);
 }

@@ -4,6 +4,7 @@
 #include "cli/cg-encrypt-cmd.h"
 
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -97,13 +98,106 @@ open_session (const CgEncryptOptions *opts, const char *address, gboolean need_t
   return g_steal_pointer (&client);
 }
 
+GStrv
+cg_encrypt_agent_list (const char *text, GError **error)
+{
+  g_auto (GStrv) parts = g_strsplit (text ? text : "", ",", -1);
+  g_autoptr (GStrvBuilder) list = g_strv_builder_new ();
+  guint n = 0;
+  for (char **p = parts; *p; p++)
+    {
+      g_autofree char *host = NULL;
+      guint port;
+      g_strstrip (*p);
+      if (!cg_agent_address_parse (*p, &host, &port, error))
+        return NULL;
+      g_strv_builder_add (list, *p);
+      n++;
+    }
+  if (n == 0)
+    {
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID, "no agent named");
+      return NULL;
+    }
+  return g_strv_builder_end (list);
+}
+
+static void
+verbose (const CgEncryptOptions *opts, const char *fmt, ...) G_GNUC_PRINTF (2, 3);
+
+static void
+verbose (const CgEncryptOptions *opts, const char *fmt, ...)
+{
+  if (!opts->verbose)
+    return;
+  va_list ap;
+  va_start (ap, fmt);
+  g_autofree char *msg = g_strdup_vprintf (fmt, ap);
+  va_end (ap);
+  fprintf (stderr, "credgate-encrypt-value: %s\n", msg);
+}
+
+/* One request to one agent of the list, over a trusted session; @info is
+ * that agent's /v1/info (borrowed). */
+typedef json_t *(*AgentCall) (CgClient *client, json_t *info, gpointer data, GError **error);
+
+/* Each agent of @agents in turn, until one answers @call: the next one is
+ * tried only when cg_client_error_fails_over says so (nothing was done).  The reply
+ * (transfer full) and in *@answered the agent that gave it; when every
+ * agent failed over, one error that names each. */
+static json_t *
+ask_agents (const CgEncryptOptions *opts, const char *agents, gboolean need_token,
+            AgentCall call, gpointer data, char **answered, GError **error)
+{
+  g_auto (GStrv) list = cg_encrypt_agent_list (agents, error);
+  if (!list)
+    return NULL;
+  g_autoptr (GString) tried = g_string_new (NULL);
+  GError *last = NULL;
+  for (char **agent = list; *agent; agent++)
+    {
+      json_auto_t *info = NULL;
+      g_autoptr (CgClient) client = open_session (opts, *agent, need_token, &info, &last);
+      json_t *reply = client ? call (client, info, data, &last) : NULL;
+      if (reply)
+        {
+          verbose (opts, "answered by agent %s", *agent);
+          *answered = g_strdup (*agent);
+          return reply;
+        }
+      if (!cg_client_error_fails_over (last) || (!agent[1] && !tried->len))
+        break;
+      g_string_append_printf (tried, "%s%s: %s", tried->len ? "; " : "", *agent, last->message);
+      if (!agent[1])
+        {
+          /* Every agent failed over: one error that names each, of the
+           * last one's kind (the exit status). */
+          g_set_error (error, last->domain, last->code, "no agent could do it: %s", tried->str);
+          g_error_free (last);
+          return NULL;
+        }
+      verbose (opts, "agent %s: %s; trying %s", *agent, last->message, agent[1]);
+      g_clear_error (&last);
+    }
+  /* A refusal that is no reason to try another agent, as the agent gave it. */
+  g_propagate_error (error, last);
+  return NULL;
+}
+
+static json_t *
+call_info (CgClient *client, json_t *info, gpointer data, GError **error)
+{
+  return json_incref (info);
+}
+
 static int
 run_fetch_key (const CgEncryptOptions *opts)
 {
   g_autoptr (GError) error = NULL;
-  json_auto_t *info = NULL;
-  g_autoptr (CgClient) client = open_session (opts, opts->fetch_key, FALSE, &info, &error);
-  if (!client)
+  g_autofree char *answered = NULL;
+  json_auto_t *info = ask_agents (opts, opts->fetch_key, FALSE, call_info, NULL, &answered,
+                                  &error);
+  if (!info)
     return cg_exit_fail (error);
   /* Check the key before handing it on: a point off the curve or a kid
    * that is not its thumbprint would only fail later, at the agent. */
@@ -120,10 +214,24 @@ run_fetch_key (const CgEncryptOptions *opts)
   return CG_EXIT_OK;
 }
 
-/* Seal @plain bound to @ctx: offline with --key, else through the agent. */
+typedef struct
+{
+  const CgBuf *plain;
+  const char *ctx;
+} EncryptCall;
+
+static json_t *
+call_encrypt (CgClient *client, json_t *info, gpointer data, GError **error)
+{
+  EncryptCall *c = data;
+  return cg_client_encrypt (client, (const char *) c->plain->data, c->plain->len, c->ctx, error);
+}
+
+/* Seal @plain bound to @ctx: offline with --key, else through the first
+ * agent of the list that answers (*@answered). */
 static char *
 seal (const CgEncryptOptions *opts, const CgBuf *plain, const char *ctx, char **kid_out,
-      GError **error)
+      char **answered, GError **error)
 {
   if (opts->key_file)
     {
@@ -135,12 +243,8 @@ seal (const CgEncryptOptions *opts, const CgBuf *plain, const char *ctx, char **
       return cg_jwe_seal (key, ctx, plain->data, plain->len, error);
     }
 
-  json_auto_t *info = NULL;
-  g_autoptr (CgClient) client = open_session (opts, opts->agent, TRUE, &info, error);
-  if (!client)
-    return NULL;
-  json_auto_t *reply = cg_client_encrypt (client, (const char *) plain->data, plain->len, ctx,
-                                          error);
+  EncryptCall c = { plain, ctx };
+  json_auto_t *reply = ask_agents (opts, opts->agent, TRUE, call_encrypt, &c, answered, error);
   if (!reply)
     return NULL;
   const char *jwe = json_string_value (json_object_get (reply, "encryptedCredential"));
@@ -157,14 +261,14 @@ run_encrypt_value (const CgEncryptOptions *opts)
                                            CG_JWE_MAX_PLAINTEXT, &error);
   if (!plain)
     return cg_exit_fail (error);
-  g_autofree char *kid = NULL;
-  g_autofree char *jwe = seal (opts, plain, opts->context, &kid, &error);
+  g_autofree char *kid = NULL, *answered = NULL;
+  g_autofree char *jwe = seal (opts, plain, opts->context, &kid, &answered, &error);
   if (!jwe)
     return cg_exit_fail (error);
   if (opts->json)
     {
-      json_auto_t *out = json_pack ("{s:s, s:s?, s:s?}", "encryptedCredential", jwe, "kid", kid,
-                                    "context", opts->context);
+      json_auto_t *out = json_pack ("{s:s, s:s?, s:s?, s:s?}", "encryptedCredential", jwe, "kid",
+                                    kid, "context", opts->context, "agent", answered);
       g_autofree char *text = json_dumps (out, JSON_COMPACT | JSON_PRESERVE_ORDER);
       printf ("%s\n", text);
     }
@@ -240,10 +344,31 @@ run_linked_service (const CgEncryptOptions *opts)
   if (!ls)
     return cg_exit_fail (error);
   g_autoptr (CgBuf) secrets = cg_linked_service_get_secrets (ls);
-  g_autofree char *jwe = seal (opts, secrets, cg_linked_service_get_name (ls), NULL, &error);
+  g_autofree char *answered = NULL;
+  g_autofree char *jwe = seal (opts, secrets, cg_linked_service_get_name (ls), NULL, &answered,
+                               &error);
   if (!jwe)
     return cg_exit_fail (error);
   return write_linked_service (opts, ls, jwe, &st);
+}
+
+typedef struct
+{
+  const char *jwe, *context;
+} JweCall;
+
+static json_t *
+call_verify (CgClient *client, json_t *info, gpointer data, GError **error)
+{
+  JweCall *c = data;
+  return cg_client_verify (client, c->jwe, c->context, error);
+}
+
+static json_t *
+call_rewrap (CgClient *client, json_t *info, gpointer data, GError **error)
+{
+  JweCall *c = data;
+  return cg_client_rewrap (client, c->jwe, c->context, error);
 }
 
 static int
@@ -264,16 +389,15 @@ run_verify (const CgEncryptOptions *opts)
       return cg_exit_fail (error);
     }
 
-  json_auto_t *info = NULL;
-  g_autoptr (CgClient) client = open_session (opts, opts->agent, TRUE, &info, &error);
-  if (!client)
-    return cg_exit_fail (error);
-  json_auto_t *reply = cg_client_verify (client, jwe, opts->context, &error);
+  JweCall c = { jwe, opts->context };
+  g_autofree char *answered = NULL;
+  json_auto_t *reply = ask_agents (opts, opts->agent, TRUE, call_verify, &c, &answered, &error);
   if (!reply)
     return cg_exit_fail (error);
   const char *kid = json_string_value (json_object_get (reply, "kid"));
   if (opts->json)
     {
+      json_object_set_new (reply, "agent", json_string (answered));
       g_autofree char *text = json_dumps (reply, JSON_COMPACT | JSON_PRESERVE_ORDER);
       printf ("%s\n", text);
     }
@@ -282,11 +406,14 @@ run_verify (const CgEncryptOptions *opts)
   return CG_EXIT_OK;
 }
 
-/* Ask the agent to re-seal @jwe to its current key (transfer full). */
+/* Ask the first agent that answers to re-seal @jwe to its current key
+ * (transfer full). */
 static char *
-rewrap (CgClient *client, const char *jwe, const char *context, GError **error)
+rewrap (const CgEncryptOptions *opts, const char *jwe, const char *context, GError **error)
 {
-  json_auto_t *reply = cg_client_rewrap (client, jwe, context, error);
+  JweCall c = { jwe, context };
+  g_autofree char *answered = NULL;
+  json_auto_t *reply = ask_agents (opts, opts->agent, TRUE, call_rewrap, &c, &answered, error);
   return reply ? g_strdup (json_string_value (json_object_get (reply, "encryptedCredential")))
                : NULL;
 }
@@ -300,10 +427,6 @@ run_rewrap (const CgEncryptOptions *opts)
   struct stat st = { 0 };
   g_autoptr (CgLinkedService) ls = NULL;
   g_autoptr (CgBuf) value = NULL;
-  json_auto_t *info = NULL;
-  g_autoptr (CgClient) client = open_session (opts, opts->agent, TRUE, &info, &error);
-  if (!client)
-    return cg_exit_fail (error);
   if (opts->linked_service)
     ls = load_linked_service (opts, TRUE, &st, &error);
   else
@@ -311,9 +434,9 @@ run_rewrap (const CgEncryptOptions *opts)
   if (!ls && !value)
     return cg_exit_fail (error);
   g_autofree char *fresh
-      = ls ? rewrap (client, cg_linked_service_get_encrypted_credential (ls),
+      = ls ? rewrap (opts, cg_linked_service_get_encrypted_credential (ls),
                      cg_linked_service_get_name (ls), &error)
-           : rewrap (client, (const char *) value->data, opts->context, &error);
+           : rewrap (opts, (const char *) value->data, opts->context, &error);
   if (!fresh)
     return cg_exit_fail (error);
   if (ls)

@@ -9,7 +9,7 @@ G_BEGIN_DECLS
  * (all borrowed). */
 typedef struct
 {
-  const char *agent;          /* --agent HOST[:PORT] */
+  const char *agent;          /* --agent HOST[:PORT][,HOST[:PORT]…]: tried in order */
   const char *input;          /* --input FILE */
   const char *token_file;     /* --token-file FILE */
   const char *pin;            /* --pin sha256:... */
@@ -19,14 +19,20 @@ typedef struct
   const char *linked_service; /* --linked-service FILE|- */
   gboolean in_place;          /* -i */
   gboolean force;
-  const char *fetch_key;      /* --fetch-key HOST[:PORT] */
+  const char *fetch_key;      /* --fetch-key HOST[:PORT][,…] */
   const char *key_file;       /* --key FILE */
   gboolean verify;
   gboolean rewrap;            /* --rewrap */
   gboolean enroll;            /* --enroll: the code on stdin, --input or a prompt */
   const char *client_cert;    /* --client-cert FILE */
   const char *client_key;     /* --client-key FILE */
+  gboolean verbose;           /* -v: which agent answered, and why others did not */
 } CgEncryptOptions;
+
+/* The agents of an --agent list, in order, each checked as HOST[:PORT]
+ * (transfer full), or NULL with the reason. */
+GStrv cg_encrypt_agent_list (const char *text, GError **error);
+
 
 /* Run the command; returns the exit status (cli/cg-exit.h) after printing
  * any error on one line of stderr. */

@@ -26,7 +26,11 @@ static const char usage_text[]
       "from --input FILE, or from a prompt that does not echo (one trailing newline is dropped).\n"
       "\n"
       "Options:\n"
-      "  --agent HOST[:PORT]      the agent (port 8050 by default; IPv6 as [ADDR]:PORT)\n"
+      "  --agent HOST[:PORT]      the agent (port 8050 by default; IPv6 as [ADDR]:PORT); a\n"
+      "                           comma list (gw1,gw2,gw3: a cluster's nodes) is tried in\n"
+      "                           order, the next one only when an agent cannot be reached or\n"
+      "                           answers 503 (nothing done there), never after a refusal\n"
+      "  -v, --verbose            say which agent answered, and why others did not\n"
       "  --input FILE             read the value from FILE instead of stdin\n"
       "  --token-file FILE        access token (default $CREDGATE_TOKEN_FILE, else\n"
       "                           $XDG_CONFIG_HOME/credgate/token); not needed once enrolled\n"
@@ -41,9 +45,12 @@ static const char usage_text[]
       "                           (with --enroll: where to write them)\n"
       "  --pin sha256:BASE64      trust exactly this certificate key (see credgatectl status)\n"
       "  --trust-on-first-use     trust an agent not yet in $XDG_CONFIG_HOME/credgate/known_agents\n"
-      "                           and record its key there\n"
+      "                           and record its key there.  A trusted node of a cluster lists\n"
+      "                           the other nodes and their keys (/v1/info); they are recorded\n"
+      "                           there too (\"via\" that node), and checked like any other\n"
       "  --context NAME           bind the value to a linked service name\n"
-      "  --json                   print {\"encryptedCredential\",\"kid\",\"context\"} (or the verify reply)\n"
+      "  --json                   print {\"encryptedCredential\",\"kid\",\"context\",\"agent\"} (or the\n"
+      "                           verify reply with \"agent\"): \"agent\" is the one that answered\n"
       "  --linked-service FILE|-  encrypt the secrets of a linked-service JSON file; the output is\n"
       "                           the file without them, with typeProperties.encryptedCredential\n"
       "                           bound to the linked service's name\n"
@@ -79,6 +86,16 @@ check_options (const CgEncryptOptions *o)
     return cg_tool_usage (NULL, "--pin and --trust-on-first-use exclude each other");
   if (!o->client_cert != !o->client_key)
     return cg_tool_usage (NULL, "--client-cert and --client-key go together");
+  const char *list = o->agent ? o->agent : o->fetch_key;
+  if (list)
+    {
+      g_autoptr (GError) error = NULL;
+      g_auto (GStrv) agents = cg_encrypt_agent_list (list, &error);
+      if (!agents)
+        return cg_tool_usage (NULL, "--%s: %s", o->agent ? "agent" : "fetch-key", error->message);
+      if (o->enroll && g_strv_length (agents) > 1)
+        return cg_tool_usage (NULL, "--enroll enrolls with one agent: give one --agent");
+    }
   if (o->enroll)
     {
       if (!o->agent || o->key_file || o->fetch_key || o->verify || o->rewrap
@@ -160,6 +177,7 @@ main (int argc, char **argv)
     { "client-cert", 0, 0, G_OPTION_ARG_FILENAME, &str.client_cert, NULL, NULL },
     { "client-key", 0, 0, G_OPTION_ARG_FILENAME, &str.client_key, NULL, NULL },
     { "in-place", 'i', G_OPTION_FLAG_HIDDEN, G_OPTION_ARG_NONE, &o.in_place, NULL, NULL },
+    { "verbose", 'v', 0, G_OPTION_ARG_NONE, &o.verbose, NULL, NULL },
     { NULL },
   };
   g_autoptr (GError) error = NULL;

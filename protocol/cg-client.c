@@ -391,6 +391,14 @@ set_pin_mismatch (CgClient *client, GError **error)
                actual ? actual : "(unknown)", expected);
 }
 
+gboolean
+cg_client_error_fails_over (const GError *error)
+{
+  if (error->domain == CG_CLIENT_ERROR)
+    return error->code == CG_CLIENT_ERROR_UNREACHABLE || error->code == CG_CLIENT_ERROR_TLS;
+  return error->domain == CG_ERROR && cg_error_http_status (error->code) == 503;
+}
+
 /* The kind of a refusal that came without an API code (a proxy, an
  * older agent): by its HTTP status, never by its text. */
 static gint
@@ -617,6 +625,28 @@ cg_client_get_info (CgClient *client, GError **error)
     return NULL;
   json_t *key = json_object_get (info, "sealingKey");
   const char *pin = json_string_value (json_object_get (info, "tlsPin"));
+  /* No sealing key because the agent's secret store is not ready: its own
+   * word, the same 503 state its other calls answer with (so a list of
+   * agents goes on to the next one). */
+  const char *store = json_string_value (json_object_get (info, "secretStore"));
+  static const struct
+  {
+    const char *state;
+    gint code;
+  } not_ready[] = {
+    { "locked", CG_ERROR_LOCKED },
+    { "unavailable", CG_ERROR_UNAVAILABLE },
+    { "keys_missing", CG_ERROR_KEYS_MISSING },
+  };
+  for (gsize i = 0; !json_is_object (key) && store && i < G_N_ELEMENTS (not_ready); i++)
+    if (g_str_equal (store, not_ready[i].state))
+      {
+        g_set_error (error, CG_ERROR, not_ready[i].code,
+                     "the agent at %s cannot seal now: its secret store is %s (%s)",
+                     client->address, not_ready[i].state, cg_error_code_name (not_ready[i].code));
+        json_decref (info);
+        return NULL;
+      }
   json_t *next = json_object_get (info, "nextTlsPin");
   if (!json_is_object (key) || !json_is_string (json_object_get (key, "kid")) || !pin
       || (next && !json_is_null (next) && !cg_pin_is_valid (json_string_value (next))))

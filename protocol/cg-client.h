@@ -45,6 +45,15 @@ typedef enum
 
 typedef struct CgClient CgClient;
 
+/* Given a list of agents (the nodes of a cluster), may a call that failed
+ * with @error on one be made on the next?  Only when that agent did
+ * nothing: it could not be reached (UNREACHABLE, TLS) or answered 503 (its
+ * secret store locked or missing, its audit log or the cluster's quorum
+ * unavailable).  Never after what an agent decided (401, 403, 409, any
+ * 4xx, 429) nor a pin mismatch.  The CLI's --agent list and the desktop
+ * app's both go by this. */
+gboolean cg_client_error_fails_over (const GError *error);
+
 /* libcurl's process-wide set-up, once; cg_client_new calls it too.  A
  * program that makes clients in threads calls it first, in main, before
  * any thread exists (curl_global_init is not safe to race). */

@@ -33,6 +33,7 @@ line_free (Line *line)
   g_free (line->agent.address);
   g_free (line->agent.pin);
   g_free (line->agent.next_pin);
+  g_free (line->agent.via);
   g_free (line);
 }
 
@@ -132,22 +133,38 @@ parse_line (const char *path, guint lineno, const char *text, Line *line, GError
     if (**f)
       g_ptr_array_add (words, *f);
 
-  if (words->len < 2 || words->len > 3)
+  g_autofree char *via = NULL;
+  const char *next = NULL;
+  if (words->len < 2 || words->len > 4)
     goto bad;
   const char *address = words->pdata[0], *pin = words->pdata[1];
-  const char *next = words->len == 3 ? words->pdata[2] : NULL;
   if (!cg_agent_address_parse (address, &host, &port, NULL) || !cg_pin_is_valid (pin))
     goto bad;
-  if (next && (!g_str_has_prefix (next, "next:") || !cg_pin_is_valid (next + 5)))
-    goto bad;
+  /* Then next: and via:, each at most once, in this order. */
+  for (guint i = 2; i < words->len; i++)
+    {
+      const char *w = words->pdata[i];
+      g_autofree char *via_host = NULL;
+      guint via_port;
+      if (!next && !via && g_str_has_prefix (w, "next:") && cg_pin_is_valid (w + 5))
+        next = w + 5;
+      else if (!via && g_str_has_prefix (w, "via:")
+               && cg_agent_address_parse (w + 4, &via_host, &via_port, NULL))
+        via = cg_agent_address_format (via_host, via_port);
+      else
+        goto bad;
+    }
   line->agent.address = cg_agent_address_format (host, port);
   line->agent.pin = g_strdup (pin);
-  line->agent.next_pin = next ? g_strdup (next + 5) : NULL;
+  line->agent.next_pin = next ? g_strdup (next) : NULL;
+  line->agent.via = g_steal_pointer (&via);
   return TRUE;
 
 bad:
   g_set_error (error, CG_ERROR, CG_ERROR_INVALID,
-               "%s, line %u: expected \"HOST:PORT sha256:PIN [next:sha256:PIN]\"", path, lineno);
+               "%s, line %u: expected \"HOST:PORT sha256:PIN [next:sha256:PIN] "
+               "[via:HOST:PORT]\"",
+               path, lineno);
   return FALSE;
 }
 
@@ -272,6 +289,37 @@ cg_known_agents_set (CgKnownAgents *known, const char *address, const char *pin,
   line->agent.next_pin = next_pin && g_strcmp0 (next_pin, pin) != 0 ? g_strdup (next_pin) : NULL;
 }
 
+GPtrArray *
+cg_known_agents_learn_cluster (CgKnownAgents *known, const char *via_address, json_t *info)
+{
+  GPtrArray *added = g_ptr_array_new_with_free_func (g_free);
+  json_t *cluster = json_object_get (info, "cluster");
+  const char *self = json_string_value (json_object_get (cluster, "node"));
+  gsize i;
+  json_t *node;
+  json_array_foreach (json_object_get (cluster, "nodes"), i, node)
+    {
+      const char *name = json_string_value (json_object_get (node, "name"));
+      const char *text = json_string_value (json_object_get (node, "address"));
+      const char *pin = json_string_value (json_object_get (node, "pin"));
+      g_autofree char *host = NULL;
+      guint port;
+      if ((self && name && g_str_equal (self, name)) || !cg_pin_is_valid (pin)
+          || !cg_agent_address_parse (text, &host, &port, NULL))
+        continue;
+      g_autofree char *address = cg_agent_address_format (host, port);
+      if (g_str_equal (address, via_address) || find (known, address))
+        continue;
+      Line *line = g_new0 (Line, 1);
+      line->agent.address = g_strdup (address);
+      line->agent.pin = g_strdup (pin);
+      line->agent.via = g_strdup (via_address);
+      g_ptr_array_add (known->lines, line);
+      g_ptr_array_add (added, g_steal_pointer (&address));
+    }
+  return added;
+}
+
 char *
 cg_known_agents_to_string (CgKnownAgents *known)
 {
@@ -286,6 +334,8 @@ cg_known_agents_to_string (CgKnownAgents *known)
           g_string_append_printf (s, "%s %s", line->agent.address, line->agent.pin);
           if (line->agent.next_pin)
             g_string_append_printf (s, " next:%s", line->agent.next_pin);
+          if (line->agent.via)
+            g_string_append_printf (s, " via:%s", line->agent.via);
         }
       g_string_append_c (s, '\n');
     }

@@ -2,18 +2,23 @@
 #pragma once
 
 #include <glib.h>
+#include <jansson.h>
 
 G_BEGIN_DECLS
 
 /* The known-agents file, like ssh's known_hosts:
  * $XDG_CONFIG_HOME/credgate/known_agents, one line per agent
  *
- *   HOST:PORT sha256:PIN [next:sha256:PIN]
+ *   HOST:PORT sha256:PIN [next:sha256:PIN] [via:HOST:PORT]
  *
  * HOST is lower case, an IPv6 literal in brackets ("[::1]:8050").  The next
  * pin is the certificate the agent has staged (its /v1/info "nextTlsPin");
  * a connection that presents it is accepted without a prompt and the line
- * is updated.  Comments (#) and blank lines are kept as they are.  The file
+ * is updated.  "via" marks a node of a cluster that was never contacted
+ * on its own: its pin came from the /v1/info "cluster.nodes" list of the
+ * agent named there, fetched over a connection pinned to that agent (a
+ * pinned list: the TLS pin of the node it came from authenticates it).
+ * Comments (#) and blank lines are kept as they are.  The file
  * is written atomically with mode 0600.  The CLI and the GUI share it. */
 
 typedef struct CgKnownAgents CgKnownAgents;
@@ -23,6 +28,7 @@ typedef struct
   char *address;  /* "host:port" */
   char *pin;      /* "sha256:BASE64" */
   char *next_pin; /* nullable */
+  char *via;      /* nullable: the agent whose cluster list gave this pin */
 } CgKnownAgent;
 
 typedef enum
@@ -53,6 +59,17 @@ CgPinCheck cg_known_agents_check (CgKnownAgents *known, const char *address, con
 /* Add or replace the line for @address (in place, keeping its position). */
 void cg_known_agents_set (CgKnownAgents *known, const char *address, const char *pin,
                           const char *next_pin);
+
+/* Learn the other nodes of a cluster from @info, the GET /v1/info of the
+ * agent at @via_address fetched over a connection pinned to it: each
+ * "cluster.nodes" entry {"name","address","pin"} whose address has no line
+ * yet gets one with "via" @via_address.  A line that exists is never
+ * changed (a node that shows another pin later meets the usual mismatch
+ * error); malformed entries, and the agent itself, are skipped.  Returns
+ * the addresses added, canonical (transfer full; empty when none, or when
+ * @info has no cluster). */
+GPtrArray *cg_known_agents_learn_cluster (CgKnownAgents *known, const char *via_address,
+                                          json_t *info);
 
 /* The file's text (transfer full). */
 char *cg_known_agents_to_string (CgKnownAgents *known);

@@ -22,6 +22,7 @@
 
 #include "certs/cg-cert.h"
 #include "cli/cg-agent-trust.h"
+#include "cli/cg-encrypt-cmd.h"
 #include "cli/cg-exit.h"
 #include "common/cg-error.h"
 #include "protocol/cg-client.h"
@@ -493,6 +494,76 @@ test_known_agents (void)
   g_assert_cmpstr (last, ==, after);
 }
 
+/* Which failures let an --agent list go on to the next agent: unreachable,
+ * TLS, any 503; never a decision of the agent (401, 403, 409, 404, 400,
+ * 413, 422, 429) nor a pin mismatch. */
+static void
+test_fails_over (void)
+{
+  static const struct
+  {
+    gboolean client;
+    gint code;
+    gboolean next;
+  } cases[] = {
+    { TRUE, CG_CLIENT_ERROR_UNREACHABLE, TRUE },
+    { TRUE, CG_CLIENT_ERROR_TLS, TRUE },
+    { TRUE, CG_CLIENT_ERROR_PIN_MISMATCH, FALSE },
+    { TRUE, CG_CLIENT_ERROR_PROTOCOL, FALSE },
+    { TRUE, CG_CLIENT_ERROR_BUSY, FALSE },
+    { FALSE, CG_ERROR_LOCKED, TRUE },
+    { FALSE, CG_ERROR_UNAVAILABLE, TRUE },
+    { FALSE, CG_ERROR_KEYS_MISSING, TRUE },
+    { FALSE, CG_ERROR_AUDIT_UNAVAILABLE, TRUE },
+    { FALSE, CG_ERROR_UNAUTHORIZED, FALSE },
+    { FALSE, CG_ERROR_FORBIDDEN, FALSE },
+    { FALSE, CG_ERROR_CONFLICT, FALSE },
+    { FALSE, CG_ERROR_EXISTS, FALSE },
+    { FALSE, CG_ERROR_NOT_FOUND, FALSE },
+    { FALSE, CG_ERROR_INVALID, FALSE },
+    { FALSE, CG_ERROR_TOO_LARGE, FALSE },
+    { FALSE, CG_ERROR_DECRYPT, FALSE },
+    { FALSE, CG_ERROR_FAILED, FALSE },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (cases); i++)
+    {
+      g_autoptr (GError) e = g_error_new_literal (cases[i].client ? CG_CLIENT_ERROR : CG_ERROR,
+                                                  cases[i].code, "x");
+      g_assert_cmpint (cg_client_error_fails_over (e), ==, cases[i].next);
+    }
+  /* Every 503 the agent can answer, whatever its code (the cluster's
+   * cluster_unavailable among them), goes on to the next agent. */
+  for (gint code = 0; code <= CG_ERROR_AGENT_UNREACHABLE + 8; code++)
+    {
+      g_autoptr (GError) e = g_error_new_literal (CG_ERROR, code, "x");
+      if (cg_error_http_status (code) == 503)
+        g_assert_true (cg_client_error_fails_over (e));
+    }
+  g_autoptr (GError) other = g_error_new_literal (G_FILE_ERROR, G_FILE_ERROR_NOENT, "x");
+  g_assert_false (cg_client_error_fails_over (other));
+}
+
+/* --agent gw1,gw2,gw3: each checked, in order, spaces around a comma
+ * allowed; an empty or malformed member is an error. */
+static void
+test_agent_list (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_auto (GStrv) list = cg_encrypt_agent_list ("gw1, GW2:9000,[::1]:8050", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (g_strv_length (list), ==, 3);
+  g_assert_cmpstr (list[0], ==, "gw1");
+  g_assert_cmpstr (list[1], ==, "GW2:9000");
+  g_assert_cmpstr (list[2], ==, "[::1]:8050");
+  static const char *const bad[] = { "", "gw1,,gw2", "gw1,", "gw1,a:b:c", "gw1,gw2:0" };
+  for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
+    {
+      g_autoptr (GError) e = NULL;
+      g_assert_null (cg_encrypt_agent_list (bad[i], &e));
+      g_assert_error (e, CG_ERROR, CG_ERROR_INVALID);
+    }
+}
+
 int
 main (int argc, char **argv)
 {
@@ -505,6 +576,8 @@ main (int argc, char **argv)
   gnutls_global_init ();
 
   g_test_add_func ("/cli/exit/mapping", test_exit_mapping);
+  g_test_add_func ("/cli/agent-list/fails-over", test_fails_over);
+  g_test_add_func ("/cli/agent-list/parse", test_agent_list);
   g_test_add_func ("/cli/exit/replies", test_exit_replies);
   g_test_add_func ("/cli/exit/transport", test_exit_transport);
   g_test_add_func ("/client/pins", test_pins);

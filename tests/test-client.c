@@ -222,6 +222,11 @@ test_locked (void)
   g_assert_null (cg_client_credential_put (client, "locked", body, &error));
   g_assert_error (error, CG_ERROR, CG_ERROR_LOCKED);
   g_clear_error (&error);
+  /* /v1/info has no sealing key then, and says why: the same 503 state,
+   * not a malformed reply (a list of agents goes on to the next one). */
+  g_assert_null (cg_client_get_info (client, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_LOCKED);
+  g_clear_error (&error);
   /* The agent itself is reachable: listing needs no key. */
   json_auto_t *list = cg_client_credential_list (client, &error);
   g_assert_no_error (error);

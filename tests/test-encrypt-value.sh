@@ -140,12 +140,13 @@ pass "--context binds the value to one linked service"
 
 run "$EV" --agent "$A" --json --context c <<<"j"
 expect_rc 0 "--json"
-"$PY" - "$WORK/out" <<'PY' || fail "--json output: $(cat "$WORK/out")"
+"$PY" - "$WORK/out" "$A" <<'PY' || fail "--json output: $(cat "$WORK/out")"
 import json, sys
 d = json.load(open(sys.argv[1]))
-assert set(d) == {"encryptedCredential", "kid", "context"} and d["context"] == "c", d
+assert set(d) == {"encryptedCredential", "kid", "context", "agent"} and d["context"] == "c", d
+assert d["agent"] == sys.argv[2], d
 PY
-pass "--json prints encryptedCredential, kid and context"
+pass "--json prints encryptedCredential, kid, context and the agent that answered"
 
 # --- --verify ------------------------------------------------------------------
 run "$EV" --agent "$A" --context v1 <<<"to-verify"

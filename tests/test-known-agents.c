@@ -114,6 +114,10 @@ test_malformed (void)
     "agent1:8050 " PIN_A " next:bad\n",
     "::1 " PIN_A "\n",
     "a " PIN_A " next:" PIN_B " extra\n",
+    "a " PIN_A " via:b via:c\n",
+    "a " PIN_A " via:b next:" PIN_B "\n",
+    "a " PIN_A " via:[::1\n",
+    "a " PIN_A " via:\n",
   };
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
     {
@@ -156,6 +160,76 @@ test_save_load (void)
   g_rmdir (tmp);
 }
 
+/* via:HOST:PORT (canonical: lower case, the default port) after the
+ * optional next: pin; it survives a round trip and a pin update. */
+static void
+test_via (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgKnownAgents) k
+      = cg_known_agents_parse ("known",
+                               "gw1:8050 " PIN_A "\n"
+                               "gw2:8050 " PIN_B " via:GW1\n"
+                               "gw3:9000 " PIN_C " next:" PIN_A " via:gw1:8050\n",
+                               &error);
+  g_assert_no_error (error);
+  g_assert_null (cg_known_agents_lookup (k, "gw1:8050")->via);
+  g_assert_cmpstr (cg_known_agents_lookup (k, "gw2:8050")->via, ==, "gw1:8050");
+  g_assert_cmpstr (cg_known_agents_lookup (k, "gw3:9000")->via, ==, "gw1:8050");
+  g_assert_cmpstr (cg_known_agents_lookup (k, "gw3:9000")->next_pin, ==, PIN_A);
+  cg_known_agents_set (k, "gw2:8050", PIN_C, NULL);
+  g_autofree char *text = cg_known_agents_to_string (k);
+  g_assert_cmpstr (text, ==,
+                   "gw1:8050 " PIN_A "\n"
+                   "gw2:8050 " PIN_C " via:gw1:8050\n"
+                   "gw3:9000 " PIN_C " next:" PIN_A " via:gw1:8050\n");
+}
+
+/* The other nodes of a /v1/info "cluster" field are added with via; the
+ * agent itself, malformed entries and addresses already known (whatever
+ * pin the list gives them) are left alone. */
+static void
+test_learn_cluster (void)
+{
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgKnownAgents) k
+      = cg_known_agents_parse ("known",
+                               "gw1:8050 " PIN_A "\n"
+                               "gw4:8050 " PIN_A "\n",
+                               &error);
+  json_auto_t *info = json_pack (
+      "{s:s, s:{s:s, s:s, s:[{s:s, s:s, s:s, s:b}, {s:s, s:s, s:s, s:b}, {s:s, s:s, s:s, s:b},"
+      " {s:s, s:s, s:s}, {s:s, s:s, s:s}, {s:s, s:i, s:s}, {s:s, s:s, s:s}]}}",
+      "version", "x", "cluster", "id", "c1", "node", "gw1", "nodes",
+      "name", "gw1", "address", "gw1:8050", "pin", PIN_A, "alive", TRUE,
+      "name", "gw2", "address", "GW2", "pin", PIN_B, "alive", TRUE,
+      "name", "gw3", "address", "[::1]:9003", "pin", PIN_C, "alive", FALSE,
+      "name", "gw4", "address", "gw4:8050", "pin", PIN_B,
+      "name", "bad1", "address", "gw5:8050", "pin", "sha256:short",
+      "name", "bad2", "address", 7, "pin", PIN_B,
+      "name", "bad3", "address", "a:b:c", "pin", PIN_B);
+  g_autoptr (GPtrArray) added = cg_known_agents_learn_cluster (k, "gw1:8050", info);
+  g_assert_cmpuint (added->len, ==, 2);
+  g_assert_cmpstr (added->pdata[0], ==, "gw2:8050");
+  g_assert_cmpstr (added->pdata[1], ==, "[::1]:9003");
+  g_autofree char *text = cg_known_agents_to_string (k);
+  g_assert_cmpstr (text, ==,
+                   "gw1:8050 " PIN_A "\n"
+                   "gw4:8050 " PIN_A "\n"
+                   "gw2:8050 " PIN_B " via:gw1:8050\n"
+                   "[::1]:9003 " PIN_C " via:gw1:8050\n");
+  /* Learned pins are then checked like any other. */
+  g_assert_cmpint (cg_known_agents_check (k, "gw2:8050", PIN_C), ==, CG_PIN_CHANGED);
+  g_assert_cmpint (cg_known_agents_check (k, "gw4:8050", PIN_B), ==, CG_PIN_CHANGED);
+
+  /* Again: nothing new.  No cluster field: nothing. */
+  g_autoptr (GPtrArray) again = cg_known_agents_learn_cluster (k, "gw1:8050", info);
+  g_assert_cmpuint (again->len, ==, 0);
+  json_auto_t *single = json_pack ("{s:s}", "version", "x");
+  g_autoptr (GPtrArray) none = cg_known_agents_learn_cluster (k, "gw1:8050", single);
+  g_assert_cmpuint (none->len, ==, 0);
+}
+
 static void
 test_changed_message (void)
 {
@@ -179,5 +253,7 @@ main (int argc, char **argv)
   g_test_add_func ("/known-agents/malformed", test_malformed);
   g_test_add_func ("/known-agents/save-load", test_save_load);
   g_test_add_func ("/known-agents/changed-message", test_changed_message);
+  g_test_add_func ("/known-agents/via", test_via);
+  g_test_add_func ("/known-agents/learn-cluster", test_learn_cluster);
   return g_test_run ();
 }
