@@ -23,6 +23,28 @@ cg_admin_read_message (GInputStream *in, gsize *len, GCancellable *cancel, GErro
   char *buf = g_malloc (cap + 1);
   gsize used = 0, raw = 0;
 
+  /* From a buffered stream, byte by byte up to the newline and no
+   * further: the next message stays in the buffer for the next call. */
+  if (G_IS_BUFFERED_INPUT_STREAM (in))
+    for (;;)
+      {
+        if (used == cap)
+          {
+            g_set_error_literal (error, CG_ERROR, CG_ERROR_TOO_LARGE, "admin message too large");
+            goto fail;
+          }
+        GError *local = NULL;
+        int c = g_buffered_input_stream_read_byte (G_BUFFERED_INPUT_STREAM (in), cancel, &local);
+        if (c < 0 && local)
+          {
+            g_propagate_error (error, local);
+            goto fail;
+          }
+        if (c < 0 || c == '\n')
+          goto done;
+        buf[used++] = (char) c;
+        raw = used;
+      }
   for (;;)
     {
       if (used == cap)
@@ -46,6 +68,7 @@ cg_admin_read_message (GInputStream *in, gsize *len, GCancellable *cancel, GErro
           break;
         }
     }
+done:
   if (used == 0)
     {
       g_set_error_literal (error, CG_ERROR, CG_ERROR_INVALID, "empty admin message");

@@ -19,7 +19,11 @@ G_BEGIN_DECLS
 #define CG_ADMIN_MAX_MESSAGE (64 * 1024 * 1024)
 
 /* Read one newline-terminated message of at most CG_ADMIN_MAX_MESSAGE
- * bytes (transfer full; wiped by the caller, it may hold a secret). */
+ * bytes (transfer full; wiped by the caller, it may hold a secret).  From
+ * a plain stream, whatever follows the newline in the same read is wiped
+ * and dropped (one message per connection); from a GBufferedInputStream
+ * nothing past the newline is taken, so messages that follow (progress
+ * lines, then the answer) are read by the next calls. */
 char *cg_admin_read_message (GInputStream *in, gsize *len, GCancellable *cancel, GError **error);
 
 /* Where the admin socket is by default: $CREDGATE_ADMIN_SOCKET, else

@@ -137,10 +137,12 @@ cg_admin_call_progress (const char *socket_path, json_t *request, CgAdminProgres
    * before the request was written: its answer is still there to read.
    * Progress lines (only when asked for) come before it. */
   char *reply_text;
+  GInputStream *raw_in = g_io_stream_get_input_stream (G_IO_STREAM (conn));
+  g_autoptr (GInputStream) in = progress ? g_buffered_input_stream_new (raw_in)
+                                         : g_object_ref (raw_in);
   for (;;)
     {
-      reply_text = cg_admin_read_message (g_io_stream_get_input_stream (G_IO_STREAM (conn)),
-                                          &len, NULL, sent ? &local : NULL);
+      reply_text = cg_admin_read_message (in, &len, NULL, sent ? &local : NULL);
       if (!progress || !reply_text)
         break;
       json_auto_t *line = cg_json_load_strict (reply_text, len, NULL);

@@ -3,6 +3,7 @@
  * limits and login throttle. */
 #include "config.h"
 
+#include "admin/cg-admin-proto.h"
 #include "agent/cg-config.h"
 #include "agent/cg-conn-limit.h"
 #include "agent/cg-peer.h"
@@ -431,6 +432,35 @@ test_conn_limit_threads (void)
   cg_conn_limit_free (l);
 }
 
+/* The admin socket's framing: progress lines and the answer can arrive in
+ * one read; from a buffered stream each call takes one message and leaves
+ * the rest; from a plain stream what follows the first newline is dropped
+ * (one request per connection). */
+static void
+test_admin_read_messages (void)
+{
+  static const char text[] = "{\"progress\":{\"done\":1}}\n{\"result\":{}}\n";
+  g_autoptr (GError) error = NULL;
+  gsize len = 0;
+  g_autoptr (GInputStream) mem = g_memory_input_stream_new_from_data (text, strlen (text), NULL);
+  g_autoptr (GInputStream) in = g_buffered_input_stream_new (mem);
+  g_autofree char *first = cg_admin_read_message (in, &len, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (first, ==, "{\"progress\":{\"done\":1}}");
+  g_assert_cmpuint (len, ==, strlen (first));
+  g_autofree char *second = cg_admin_read_message (in, &len, NULL, &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (second, ==, "{\"result\":{}}");
+  g_assert_null (cg_admin_read_message (in, &len, NULL, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_INVALID);
+  g_clear_error (&error);
+
+  g_autoptr (GInputStream) plain = g_memory_input_stream_new_from_data (text, strlen (text), NULL);
+  g_autofree char *only = cg_admin_read_message (plain, &len, NULL, &error);
+  g_assert_cmpstr (only, ==, "{\"progress\":{\"done\":1}}");
+  g_assert_null (cg_admin_read_message (plain, &len, NULL, &error));
+}
+
 int
 main (int argc, char **argv)
 {
@@ -444,6 +474,7 @@ main (int argc, char **argv)
   g_test_add_func ("/agent/throttle/full", test_throttle_full);
   g_test_add_func ("/agent/peer-group", test_peer_group);
   g_test_add_func ("/agent/conn-limit", test_conn_limit);
+  g_test_add_func ("/admin/proto/read-messages", test_admin_read_messages);
   g_test_add_func ("/agent/conn-limit/threads", test_conn_limit_threads);
   return g_test_run ();
 }
