@@ -21,6 +21,7 @@ struct _CgConnectView
   GtkButton *connect_button;
   GtkListBox *known_list;
   gboolean busy;
+  GStrv others; /* the rest of a comma list at the last "connect" */
 };
 
 G_DEFINE_FINAL_TYPE (CgConnectView, cg_connect_view, GTK_TYPE_WIDGET)
@@ -61,6 +62,46 @@ read_address (CgConnectView *self, const char *host, guint *port, char **out)
   return TRUE;
 }
 
+/* A comma list: the first agent as read_address reads it, the others
+ * (each HOST[:PORT], the port field's when it has none) into @others
+ * (transfer full; NULL for one agent).  FALSE (focus on the host) when a
+ * member is not an address. */
+static gboolean
+read_list (CgConnectView *self, const char *text, guint *port, char **first, GStrv *others)
+{
+  g_auto (GStrv) parts = g_strsplit (text, ",", -1);
+  *others = NULL;
+  if (!parts[0] || !read_address (self, parts[0], port, first))
+    return FALSE;
+  if (!parts[1])
+    return TRUE;
+  g_autoptr (GStrvBuilder) list = g_strv_builder_new ();
+  for (char **p = parts + 1; *p; p++)
+    {
+      g_autofree char *host = NULL;
+      guint member_port = 0;
+      g_strstrip (*p);
+      gboolean has_port = (*p)[0] == '[' ? strstr (*p, "]:") != NULL : strchr (*p, ':') != NULL;
+      if (!cg_agent_address_parse (*p, &host, &member_port, NULL))
+        {
+          g_clear_pointer (first, g_free);
+          gtk_widget_grab_focus (GTK_WIDGET (self->host_entry));
+          return FALSE;
+        }
+      guint spin = (guint) gtk_spin_button_get_value_as_int (self->port_spin);
+      g_autofree char *address = cg_agent_address_format (host, has_port ? member_port : spin);
+      g_strv_builder_add (list, address);
+    }
+  *others = g_strv_builder_end (list);
+  return TRUE;
+}
+
+const char *const *
+cg_connect_view_get_others (CgConnectView *self)
+{
+  return (const char *const *) self->others;
+}
+
 static void
 enroll_action_cb (GtkWidget *widget, const char *action_name, GVariant *parameter)
 {
@@ -82,9 +123,13 @@ static void
 emit_connect (CgConnectView *self, const char *host, guint port, const char *token)
 {
   g_autofree char *address = NULL;
-  if (read_address (self, host, &port, &address))
-    g_signal_emit (self, signals[SIGNAL_CONNECT], 0, address, port, token,
-                   gtk_check_button_get_active (self->remember_check));
+  GStrv others = NULL;
+  if (!read_list (self, host, &port, &address, &others))
+    return;
+  g_strfreev (self->others);
+  self->others = others;
+  g_signal_emit (self, signals[SIGNAL_CONNECT], 0, address, port, token,
+                 gtk_check_button_get_active (self->remember_check));
 }
 
 static void
@@ -216,6 +261,7 @@ static void
 cg_connect_view_dispose (GObject *object)
 {
   gtk_widget_dispose_template (GTK_WIDGET (object), CG_TYPE_CONNECT_VIEW);
+  g_clear_pointer (&CG_CONNECT_VIEW (object)->others, g_strfreev);
   G_OBJECT_CLASS (cg_connect_view_parent_class)->dispose (object);
 }
 

@@ -7,6 +7,7 @@
 
 #include "common/cg-secure.h"
 #include "protocol/cg-client.h"
+#include "protocol/cg-known-agents.h"
 
 /* Every call is one typed call of protocol/'s CgClient (cg-client.h), made
  * in a GTask worker thread with a CgClient of its own (it is blocking and
@@ -25,7 +26,17 @@ struct _CgManagerClient
   CgBuf *token;
   char *cert_pem; /* client certificate and key, or NULL */
   CgBuf *key_pem;
+  GStrv fallbacks;     /* "host:port" of the cluster's other nodes, in order */
+  GStrv fallback_pins; /* their pins */
+  char *answered;      /* main context only: who answered the last call */
 };
+
+enum
+{
+  SIGNAL_ANSWERED,
+  N_SIGNALS,
+};
+static guint signals[N_SIGNALS];
 
 G_DEFINE_TYPE (CgManagerClient, cg_manager_client, G_TYPE_OBJECT)
 
@@ -38,6 +49,9 @@ cg_manager_client_finalize (GObject *object)
   cg_buf_free (self->token);
   g_free (self->cert_pem);
   cg_buf_free (self->key_pem);
+  g_strfreev (self->fallbacks);
+  g_strfreev (self->fallback_pins);
+  g_free (self->answered);
   g_mutex_clear (&self->lock);
   G_OBJECT_CLASS (cg_manager_client_parent_class)->finalize (object);
 }
@@ -46,6 +60,9 @@ static void
 cg_manager_client_class_init (CgManagerClientClass *klass)
 {
   G_OBJECT_CLASS (klass)->finalize = cg_manager_client_finalize;
+  signals[SIGNAL_ANSWERED] = g_signal_new ("answered", G_TYPE_FROM_CLASS (klass),
+                                           G_SIGNAL_RUN_LAST, 0, NULL, NULL, NULL, G_TYPE_NONE,
+                                           1, G_TYPE_STRING);
 }
 
 static void
@@ -70,6 +87,7 @@ cg_manager_client_set_agent (CgManagerClient *self, const char *host, guint port
   g_free (self->pin);
   self->pin = g_strdup (pin);
   g_mutex_unlock (&self->lock);
+  g_clear_pointer (&self->answered, g_free);
 }
 
 void
@@ -102,6 +120,26 @@ cg_manager_client_has_identity (CgManagerClient *self)
   return has;
 }
 
+void
+cg_manager_client_set_fallbacks (CgManagerClient *self, const char *const *addresses,
+                                 const char *const *pins)
+{
+  g_return_if_fail ((addresses ? g_strv_length ((GStrv) addresses) : 0)
+                    == (pins ? g_strv_length ((GStrv) pins) : 0));
+  g_mutex_lock (&self->lock);
+  g_strfreev (self->fallbacks);
+  g_strfreev (self->fallback_pins);
+  self->fallbacks = g_strdupv ((GStrv) addresses);
+  self->fallback_pins = g_strdupv ((GStrv) pins);
+  g_mutex_unlock (&self->lock);
+}
+
+const char *
+cg_manager_client_get_answered (CgManagerClient *self)
+{
+  return self->answered;
+}
+
 const char *
 cg_manager_client_get_host (CgManagerClient *self)
 {
@@ -114,30 +152,62 @@ cg_manager_client_get_port (CgManagerClient *self)
   return self->port;
 }
 
-/* A pinned CgClient for the agent set with cg_manager_client_set_agent, or
- * NULL with an error before one is trusted. */
-static CgClient *
-make_client (CgManagerClient *self, GError **error)
+/* Where a call may go: the agent, then its fallbacks (lock held). */
+typedef struct
 {
-  CgClient *client = NULL;
-  gboolean ok = TRUE;
-  g_mutex_lock (&self->lock);
-  if (self->host && self->pin)
+  char *host;
+  guint port;
+  char *pin;
+} Target;
+
+static void
+target_free (gpointer p)
+{
+  Target *t = p;
+  g_free (t->host);
+  g_free (t->pin);
+  g_free (t);
+}
+
+static GPtrArray *
+targets_locked (CgManagerClient *self)
+{
+  GPtrArray *list = g_ptr_array_new_with_free_func (target_free);
+  if (!self->host || !self->pin)
+    return list;
+  Target *t = g_new0 (Target, 1);
+  t->host = g_strdup (self->host);
+  t->port = self->port;
+  t->pin = g_strdup (self->pin);
+  g_ptr_array_add (list, t);
+  for (guint i = 0; self->fallbacks && self->fallbacks[i]; i++)
     {
-      client = cg_client_new (self->host, self->port);
-      cg_client_set_pins (client, self->pin, NULL);
-      /* The certificate when there is one; the agent takes it first. */
-      if (self->cert_pem)
-        ok = cg_client_set_client_cert_data (client, self->cert_pem, self->key_pem, error);
-      else if (self->token)
-        cg_client_set_token (client, (const char *) self->token->data);
+      t = g_new0 (Target, 1);
+      if (!cg_agent_address_parse (self->fallbacks[i], &t->host, &t->port, NULL))
+        {
+          target_free (t);
+          continue;
+        }
+      t->pin = g_strdup (self->fallback_pins[i]);
+      g_ptr_array_add (list, t);
     }
-  g_mutex_unlock (&self->lock);
+  return list;
+}
+
+/* A pinned CgClient for @target with the token or certificate (lock
+ * held), or NULL with an error. */
+static CgClient *
+make_client_locked (CgManagerClient *self, Target *target, GError **error)
+{
+  gboolean ok = TRUE;
+  CgClient *client = cg_client_new (target->host, target->port);
+  cg_client_set_pins (client, target->pin, NULL);
+  if (self->cert_pem)
+    ok = cg_client_set_client_cert_data (client, self->cert_pem, self->key_pem, error);
+  else if (self->token)
+    cg_client_set_token (client, (const char *) self->token->data);
   if (!ok)
     g_clear_pointer (&client, cg_client_free);
-  else if (!client)
-    g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PIN_MISMATCH,
-                 "no trusted agent to talk to");
   return client;
 }
 
@@ -166,6 +236,7 @@ typedef struct
   char *context;
   char *cert_pem; /* enroll's results */
   CgBuf *key_pem;
+  char *answered; /* the "host:port" that answered */
 } Call;
 
 static void
@@ -178,6 +249,7 @@ call_free (Call *call)
   g_free (call->context);
   g_free (call->cert_pem);
   cg_buf_free (call->key_pem);
+  g_free (call->answered);
   g_free (call);
 }
 
@@ -205,18 +277,8 @@ enroll_call (CgClient *client, Call *call, GError **error)
 }
 
 static gpointer
-run_call (CgManagerClient *self, Call *call, GDestroyNotify *free_func, GError **error)
+dispatch (CgClient *client, Call *call, GError **error)
 {
-  *free_func = (GDestroyNotify) json_decref;
-  if (call->kind == CALL_PROBE)
-    {
-      g_autoptr (CgClient) probe = cg_client_new (call->host, call->port);
-      *free_func = (GDestroyNotify) cg_cert_info_free;
-      return cg_client_probe (probe, error);
-    }
-  g_autoptr (CgClient) client = make_client (self, error);
-  if (!client)
-    return NULL;
   switch (call->kind)
     {
     case CALL_CONNECT:
@@ -238,6 +300,54 @@ run_call (CgManagerClient *self, Call *call, GDestroyNotify *free_func, GError *
     default:
       g_assert_not_reached ();
     }
+}
+
+static gpointer
+run_call (CgManagerClient *self, Call *call, GDestroyNotify *free_func, GError **error)
+{
+  *free_func = (GDestroyNotify) json_decref;
+  if (call->kind == CALL_PROBE)
+    {
+      g_autoptr (CgClient) probe = cg_client_new (call->host, call->port);
+      *free_func = (GDestroyNotify) cg_cert_info_free;
+      return cg_client_probe (probe, error);
+    }
+  g_mutex_lock (&self->lock);
+  g_autoptr (GPtrArray) targets = targets_locked (self);
+  g_mutex_unlock (&self->lock);
+  if (targets->len == 0)
+    {
+      g_set_error (error, CG_CLIENT_ERROR, CG_CLIENT_ERROR_PIN_MISMATCH,
+                   "no trusted agent to talk to");
+      return NULL;
+    }
+  /* The agent, then each of its cluster's other nodes while the failure
+   * says nothing was done (enrollment is with the agent alone). */
+  guint n = call->kind == CALL_ENROLL ? 1 : targets->len;
+  for (guint i = 0; i < n; i++)
+    {
+      Target *t = targets->pdata[i];
+      g_mutex_lock (&self->lock);
+      g_autoptr (CgClient) client = make_client_locked (self, t, error);
+      g_mutex_unlock (&self->lock);
+      if (!client)
+        return NULL;
+      GError *local = NULL;
+      gpointer result = dispatch (client, call, &local);
+      if (result)
+        {
+          call->answered = cg_agent_address_format (t->host, t->port);
+          return result;
+        }
+      if (i + 1 == n || !cg_client_error_fails_over (local))
+        {
+          g_propagate_error (error, local);
+          return NULL;
+        }
+      g_debug ("agent %s:%u: %s; trying the next node", t->host, t->port, local->message);
+      g_error_free (local);
+    }
+  g_assert_not_reached ();
 }
 
 static void
@@ -368,8 +478,23 @@ cg_manager_client_encrypt_async (CgManagerClient *self, const char *value, const
   start_call (self, call, cancellable, callback, user_data, cg_manager_client_encrypt_async);
 }
 
+/* On the main context, as a call finishes: who answered it. */
+static void
+note_answered (CgManagerClient *self, GAsyncResult *result)
+{
+  Call *call = g_task_get_task_data (G_TASK (result));
+  if (!call->answered || g_strcmp0 (call->answered, self->answered) == 0)
+    return;
+  g_free (self->answered);
+  self->answered = g_strdup (call->answered);
+  g_signal_emit (self, signals[SIGNAL_ANSWERED], 0, self->answered);
+}
+
 json_t *
 cg_manager_client_call_finish (CgManagerClient *self, GAsyncResult *result, GError **error)
 {
-  return g_task_propagate_pointer (G_TASK (result), error);
+  json_t *reply = g_task_propagate_pointer (G_TASK (result), error);
+  if (reply)
+    note_answered (self, result);
+  return reply;
 }

@@ -26,6 +26,19 @@ CgManagerClient *cg_manager_client_new (void);
 void cg_manager_client_set_agent (CgManagerClient *self, const char *host, guint port,
                                   const char *pin);
 void cg_manager_client_set_token (CgManagerClient *self, const char *token);
+/* The other nodes of the agent's cluster, "host:port" each with its
+ * trusted pin (both lists the same length, copied; NULL for none): a call
+ * after trust that cannot reach the agent, or that it answers with 503
+ * (cg_client_error_fails_over), is made on each of them in turn, with the
+ * same token or certificate.  Never after a refusal (401, 403, 409, any
+ * 4xx): that is the answer.  The probe and enrollment go to the agent
+ * only. */
+void cg_manager_client_set_fallbacks (CgManagerClient *self, const char *const *addresses,
+                                      const char *const *pins);
+/* The "host:port" that answered the last call finished (borrowed; NULL
+ * before one).  The "answered" signal (one string, that address) is
+ * emitted on the main context when it changes. */
+const char *cg_manager_client_get_answered (CgManagerClient *self);
 /* Authenticate with this client certificate and key (PEM, copied; the key
  * is wiped when replaced) instead of a token; NULL both to stop. */
 void cg_manager_client_set_identity (CgManagerClient *self, const char *cert_pem,

@@ -14,6 +14,7 @@
 #include "gui/cg-linked-view.h"
 #include "gui/cg-manager-client.h"
 #include "gui/cg-token-store.h"
+#include "protocol/cg-client.h"
 #include "protocol/cg-known-agents.h"
 
 struct _CgWindow
@@ -39,6 +40,9 @@ struct _CgWindow
   char *pending_token; /* wiped as soon as the client and keyring have it */
   gboolean remember_token;
   char *pending_code; /* a one-time enrollment code, until it is used */
+  GStrv others;       /* the rest of the host field's list ("host:port") */
+  guint next_other;   /* the next of them to try if this attempt cannot reach its agent */
+  guint next_token_lookup; /* the next of them whose kept token to look for */
 };
 
 G_DEFINE_FINAL_TYPE (CgWindow, cg_window, GTK_TYPE_APPLICATION_WINDOW)
@@ -136,9 +140,36 @@ show_connect_page (CgWindow *self)
 }
 
 /* The attempt ended without a connection: say why (if there is a why). */
+static void start_probe (CgWindow *self);
+
+/* The attempt's agent could not be reached or answered 503: the next agent
+ * of the host field's list gets the same attempt (token or certificate
+ * kept; its own trust check).  FALSE when there is none left. */
+static gboolean
+try_next_agent (CgWindow *self, const GError *error)
+{
+  g_autofree char *host = NULL;
+  guint port;
+  if (!error || !cg_client_error_fails_over (error) || !self->others
+      || !self->others[self->next_other]
+      || !cg_agent_address_parse (self->others[self->next_other], &host, &port, NULL))
+    return FALSE;
+  g_debug ("agent %s:%u: %s; trying %s", cg_connection_get_host (self->connection),
+           cg_connection_get_port (self->connection), error->message,
+           self->others[self->next_other]);
+  self->next_other++;
+  cg_connection_fail (self->connection, error);
+  if (!cg_connection_start (self->connection, host, port))
+    return FALSE;
+  start_probe (self);
+  return TRUE;
+}
+
 static void
 attempt_failed (CgWindow *self, const GError *error)
 {
+  if (try_next_agent (self, error))
+    return;
   if (error && !g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
     {
       cg_connection_fail (self->connection, error);
@@ -164,6 +195,72 @@ token_saved_cb (GObject *source, GAsyncResult *result, gpointer user_data)
           _ ("Connected, but the token could not be kept in your keyring: %s"), error->message);
       cg_window_show_error (self, message);
     }
+}
+
+/* After connecting to @address: the other agents calls may fail over to,
+ * in order: the rest of the host field's list, then the nodes the agent's
+ * cluster lists; each only with a pin known_agents holds for it (trusted
+ * before, or learned through a trusted node). */
+static void
+update_fallbacks (CgWindow *self, const char *address, json_t *info)
+{
+  g_autoptr (GPtrArray) candidates = g_ptr_array_new_with_free_func (g_free);
+  for (guint i = 0; self->others && self->others[i]; i++)
+    g_ptr_array_add (candidates, g_strdup (self->others[i]));
+  gsize i;
+  json_t *node;
+  json_array_foreach (json_object_get (json_object_get (info, "cluster"), "nodes"), i, node)
+    {
+      g_autofree char *host = NULL;
+      guint port;
+      if (cg_agent_address_parse (json_string_value (json_object_get (node, "address")), &host,
+                                  &port, NULL))
+        g_ptr_array_add (candidates, cg_agent_address_format (host, port));
+    }
+  g_autoptr (GStrvBuilder) addresses = g_strv_builder_new ();
+  g_autoptr (GStrvBuilder) pins = g_strv_builder_new ();
+  g_autoptr (GHashTable) seen = g_hash_table_new (g_str_hash, g_str_equal);
+  g_hash_table_add (seen, (gpointer) address);
+  for (guint j = 0; j < candidates->len; j++)
+    {
+      const char *candidate = candidates->pdata[j];
+      const CgKnownAgent *known
+          = self->known ? cg_known_agents_lookup (self->known, candidate) : NULL;
+      if (!known || !g_hash_table_add (seen, (gpointer) candidate))
+        continue;
+      g_strv_builder_add (addresses, candidate);
+      g_strv_builder_add (pins, known->pin);
+    }
+  g_auto (GStrv) a = g_strv_builder_end (addresses);
+  g_auto (GStrv) p = g_strv_builder_end (pins);
+  cg_manager_client_set_fallbacks (self->client, (const char *const *) a,
+                                   (const char *const *) p);
+}
+
+/* The connected agent lists its cluster's other nodes: record the ones
+ * known_agents lacks, "via" it (the list came over the pinned connection). */
+static void
+learn_cluster (CgWindow *self, const char *address, json_t *info)
+{
+  if (!self->known)
+    return;
+  g_autoptr (GPtrArray) added = cg_known_agents_learn_cluster (self->known, address, info);
+  g_autoptr (GError) error = NULL;
+  if (added->len == 0)
+    return;
+  if (!cg_known_agents_save (self->known, &error))
+    cg_window_show_error (self, error->message);
+  reload_known_agents (self);
+}
+
+/* A call was answered by another node of the cluster than the last one. */
+static void
+client_answered_cb (CgWindow *self, const char *address)
+{
+  if (cg_connection_get_state (self->connection) != CG_CONNECTION_CONNECTED)
+    return;
+  g_autofree char *status = g_strdup_printf (_ ("Connected to %s"), address);
+  gtk_label_set_text (self->status_label, status);
 }
 
 static void
@@ -200,6 +297,8 @@ auth_done_cb (GObject *source, GAsyncResult *result, gpointer user_data)
         cg_window_show_error (self, save_error->message);
       reload_known_agents (self);
     }
+  learn_cluster (self, address, json_object_get (reply, "info"));
+  update_fallbacks (self, address, json_object_get (reply, "info"));
   if (self->remember_token && self->pending_token && *self->pending_token)
     cg_token_store_save_async (host, port, self->pending_token, NULL, token_saved_cb,
                                g_object_ref (self));
@@ -373,6 +472,19 @@ token_lookup_cb (GObject *source, GAsyncResult *result, gpointer user_data)
         cg_token_store_free_token (token);
       return;
     }
+  /* A cluster's nodes share their tokens: the one kept for another node of
+   * the list does. */
+  if (!token && !error && self->others && self->others[self->next_token_lookup])
+    {
+      g_autofree char *host = NULL;
+      guint port;
+      if (cg_agent_address_parse (self->others[self->next_token_lookup++], &host, &port, NULL))
+        {
+          cg_token_store_lookup_async (host, port, self->cancellable, token_lookup_cb,
+                                       g_object_ref (self));
+          return;
+        }
+    }
   if (!token)
     {
       g_autofree char *message = NULL;
@@ -434,6 +546,10 @@ begin_attempt (CgWindow *self, const char *host, guint port)
   /* A typed token or code says how to authenticate this time. */
   cg_manager_client_set_identity (self->client, NULL, NULL);
   cg_manager_client_set_token (self->client, NULL);
+  cg_manager_client_set_fallbacks (self->client, NULL, NULL);
+  g_clear_pointer (&self->others, g_strfreev);
+  self->next_other = 0;
+  self->next_token_lookup = 0;
   return TRUE;
 }
 
@@ -443,6 +559,7 @@ connect_view_connect_cb (CgWindow *self, const char *host, guint port, const cha
 {
   if (!begin_attempt (self, host, port))
     return;
+  self->others = g_strdupv ((GStrv) cg_connect_view_get_others (self->connect_view));
   self->remember_token = remember && token && *token;
 
   if (token && *token)
@@ -503,6 +620,7 @@ cg_window_dispose (GObject *object)
   g_clear_pointer (&self->connection, cg_connection_free);
   g_clear_pointer (&self->probe, cg_cert_info_free);
   g_clear_pointer (&self->known, cg_known_agents_free);
+  g_clear_pointer (&self->others, g_strfreev);
   clear_token (self);
   gtk_widget_dispose_template (GTK_WIDGET (object), CG_TYPE_WINDOW);
   G_OBJECT_CLASS (cg_window_parent_class)->dispose (object);
@@ -549,6 +667,8 @@ cg_window_init (CgWindow *self)
 {
   gtk_widget_init_template (GTK_WIDGET (self));
   self->client = cg_manager_client_new ();
+  g_signal_connect_object (self->client, "answered", G_CALLBACK (client_answered_cb), self,
+                           G_CONNECT_SWAPPED);
   self->connection = cg_connection_new ();
   self->cancellable = g_cancellable_new ();
   cg_credentials_view_set_client (self->credentials_view, self->client);

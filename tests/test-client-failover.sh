@@ -32,6 +32,8 @@ D="localhost:$PORT"
 for x in "$A" "$B" "$C" "$D"; do
   "$EV" --fetch-key "$x" --trust-on-first-use >/dev/null 2>&1 || fail "first contact with $x"
 done
+pin_of () { grep -F "$1 " "$XDG_CONFIG_HOME/credgate/known_agents" | cut -d' ' -f2; }
+PIN_A=$(pin_of "$A"); PIN_B=$(pin_of "$B"); PIN_C=$(pin_of "$C"); PIN_D=$(pin_of "$D")
 
 # run ARGS…: the value on stdin; $rc, $out, $err.
 run () { set +e; "$@" >"$WORK/out" 2>"$WORK/err"; rc=$?; set -e; }
@@ -87,6 +89,20 @@ jose jwk gen -i '{"kty":"EC","crv":"P-256"}' -o "$WORK/stranger.jwk"
 run "$EV" --agent "$C,$B" --verify -v <"$WORK/stranger.jwe"
 [ $rc = 7 ] && ! has 'trying' "$WORK/err" || fail "422 failed over: rc $rc, $(cat "$WORK/err")"
 pass "a 401 or a 422 ends the list: the next agent is not tried"
+
+# The desktop app's client (gui/cg-manager-client.c), the same rules.
+gui () { "$top_builddir/tests/test-gui-failover" "$@" <"$WORK/token"; }
+out=$(gui encrypt "$A=$PIN_A" "$B=$PIN_B" "$C=$PIN_C")
+[ "$out" = "answered $C 1" ] || fail "GUI client, a stopped and b locked: $out"
+out=$(gui encrypt "$C=$PIN_C" "$A=$PIN_A")
+[ "$out" = "answered $C 1" ] || fail "GUI client, the first answers: $out"
+out=$(gui encrypt "$A=$PIN_A" "$B=$PIN_B")
+case $out in "error CG_ERROR 7:"*secret_store_locked*) ;; *) fail "GUI client, every agent fails over: $out" ;; esac
+out=$(gui list "$D=$PIN_D" "$C=$PIN_C")
+case $out in "error CG_ERROR 5:"*) ;; *) fail "GUI client failed over after a 401: $out" ;; esac
+out=$(gui list "$A=$PIN_A" "$C=$PIN_D" "$D=$PIN_D")
+case $out in "error CG_CLIENT_ERROR 2:"*) ;; *) fail "GUI client after a pin mismatch: $out" ;; esac
+pass "the desktop app's client goes down its list the same way: past unreachable and 503, never past a 401 or a pin mismatch; it says who answered"
 
 # b unlocked: it answers again, in its place in the list.
 use_agent b

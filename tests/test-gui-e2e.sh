@@ -88,7 +88,10 @@ run_gui () {
     "$(t 'The agent cannot be reached. Check the host name and port, and that the agent is running. (%s)' | sed 's/ (%s)$//')" ||
     fail "[$UI_LANG] an unreachable agent is not explained in words"
   pass "[$UI_LANG] an unreachable agent is reported in the window"
-  key "$(mn '_Host')" ctrl+a; typetext localhost
+  # From here on the host field is a cluster's list: the first node
+  # (nothing listens there) is passed over for the second, the agent, by
+  # every attempt below (the port field's port for both).
+  key "$(mn '_Host')" ctrl+a; typetext "127.0.0.2, localhost"
 
   # A changed key: a pin for this address that the agent does not have.
   # The warning blocks, shows both pins, and Cancel (the default) keeps the
@@ -138,6 +141,11 @@ run_gui () {
   done
   grep -q "localhost:$PORT sha256:" "$config/credgate/known_agents" ||
     fail "trusting did not write the known-agents file"
+  grep -q "127.0.0.2" "$config/credgate/known_agents" &&
+    fail "[$UI_LANG] the unreachable first node of the list was trusted"
+  "$PY" "$top_srcdir/tests/test-gui-e2e.py" "$APP_PID" --find "$(t 'Connected to %s' | sed "s/%s/localhost:$PORT/")" ||
+    fail "[$UI_LANG] the window does not say it is connected to the second node of the list"
+  pass "[$UI_LANG] a list of agents in the host field: the unreachable first one is passed over, the next one connects"
 
   focus "$main"
   # Connected: the list is empty; Ctrl+N adds.
