@@ -89,8 +89,6 @@ void cg_vault_forget_keys_locked (CgVault *vault);
  * --all has re-sealed every record ("" or absent: none). */
 #define CG_VAULT_META_MASTER_CURRENT "master_current"
 #define CG_VAULT_META_MASTER_OLD "master_old"
-/* With the lock held: drop every key from memory (the next call loads them). */
-void cg_vault_forget_keys_locked (CgVault *vault);
 /* With the lock held and keys loaded: open a record's sealed bytes with
  * whichever loaded master key they name (transfer full). */
 CgBuf *cg_vault_open_record_locked (CgVault *vault, const char *name, gint64 version,

@@ -172,16 +172,10 @@ cg_vault_open_record_locked (CgVault *v, const char *name, gint64 version, GByte
 }
 
 void
-cg_vault_forget_keys_locked (CgVault *v)
-{
-  forget_keys (v);
-}
-
-void
 cg_vault_reload_keys (CgVault *v)
 {
   g_mutex_lock (&v->lock);
-  forget_keys (v);
+  cg_vault_forget_keys_locked (v);
   g_mutex_unlock (&v->lock);
 }
 
