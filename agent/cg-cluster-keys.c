@@ -159,6 +159,7 @@ cg_cluster_secret_ids (CgVault *v, gboolean needed_only, GError **error)
   GError *local = NULL;
   g_mutex_lock (&v->lock);
   g_autofree char *mcur = v->store->ops->meta_get (v->store, "master_current", &local);
+  g_autofree char *mold = local ? NULL : v->store->ops->meta_get (v->store, "master_old", &local);
   json_t *rows = local ? NULL : v->store->ops->key_list (v->store, &local);
   g_mutex_unlock (&v->lock);
   if (local)
@@ -167,10 +168,21 @@ cg_cluster_secret_ids (CgVault *v, gboolean needed_only, GError **error)
       return NULL;
     }
   gboolean mkid = mcur && *mcur && !g_str_equal (mcur, "0");
-  if (!needed_only || !mkid)
+  /* The first master key ("master/0") once key rotate --all retired it is
+   * gone from the keyring: handed on only while this node holds it. */
+  g_autoptr (CgBuf) first = mkid && !needed_only ? cg_keystore_lookup (v->instance, "master", "",
+                                                                       NULL)
+                                                 : NULL;
+  if (!mkid || first)
     g_ptr_array_add (ids, g_strdup ("master/0"));
   if (mkid)
     g_ptr_array_add (ids, g_strdup_printf ("master/%s", mcur));
+  /* While a key rotate --all is unfinished, records may still be sealed
+   * under the earlier master keys (meta master_old): every node needs them. */
+  g_auto (GStrv) old = g_strsplit (mold ? mold : "", " ", -1);
+  for (char **o = old; *o; o++)
+    if (**o && !(mcur && g_str_equal (*o, mcur)) && !(g_str_equal (*o, "0") && (!mkid || first)))
+      g_ptr_array_add (ids, g_strdup_printf ("master/%s", *o));
   gsize i;
   json_t *row;
   json_array_foreach (rows, i, row)
