@@ -573,6 +573,7 @@ typedef struct
   GPtrArray *events; /* PUT of every key in the snapshot */
   GHashTable *keys;  /* short keys in the snapshot */
   gint64 revision;
+  gboolean fresh;    /* the replica was never synced on this prefix: no row of it counts */
 } Sync;
 
 /* Deletes the rows of @table whose @head + @column is not in the snapshot;
@@ -600,8 +601,14 @@ sync_delete_missing (sqlite3 *db, Sync *y, const char *select, const char *head,
       return FALSE;
     }
   for (guint i = 0; i < gone->len; i++)
-    if (!apply_delete (db, area, gone->pdata[i], error))
-      return FALSE;
+    {
+      /* An own write newer than the snapshot (made while it was read)
+       * stays. */
+      g_autofree char *ekey = g_strconcat (head, gone->pdata[i], NULL);
+      gint64 have = rev_get (db, ekey, error);
+      if (have < 0 || (have <= y->revision && !apply_delete (db, area, gone->pdata[i], error)))
+        return FALSE;
+    }
   return TRUE;
 }
 
@@ -609,14 +616,28 @@ static gboolean
 sync_txn (sqlite3 *db, gpointer user_data, GError **error)
 {
   Sync *y = user_data;
+  if (y->fresh && !cg_db_exec (db, "DELETE FROM cluster_revs", error))
+    return FALSE;
   if (!sync_delete_missing (db, y, "SELECT name FROM credentials", "rec/", AREA_REC, error)
       || !sync_delete_missing (db, y, "SELECT kid FROM seal_keys", "key/", AREA_KEY, error)
       || !sync_delete_missing (db, y, "SELECT name FROM tokens", "tok/", AREA_TOK, error)
       || !sync_delete_missing (db, y,
                                "SELECT substr (ekey, 6) FROM cluster_revs "
                                "WHERE ekey LIKE 'meta/%' AND deleted = 0",
-                               "meta/", AREA_META, error)
-      || !cg_db_exec (db, "DELETE FROM cluster_revs", error))
+                               "meta/", AREA_META, error))
+    return FALSE;
+  /* What the snapshot holds is written below at its revisions; rows of own
+   * writes newer than it keep theirs, and the snapshot's older copy is
+   * skipped for them. */
+  sqlite3_stmt *st = cg_db_prepare (db, "DELETE FROM cluster_revs WHERE mod_revision <= ?", error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_int64 (st, 1, y->revision);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  if (!ok)
+    cg_db_set_error (error, db, "cannot update the replica");
+  sqlite3_finalize (st);
+  if (!ok)
     return FALSE;
   for (guint i = 0; i < y->events->len; i++)
     if (!apply_event (y->s, db, y->events->pdata[i], error))
@@ -629,7 +650,7 @@ sync_txn (sqlite3 *db, gpointer user_data, GError **error)
  * that; @other gets the snapshot's other keys.  On @db (the applier's
  * connection) with @etcd (its client). */
 static gboolean
-full_sync (EtcdStore *s, sqlite3 *db, CgEtcd *etcd, GError **error)
+full_sync (EtcdStore *s, sqlite3 *db, CgEtcd *etcd, gboolean fresh, GError **error)
 {
   g_autoptr (GBytes) prefix = full_key (s, "");
   g_autoptr (GPtrArray) events = g_ptr_array_new_with_free_func (event_free);
@@ -676,7 +697,7 @@ full_sync (EtcdStore *s, sqlite3 *db, CgEtcd *etcd, GError **error)
     }
   note_contact (s, revision);
 
-  Sync y = { s, events, keys, revision };
+  Sync y = { s, events, keys, revision, fresh };
   if (!cg_db_transaction (db, sync_txn, &y, error))
     return FALSE;
   s->applied = revision;
@@ -797,9 +818,13 @@ applier_thread (gpointer user_data)
       if (s->need_sync)
         {
           gint64 was = s->applied;
-          if (!full_sync (s, s->apply_db, s->watch_etcd, &error))
+          if (!full_sync (s, s->apply_db, s->watch_etcd, FALSE, &error))
             {
-              g_warning ("cluster: %s", error->message);
+              if (!s->down_logged)
+                g_warning ("cluster: %s (retrying; reads go on from the replica at revision %"
+                           G_GINT64_FORMAT ")",
+                           error->message, s->applied);
+              s->down_logged = TRUE;
               applier_sleep (s, RETRY_MS);
               continue;
             }
@@ -810,7 +835,7 @@ applier_thread (gpointer user_data)
           s->need_sync = s->compacted = FALSE;
         }
 
-      gint64 next = 0, compact = 0;
+      gint64 next = 0, compact = 0, round_start = g_get_monotonic_time ();
       g_ptr_array_set_size (s->pending, 0);
       gboolean ok = cg_etcd_watch_batched (s->watch_etcd, prefix, TRUE, s->applied + 1,
                                            WATCH_ROUND_MS, watch_event_cb, watch_batch_cb, s,
@@ -829,6 +854,10 @@ applier_thread (gpointer user_data)
             g_message ("cluster: etcd reached again; the replica is at revision %" G_GINT64_FORMAT,
                        s->applied);
           s->down_logged = FALSE;
+          /* etcd ended the stream early (a member shutting down): not a
+           * reason to reconnect in a loop. */
+          if (g_get_monotonic_time () - round_start < WATCH_ROUND_MS * 1000 / 10)
+            applier_sleep (s, RETRY_MS);
           continue;
         }
       if (g_error_matches (error, G_IO_ERROR, G_IO_ERROR_CANCELLED))
@@ -1636,7 +1665,7 @@ cg_vault_store_etcd_start (CgVaultStore *store, CgVaultStoreEtcdOther other,
   s->applied = replica_applied (s->apply_db, s->prefix);
   if (s->applied == 0)
     {
-      if (!full_sync (s, s->apply_db, s->watch_etcd, error))
+      if (!full_sync (s, s->apply_db, s->watch_etcd, TRUE, error))
         return FALSE;
       g_message ("cluster: this node's replica synced fully at revision %" G_GINT64_FORMAT,
                  s->applied);

@@ -736,6 +736,39 @@ test_apply_refused (Fixture *f, gconstpointer data)
   g_assert_true (log_has ("applied to the replica after all"));
 }
 
+/* A replica that was synced on another prefix (another cluster, whose
+ * revisions may be far ahead of this one's) is made exactly this prefix's
+ * at start: none of its old rows or revisions counts. */
+static void
+test_prefix_move (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autoptr (GError) error = NULL;
+  json_auto_t *a1 = put (f->store, "a", "old-cluster", &error);
+  json_auto_t *b1 = put (f->store, "b", "old-cluster", &error);
+  g_assert_no_error (error);
+  f->store->ops->free (f->store);
+  sqlite3 *db = cg_db_open (f->path, &error);
+  g_assert_no_error (error);
+  g_assert_true (cg_db_exec (db, "UPDATE cluster_revs SET mod_revision = 1000000000", &error));
+  sqlite3_close (db);
+
+  g_autofree char *prefix2 = new_prefix ();
+  g_autofree char *other = g_build_filename (f->dir, "other.db", NULL);
+  CgVaultStore *writer = open_store (other, prefix2);
+  start (writer);
+  json_auto_t *a2 = put (writer, "a", "new-cluster", &error);
+  g_assert_no_error (error);
+  writer->ops->free (writer);
+
+  f->store = open_store (f->path, prefix2);
+  start (f->store);
+  const char *paths[] = { f->path, NULL };
+  assert_converge (prefix2, paths);
+  g_autoptr (GBytes) got = get_sealed (f->store, "a", NULL);
+  assert_sealed (got, "new-cluster-v1");
+}
+
 /* What another writer put under the prefix that this agent would never
  * write (a name outside the rule, a value that is not the JSON expected, a
  * token HMAC of the wrong length) is skipped, without stopping the applier:
@@ -1469,6 +1502,7 @@ main (int argc, char **argv)
       ADD ("/vault-store-etcd/concurrent", test_concurrent);
       ADD ("/vault-store-etcd/catch-up", test_catch_up);
       ADD ("/vault-store-etcd/replay", test_replay);
+      ADD ("/vault-store-etcd/prefix-move", test_prefix_move);
       ADD ("/vault-store-etcd/canary", test_canary);
       g_test_add_func ("/vault-store-etcd/push-all", test_push_all);
     }
