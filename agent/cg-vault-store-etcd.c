@@ -184,9 +184,6 @@ meta_is_local (const char *key)
   return FALSE;
 }
 
-/* The settings push_all copies into a new cluster: the ones the vault sets
- * through the store. */
-static const char *const cluster_meta_keys[] = { "keys_created", "master_current" };
 
 static GBytes *
 json_bytes (json_t *value)
@@ -1758,17 +1755,18 @@ cg_vault_store_etcd_push_all (CgVaultStore *store, GError **error)
                                           sqlite3_column_text (st, 2)));
     }
   sqlite3_finalize (st);
-  for (gsize i = 0; i < G_N_ELEMENTS (cluster_meta_keys); i++)
+  /* Every setting but this node's own (meta_is_local). */
+  if (!(st = cg_db_prepare (s->db, "SELECT key, value FROM meta", error)))
+    return FALSE;
+  while (sqlite3_step (st) == SQLITE_ROW)
     {
-      g_autofree char *v = cg_db_meta_get (s->db, cluster_meta_keys[i], error);
-      if (!v && error && *error)
-        return FALSE;
-      if (v)
-        {
-          g_ptr_array_add (ekeys, g_strconcat ("meta/", cluster_meta_keys[i], NULL));
-          g_ptr_array_add (values, json_pack ("{s:s}", "value", v));
-        }
+      const char *key = (const char *) sqlite3_column_text (st, 0);
+      if (meta_is_local (key) || !cg_name_is_valid (key))
+        continue;
+      g_ptr_array_add (ekeys, g_strconcat ("meta/", key, NULL));
+      g_ptr_array_add (values, json_pack ("{s:s}", "value", sqlite3_column_text (st, 1)));
     }
+  sqlite3_finalize (st);
 
   guint i = 0;
   while (i < ekeys->len)

@@ -117,9 +117,9 @@ gboolean cg_vault_store_etcd_start (CgVaultStore *store, CgVaultStoreEtcdOther o
                                     CgVaultStoreEtcdKeyWraps key_wraps, gpointer data,
                                     GError **error);
 
-/* Writes the replica's records, key rows, tokens and cluster settings
- * (meta "keys_created" and "master_current", the ones the vault sets through
- * the store) into etcd under the prefix, in batches of txns that each
+/* Writes the replica's records, key rows, tokens and settings (every meta
+ * key but the node-local ones listed above: "keys_created", "master_current",
+ * "master_old", …) into etcd under the prefix, in batches of txns that each
  * compare create_revision == 0 on every key: it never overwrites.  Refused
  * with CG_ERROR_EXISTS, before writing anything, when rec/ key/ tok/ or meta/
  * under the prefix already hold a key.  For `cluster init`, before start

@@ -192,7 +192,8 @@ dump_replica (const char *path)
     "SELECT 'key/' || kid || '=' || created || '|' || current || '|' || retired FROM seal_keys",
     "SELECT 'tok/' || name || '=' || hex (hmac) || '|' || created FROM tokens",
     "SELECT 'meta/' || key || '=' || value FROM meta WHERE key NOT IN "
-    "('instance', 'cluster_applied_revision', 'cluster_prefix')",
+    "('instance', 'cluster_applied_revision', 'cluster_prefix', 'client_ca_cert', "
+    "'escrow_signer', 'escrow_seq')",
   };
   g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
   for (gsize i = 0; i < G_N_ELEMENTS (sql); i++)
@@ -1151,6 +1152,11 @@ test_push_all (void)
   g_assert_true (single->ops->token_add (single, "ci", mac, "2026-01-01T00:00:00Z", &error));
   g_assert_true (single->ops->token_touch (single, "ci", "2026-02-03T00:00:00Z", &error));
   g_assert_true (single->ops->meta_set (single, "instance", "single-node", &error));
+  /* A rotation under way: both master ids go; the client CA stays this
+   * node's. */
+  g_assert_true (single->ops->meta_set (single, "master_current", "m2", &error));
+  g_assert_true (single->ops->meta_set (single, "master_old", "m1", &error));
+  g_assert_true (cg_db_meta_set (db, "client_ca_cert", "-----BEGIN CERTIFICATE-----", &error));
   g_assert_no_error (error);
   single->ops->free (single);
   sqlite3_close (db);
@@ -1162,6 +1168,10 @@ test_push_all (void)
   g_assert_no_error (error);
   g_autofree char *in_etcd = dump_etcd (prefix);
   g_assert_cmpstr (in_etcd, ==, before);
+  g_assert_nonnull (strstr (in_etcd, "meta/master_old=m1"));
+  g_assert_nonnull (strstr (in_etcd, "meta/keys_created=1"));
+  g_assert_null (strstr (in_etcd, "client_ca_cert"));
+  g_assert_null (strstr (in_etcd, "instance"));
   start (store);
   g_assert_false (cg_vault_store_etcd_push_all (store, &error));
   g_assert_error (error, CG_ERROR, CG_ERROR_FAILED);
