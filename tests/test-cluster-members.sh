@@ -10,6 +10,8 @@
 #    revoked on C, refused on A at its next request;
 #  - nothing secret is in etcd: every key and value scanned for the canaries
 #    (secrets, tokens, the join code) and for a JWK private part;
+#  - a master key forged into B's wraps (python3-jwcrypto, to B's public node
+#    key) is ignored: B keeps the cluster's key;
 #  - status on every node: 3 nodes alive, every key present, etcd's 3
 #    members healthy, writable; /v1/info's cluster field lists the pins;
 #  - heartbeats: C's agent killed (no goodbye) is shown gone after its lease,
@@ -185,6 +187,34 @@ assert sorted(pins) == ["gw1", "gw2", "gw3"] and pins["gw3"] == info["tlsPin"], 
 assert c["stale_seconds"] is None and c["applied"] > 0, c
 ' "$CID" || fail "/v1/info's cluster field"
 pass "status on every node: 3 nodes alive with their keys, etcd healthy; /v1/info lists the pins"
+
+# 7b. Whoever can write to etcd can wrap a key of their own to a node's
+#     public key: a running node installs only what it lacks, never over a
+#     key it holds.  A forged master key wrapped to B is ignored, said in its
+#     log, and B's records and new writes stay under the cluster's key.
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
+"$PY" -c 'import jwcrypto' 2>/dev/null || fail "python3-jwcrypto is missing (scripts/setup installs it)"
+etcdctl_cg get --print-value-only "${P}node/gw2" > "$WORK/gw2.node"
+FORGED_WRAP=$("$PY" - "$WORK/gw2.node" <<'PY'
+import json, os, sys
+from jwcrypto import jwe, jwk
+pub = json.load(open(sys.argv[1]))["pub"]
+key = jwk.JWK(**{k: pub[k] for k in ("kty", "crv", "x", "y")})
+hdr = {"alg": "ECDH-ES", "enc": "A256GCM", "kid": pub["kid"], "ctx": "cluster-secret:master/0"}
+t = jwe.JWE(os.urandom(32), protected=json.dumps(hdr))
+t.add_recipient(key)
+print(t.serialize(compact=True))
+PY
+) || fail "forging a wrap"
+looked () { [ "$(grep -cE "wrap of master/0 for this node differs|installed [0-9]+ cluster secret" "${NODE_LOG[2]}")" -gt "$1" ]; }
+seen=$(grep -cE "wrap of master/0 for this node differs|installed [0-9]+ cluster secret" "${NODE_LOG[2]}" || true)
+etcdctl_cg put "${P}wrap/gw2/master/0" "$FORGED_WRAP" >/dev/null
+wait_for 15 "B looked at the forged wrap" looked "$seen"
+resolves 2 after "$CANARY-after" || fail "B cannot open its records after the forged wrap"
+has "a wrap of master/0 for this node differs" "${NODE_LOG[2]}" || fail "B did not say it ignored the forged wrap"
+expect "$(api_on 2 PUT /v1/credentials/after-forgery "$B_TOKEN" "{\"type\":\"mysql\",\"properties\":{},\"secret\":\"$CANARY-forgery\"}")" 201
+wait_for 10 "A opens what B stored after the forged wrap" resolves 1 after-forgery "$CANARY-forgery"
+pass "a master key forged into B's wraps is ignored: B keeps the cluster's key"
 
 # 8. Heartbeats: C killed (its lease not revoked) is gone after the lease, back when it returns.
 gone_on_a () {
