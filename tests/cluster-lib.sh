@@ -15,6 +15,14 @@
 #   etcd_opts N                   ETCD_OPTS=(--etcd … --etcd-ca … --etcd-cert
 #                                 … --etcd-key …) for node N: then
 #                                 ctl_on 1 cluster init "${ETCD_OPTS[@]}" …
+#   cluster_form                  init on 1, invite + join for 2 and 3, until
+#                                 node 1 sees all three alive
+#   cluster_token NAME            CLUSTER_TOKEN= a token made on node 1, once
+#                                 it works on every running node
+#   cluster_wait_alive N COUNT [S]  until node N's /v1/info shows COUNT alive
+#   wait_for SECONDS CMD…         CMD every 0.2 s until it succeeds (or false)
+#   replica_dump N                node N's credentials table, every column
+#   cluster_wait_converged [S] [N…]  until the running nodes' replicas match
 #   agent_start N [OPTION…]       start agent N on its state, port and keyring
 #                                 (its keyring session first, if not running);
 #                                 OPTIONs go to credgate-agent (and are kept
@@ -29,6 +37,8 @@
 #                                 only N's own certificate; TOKEN defaults
 #                                 to $CLUSTER_TOKEN ("" = none); BODY "-":
 #                                 stdin
+#   api_time                      seconds the last api_on's exchange took
+#                                 (curl's time_total)
 #   node_env N CMD…               run CMD in node N's environment (HOME,
 #                                 XDG_*, its session bus and keyring)
 #   node_spec N                   "PORT:CAFILE" of node N, for cluster_load
@@ -44,8 +54,8 @@
 # NODE_SOCKET[N], NODE_PORT[N], NODE_LOG[N] (the agent's stderr),
 # NODE_ADDRESS[N] (127.0.0.1:PORT), NODE_ETCD_CERT[N], NODE_ETCD_KEY[N]
 # (its etcd client certificate), AGENT_PIDS[N], and etcd-cluster.sh's
-# ETCD_* variables and functions (etcd_member_stop N, etcdctl_cg …).  fail prints every
-# agent's and etcd member's log tail.
+# ETCD_* variables and functions (etcd_member_stop N, etcdctl_cg …).
+# fail prints every agent's and etcd member's log tail.
 #
 # Nothing secret crosses argv or the environment: the keyring password is a
 # file read on stdin, tokens travel in curl header files.
@@ -259,6 +269,98 @@ cluster_start () {
   cluster_agents_start
 }
 
+# cluster_form: "cluster init" on node 1, then for nodes 2 and 3 an invite
+# on node 1 and "cluster join" (the code on a descriptor, never argv);
+# returns once node 1's /v1/info shows all three alive.  Nodes 2 and 3 must
+# be empty (no token or credential yet), as join requires.
+cluster_form () {
+  local n code
+  etcd_opts 1
+  ctl_on 1 cluster init "${ETCD_OPTS[@]}" --name "${NODE_NAME[1]}" --address "${NODE_ADDRESS[1]}" \
+    >"$CLUSTER_DIR/init.out" 2>&1 || { cat "$CLUSTER_DIR/init.out" >&2; fail "cluster init on node 1"; }
+  for n in 2 3; do
+    code=$(ctl_on 1 cluster invite --expires 10m 2>/dev/null) || fail "cluster invite on node 1"
+    etcd_opts "$n"
+    printf '%s\n' "$code" | ctl_on "$n" cluster join "${ETCD_OPTS[@]}" --name "${NODE_NAME[$n]}" \
+      --address "${NODE_ADDRESS[$n]}" --code-fd 0 >"$CLUSTER_DIR/join$n.out" 2>&1 ||
+      { cat "$CLUSTER_DIR/join$n.out" >&2; fail "cluster join on node $n"; }
+  done
+  cluster_wait_alive 1 3
+}
+
+# cluster_token NAME: CLUSTER_TOKEN=a token made on node 1, once it works
+# on every running node (a token is a cluster write, applied by each).
+cluster_token () {
+  local n
+  CLUSTER_TOKEN=$(ctl_on 1 token create "$1") || fail "token create on node 1"
+  for n in 2 3; do
+    agent_running "$n" || continue
+    wait_for 20 _token_works "$n" || fail "the token made on node 1 does not work on node $n"
+  done
+}
+_token_works () { [ "$(api_on "$1" GET /v1/credentials | cut -d' ' -f1)" = 200 ]; }
+
+# cluster_alive N: how many nodes node N's /v1/info shows alive.
+cluster_alive () {
+  api_on "$1" GET /v1/info "" | python3 -c '
+import json, sys
+line = sys.stdin.read()
+status, _, body = line.partition(" ")
+try:
+    nodes = json.loads(body).get("cluster", {}).get("nodes", [])
+except ValueError:
+    nodes = []
+print(sum(1 for n in nodes if n.get("alive")))'
+}
+
+# cluster_wait_alive N COUNT [SECONDS]: until node N sees COUNT nodes alive.
+cluster_wait_alive () {
+  local i secs=${3:-30}
+  for i in $(seq $(( secs * 5 ))); do
+    [ "$(cluster_alive "$1")" = "$2" ] && return 0
+    sleep 0.2
+  done
+  fail "node $1 does not see $2 nodes alive after $secs s: $(api_on "$1" GET /v1/info "")"
+}
+
+# wait_for SECONDS CMD…: true once CMD succeeds (tried every 0.2 s), false
+# after SECONDS.
+wait_for () {
+  local secs=$1 i
+  shift
+  for i in $(seq $(( secs * 5 ))); do
+    "$@" && return 0
+    sleep 0.2
+  done
+  return 1
+}
+
+# replica_dump N: node N's credentials as its replica (STATE_DIR/state.db)
+# holds them, every column, one line each, sorted by name: what "byte-
+# identical replicas" compares.
+replica_dump () {
+  sqlite3 -readonly -batch "${NODE_STATE[$1]}/state.db" \
+    "SELECT name, type, properties, version, created, updated, hex(sealed) FROM credentials ORDER BY name"
+}
+
+# cluster_wait_converged [SECONDS] [NODES…]: until every running node (or
+# NODES) holds the same records (replica_dump); fails with the difference.
+cluster_wait_converged () {
+  local secs=${1:-30} nodes=("${@:2}") i n first
+  [ ${#nodes[@]} -gt 0 ] || for n in 1 2 3; do agent_running "$n" && nodes+=("$n"); done
+  for i in $(seq $(( secs * 5 ))); do
+    first=
+    for n in "${nodes[@]}"; do replica_dump "$n" >"$CLUSTER_DIR/dump.$n" 2>/dev/null || true; done
+    for n in "${nodes[@]:1}"; do
+      cmp -s "$CLUSTER_DIR/dump.${nodes[0]}" "$CLUSTER_DIR/dump.$n" || { first=$n; break; }
+    done
+    [ -n "$first" ] || return 0
+    sleep 0.2
+  done
+  diff "$CLUSTER_DIR/dump.${nodes[0]}" "$CLUSTER_DIR/dump.$first" | head -n 10 >&2 || true
+  fail "nodes ${nodes[0]} and $first hold different records after $secs s"
+}
+
 # etcd_opts N: ETCD_OPTS=(--etcd URLS --etcd-ca CA --etcd-cert CERT
 # --etcd-key KEY) with node N's client certificate, for cluster init/join.
 etcd_opts () {
@@ -318,7 +420,7 @@ api_on () {
   hdr=$(mktemp "$WORK/hdr.XXXXXX")
   out=$(mktemp "$WORK/out.XXXXXX")
   [ -z "$token" ] || printf 'Authorization: Bearer %s\n' "$token" > "$hdr"
-  local args=(-sS -o "$out" -w '%{http_code}' --max-time 30
+  local args=(-sS -o "$out" -w '%{http_code} %{time_total}' --max-time 30
               --cacert "${NODE_STATE[$n]}/tls/server.crt" -H @"$hdr" -X "$method")
   if [ "$body" = - ]; then
     code=$(curl "${args[@]}" -H 'Content-Type: application/json' --data-binary @- \
@@ -331,8 +433,15 @@ api_on () {
   fi
   reply=$(cat "$out")
   rm -f "$hdr" "$out"
+  # curl's own time for the exchange (connection, TLS, request, answer),
+  # without its process start: for "answers within N s".
+  printf '%s\n' "${code#* }" > "$CLUSTER_DIR/api-time"
+  code=${code%% *}
   printf '%s %s\n' "${code:-000}" "$reply"
 }
+
+# api_time: the seconds the last api_on's exchange took (curl's time_total).
+api_time () { cat "$CLUSTER_DIR/api-time"; }
 
 # node_spec N: "PORT:CAFILE", node N for tests/cluster-load.py.
 node_spec () { echo "${NODE_PORT[$1]}:${NODE_STATE[$1]}/tls/server.crt"; }
