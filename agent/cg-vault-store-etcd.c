@@ -34,6 +34,9 @@
  * each read of that refresh is bounded by REFRESH_MS. */
 #define WRITE_BUDGET_MS 4800
 #define REFRESH_MS 1000
+/* The least a write's txn is given after its quorum check (quorum_check);
+ * with less left, the write fails before proposing anything. */
+#define MIN_TXN_MS 250
 
 #define META_APPLIED "cluster_applied_revision"
 #define META_PREFIX "cluster_prefix"
@@ -965,9 +968,41 @@ refresh_keys (EtcdStore *s, Write *w, gint64 started)
     g_warning ("cluster: cannot refresh the replica after a conflict: %s", error->message);
 }
 
+/* A linearizable read of the prefix's "ready" key: the member's leader
+ * must hear from a quorum to answer it (etcd's ReadIndex).  Run before
+ * each txn, because a txn sent to a leader just cut off from its quorum
+ * is appended to its log, times out here (so the client hears 503), and is
+ * committed anyway once the quorum is back and that leader is elected
+ * again: a write the client was told failed would appear later
+ * (tests/test-cluster-quorum.sh saw it).  With the read first, a txn is
+ * only proposed when a quorum answered a moment before. */
+static gboolean
+quorum_check (EtcdStore *s, CgEtcd *etcd, GError **error)
+{
+  g_autoptr (GBytes) key = full_key (s, "ready");
+  g_autoptr (GPtrArray) kvs = NULL;
+  return cg_etcd_range (etcd, key, CG_ETCD_RANGE_KEYS_ONLY, 0, 1, &kvs, NULL, NULL, error);
+}
+
+/* @etcd_error as the error of the write @what: CLUSTER_UNAVAILABLE when
+ * etcd cannot be reached (noted in the state), else FAILED.  FALSE. */
+static gboolean
+write_failed (EtcdStore *s, const GError *etcd_error, const char *what, GError **error)
+{
+  if (is_unreachable (etcd_error))
+    {
+      note_unreachable (s);
+      set_cluster_error (error, etcd_error, what);
+      return FALSE;
+    }
+  g_set_error (error, CG_ERROR, CG_ERROR_FAILED, "%s: %s", what, etcd_error->message);
+  return FALSE;
+}
+
 /* Runs @w's txn and applies it to the replica at its revision.  A lost
  * compare is CG_ERROR_CONFLICT (with the replica refreshed: the caller
- * words the error); etcd not reachable CG_ERROR_CLUSTER_UNAVAILABLE. */
+ * words the error); etcd not reachable (or without quorum)
+ * CG_ERROR_CLUSTER_UNAVAILABLE, and nothing proposed. */
 static gboolean
 write_commit (EtcdStore *s, Write *w, const char *what, GError **error)
 {
@@ -977,7 +1012,23 @@ write_commit (EtcdStore *s, Write *w, const char *what, GError **error)
     return FALSE;
   gint64 started = g_get_monotonic_time ();
   gint64 rev = 0;
-  if (!cg_etcd_txn (etcd, w->txn, &rev, &local))
+  if (!quorum_check (s, etcd, &local))
+    return write_failed (s, local, what, error);
+  /* The txn gets what the check left of the write's budget, so that the
+   * whole write still answers within 5 s. */
+  gint64 left_ms = WRITE_BUDGET_MS - (g_get_monotonic_time () - started) / 1000;
+  guint full_ms = cg_etcd_get_timeout (etcd);
+  if (left_ms < MIN_TXN_MS)
+    {
+      note_unreachable (s);
+      g_set_error (error, CG_ERROR, CG_ERROR_CLUSTER_UNAVAILABLE,
+                   "%s: the cluster is unavailable (etcd answered too slowly)", what);
+      return FALSE;
+    }
+  cg_etcd_set_timeout (etcd, (guint) MIN ((gint64) full_ms, left_ms));
+  gboolean committed = cg_etcd_txn (etcd, w->txn, &rev, &local);
+  cg_etcd_set_timeout (etcd, full_ms);
+  if (!committed)
     {
       if (g_error_matches (local, CG_ETCD_ERROR, CG_ETCD_ERROR_CONFLICT))
         {
@@ -989,10 +1040,11 @@ write_commit (EtcdStore *s, Write *w, const char *what, GError **error)
         }
       if (g_error_matches (local, CG_ETCD_ERROR, CG_ETCD_ERROR_UNAVAILABLE))
         {
-          /* Sent, not confirmed: a leader that lost its quorum keeps the
-           * txn in its log and may commit it when the members return; the
-           * watch then brings it here like any other write.  The client is
-           * told that it may still happen. */
+          /* Sent, not confirmed (the quorum went between the check and
+           * the txn): a leader that lost its quorum keeps the txn in its
+           * log and may commit it when the members return; the watch then
+           * brings it here like any other write.  The client is told that
+           * it may still happen. */
           note_unreachable (s);
           g_set_error (error, CG_ERROR, CG_ERROR_CLUSTER_UNAVAILABLE,
                        "%s: the cluster did not confirm the change in time (%s); if etcd "
@@ -1000,14 +1052,7 @@ write_commit (EtcdStore *s, Write *w, const char *what, GError **error)
                        what, local->message);
           return FALSE;
         }
-      if (is_unreachable (local))
-        {
-          note_unreachable (s);
-          set_cluster_error (error, local, what);
-          return FALSE;
-        }
-      g_set_error (error, CG_ERROR, CG_ERROR_FAILED, "%s: %s", what, local->message);
-      return FALSE;
+      return write_failed (s, local, what, error);
     }
   note_contact (s, rev);
   for (guint i = 0; i < w->events->len; i++)

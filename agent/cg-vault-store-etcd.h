@@ -25,12 +25,16 @@
  * to the replica at its revision before the call returns (a client reads its
  * own write).  etcd unreachable, no leader, no quorum or no answer in time:
  * CG_ERROR_CLUSTER_UNAVAILABLE within the configured timeout (at most
- * 4.5 s, so a write fails within 5 s).  Such a failure is not always a
- * "no": a txn sent to a leader that has just lost its quorum stays in its
- * raft log, and etcd may commit it when the members come back (seen in the
- * cluster tests, in the second after two of three members stopped).  Its
- * outcome is learned from the watch like any write; the error's message
- * says so.  What is never seen is half of one write: a txn is all or
+ * 4.5 s, so a write fails within 5 s).  A txn sent to a leader that has
+ * just lost its quorum stays in its raft log, and etcd may commit it when
+ * the members come back (seen in the cluster tests, in the second after two
+ * of three members stopped), although the caller was told it failed; so
+ * each write first reads linearizably (the leader must hear from a quorum
+ * to answer), and proposes its txn only then, within what is left of the
+ * 4.8 s budget: without quorum the write fails and nothing was proposed.
+ * Only a quorum lost between that read and the txn leaves the outcome
+ * unknown; the error's message says so, and the watch brings the write if
+ * it was made.  What is never seen is half of one write: a txn is all or
  * nothing.  The
  * other errors are the SQLite store's: NOT_FOUND, EXISTS, IO.
  *

@@ -109,6 +109,19 @@ cg_etcd_get_current_endpoint (CgEtcd *etcd)
   return etcd->endpoints[etcd->current];
 }
 
+guint
+cg_etcd_get_timeout (CgEtcd *etcd)
+{
+  return etcd->timeout_ms;
+}
+
+void
+cg_etcd_set_timeout (CgEtcd *etcd, guint timeout_ms)
+{
+  g_return_if_fail (timeout_ms > 0);
+  etcd->timeout_ms = timeout_ms;
+}
+
 void
 cg_etcd_kv_free (CgEtcdKv *kv)
 {

@@ -52,6 +52,12 @@ G_DEFINE_AUTOPTR_CLEANUP_FUNC (CgEtcd, cg_etcd_free)
 /* The endpoint that answered last (borrowed), for status and tests. */
 const char *cg_etcd_get_current_endpoint (CgEtcd *etcd);
 
+/* The bound of each call (ms), all endpoints included; set it for the calls
+ * that follow (> 0), e.g. to fit a second call into what is left of one
+ * budget. */
+guint cg_etcd_get_timeout (CgEtcd *etcd);
+void cg_etcd_set_timeout (CgEtcd *etcd, guint timeout_ms);
+
 /* One key-value as etcd holds it.  key and value are (transfer full) in the
  * struct and freed with it. */
 typedef struct

@@ -1,0 +1,110 @@
+#!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# The cluster, issue 13 scenario 4: two of the three etcd members stopped.
+# On every node a write (PUT, DELETE, a token) answers 503
+# cluster_unavailable within 5 s and never hangs; reads go on from the
+# replica (GET, list, resolve, /v1/encrypt to the current key, decrypt,
+# /v1/verify); /v1/info says how stale the replica is; nothing is
+# half-written.  With the members back, writes resume on every node and
+# the replicas converge.
+source "$top_srcdir/tests/cluster-lib.sh"
+
+cluster_start
+cluster_form
+cluster_token quorum
+for i in 0 1 2; do
+  expect "$(api_on $(( i + 1 )) PUT "/v1/credentials/q-$i" "$CLUSTER_TOKEN" \
+    "{\"type\":\"mysql\",\"secret\":\"before-$i\"}")" 201
+done
+r=$(api_on 2 POST /v1/encrypt "$CLUSTER_TOKEN" '{"value":"sealed-before","context":"q"}')
+expect "$r" 200
+JWE_BEFORE=$(sed -n 's/.*"encryptedCredential":"\([^"]*\)".*/\1/p' <<<"$r")
+cluster_wait_converged 30
+replica_dump 1 >"$WORK/before"
+
+# The two members that do not lead: the leader then has a txn in hand in
+# the second before it notices it lost its quorum, the case where a write
+# answered 503 could be committed later.
+leader=$(etcdctl_cg endpoint status --write-out=json | python3 -c '
+import json, os, sys
+for e in json.load(sys.stdin):
+    if e["Status"]["header"]["member_id"] == e["Status"]["leader"]:
+        for n in (1, 2, 3):
+            if os.environ["ETCD_ENDPOINT_%d" % n] == e["Endpoint"]:
+                print(n)')
+case $leader in 1 | 2 | 3) ;; *) fail "no etcd leader found: $leader" ;; esac
+for m in 1 2 3; do [ "$m" = "$leader" ] || etcd_member_stop "$m"; done
+pass "the two etcd members that do not lead stopped (member $leader leads)"
+
+# Writes: 503 cluster_unavailable within 5 s, on every node.
+timed () { # prints "SECONDS STATUS BODY" of api_on ARGS…, SECONDS curl's
+  local r
+  r=$(api_on "$@")
+  printf '%s %s\n' "$(api_time)" "$r"
+}
+within5 () { awk -v s="${1%% *}" 'BEGIN {exit !(s <= 5.0)}'; }
+for n in 1 2 3; do
+  r=$(timed "$n" PUT "/v1/credentials/new-$n" "$CLUSTER_TOKEN" '{"type":"mysql","secret":"never"}')
+  within5 "$r" || fail "node $n: the PUT took ${r%% *} s: $r"
+  expect "${r#* }" 503 cluster_unavailable
+  r=$(timed "$n" PUT "/v1/credentials/q-$(( n - 1 ))" "$CLUSTER_TOKEN" '{"type":"mysql","secret":"never"}')
+  within5 "$r" || fail "node $n: the replacing PUT took ${r%% *} s"
+  expect "${r#* }" 503 cluster_unavailable
+  r=$(timed "$n" DELETE "/v1/credentials/q-$(( n - 1 ))" "$CLUSTER_TOKEN")
+  within5 "$r" || fail "node $n: the DELETE took ${r%% *} s"
+  expect "${r#* }" 503 cluster_unavailable
+  out=$(ctl_on "$n" token create "during-$n" 2>&1) && fail "node $n made a token without quorum: $out"
+  has cluster_unavailable <<<"$out" || has -i 'cluster' <<<"$out" || fail "node $n: token create said: $out"
+  pass "node $n: PUT, replace, DELETE answer 503 cluster_unavailable within 5 s; token create refused"
+done
+
+# Reads go on from the replica.
+for n in 1 2 3; do
+  expect "$(api_on "$n" GET /v1/credentials)" 200
+  expect "$(api_on "$n" GET /v1/credentials/q-0)" 200
+  ctl_on "$n" credential resolve q-2 | has -F before-2 || fail "node $n: resolve without quorum"
+  r=$(api_on "$n" POST /v1/encrypt "$CLUSTER_TOKEN" "{\"value\":\"sealed-during-$n\",\"context\":\"q\"}")
+  expect "$r" 200
+  jwe=$(sed -n 's/.*"encryptedCredential":"\([^"]*\)".*/\1/p' <<<"$r")
+  m=$(( n % 3 + 1 ))
+  [ "$(printf '%s' "$jwe" | ctl_on "$m" decrypt --context q)" = "sealed-during-$n" ] ||
+    fail "a value sealed on node $n without quorum does not open on node $m"
+  [ "$(printf '%s' "$JWE_BEFORE" | ctl_on "$n" decrypt --context q)" = sealed-before ] ||
+    fail "node $n: decrypt without quorum"
+  expect "$(api_on "$n" POST /v1/verify "$CLUSTER_TOKEN" "{\"encryptedCredential\":\"$jwe\",\"context\":\"q\"}")" 200
+done
+pass "reads on every node: GET, list, resolve, encrypt, decrypt, verify"
+stale_known () {
+  api_on "$1" GET /v1/info "" | python3 -c '
+import json, sys
+body = sys.stdin.read().partition(" ")[2]
+s = json.loads(body)["cluster"]["stale_seconds"]
+sys.exit(0 if isinstance(s, int) and s >= 0 else 1)'
+}
+for n in 1 2 3; do
+  wait_for 20 stale_known "$n" || fail "node $n's /v1/info does not say how stale it is: $(api_on "$n" GET /v1/info "")"
+done
+pass "/v1/info gives cluster.stale_seconds on every node"
+
+# Members back: writes resume everywhere, nothing was half-written.
+# One member back first: the old leader (its log the longer) is then the
+# only one that can win the election, so a txn left in its log would be
+# committed now, not dropped by a new leader's shorter log.
+for m in 1 2 3; do
+  [ "$m" = "$leader" ] && continue
+  etcd_member_start "$m"
+  etcd_cluster_wait_healthy
+done
+for n in 1 2 3; do
+  writes () { [[ "$(api_on "$n" PUT "/v1/credentials/after-$n" "$CLUSTER_TOKEN" '{"type":"mysql","secret":"after"}' | cut -d' ' -f1)" == 20[01] ]]; }
+  wait_for 30 writes || fail "node $n takes no write 30 s after quorum came back"
+done
+cluster_wait_converged 30
+for n in 1 2 3; do
+  expect "$(api_on "$n" GET "/v1/credentials/new-$n")" 404
+  ctl_on "$n" credential resolve "q-$(( n - 1 ))" | has -F "before-$(( n - 1 ))" ||
+    fail "q-$(( n - 1 )) changed although its writes were refused"
+  ctl_on "$n" token list | has "during-$n" && fail "a refused token exists"
+done
+diff <(grep -v '^after-' <(replica_dump 1)) "$WORK/before" >&2 || fail "the records changed without quorum"
+pass "quorum back: writes resume on every node, nothing half-written, replicas converge"
