@@ -11,7 +11,11 @@
 # free ones,
 # /etc and /var/lib sit under a scratch root, apt-get only checks that
 # etcd-server is installed, and systemctl starts etcd directly.
-source "$top_srcdir/tests/lib.sh"
+# Then "The gateways" on three agents (tests/cluster-lib.sh, without its
+# own etcd): init, invite, join (the code on a descriptor where README's
+# join asks for it), status, a credential from gw1 on gw3, remove and
+# key rotate --all.
+source "$top_srcdir/tests/cluster-lib.sh"
 
 ETCD_RUN_PIDS=()
 readme_cleanup () {
@@ -19,21 +23,25 @@ readme_cleanup () {
   for pid in "${ETCD_RUN_PIDS[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
   for pid in "${ETCD_RUN_PIDS[@]}"; do wait "$pid" 2>/dev/null || true; done
 }
-trap 'readme_cleanup; cleanup' EXIT
+trap 'cluster_cleanup; readme_cleanup; cleanup' EXIT
 fail () {
   local f
   echo "FAIL: $*" >&2
+  _cluster_logs >&2
   for f in "$WORK"/host*/etcd.log; do [ -f "$f" ] && { echo "--- $f" >&2; tail -n 15 "$f" >&2; }; done
   exit 1
 }
 
-section=$(awk '/^### etcd: three members with TLS$/ { on = 1; next } /^##/ { on = 0 } on' \
-  "$top_srcdir/README.md")
+readme_section () { awk -v h="### $1" '$0 == h { on = 1; next } /^##/ { on = 0 } on' "$top_srcdir/README.md"; }
+section=$(readme_section 'etcd: three members with TLS')
 [ -n "$section" ] || fail "README.md has no section 'etcd: three members with TLS'"
-# block N: the Nth ```sh block of the section, without its indentation.
+gateways=$(readme_section 'The gateways')
+[ -n "$gateways" ] || fail "README.md has no section 'The gateways'"
+# block N [TEXT]: the Nth ```sh block of the section (or TEXT), without its
+# indentation.
 block () {
   awk -v want="$1" '/^ *```sh$/ { n++; on = (n == want); next } /^ *```$/ { on = 0 } on' \
-    <<<"$section" | sed 's/^   //'
+    <<<"${2:-$section}" | sed 's/^   //'
 }
 [ "$(block 4)" = "" ] && [ -n "$(block 3)" ] || fail "the section should have three sh blocks"
 
@@ -158,3 +166,51 @@ openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -noenc -keyou
 ctl_etcd --cert other.pem --key other.key get /readme >/dev/null 2>&1 &&
   fail "etcd took a client certificate from another CA"
 pass "README's checks: member list, no client without a certificate of the CA"
+
+# 4. The gateways: three agents, each its own host (tests/cluster-lib.sh),
+# gw1 with a credential and a token before init.  credgatectl runs on the
+# gateway $GW; README's join asks for the code on the terminal: here it
+# comes on a descriptor.
+[ "$(block 5 "$gateways")" = "" ] && [ -n "$(block 4 "$gateways")" ] ||
+  fail "the section 'The gateways' should have four sh blocks"
+cluster_agents_start
+CLUSTER_TOKEN=$(ctl_on 1 token create readme)
+expect "$(api_on 1 PUT /v1/credentials/readme-db "$CLUSTER_TOKEN" '{"type":"mysql","secret":"readme-canary"}')" 201
+credgatectl () {
+  if [ "$1 $2" = "cluster join" ]; then
+    ctl_on "$GW" "$@" --code-fd 0 <<<"$CODE"
+  else
+    ctl_on "$GW" "$@"
+  fi
+}
+cd "$PKI"
+GW=1
+out=$(eval "$(block 1 "$gateways" | bend)" 2>"$WORK/gw1.err") ||
+  fail "README's init and invite on gw1 failed: $out $(cat "$WORK/gw1.err")"
+CODE=$(tail -n 1 <<<"$out")
+[[ $CODE == cgj_* ]] || fail "README's invite printed no code: $out"
+GW=2
+out=$(eval "$(block 2 "$gateways" | bend)" 2>&1) || fail "README's join on gw2 failed: $out"
+GW=1
+CODE=$(ctl_on 1 cluster invite --expires 1h 2>/dev/null)
+GW=3
+out=$(eval "$(block 2 "$gateways" | bend | sed 's/gw2/gw3/g')" 2>&1) || fail "README's join on gw3 failed: $out"
+cluster_wait_alive 1 3
+resolves () { ctl_on "$1" credential resolve "$2" 2>/dev/null | has -F "$3"; }
+wait_for 20 resolves 3 readme-db readme-canary || fail "gw1's credential does not resolve on gw3"
+expect "$(api_on 3 GET /v1/credentials/readme-db)" 200
+pass "README's init, invite and join: gw1's credential and token work on gw3"
+
+GW=2
+out=$(eval "$(block 3 "$gateways" | bend)" 2>&1) || fail "README's status failed: $out"
+for gw in gw1 gw2 gw3; do has -E "^$gw\\*? +ok " <<<"$out" || fail "status does not list $gw as ok: $out"; done
+has 'this node gw2: can write' <<<"$out" || fail "status does not say gw2 can write: $out"
+[ "$(grep -c ' healthy ' <<<"$out")" = 3 ] || fail "status does not show three healthy etcd members: $out"
+printf "%s\n" "$out"
+pass "README's cluster status lists the three gateways"
+
+GW=1
+out=$(eval "$(block 4 "$gateways" | bend)" 2>&1) || fail "README's remove and key rotate --all failed: $out"
+ctl_on 1 cluster status | has -w gw3 && fail "gw3 is still listed after README's remove: $(ctl_on 1 cluster status)"
+resolves 2 readme-db readme-canary || fail "gw2 lost readme-db after the rotation"
+pass "README's cluster remove gw3 and key rotate --all"
