@@ -59,6 +59,20 @@ row "store p50, 3-node cluster (through A)" "$C50 ms" "$S50 ms" "the same agent 
 row "store p99, 3-node cluster (through A)" "$C99 ms" "$S99 ms" "the same agent alone, before cluster init" "ratio"
 note "stores: $STORES each, one client over one kept-alive connection (tests/cluster-load.py put), acknowledgement times; in the cluster each is an etcd txn on three members plus the replica's commit on A"
 
+# What each write's quorum check costs (a linearizable read before its txn):
+# the same range of one key against etcd's JSON gateway, over one kept-alive
+# connection with A's client certificate, linearizable and serializable.
+range_ms () { # SERIALIZABLE(true|false): the p50 of 200 ranges, in ms
+  local i
+  for i in $(seq 200); do
+    [ "$i" = 1 ] || echo next
+    printf 'url = "%s/v3/kv/range"\ndata = "{\\"key\\":\\"%s\\",\\"serializable\\":%s}"\ncacert = "%s"\ncert = "%s"\nkey = "%s"\noutput = "/dev/null"\nwrite-out = "%%{time_total}\\n"\n' \
+      "$ETCD_ENDPOINT_1" "$(printf /bench | base64)" "$1" "$ETCD_CA" "${NODE_ETCD_CERT[1]}" "${NODE_ETCD_KEY[1]}"
+  done >"$CLUSTER_DIR/range.cfg"
+  curl -sS -K "$CLUSTER_DIR/range.cfg" | tail -n 150 | awk '{print $1 * 1000}' | pct 50
+}
+note "the quorum check each write makes before its txn (a linearizable range, the leader confirming with a quorum): p50 $(range_ms false) ms against $(range_ms true) ms for the same range served by the member alone (curl -K, one kept-alive connection to etcd's JSON gateway)"
+
 # --- replication lag ---------------------------------------------------------------------------
 say "cluster: replication lag A to C at 100 stores/s for $LAG_SECONDS s"
 cluster_load lag "$(node_spec 1)" "$(node_spec 3)" --prefix lag --rate 100 --seconds "$LAG_SECONDS" \
