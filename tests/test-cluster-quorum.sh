@@ -45,6 +45,7 @@ timed () { # prints "SECONDS STATUS BODY" of api_on ARGS…, SECONDS curl's
 within5 () { awk -v s="${1%% *}" 'BEGIN {exit !(s <= 5.0)}'; }
 for n in 1 2 3; do
   r=$(timed "$n" PUT "/v1/credentials/new-$n" "$CLUSTER_TOKEN" '{"type":"mysql","secret":"never"}')
+  first=${r%% *}
   within5 "$r" || fail "node $n: the PUT took ${r%% *} s: $r"
   expect "${r#* }" 503 cluster_unavailable
   r=$(timed "$n" PUT "/v1/credentials/q-$(( n - 1 ))" "$CLUSTER_TOKEN" '{"type":"mysql","secret":"never"}')
@@ -55,7 +56,7 @@ for n in 1 2 3; do
   expect "${r#* }" 503 cluster_unavailable
   out=$(ctl_on "$n" token create "during-$n" 2>&1) && fail "node $n made a token without quorum: $out"
   has cluster_unavailable <<<"$out" || has -i 'cluster' <<<"$out" || fail "node $n: token create said: $out"
-  pass "node $n: PUT, replace, DELETE answer 503 cluster_unavailable within 5 s; token create refused"
+  pass "node $n: PUT (${first} s), replace, DELETE answer 503 cluster_unavailable within 5 s; token create refused"
 done
 
 # Reads go on from the replica.
