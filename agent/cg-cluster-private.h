@@ -29,6 +29,10 @@ struct CgCluster
   gboolean stop, wake, reload_keys, sync_wraps;
   json_t *nodes;        /* name → P/node/ entry, as the worker last read them */
   json_t *alive;        /* name → P/alive/ entry */
+  GHashTable *retired_masters; /* master key ids this node may still hold that key
+                                * rotate --all may have retired: the worker removes
+                                * each from the keyring once the replica no longer
+                                * names it and etcd holds no wrap of it to this node */
   GThread *thread;
   gint64 epoch;         /* real time (s) of cg_cluster_new */
   gint last_beat;       /* atomic: seconds after epoch of the last heartbeat etcd took, -1 */

@@ -6,6 +6,8 @@
 #include "agent/cg-cluster-private.h"
 #include "agent/cg-cluster-join.h"
 #include "agent/cg-cluster-keys.h"
+#include "agent/cg-keystore.h"
+#include "agent/cg-record-seal.h"
 #include "agent/cg-tls.h"
 #include "certs/cg-cert.h"
 #include "common/cg-error.h"
@@ -196,6 +198,8 @@ cg_cluster_other_cb (CgEtcdEventType type, const CgEtcdKv *kv, gpointer data)
   g_mutex_lock (&c->lock);
   if (wrap && type == CG_ETCD_EVENT_PUT)
     c->sync_wraps = TRUE;
+  if (wrap && type == CG_ETCD_EVENT_DELETE && g_str_has_prefix (wrap, "master/"))
+    g_hash_table_add (c->retired_masters, g_strdup (wrap + strlen ("master/")));
   c->wake = TRUE;
   g_cond_signal (&c->cond);
   g_mutex_unlock (&c->lock);
@@ -252,6 +256,59 @@ cg_cluster_key_wraps_cb (const char *secret_id, CgEtcdTxn *txn, gpointer data, G
         return FALSE;
     }
   return TRUE;
+}
+
+/* The store lost a record write to another node's new master key: this
+ * node's keyring gets that key now from its wrap (the worker may not have
+ * installed it yet).  Called with the vault's lock held: the keyring only. */
+static gboolean
+master_needed_cb (const char *secret_id, CgEtcd *etcd, gpointer data, GError **error)
+{
+  CgCluster *c = data;
+  g_autoptr (GError) missing = NULL;
+  g_autoptr (CgBuf) have = cg_cluster_secret_read (c->vault, secret_id, &missing);
+  if (have)
+    return TRUE;
+  if (!g_error_matches (missing, CG_ERROR, CG_ERROR_KEYS_MISSING))
+    {
+      g_propagate_error (error, g_steal_pointer (&missing));
+      return FALSE;
+    }
+  CgSealKey *node_key = g_atomic_pointer_get (&c->node_key);
+  if (!node_key)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_KEYS_MISSING, "this node's node key is not loaded");
+      return FALSE;
+    }
+  g_autoptr (GBytes) key = cg_cluster_key (c, "wrap/%s/%s", c->cfg->name, secret_id);
+  g_autoptr (GPtrArray) kvs = NULL;
+  GError *local = NULL;
+  gboolean ok;
+  if (etcd)
+    ok = cg_etcd_range (etcd, key, CG_ETCD_RANGE_NONE, 0, 0, &kvs, NULL, NULL, &local);
+  else
+    {
+      g_mutex_lock (&c->etcd_lock);
+      ok = cg_etcd_range (c->etcd, key, CG_ETCD_RANGE_NONE, 0, 0, &kvs, NULL, NULL, &local);
+      g_mutex_unlock (&c->etcd_lock);
+    }
+  if (!ok)
+    {
+      cg_cluster_etcd_error (error, local, "cannot read this node's wrapped keys");
+      g_error_free (local);
+      return FALSE;
+    }
+  CgEtcdKv *kv = kvs->len == 1 ? kvs->pdata[0] : NULL;
+  if (!kv || !kv->value)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_KEYS_MISSING,
+                   "no wrap of cluster secret %s for this node", secret_id);
+      return FALSE;
+    }
+  g_autofree char *jwe = g_strndup (g_bytes_get_data (kv->value, NULL),
+                                    g_bytes_get_size (kv->value));
+  g_autoptr (CgBuf) secret = cg_cluster_unwrap (node_key, secret_id, jwe, error);
+  return secret && cg_cluster_secret_install (c->vault, secret_id, secret, error);
 }
 
 /* ---- the worker ---------------------------------------------------------- */
@@ -522,6 +579,107 @@ repair (CgCluster *c, Worker *w, json_t *nodes)
     }
 }
 
+/* The master key ids the vault holds (current and earlier) as candidates
+ * for removal: after a reload of the keys, those no longer named go. */
+static void
+note_held_masters (CgCluster *c)
+{
+  CgVault *v = c->vault;
+  g_mutex_lock (&v->lock);
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  if (v->master_id)
+    g_ptr_array_add (ids, g_strdup (v->master_id));
+  GHashTableIter it;
+  gpointer id;
+  g_hash_table_iter_init (&it, v->old_masters);
+  while (g_hash_table_iter_next (&it, &id, NULL))
+    g_ptr_array_add (ids, g_strdup (id));
+  g_mutex_unlock (&v->lock);
+  g_mutex_lock (&c->lock);
+  for (guint i = 0; i < ids->len; i++)
+    g_hash_table_add (c->retired_masters, g_strdup (ids->pdata[i]));
+  g_mutex_unlock (&c->lock);
+}
+
+typedef enum
+{
+  MASTER_NAMED,   /* the replica names it: kept, looked at again later */
+  MASTER_WRAPPED, /* etcd still holds its wrap to this node: kept */
+  MASTER_UNKNOWN, /* cannot tell now: looked at again later */
+  MASTER_RETIRED, /* neither: it goes */
+} MasterUse;
+
+/* Is master key @mkid named by the replica (current, or earlier while a key
+ * rotate --all is unfinished), or still wrapped to this node in etcd (a
+ * rotation from before wraps were deleted)? */
+static MasterUse
+master_use (CgCluster *c, Worker *w, const char *mkid)
+{
+  CgVault *v = c->vault;
+  g_autofree char *current = NULL, *old = NULL;
+  g_mutex_lock (&v->lock);
+  gboolean read = cg_vault_master_meta_locked (v, &current, &old, NULL);
+  g_mutex_unlock (&v->lock);
+  if (!read)
+    return MASTER_UNKNOWN;
+  g_auto (GStrv) olds = g_strsplit (old, " ", -1);
+  if (g_str_equal (current, mkid)
+      || g_strv_contains ((const char *const *) olds, mkid))
+    return MASTER_NAMED;
+  g_autoptr (GBytes) key = cg_cluster_key (c, "wrap/%s/master/%s", c->cfg->name, mkid);
+  g_autoptr (GPtrArray) kvs = NULL;
+  if (!cg_etcd_range (w->etcd, key, CG_ETCD_RANGE_KEYS_ONLY, 0, 0, &kvs, NULL, NULL, NULL))
+    return MASTER_UNKNOWN;
+  return kvs->len > 0 ? MASTER_WRAPPED : MASTER_RETIRED;
+}
+
+/* Master keys key rotate --all retired (on any node: their wraps were
+ * deleted when it finished) leave this node's keyring too.  A node that was
+ * down meanwhile does it when it is back: from the watch's deletes, or,
+ * after a full resync, from the keys its vault held before. */
+static void
+drop_retired_masters (CgCluster *c, Worker *w)
+{
+  g_mutex_lock (&c->lock);
+  g_autoptr (GPtrArray) ids = g_ptr_array_new_with_free_func (g_free);
+  GHashTableIter it;
+  gpointer id;
+  g_hash_table_iter_init (&it, c->retired_masters);
+  while (g_hash_table_iter_next (&it, &id, NULL))
+    g_ptr_array_add (ids, g_strdup (id));
+  g_mutex_unlock (&c->lock);
+  for (guint i = 0; i < ids->len; i++)
+    {
+      const char *mkid = ids->pdata[i];
+      MasterUse use = cg_record_master_id_valid (mkid) ? master_use (c, w, mkid) : MASTER_WRAPPED;
+      if (use == MASTER_NAMED || use == MASTER_UNKNOWN)
+        continue;
+      if (use == MASTER_WRAPPED)
+        {
+          g_mutex_lock (&c->lock);
+          g_hash_table_remove (c->retired_masters, mkid);
+          g_mutex_unlock (&c->lock);
+          continue;
+        }
+      const char *kid = cg_record_master_keyring_kid (mkid);
+      g_autoptr (GError) error = NULL;
+      g_autoptr (CgBuf) have = cg_keystore_lookup (c->vault->instance, "master", kid, &error);
+      if (error || (have && !cg_keystore_delete (c->vault->instance, "master", kid, &error)))
+        {
+          g_message ("cluster: cannot remove the retired master key %s yet: %s", mkid,
+                     error->message);
+          continue; /* tried again next round */
+        }
+      if (have)
+        g_message ("cluster: master key %s was retired by key rotate --all; removed from this "
+                   "node's secret store",
+                   mkid);
+      g_mutex_lock (&c->lock);
+      g_hash_table_remove (c->retired_masters, mkid);
+      g_mutex_unlock (&c->lock);
+    }
+}
+
 static void
 round_once (CgCluster *c, Worker *w, gboolean sync, gboolean reload)
 {
@@ -534,12 +692,13 @@ round_once (CgCluster *c, Worker *w, gboolean sync, gboolean reload)
   if (!c->node_key)
     {
       g_autoptr (GError) error = NULL;
-      c->node_key = cg_cluster_node_key (c->vault, FALSE, &error);
-      if (!c->node_key)
+      CgSealKey *node_key = cg_cluster_node_key (c->vault, FALSE, &error);
+      if (!node_key)
         {
           g_message ("cluster: node key not available: %s", error->message);
           return;
         }
+      g_atomic_pointer_set (&c->node_key, node_key); /* read by master_needed_cb */
       sync = TRUE;
     }
   if (sync || !w->wraps_done)
@@ -553,7 +712,15 @@ round_once (CgCluster *c, Worker *w, gboolean sync, gboolean reload)
         reload = TRUE;
     }
   if (reload)
-    cg_vault_reload_keys (c->vault);
+    {
+      note_held_masters (c);
+      cg_vault_reload_keys (c->vault);
+    }
+  g_mutex_lock (&c->lock);
+  gboolean prune = g_hash_table_size (c->retired_masters) > 0;
+  g_mutex_unlock (&c->lock);
+  if (prune)
+    drop_retired_masters (c, w);
 
   g_autoptr (GError) error = NULL;
   if (!refresh (c, w, &error))
@@ -646,6 +813,21 @@ cg_cluster_new (CgAgent *agent, CgClusterConfig *cfg, CgVaultStore *store, CgSea
   g_mutex_init (&c->lock);
   g_mutex_init (&c->etcd_lock);
   g_cond_init (&c->cond);
+  cg_vault_store_etcd_set_master_needed (store, master_needed_cb, c);
+  /* The master keys the replica names before the applier brings what
+   * happened while this node was away (a full resync forgets them): the
+   * first one always, as every cluster began with it. */
+  c->retired_masters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  g_hash_table_add (c->retired_masters, g_strdup (CG_RECORD_MASTER_FIRST));
+  for (int i = 0; i < 2; i++)
+    {
+      g_autofree char *ids = store->ops->meta_get (
+          store, i ? CG_VAULT_META_MASTER_OLD : CG_VAULT_META_MASTER_CURRENT, NULL);
+      g_auto (GStrv) list = g_strsplit (ids ? ids : "", " ", -1);
+      for (char **id = list; *id; id++)
+        if (**id)
+          g_hash_table_add (c->retired_masters, g_strdup (*id));
+    }
   return c;
 }
 
@@ -744,6 +926,7 @@ cg_cluster_free (CgCluster *c)
     cg_seal_key_unref (c->node_key);
   json_decref (c->nodes);
   json_decref (c->alive);
+  g_clear_pointer (&c->retired_masters, g_hash_table_unref);
   cg_etcd_free (c->etcd);
   g_mutex_clear (&c->lock);
   g_mutex_clear (&c->etcd_lock);

@@ -358,6 +358,23 @@ sync_locked (CgVault *v, const char *only, gboolean force, guint *written, GErro
     return FALSE;
   if (recipients->len == 0)
     return TRUE;
+  /* An escrow holds one master key: while a key rotate --all is
+   * unfinished, a recovery from it would not open the credentials still
+   * sealed under the earlier one.  Refused until the rotation is done (its
+   * end escrows the new keys). */
+  json_auto_t *rotation = cg_vault_rotation_state_locked (v, error);
+  if (!rotation)
+    return FALSE;
+  if (json_is_object (rotation))
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT,
+                   "a key rotate --all is unfinished: %" JSON_INTEGER_FORMAT
+                   " credentials are still sealed under an earlier master key, which an escrow "
+                   "would not hold; run credgatectl key rotate --all to finish it, then the keys "
+                   "are escrowed",
+                   json_integer_value (json_object_get (rotation, "credentialsUnderOldMaster")));
+      return FALSE;
+    }
   g_autoptr (GPtrArray) keys = list_keys_locked (v, error);
   if (!keys)
     return FALSE;

@@ -144,6 +144,46 @@ cg_vault_rewrap (CgVault *v, const char *jwe, const char *expected_ctx, GError *
 
 /* ---- key rotate --all ------------------------------------------------- */
 
+json_t *
+cg_vault_rotation_state_locked (CgVault *v, GError **error)
+{
+  g_autofree char *current = NULL, *old = NULL;
+  if (!cg_vault_master_meta_locked (v, &current, &old, error))
+    return NULL;
+  const char *mkid = current;
+  json_t *olds = json_array ();
+  g_auto (GStrv) ids = g_strsplit (old, " ", -1);
+  for (char **id = ids; *id; id++)
+    if (**id && !g_str_equal (*id, mkid))
+      json_array_append_new (olds, json_string (*id));
+  if (json_array_size (olds) == 0)
+    return olds; /* an empty array: nothing unfinished */
+  json_auto_t *list = v->store->ops->record_list (v->store, error);
+  if (!list)
+    {
+      json_decref (olds);
+      return NULL;
+    }
+  gint64 under_old = 0;
+  gsize i;
+  json_t *row;
+  json_array_foreach (list, i, row)
+    {
+      g_autoptr (GBytes) sealed = NULL;
+      json_auto_t *meta = v->store->ops->record_get (
+          v->store, json_string_value (json_object_get (row, "name")), &sealed, NULL);
+      if (!meta)
+        continue; /* gone meanwhile */
+      gsize len;
+      const guint8 *blob = g_bytes_get_data (sealed, &len);
+      g_autofree char *id = cg_record_master_id (blob, len);
+      under_old += !id || !g_str_equal (id, mkid);
+    }
+  return json_pack ("{s:b, s:s, s:o, s:I, s:s}", "unfinished", TRUE, "master", mkid,
+                    "oldMasters", olds, "credentialsUnderOldMaster", (json_int_t) under_old,
+                    "finishWith", "credgatectl key rotate --all");
+}
+
 #define RESEAL_BATCH 100
 #define RESEAL_TRIES 5
 
@@ -161,7 +201,7 @@ reseal_record (GBytes *old_sealed, gint64 version, gpointer data, GError **error
   ResealData *d = data;
   g_autoptr (CgBuf) plain = cg_vault_open_record_locked (d->v, d->name, version, old_sealed,
                                                          error);
-  if (!plain)
+  if (!plain || !cg_vault_sealing_master_locked (d->v, error))
     return NULL;
   return cg_record_seal (d->v->master, d->v->master_id, d->name, version, plain->data,
                          plain->len);

@@ -83,6 +83,19 @@ char *cg_vault_now_rfc3339 (void);
 CgSealKey *cg_vault_new_seal_key_locked (CgVault *vault, gboolean first, GError **error);
 /* With the lock held: drop the loaded keys (cg_vault_reload_keys). */
 void cg_vault_forget_keys_locked (CgVault *vault);
+/* With the lock held and keys loaded: the loaded master key is the store's
+ * master_current, the keys loaded again if another node's key rotate --all
+ * made a newer one current (records are sealed under it alone). */
+gboolean cg_vault_sealing_master_locked (CgVault *vault, GError **error);
+/* With the lock held: meta master_current (CG_RECORD_MASTER_FIRST when
+ * unset) and master_old ("" when unset; ids separated by spaces). */
+gboolean cg_vault_master_meta_locked (CgVault *vault, char **current, char **old,
+                                      GError **error);
+/* With the lock held: an unfinished key rotate --all (meta master_old
+ * names earlier master keys): {"unfinished": true, "master", "oldMasters":
+ * [ids], "credentialsUnderOldMaster": N, "finishWith": command}; an empty
+ * array when none is unfinished; NULL + @error when the store cannot say. */
+json_t *cg_vault_rotation_state_locked (CgVault *vault, GError **error);
 /* With the lock held: keys loaded (or the reason why not). */
 /* Meta keys: the current master key's id (absent: "0"), and the ids,
  * space-separated, of the earlier ones still loaded until a key rotate

@@ -72,7 +72,8 @@ typedef struct
   CgVaultStoreEtcdOther other;
   CgVaultStoreEtcdChanged changed;
   CgVaultStoreEtcdKeyWraps key_wraps;
-  gpointer cb_data;
+  CgVaultStoreEtcdMasterNeeded master_needed;
+  gpointer cb_data, master_data;
   GPtrArray *pending;  /* Event: the watch message being received */
   gint64 applied;      /* the applier's own copy (only its thread writes it after start) */
   gboolean need_sync;  /* a full sync is due */
@@ -275,12 +276,11 @@ event_new (CgEtcdEventType type, const CgEtcdKv *kv)
   return ev;
 }
 
-/* The row's recorded mod_revision (0: none), or -1 on error. */
+/* One mod_revision read with @sql from cluster_revs (0: no row), -1 on error. */
 static gint64
-rev_get (sqlite3 *db, const char *ekey, GError **error)
+rev_query (sqlite3 *db, const char *sql, const char *ekey, GError **error)
 {
-  sqlite3_stmt *st = cg_db_prepare (db, "SELECT mod_revision FROM cluster_revs WHERE ekey = ?",
-                                    error);
+  sqlite3_stmt *st = cg_db_prepare (db, sql, error);
   if (!st)
     return -1;
   sqlite3_bind_text (st, 1, ekey, -1, SQLITE_STATIC);
@@ -295,6 +295,25 @@ rev_get (sqlite3 *db, const char *ekey, GError **error)
     }
   sqlite3_finalize (st);
   return rev;
+}
+
+/* The row's recorded mod_revision (0: none), or -1 on error. */
+static gint64
+rev_get (sqlite3 *db, const char *ekey, GError **error)
+{
+  return rev_query (db, "SELECT mod_revision FROM cluster_revs WHERE ekey = ?", ekey, error);
+}
+
+/* The mod_revision a write compares the key with: 0 for a key the replica
+ * knows deleted (its tombstone's revision is the delete's, but a key that
+ * does not exist has mod_revision 0 in etcd), or -1 on error. */
+static gint64
+write_rev (sqlite3 *db, const char *ekey, GError **error)
+{
+  return rev_query (db,
+                    "SELECT CASE WHEN deleted THEN 0 ELSE mod_revision END FROM cluster_revs "
+                    "WHERE ekey = ?",
+                    ekey, error);
 }
 
 static gboolean
@@ -1111,7 +1130,7 @@ replica_record (EtcdStore *s, const char *name, gint64 *version, char **created,
   if (r != SQLITE_ROW && r != SQLITE_DONE)
     return FALSE;
   g_autofree char *ekey = g_strconcat ("rec/", name, NULL);
-  *rev = rev_get (s->db, ekey, error);
+  *rev = write_rev (s->db, ekey, error);
   return *rev >= 0;
 }
 
@@ -1149,6 +1168,54 @@ record_value (const char *type, const char *props_text, gint64 version, const ch
                     "sealed", b64);
 }
 
+static gboolean meta_rev (EtcdStore *s, const char *key, gint64 *rev, GError **error);
+static char *meta_get (CgVaultStore *store, const char *key, GError **error);
+
+/* A record's sealed bytes name the master key they were sealed under: the
+ * txn that writes them holds only while meta master_current is still at the
+ * replica's revision, so a node whose replica has not yet applied another
+ * node's new master key cannot seal a record under the old one after that
+ * node's last re-seal pass (key rotate --all could never drop it). */
+static gboolean
+write_compare_master (EtcdStore *s, Write *w, gint64 *master_rev, GError **error)
+{
+  if (!meta_rev (s, "master_current", master_rev, error))
+    return FALSE;
+  g_autoptr (GBytes) key = full_key (s, "meta/master_current");
+  cg_etcd_txn_compare_mod_revision (w->txn, key, *master_rev);
+  g_ptr_array_add (w->ekeys, g_strdup ("meta/master_current")); /* refreshed after a loss */
+  return TRUE;
+}
+
+/* After a lost compare on a record write (the replica refreshed): TRUE when
+ * meta master_current had moved, with the new master key in this node's
+ * keyring (the master_needed callback installs its wrap): the caller seals
+ * again and tries once more, comparing the record's revision as before (a
+ * record that changed too is still a conflict), and the client never sees
+ * that race.  FALSE otherwise. */
+static gboolean
+master_moved (EtcdStore *s, const char *name, gint64 master_rev)
+{
+  gint64 now_master = -1;
+  if (!meta_rev (s, "master_current", &now_master, NULL) || now_master == master_rev)
+    return FALSE;
+  if (!s->master_needed)
+    return TRUE;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *mkid = meta_get (&s->parent, "master_current", NULL);
+  g_autofree char *secret_id = g_strconcat ("master/", mkid && *mkid ? mkid : "0", NULL);
+  if (!s->master_needed (secret_id, s->refresh_etcd, s->master_data, &error))
+    {
+      g_warning ("cluster: master key %s made on another node is not usable here yet: %s",
+                 mkid ? mkid : "0", error->message);
+      return FALSE;
+    }
+  g_message ("cluster: master key %s became current on another node while %s was sealed "
+             "here; sealed again under it",
+             mkid ? mkid : "0", name);
+  return TRUE;
+}
+
 static json_t *
 record_put (CgVaultStore *store, const char *name, const char *type, const char *props_text,
             const char *now, CgVaultSealFunc seal, gpointer seal_data, GError **error)
@@ -1160,19 +1227,29 @@ record_put (CgVaultStore *store, const char *name, const char *type, const char 
     return NULL;
   version++;
   const char *first = created ? created : now;
-
-  g_autoptr (GBytes) sealed = seal (version, seal_data);
-  if (!sealed)
-    {
-      g_set_error_literal (error, CG_ERROR, CG_ERROR_FAILED, "cannot seal the credential");
-      return NULL;
-    }
   g_autofree char *ekey = g_strconcat ("rec/", name, NULL);
-  Write w;
-  write_init (&w);
-  write_add (s, &w, ekey, record_value (type, props_text, version, first, now, sealed), rev);
-  gboolean ok = write_commit (s, &w, "cannot store the credential", error);
-  write_clear (&w);
+
+  gboolean ok = FALSE;
+  for (int tries = 0; tries < 2 && !ok; tries++)
+    {
+      g_clear_error (error);
+      g_autoptr (GBytes) sealed = seal (version, seal_data);
+      if (!sealed)
+        {
+          g_set_error_literal (error, CG_ERROR, CG_ERROR_FAILED, "cannot seal the credential");
+          return NULL;
+        }
+      gint64 master_rev = 0;
+      Write w;
+      write_init (&w);
+      write_add (s, &w, ekey, record_value (type, props_text, version, first, now, sealed), rev);
+      ok = write_compare_master (s, &w, &master_rev, error)
+           && write_commit (s, &w, "cannot store the credential", error);
+      write_clear (&w);
+      if (!ok && (!g_error_matches (*error, CG_ERROR, CG_ERROR_CONFLICT)
+                  || !master_moved (s, name, master_rev)))
+        break;
+    }
   if (!ok)
     {
       if (g_error_matches (*error, CG_ERROR, CG_ERROR_CONFLICT))
@@ -1248,17 +1325,27 @@ record_reseal (CgVaultStore *store, const char *name, gint64 expect_version,
       return FALSE;
     }
   g_autofree char *ekey = g_strconcat ("rec/", name, NULL);
-  gint64 rev = rev_get (s->db, ekey, error);
+  gint64 rev = write_rev (s->db, ekey, error);
   if (rev < 0)
     return FALSE;
-  g_autoptr (GBytes) sealed = reseal (old, version, data, error);
-  if (!sealed)
-    return FALSE;
-  Write w;
-  write_init (&w);
-  write_add (s, &w, ekey, record_value (type, props, version, created, updated, sealed), rev);
-  gboolean ok = write_commit (s, &w, "cannot re-seal the credential", error);
-  write_clear (&w);
+  gboolean ok = FALSE;
+  for (int tries = 0; tries < 2 && !ok; tries++)
+    {
+      g_clear_error (error);
+      g_autoptr (GBytes) sealed = reseal (old, version, data, error);
+      if (!sealed)
+        return FALSE;
+      gint64 master_rev = 0;
+      Write w;
+      write_init (&w);
+      write_add (s, &w, ekey, record_value (type, props, version, created, updated, sealed), rev);
+      ok = write_compare_master (s, &w, &master_rev, error)
+           && write_commit (s, &w, "cannot re-seal the credential", error);
+      write_clear (&w);
+      if (!ok && (!g_error_matches (*error, CG_ERROR, CG_ERROR_CONFLICT)
+                  || !master_moved (s, name, master_rev)))
+        break;
+    }
   if (!ok && g_error_matches (*error, CG_ERROR, CG_ERROR_CONFLICT))
     record_conflict (s, name, TRUE, error);
   return ok;
@@ -1310,7 +1397,7 @@ static gboolean
 meta_rev (EtcdStore *s, const char *key, gint64 *rev, GError **error)
 {
   g_autofree char *ekey = g_strconcat ("meta/", key, NULL);
-  *rev = rev_get (s->db, ekey, error);
+  *rev = write_rev (s->db, ekey, error);
   return *rev >= 0;
 }
 
@@ -1403,7 +1490,7 @@ key_retire (CgVaultStore *store, const char *kid, GError **error)
   if (!replica_key (s, kid, &created, &current, &retired, error))
     return FALSE;
   g_autofree char *ekey = g_strconcat ("key/", kid, NULL);
-  gint64 rev = rev_get (s->db, ekey, error);
+  gint64 rev = write_rev (s->db, ekey, error);
   if (rev < 0)
     return FALSE;
   Write w;
@@ -1503,7 +1590,7 @@ token_delete (CgVaultStore *store, const char *name, GError **error)
       return FALSE;
     }
   g_autofree char *ekey = g_strconcat ("tok/", name, NULL);
-  gint64 rev = rev_get (s->db, ekey, error);
+  gint64 rev = write_rev (s->db, ekey, error);
   if (rev < 0)
     return FALSE;
   Write w;
@@ -1529,6 +1616,59 @@ meta_get (CgVaultStore *store, const char *key, GError **error)
   return local->ops->meta_get (local, key, error);
 }
 
+/* meta master_old loses master key ids when key rotate --all has re-sealed
+ * every record: the same txn deletes every node's wrap of those keys
+ * (P/wrap/<node>/master/<id>), so no node is handed them again and each
+ * node drops its keyring copy when it sees its wrap go (agent/cg-cluster.c).
+ * A retired id that is master_current again (never: ids are random) keeps
+ * its wraps. */
+static gboolean
+delete_retired_master_wraps (EtcdStore *s, Write *w, const char *value, GError **error)
+{
+  GError *local = NULL;
+  g_autofree char *before = meta_get (&s->parent, "master_old", &local);
+  g_autofree char *current = local ? NULL : meta_get (&s->parent, "master_current", &local);
+  if (local)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  g_auto (GStrv) was = g_strsplit (before ? before : "", " ", -1);
+  g_auto (GStrv) now = g_strsplit (value, " ", -1);
+  g_autoptr (GPtrArray) gone = g_ptr_array_new_with_free_func (g_free);
+  for (char **id = was; *id; id++)
+    if (**id && !g_strv_contains ((const char *const *) now, *id)
+        && g_strcmp0 (*id, current ? current : "0") != 0)
+      g_ptr_array_add (gone, g_strconcat ("/master/", *id, NULL));
+  if (!gone->len)
+    return TRUE;
+  CgEtcd *etcd = callers_client (s, error);
+  if (!etcd)
+    return FALSE;
+  g_autoptr (GBytes) area = full_key (s, "wrap/");
+  g_autoptr (GPtrArray) kvs = NULL;
+  if (!cg_etcd_range (etcd, area, CG_ETCD_RANGE_PREFIX | CG_ETCD_RANGE_KEYS_ONLY, 0, 0, &kvs,
+                      NULL, NULL, &local))
+    {
+      if (is_unreachable (local))
+        note_unreachable (s);
+      set_cluster_error (error, local, "cannot read the wrapped master keys");
+      g_error_free (local);
+      return FALSE;
+    }
+  for (guint i = 0; i < kvs->len; i++)
+    {
+      CgEtcdKv *kv = kvs->pdata[i];
+      g_autofree char *k = g_strndup (g_bytes_get_data (kv->key, NULL), g_bytes_get_size (kv->key));
+      for (guint j = 0; j < gone->len; j++)
+        if (g_str_has_suffix (k, gone->pdata[j])
+            && strchr (k + s->prefix_len + strlen ("wrap/"), '/')
+                   == k + strlen (k) - strlen (gone->pdata[j]))
+          cg_etcd_txn_delete (w->txn, kv->key, FALSE);
+    }
+  return TRUE;
+}
+
 static gboolean
 meta_set (CgVaultStore *store, const char *key, const char *value, GError **error)
 {
@@ -1548,6 +1688,8 @@ meta_set (CgVaultStore *store, const char *key, const char *value, GError **erro
       g_autofree char *secret_id = g_strconcat ("master/", *value ? value : "0", NULL);
       ok = s->key_wraps (secret_id, w.txn, s->cb_data, error);
     }
+  if (strcmp (key, "master_old") == 0)
+    ok = delete_retired_master_wraps (s, &w, value, error);
   ok = ok && write_commit (s, &w, "cannot store the setting", error);
   write_clear (&w);
   return ok;
@@ -1716,6 +1858,16 @@ cg_vault_store_etcd_start (CgVaultStore *store, CgVaultStoreEtcdOther other,
   s->cancel = g_cancellable_new ();
   s->thread = g_thread_new ("cg-etcd-applier", applier_thread, s);
   return TRUE;
+}
+
+void
+cg_vault_store_etcd_set_master_needed (CgVaultStore *store, CgVaultStoreEtcdMasterNeeded func,
+                                       gpointer data)
+{
+  g_return_if_fail (cg_vault_store_is_etcd (store));
+  EtcdStore *s = (EtcdStore *) store;
+  s->master_needed = func;
+  s->master_data = data;
 }
 
 gboolean

@@ -121,6 +121,21 @@ gboolean cg_vault_store_etcd_start (CgVaultStore *store, CgVaultStoreEtcdOther o
                                     CgVaultStoreEtcdKeyWraps key_wraps, gpointer data,
                                     GError **error);
 
+/* Record writes (record_put, record_reseal) also compare meta
+ * master_current's mod_revision with the replica's: bytes sealed under a
+ * master key cannot land after another node made a newer one current (its
+ * key rotate --all's last pass would miss them).  When that compare lost,
+ * the store refreshes the replica, calls @func with "master/<MKID>" of the
+ * master key now current and the store's etcd client (borrowed; may be
+ * NULL) so this node's keyring holds it (its wrap may not be installed
+ * yet), then calls the seal func once more and retries (the vault's seal
+ * func seals under the replica's master_current).  @func is called on the
+ * caller's thread, inside the write (the vault's lock held).  Nullable. */
+typedef gboolean (*CgVaultStoreEtcdMasterNeeded) (const char *secret_id, CgEtcd *etcd,
+                                                  gpointer data, GError **error);
+void cg_vault_store_etcd_set_master_needed (CgVaultStore *store,
+                                            CgVaultStoreEtcdMasterNeeded func, gpointer data);
+
 /* Writes the replica's records, key rows, tokens and settings (every meta
  * key but the node-local ones listed above: "keys_created", "master_current",
  * "master_old", …) into etcd under the prefix, in batches of txns that each

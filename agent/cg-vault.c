@@ -288,29 +288,40 @@ load_master (CgVault *v, const char *mkid, GError **error)
   return master;
 }
 
+gboolean
+cg_vault_master_meta_locked (CgVault *v, char **current, char **old, GError **error)
+{
+  GError *local = NULL;
+  g_autofree char *cur = v->store->ops->meta_get (v->store, CG_VAULT_META_MASTER_CURRENT,
+                                                  &local);
+  g_autofree char *o = local ? NULL
+                             : v->store->ops->meta_get (v->store, CG_VAULT_META_MASTER_OLD,
+                                                        &local);
+  if (local)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  *current = cur ? g_steal_pointer (&cur) : g_strdup (CG_RECORD_MASTER_FIRST);
+  *old = o ? g_steal_pointer (&o) : g_strdup ("");
+  return TRUE;
+}
+
 /* The current master key and, while a key rotate --all is unfinished, the
  * earlier ones its records may still be sealed under. */
 static gboolean
 load_masters (CgVault *v, char **master_id, CgBuf **master, GHashTable **old_masters,
               GError **error)
 {
-  GError *local = NULL;
-  g_autofree char *current = v->store->ops->meta_get (v->store, CG_VAULT_META_MASTER_CURRENT,
-                                                      &local);
-  g_autofree char *old = local ? NULL
-                               : v->store->ops->meta_get (v->store, CG_VAULT_META_MASTER_OLD,
-                                                          &local);
-  if (local)
-    {
-      g_propagate_error (error, local);
-      return FALSE;
-    }
-  *master_id = g_strdup (current ? current : CG_RECORD_MASTER_FIRST);
+  g_autofree char *current = NULL, *old = NULL;
+  if (!cg_vault_master_meta_locked (v, &current, &old, error))
+    return FALSE;
+  *master_id = g_strdup (current);
   if (!(*master = load_master (v, *master_id, error)))
     return FALSE;
   *old_masters = g_hash_table_new_full (g_str_hash, g_str_equal, g_free,
                                         (GDestroyNotify) cg_buf_free);
-  g_auto (GStrv) ids = g_strsplit (old ? old : "", " ", -1);
+  g_auto (GStrv) ids = g_strsplit (old, " ", -1);
   for (char **id = ids; *id; id++)
     {
       if (!**id || g_str_equal (*id, *master_id))
@@ -320,6 +331,10 @@ load_masters (CgVault *v, char **master_id, CgBuf **master, GHashTable **old_mas
         return FALSE;
       g_hash_table_insert (*old_masters, g_strdup (*id), key);
     }
+  if (g_hash_table_size (*old_masters) > 0)
+    g_message ("a key rotate --all is unfinished: some credentials may still be sealed under "
+               "the earlier master key %s; run credgatectl key rotate --all to finish it",
+               old);
   return TRUE;
 }
 
@@ -549,20 +564,45 @@ check_record_input (const char *type, json_t *properties, json_t *secret, GError
   return TRUE;
 }
 
+gboolean
+cg_vault_sealing_master_locked (CgVault *v, GError **error)
+{
+  GError *local = NULL;
+  g_autofree char *current = v->store->ops->meta_get (v->store, CG_VAULT_META_MASTER_CURRENT,
+                                                      &local);
+  if (local)
+    {
+      g_propagate_error (error, local);
+      return FALSE;
+    }
+  const char *want = current ? current : CG_RECORD_MASTER_FIRST;
+  if (v->master && g_str_equal (want, v->master_id))
+    return TRUE;
+  g_message ("master key %s is current now (made on another node); keys loaded again", want);
+  cg_vault_forget_keys_locked (v);
+  return cg_vault_ensure_keys (v, error);
+}
+
 typedef struct
 {
-  const CgBuf *master;
-  const char *master_id, *name, *secret_text;
+  CgVault *v;
+  const char *name, *secret_text;
 } SealData;
 
-/* Sealed under the master key with the name and the version the store
- * chose bound in. */
+/* Sealed under the current master key with the name and the version the
+ * store chose bound in. */
 static GBytes *
 seal_record (gint64 version, gpointer user_data)
 {
   SealData *d = user_data;
-  return cg_record_seal (d->master, d->master_id, d->name, version, (const guint8 *) d->secret_text,
-                         strlen (d->secret_text));
+  g_autoptr (GError) error = NULL;
+  if (!cg_vault_sealing_master_locked (d->v, &error))
+    {
+      g_message ("cannot seal a credential: %s", error->message);
+      return NULL;
+    }
+  return cg_record_seal (d->v->master, d->v->master_id, d->name, version,
+                         (const guint8 *) d->secret_text, strlen (d->secret_text));
 }
 
 /* With the lock held and keys loaded: the store writes it whole or not at
@@ -572,7 +612,7 @@ put_locked (CgVault *v, const char *name, const char *type, json_t *properties,
             const char *props_text, const char *secret_text, GError **error)
 {
   g_autofree char *now = cg_vault_now_rfc3339 ();
-  SealData d = { v->master, v->master_id, name, secret_text };
+  SealData d = { v, name, secret_text };
   json_t *meta = v->store->ops->record_put (v->store, name, type, props_text, now, seal_record,
                                             &d, error);
   if (meta)
@@ -745,6 +785,12 @@ cg_vault_status (CgVault *v)
                               (json_int_t) clients, "keys", state, "kid",
                               v->current ? cg_seal_key_get_kid (v->current) : NULL, "stateDir",
                               v->state_dir, "state_dir", v->state_dir);
+  /* A key rotate --all cut short is said until it is finished. */
+  json_t *rotation = cg_vault_rotation_state_locked (v, NULL);
+  if (json_is_object (rotation))
+    json_object_set_new (status, "rotation", rotation);
+  else
+    json_decref (rotation);
   g_mutex_unlock (&v->lock);
   return status;
 }

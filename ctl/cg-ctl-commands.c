@@ -36,6 +36,12 @@ print_status (json_t *s)
   printf ("sealing key:   %s\n", cg_tool_str_or (s, "kid", "-"));
   printf ("credentials:   %" JSON_INTEGER_FORMAT "\n",
           json_integer_value (json_object_get (s, "credentials")));
+  json_t *rotation = json_object_get (s, "rotation");
+  if (json_is_true (json_object_get (rotation, "unfinished")))
+    printf ("  UNFINISHED:  key rotate --all: %" JSON_INTEGER_FORMAT
+            " credentials still under an earlier master key; run '%s' to finish\n",
+            json_integer_value (json_object_get (rotation, "credentialsUnderOldMaster")),
+            cg_tool_str_or (rotation, "finishWith", "credgatectl key rotate --all"));
   printf ("tokens:        %" JSON_INTEGER_FORMAT "\n",
           json_integer_value (json_object_get (s, "tokens")));
   printf ("clients:       %" JSON_INTEGER_FORMAT " enrolled\n",

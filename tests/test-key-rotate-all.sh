@@ -101,6 +101,28 @@ put_many 1 1 mid
 [ "$(secret_of rec-1)" = mid-1 ] || fail "a PUT half-way does not open"
 pass "after the SIGKILL and a restart: records under the old and the new master key open, a PUT works"
 
+# The agent does not forget the unfinished rotation: it says so when it
+# loads its keys, status (text and --json) says how many credentials are
+# still under the old master key and what to run, and escrow is refused (an
+# escrow holds one master key: a recovery would not open those).
+under_old=$(master_ids | tr ' ' '\n' | sed -n "s/^$old=//p")
+[ -n "$under_old" ] && [ "$under_old" -gt 0 ] || fail "half-way: none under the old master ($(master_ids))"
+has "a key rotate --all is unfinished" "$AGENT_LOG" || fail "the agent did not log the unfinished rotation"
+ctl --json status | python3 -c '
+import json, sys
+r = json.load(sys.stdin)["rotation"]
+assert r["unfinished"] is True and r["master"] == sys.argv[1] and r["oldMasters"] == [sys.argv[2]], r
+assert r["credentialsUnderOldMaster"] == int(sys.argv[3]) and r["finishWith"] == "credgatectl key rotate --all", r
+' "$new" "$old" "$under_old" || fail "status --json half-way: $(ctl --json status)"
+ctl status | has -F "UNFINISHED:  key rotate --all: $under_old credentials still under an earlier master key; run 'credgatectl key rotate --all' to finish" ||
+  fail "status half-way: $(ctl status)"
+jose jwk gen -i '{"kty":"EC","crv":"P-256"}' -o "$WORK/admin.jwk"
+jose jwk pub -i "$WORK/admin.jwk" -o "$WORK/admin.pub.jwk"
+if ctl escrow add "$WORK/admin.pub.jwk" >"$WORK/out" 2>"$WORK/err"; then fail "escrow add accepted half-way: $(cat "$WORK/out")"; fi
+has "key rotate --all is unfinished: $under_old credentials are still sealed under an earlier master key" "$WORK/err" ||
+  fail "escrow add half-way said: $(cat "$WORK/err")"
+pass "half-way: the agent logs it, status and status --json say $under_old credentials are under the old master key and to run key rotate --all; escrow is refused"
+
 # A backup made half-way holds every record under the one (new) master key.
 PASSFILE="$WORK/pass"; printf 'rotate-all-backup-pass\n' >"$PASSFILE"
 ctl backup --output "$WORK/half.cgb" --passphrase-fd 3 3<"$PASSFILE" >/dev/null || fail "backup half-way"
@@ -118,6 +140,12 @@ has "re-sealed $N of $N credentials" "$WORK/finish.err" || has "re-sealed" "$WOR
 total=$(ctl --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["credentials"])')
 [ "$(master_ids)" = "$new=$total" ] || fail "after the resume: $(master_ids)"
 [ -z "$(meta master_old)" ] || fail "master_old still names $(meta master_old)"
+ctl --json status | python3 -c 'import json,sys; assert "rotation" not in json.load(sys.stdin)' ||
+  fail "status --json still reports a rotation: $(ctl --json status)"
+if ctl status | grep UNFINISHED; then fail "status still says the rotation is unfinished"; fi
+# The recipient added half-way gets the keys when the rotation ends.
+ctl escrow status >"$WORK/out" 2>&1 || fail "escrow status after the rotation: $(cat "$WORK/out")"
+has 'can recover every key' "$WORK/out" || fail "escrow status after the rotation: $(cat "$WORK/out")"
 for name in rec-1 rec-2 rec-$N rec-2001 rec-2200; do
   want=old-${name#rec-}; [ "$name" = rec-1 ] && want=mid-1
   [ "${name#rec-}" -gt 2000 ] && want=during-${name#rec-}

@@ -548,6 +548,19 @@ reseal_tag_cb (GBytes *old, gint64 version, gpointer data, GError **error)
   return g_bytes_new_take (text, len);
 }
 
+/* Node B on @path2, synced with A, then opened again without its applier:
+ * its replica stays where it was while A writes on. */
+static CgVaultStore *
+open_behind (Fixture *f, const char *path2)
+{
+  CgVaultStore *b_store = open_store (path2, f->prefix);
+  start (b_store);
+  const char *paths[] = { f->path, path2, NULL };
+  assert_converge (f->prefix, paths);
+  b_store->ops->free (b_store);
+  return open_store (path2, f->prefix);
+}
+
 /* A re-seal on a node whose replica is behind: the compare on the record's
  * mod_revision refuses it (CONFLICT, the replica then current); on the
  * version that is current it goes through and keeps the version; on a
@@ -561,13 +574,7 @@ test_reseal_conflict (Fixture *f, gconstpointer data)
   json_auto_t *g1 = put (f->store, "gone", "A1", &error);
   g_assert_no_error (error);
   g_autofree char *path2 = g_build_filename (f->dir, "b.db", NULL);
-  CgVaultStore *b_store = open_store (path2, f->prefix);
-  start (b_store);
-  const char *paths[] = { f->path, path2, NULL };
-  assert_converge (f->prefix, paths);
-  b_store->ops->free (b_store);
-  /* B again, its applier not started: its replica stays where it was. */
-  b_store = open_store (path2, f->prefix);
+  CgVaultStore *b_store = open_behind (f, path2);
 
   json_auto_t *m2 = put (f->store, "r", "A2", &error);
   g_assert_true (f->store->ops->record_delete (f->store, "gone", &error));
@@ -587,6 +594,116 @@ test_reseal_conflict (Fixture *f, gconstpointer data)
   g_autoptr (GBytes) on_a = get_sealed (f->store, "r", &version);
   g_assert_cmpint (version, ==, 2);
   assert_sealed (on_a, "B+A2-v2@2");
+  b_store->ops->free (b_store);
+}
+
+/* ---- a new master key made on another node ------------------------------ */
+
+typedef struct
+{
+  CgVaultStore *store; /* the writing node's: its replica's master_current */
+  const char *tag;
+} MasterSeal;
+
+/* "TAG@MASTER-vN": the master key named by the writer's replica when it
+ * sealed, as the vault's seal func uses it. */
+static GBytes *
+seal_master_cb (gint64 version, gpointer user_data)
+{
+  MasterSeal *m = user_data;
+  g_autofree char *mkid = m->store->ops->meta_get (m->store, "master_current", NULL);
+  char *text = g_strdup_printf ("%s@%s-v%" G_GINT64_FORMAT, m->tag, mkid ? mkid : "0", version);
+  gsize len = strlen (text);
+  return g_bytes_new_take (text, len);
+}
+
+static GBytes *
+reseal_master_cb (GBytes *old, gint64 version, gpointer data, GError **error)
+{
+  (void) old;
+  (void) error;
+  return seal_master_cb (version, data);
+}
+
+static gboolean
+master_needed_cb (const char *secret_id, CgEtcd *etcd, gpointer data, GError **error)
+{
+  (void) etcd;
+  (void) error;
+  g_ptr_array_add (data, g_strdup (secret_id));
+  return TRUE;
+}
+
+static void
+set_master (CgVaultStore *store, const char *mkid)
+{
+  g_autoptr (GError) error = NULL;
+  g_assert_true (store->ops->meta_set (store, "master_current", mkid, &error));
+  g_assert_no_error (error);
+}
+
+/* Node B's replica has not applied A's new master_current yet: B's record
+ * writes (put, new name, re-seal) lose the compare on master_current, B's
+ * store refreshes, asks for the new master key and seals again under it:
+ * nothing lands under the old master after A made the new one current
+ * (key rotate --all's last pass would miss it), and B's caller sees no
+ * conflict.  A record that changed too is still a conflict. */
+static void
+test_master_race (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autoptr (GError) error = NULL;
+  set_master (f->store, "m0");
+  json_auto_t *x1 = put (f->store, "x", "A", &error);
+  g_assert_no_error (error);
+  g_autofree char *path2 = g_build_filename (f->dir, "b.db", NULL);
+  CgVaultStore *b_store = open_behind (f, path2);
+  g_autoptr (GPtrArray) asked = g_ptr_array_new_with_free_func (g_free);
+  cg_vault_store_etcd_set_master_needed (b_store, master_needed_cb, asked);
+  MasterSeal m = { b_store, "B" };
+  const char *a_only[] = { f->path, NULL };
+  gint64 version = 0;
+
+  set_master (f->store, "m1");
+  json_auto_t *x2 = b_store->ops->record_put (b_store, "x", "sql", "{}", "2026-03-02T00:00:00Z",
+                                              seal_master_cb, &m, &error);
+  g_assert_no_error (error);
+  g_assert_cmpint (json_integer_value (json_object_get (x2, "version")), ==, 2);
+  assert_converge (f->prefix, a_only);
+  g_autoptr (GBytes) on_a = get_sealed (f->store, "x", &version);
+  assert_sealed (on_a, "B@m1-v2");
+  g_assert_cmpuint (asked->len, ==, 1);
+  g_assert_cmpstr (asked->pdata[0], ==, "master/m1");
+
+  set_master (f->store, "m2");
+  g_assert_true (b_store->ops->record_reseal (b_store, "x", 2, reseal_master_cb, &m, &error));
+  g_assert_no_error (error);
+  assert_converge (f->prefix, a_only);
+  g_autoptr (GBytes) resealed = get_sealed (f->store, "x", &version);
+  assert_sealed (resealed, "B@m2-v2");
+  g_assert_cmpint (version, ==, 2);
+
+  set_master (f->store, "m3");
+  json_auto_t *n1 = b_store->ops->record_put (b_store, "n", "sql", "{}", "2026-03-02T00:00:00Z",
+                                              seal_master_cb, &m, &error);
+  g_assert_no_error (error);
+  assert_converge (f->prefix, a_only);
+  g_autoptr (GBytes) n_on_a = get_sealed (f->store, "n", &version);
+  assert_sealed (n_on_a, "B@m3-v1");
+  g_assert_cmpuint (asked->len, ==, 3);
+  g_assert_cmpstr (asked->pdata[2], ==, "master/m3");
+
+  /* The master and the record both moved: a conflict, as without the
+   * master; what A wrote stays. */
+  set_master (f->store, "m4");
+  json_auto_t *x3 = put (f->store, "x", "A3", &error);
+  g_assert_no_error (error);
+  g_assert_null (b_store->ops->record_put (b_store, "x", "sql", "{}", "2026-03-02T00:00:00Z",
+                                           seal_master_cb, &m, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_CONFLICT);
+  g_clear_error (&error);
+  g_autoptr (GBytes) x_on_a = get_sealed (f->store, "x", &version);
+  assert_sealed (x_on_a, "A3-v3");
   b_store->ops->free (b_store);
 }
 
@@ -1506,6 +1623,7 @@ main (int argc, char **argv)
       ADD ("/vault-store-etcd/contract/reseal", test_contract_reseal);
       ADD ("/vault-store-etcd/conflict", test_conflict);
       ADD ("/vault-store-etcd/reseal-conflict", test_reseal_conflict);
+      ADD ("/vault-store-etcd/master-race", test_master_race);
       ADD ("/vault-store-etcd/applier", test_applier);
       ADD ("/vault-store-etcd/hostile-values", test_hostile_values);
       ADD ("/vault-store-etcd/apply-refused", test_apply_refused);
