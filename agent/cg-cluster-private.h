@@ -29,6 +29,10 @@ struct CgCluster
   gboolean stop, wake, reload_keys, sync_wraps;
   json_t *nodes;        /* name → P/node/ entry, as the worker last read them */
   json_t *alive;        /* name → P/alive/ entry */
+  GHashTable *verified; /* names whose P/node/ entry verified (cg-cluster-entry.h) */
+  GHashTable *alive_verified; /* names whose P/alive/ entry verified */
+  char *mac_mkid;       /* the entry MAC key last derived, and its master key id */
+  CgBuf *mac_key;
   GHashTable *retired_masters; /* master key ids this node may still hold that key
                                 * rotate --all may have retired: the worker removes
                                 * each from the keyring once the replica no longer
@@ -86,5 +90,30 @@ void cg_cluster_vault_set_store_locked (CgVault *vault, CgVaultStore *store);
 gboolean cg_cluster_install_wraps (CgVault *vault, CgEtcd *etcd, const char *prefix,
                                    const char *self, CgSealKey *node_key, gboolean replace,
                                    GError **error);
+
+/* ---- trust (cg-cluster-trust.c, cg-cluster-entry.h) ---------------------- */
+
+/* The current master key's id as etcd names it (P/meta/master_current;
+ * "0" when absent) (transfer full) and that key's mod_revision (0 when
+ * absent). */
+gboolean cg_cluster_master_current (CgEtcd *etcd, const char *prefix, char **mkid, gint64 *rev,
+                                    GError **error);
+/* The node entry MAC key under master key @mkid from this node's keyring
+ * (cached in @c), or NULL when this node does not hold it (transfer full). */
+CgBuf *cg_cluster_mac_key (CgCluster *c, const char *mkid);
+CgBuf *cg_cluster_mac_key_from_vault (CgVault *vault, const char *mkid);
+/* Does node @name's entry verify under @mac_key (NULL: FALSE)? */
+gboolean cg_cluster_node_verified (CgCluster *c, const CgBuf *mac_key, const char *name,
+                                   json_t *entry);
+/* A P/node/ entry without its MAC (transfer full); @admitted_by nullable. */
+json_t *cg_cluster_node_entry_new (const char *name, CgSealKey *pub, const char *address,
+                                   const char *pin, const char *joined, const char *admitted_by);
+/* Into @txn (which makes master key @new_id current): each P/node/ entry
+ * of @kvs (read at @read_rev) that verifies under @old_key, MAC'd again
+ * under @new_master, each compared on its mod_revision and the prefix on
+ * nothing newer than @read_rev; their names into @verified. */
+gboolean cg_cluster_remac_entries (CgCluster *c, CgEtcdTxn *txn, GPtrArray *kvs, gint64 read_rev,
+                                   const CgBuf *old_key, const char *new_id,
+                                   const CgBuf *new_master, GHashTable *verified, GError **error);
 
 G_END_DECLS

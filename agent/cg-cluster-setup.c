@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include "agent/cg-cluster-private.h"
+#include "agent/cg-cluster-entry.h"
 #include "agent/cg-cluster-join.h"
 #include "agent/cg-cluster-keys.h"
 #include "agent/cg-tls.h"
@@ -260,6 +261,28 @@ node_entry (CgSealKey *node_key, const CgClusterConfig *cfg)
                     pair ? cg_cert_pair_get_spki_pin (pair) : NULL, "joined", now);
 }
 
+/* Init: the first node's entry, MAC'd under the master key its state
+ * names current (what it pushes into etcd). */
+static gboolean
+seal_own_entry (CgVault *v, const CgClusterConfig *cfg, json_t *entry, GError **error)
+{
+  g_autofree char *current = NULL, *old = NULL;
+  g_mutex_lock (&v->lock);
+  gboolean ok = cg_vault_master_meta_locked (v, &current, &old, error);
+  g_mutex_unlock (&v->lock);
+  if (!ok)
+    return FALSE;
+  g_autoptr (CgBuf) key = cg_cluster_mac_key_from_vault (v, current);
+  if (!key)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_KEYS_MISSING,
+                   "the current master key %s is missing from this node's secret store",
+                   current);
+      return FALSE;
+    }
+  return cg_cluster_entry_seal (CG_CLUSTER_ENTRY_NODE, key, cfg->id, cfg->name, entry, error);
+}
+
 /* The end of init and join, with the vault's lock held: start the store
  * (its full sync), write cluster.json, put the store under the vault.
  * On failure the store is freed and nothing of it stays. */
@@ -343,6 +366,8 @@ do_init (CgAgent *agent, const CgClusterSetup *s, GError **error)
   g_autoptr (CgEtcdTxn) txn = cg_etcd_txn_new ();
   g_autoptr (GBytes) nkey = cg_cluster_key_in (prefix, "node/%s", cfg->name);
   json_auto_t *entry = node_entry (node_key, cfg);
+  if (!seal_own_entry (v, cfg, entry, error))
+    return NULL;
   g_autoptr (GBytes) nvalue = cg_cluster_json_bytes (entry);
   cg_etcd_txn_compare_mod_revision (txn, nkey, 0);
   cg_etcd_txn_put (txn, nkey, nvalue, 0);
@@ -753,10 +778,12 @@ cg_cluster_remove (CgAgent *agent, const char *name, GError **error)
   if (!ok)
     return NULL;
   g_message ("cluster: removed node %s; its copy of the keys still opens what was sealed "
-             "before: run 'credgatectl key rotate --all'",
+             "before, and with its etcd client certificate it can still write to etcd: revoke "
+             "that certificate, then run 'credgatectl key rotate --all'",
              name);
-  return json_pack ("{s:s, s:b, s:s}", "name", name, "removed", TRUE, "next",
-                    "credgatectl key rotate --all");
+  return json_pack ("{s:s, s:b, s:s, s:s}", "name", name, "removed", TRUE, "next",
+                    "credgatectl key rotate --all", "revoke",
+                    "the node's etcd client certificate (etcd --client-crl-file)");
 }
 
 /* ---- status -------------------------------------------------------------- */
@@ -819,6 +846,14 @@ cg_cluster_status (CgAgent *agent, GError **error)
   g_autoptr (GPtrArray) needed = cg_cluster_secret_ids (c->vault, TRUE, error);
   if (!needed)
     return NULL;
+  /* Which entries a member wrote: under the master key the replica names. */
+  g_autofree char *mkid = NULL, *mold = NULL;
+  g_mutex_lock (&c->vault->lock);
+  gboolean have_meta = cg_vault_master_meta_locked (c->vault, &mkid, &mold, error);
+  g_mutex_unlock (&c->vault->lock);
+  if (!have_meta)
+    return NULL;
+  g_autoptr (CgBuf) mac_key = cg_cluster_mac_key (c, mkid);
   CgVaultStoreEtcdState st = { 0 };
   cg_vault_store_etcd_get_state (c->store, &st);
   gint64 now = g_get_real_time () / G_USEC_PER_SEC;
@@ -884,6 +919,10 @@ cg_cluster_status (CgAgent *agent, GError **error)
         }
       else
         json_object_set_new (n, "state", json_string ("gone"));
+      gboolean verified = cg_cluster_node_verified (c, mac_key, name, entry);
+      json_object_set_new (n, "verified", json_boolean (verified));
+      if (!verified)
+        json_object_set_new (n, "state", json_string ("unverified"));
       if (fresh)
         {
           json_t *missing = json_array ();
@@ -906,10 +945,12 @@ cg_cluster_status (CgAgent *agent, GError **error)
 
   g_autofree char *contact = st.last_contact ? cg_time_rfc3339 (st.last_contact) : NULL;
   json_t *info = cg_cluster_info (c);
-  json_t *self = json_pack ("{s:s, s:b, s:I, s:I, s:s?, s:O}", "name", c->cfg->name, "writable",
-                            cg_cluster_can_write (c), "applied", (json_int_t) st.applied_revision,
-                            "etcdRevision", (json_int_t) st.etcd_revision, "lastContact",
-                            contact, "staleSeconds", json_object_get (info, "stale_seconds"));
+  json_t *self = json_pack ("{s:s, s:b, s:I, s:I, s:s?, s:O, s:s, s:b}", "name", c->cfg->name,
+                            "writable", cg_cluster_can_write (c), "applied",
+                            (json_int_t) st.applied_revision, "etcdRevision",
+                            (json_int_t) st.etcd_revision, "lastContact", contact,
+                            "staleSeconds", json_object_get (info, "stale_seconds"), "master",
+                            mkid, "holdsMaster", mac_key != NULL);
   json_decref (info);
   json_t *etcd = fresh ? etcd_members (c)
                        : json_pack ("{s:b, s:s, s:[]}", "reachable", FALSE, "error",

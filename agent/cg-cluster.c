@@ -4,6 +4,7 @@
 #include "config.h"
 
 #include "agent/cg-cluster-private.h"
+#include "agent/cg-cluster-entry.h"
 #include "agent/cg-cluster-join.h"
 #include "agent/cg-cluster-keys.h"
 #include "agent/cg-keystore.h"
@@ -221,6 +222,9 @@ cg_cluster_changed_cb (guint areas, gint64 revision, gpointer data)
   g_mutex_unlock (&c->lock);
 }
 
+/* A wrap of a new key goes only to the nodes whose entry verifies under
+ * the current master key; when the new key is the master key becoming
+ * current, those entries are MAC'd again under it in the same txn. */
 gboolean
 cg_cluster_key_wraps_cb (const char *secret_id, CgEtcdTxn *txn, gpointer data, GError **error)
 {
@@ -230,9 +234,12 @@ cg_cluster_key_wraps_cb (const char *secret_id, CgEtcdTxn *txn, gpointer data, G
     return FALSE;
   g_autoptr (GBytes) key = cg_cluster_key (c, "node/");
   g_autoptr (GPtrArray) kvs = NULL;
+  g_autofree char *mkid = NULL;
+  gint64 read_rev = 0, mrev = 0;
   GError *local = NULL;
   g_mutex_lock (&c->etcd_lock);
-  gboolean ok = cg_etcd_range (c->etcd, key, CG_ETCD_RANGE_PREFIX, 0, 0, &kvs, NULL, NULL, &local);
+  gboolean ok = cg_etcd_range (c->etcd, key, CG_ETCD_RANGE_PREFIX, 0, 0, &kvs, &read_rev, NULL,
+                               &local);
   g_mutex_unlock (&c->etcd_lock);
   if (!ok)
     {
@@ -240,16 +247,43 @@ cg_cluster_key_wraps_cb (const char *secret_id, CgEtcdTxn *txn, gpointer data, G
       g_error_free (local);
       return FALSE;
     }
+  g_mutex_lock (&c->etcd_lock);
+  ok = cg_cluster_master_current (c->etcd, c->prefix, &mkid, &mrev, error);
+  g_mutex_unlock (&c->etcd_lock);
+  if (!ok)
+    return FALSE;
+  g_autoptr (CgBuf) mac_key = cg_cluster_mac_key (c, mkid);
+  if (!mac_key)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_KEYS_MISSING,
+                   "this node does not hold the current master key %s yet, so it cannot tell "
+                   "which nodes are members; try again in a few seconds",
+                   mkid);
+      return FALSE;
+    }
+  g_autoptr (GHashTable) verified = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  const char *new_id = g_str_has_prefix (secret_id, "master/") ? secret_id + strlen ("master/")
+                                                                : NULL;
+  gboolean remac = new_id && !g_str_equal (new_id, mkid);
+  if (remac)
+    {
+      if (!cg_cluster_remac_entries (c, txn, kvs, read_rev, mac_key, new_id, secret, verified,
+                                     error))
+        return FALSE;
+    }
   for (guint i = 0; i < kvs->len; i++)
     {
       CgEtcdKv *kv = kvs->pdata[i];
       g_autofree char *name = cg_cluster_kv_name (c->prefix, "node/", kv);
-      json_auto_t *entry = cg_cluster_kv_json (kv);
-      g_autoptr (CgSealKey) pub = entry && name ? cg_cluster_node_pub (entry, NULL) : NULL;
-      if (!pub)
+      json_auto_t *entry = name ? cg_cluster_kv_json (kv) : NULL;
+      if (name && entry && !remac && cg_cluster_node_verified (c, mac_key, name, entry))
+        g_hash_table_add (verified, g_strdup (name));
+      g_autoptr (CgSealKey) pub = entry ? cg_cluster_node_pub (entry, NULL) : NULL;
+      if (!pub || !g_hash_table_contains (verified, name))
         {
-          g_warning ("cluster: the node entry %s is damaged; it gets no wrap of %s",
-                     name ? name : "?", secret_id);
+          g_warning ("cluster: the node entry %s does not verify under master key %s (not "
+                     "written by a member); it gets no wrap of %s",
+                     name ? name : "?", mkid, secret_id);
           continue;
         }
       if (!cg_cluster_txn_put_wrap (txn, c->prefix, name, pub, secret_id, secret, error))
@@ -326,6 +360,11 @@ typedef struct
   GHashTable *wrap_keys;  /* "wrap/<node>/<id>" present in etcd */
   GPtrArray *my_ids;      /* secret ids wrapped to this node */
   GPtrArray *pending;     /* CgEtcdKv of P/pending/ */
+  char *mkid;             /* the current master key id as etcd names it */
+  gint64 mrev;            /* P/meta/master_current's mod_revision */
+  CgBuf *mac_key;         /* the entry MAC key under it; NULL: not held here */
+  GHashTable *warned;     /* name → the entry revision (gint64 boxed) warned about */
+  char *warned_mkid;      /* the master key id this node said it lacks */
 } Worker;
 
 static char *
@@ -359,6 +398,11 @@ beat (CgCluster *c, Worker *w)
       json_auto_t *alive = json_pack ("{s:s?, s:s?, s:I, s:I, s:s}", "address", c->cfg->address,
                                       "pin", pin, "applied", (json_int_t) st.applied_revision,
                                       "etcdRevision", (json_int_t) st.etcd_revision, "time", now);
+      /* MAC'd so that a reader trusts the pin in it (clients learn it
+       * through /v1/info); without the key yet it goes without. */
+      if (w->mac_key)
+        cg_cluster_entry_seal (CG_CLUSTER_ENTRY_ALIVE, w->mac_key, c->cfg->id, c->cfg->name,
+                               alive, NULL);
       g_autoptr (GBytes) key = cg_cluster_key (c, "alive/%s", c->cfg->name);
       g_autoptr (GBytes) value = cg_cluster_json_bytes (alive);
       cg_etcd_put (w->etcd, key, value, w->lease, NULL, &error);
@@ -372,6 +416,51 @@ beat (CgCluster *c, Worker *w)
   w->beat_ok = !error;
   if (!error)
     g_atomic_int_set (&c->last_beat, (gint) (g_get_real_time () / G_USEC_PER_SEC - c->epoch));
+}
+
+/* Which entries verify under the current master key (w->mac_key): the
+ * others are only warned about, once per entry revision, never deleted
+ * (while a key rotate --all makes a new master current, a node may not
+ * hold it yet). */
+static void
+verify_entries (CgCluster *c, Worker *w, json_t *nodes, json_t *alive, GHashTable *verified,
+                GHashTable *alive_verified)
+{
+  if (!w->mac_key)
+    {
+      if (!w->warned_mkid || !g_str_equal (w->warned_mkid, w->mkid))
+        g_message ("cluster: this node does not hold the current master key %s yet: it trusts "
+                   "no node entry and hands no cluster secret on until it does",
+                   w->mkid);
+      g_free (w->warned_mkid);
+      w->warned_mkid = g_strdup (w->mkid);
+      return;
+    }
+  const char *name;
+  json_t *entry;
+  json_object_foreach (nodes, name, entry)
+    {
+      if (cg_cluster_node_verified (c, w->mac_key, name, entry))
+        {
+          g_hash_table_add (verified, g_strdup (name));
+          g_hash_table_remove (w->warned, name);
+          continue;
+        }
+      gint64 *rev = g_hash_table_lookup (w->node_revs, name);
+      gint64 *said = g_hash_table_lookup (w->warned, name);
+      if (rev && (!said || *said != *rev))
+        {
+          g_warning ("cluster: the entry of node %s in etcd (revision %" G_GINT64_FORMAT ") "
+                     "does not verify under the current master key %s: no member wrote it as "
+                     "it is (someone with an etcd client certificate?); it gets no cluster "
+                     "secret and clients do not learn its pin",
+                     name, *rev, w->mkid);
+          g_hash_table_insert (w->warned, g_strdup (name), g_memdup2 (rev, sizeof *rev));
+        }
+    }
+  json_object_foreach (alive, name, entry)
+    if (cg_cluster_entry_verify (CG_CLUSTER_ENTRY_ALIVE, w->mac_key, c->cfg->id, name, entry))
+      g_hash_table_add (alive_verified, g_strdup (name));
 }
 
 /* Reads node/, alive/, pending/ and the names under wrap/ into the worker
@@ -390,6 +479,10 @@ refresh (CgCluster *c, Worker *w, GError **error)
         flags |= CG_ETCD_RANGE_KEYS_ONLY;
       ok = cg_etcd_range (w->etcd, key, flags, 0, 0, &got[i], NULL, NULL, error);
     }
+  g_autofree char *mkid = NULL;
+  gint64 mrev = 0;
+  if (ok)
+    ok = cg_cluster_master_current (w->etcd, c->prefix, &mkid, &mrev, error);
   if (!ok)
     {
       for (gsize i = 0; i < G_N_ELEMENTS (areas); i++)
@@ -397,6 +490,16 @@ refresh (CgCluster *c, Worker *w, GError **error)
           g_ptr_array_unref (got[i]);
       return FALSE;
     }
+  if (!w->mkid || !g_str_equal (w->mkid, mkid))
+    {
+      g_clear_pointer (&w->mac_key, cg_buf_free);
+      g_free (w->mkid);
+      w->mkid = g_strdup (mkid);
+    }
+  w->mrev = mrev;
+  /* Picked up as soon as this node holds it (installed from its wrap). */
+  if (!w->mac_key)
+    w->mac_key = cg_cluster_mac_key (c, w->mkid);
 
   json_t *nodes = json_object (), *alive = json_object ();
   g_hash_table_remove_all (w->node_revs);
@@ -421,11 +524,18 @@ refresh (CgCluster *c, Worker *w, GError **error)
   g_ptr_array_unref (got[1]);
   g_ptr_array_unref (got[3]);
 
+  GHashTable *verified = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  GHashTable *alive_verified = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  verify_entries (c, w, nodes, alive, verified, alive_verified);
   g_mutex_lock (&c->lock);
   json_decref (c->nodes);
   json_decref (c->alive);
   c->nodes = nodes;
   c->alive = alive;
+  g_hash_table_unref (c->verified);
+  g_hash_table_unref (c->alive_verified);
+  c->verified = verified;
+  c->alive_verified = alive_verified;
   g_mutex_unlock (&c->lock);
   return TRUE;
 }
@@ -469,8 +579,8 @@ consider_pending (CgCluster *c, Worker *w, CgEtcdKv *kv)
   const char *proof = json_string_value (json_object_get (proofs, c->cfg->name));
   if (entry && !proof)
     return; /* for another member (made before this one joined) */
-  if (w->my_ids->len == 0)
-    return; /* this node holds no cluster secret to hand on (yet) */
+  if (w->my_ids->len == 0 || !w->mac_key)
+    return; /* this node holds no cluster secret to hand on, or cannot vouch (yet) */
   const char *code_id = json_string_value (json_object_get (entry, "code"));
   g_autoptr (CgSealKey) pub = entry ? cg_cluster_node_pub (entry, NULL) : NULL;
   g_autoptr (GError) error = NULL;
@@ -519,12 +629,19 @@ consider_pending (CgCluster *c, Worker *w, CgEtcdKv *kv)
   cg_etcd_txn_compare_mod_revision (txn, nkey, 0);
   cg_etcd_txn_delete (txn, jkey, FALSE);
   cg_etcd_txn_delete (txn, pkey, FALSE);
+  /* The entry, MAC'd under the master key current as this txn lands. */
+  g_autoptr (GBytes) mkey = cg_cluster_key (c, "meta/%s", CG_VAULT_META_MASTER_CURRENT);
+  cg_etcd_txn_compare_mod_revision (txn, mkey, w->mrev);
   g_autofree char *now = cg_time_now_rfc3339 ();
-  json_auto_t *node = json_pack ("{s:s, s:O, s:O?, s:O?, s:s, s:s}", "name", name, "pub",
-                                 json_object_get (entry, "pub"), "address",
-                                 json_object_get (entry, "address"), "pin",
-                                 json_object_get (entry, "pin"), "joined", now, "admittedBy",
-                                 c->cfg->name);
+  json_auto_t *node = cg_cluster_node_entry_new (
+      name, pub, json_string_value (json_object_get (entry, "address")),
+      json_string_value (json_object_get (entry, "pin")), now, c->cfg->name);
+  if (!cg_cluster_entry_seal (CG_CLUSTER_ENTRY_NODE, w->mac_key, c->cfg->id, name, node, &error))
+    {
+      g_warning ("cluster: refused the join of node %s: %s", name, error->message);
+      delete_pending (c, w, name, kv->mod_revision);
+      return;
+    }
   g_autoptr (GBytes) nvalue = cg_cluster_json_bytes (node);
   cg_etcd_txn_put (txn, nkey, nvalue, 0);
   if (!add_wraps (c, txn, name, pub, w->my_ids, &error)
@@ -542,13 +659,14 @@ consider_pending (CgCluster *c, Worker *w, CgEtcdKv *kv)
  * a node admitted while another rotated a key.  Each write compares the
  * node's entry, so a node removed meanwhile gets nothing. */
 static void
-repair (CgCluster *c, Worker *w, json_t *nodes)
+repair (CgCluster *c, Worker *w, json_t *nodes, GHashTable *verified)
 {
   const char *name;
   json_t *entry;
   json_object_foreach (nodes, name, entry)
     {
-      if (g_str_equal (name, c->cfg->name))
+      /* Only to a node whose entry a member wrote (cg-cluster-entry.h). */
+      if (g_str_equal (name, c->cfg->name) || !g_hash_table_contains (verified, name))
         continue;
       g_autoptr (GPtrArray) lacking = g_ptr_array_new_with_free_func (g_free);
       for (guint i = 0; i < w->my_ids->len; i++)
@@ -577,6 +695,50 @@ repair (CgCluster *c, Worker *w, json_t *nodes)
       else if (!g_error_matches (error, CG_ETCD_ERROR, CG_ETCD_ERROR_CONFLICT))
         g_message ("cluster: could not give node %s its wraps yet: %s", name, error->message);
     }
+}
+
+/* This node's own entry does not verify (written before entries carried a
+ * MAC, or changed by someone with etcd access): a member that holds the
+ * current master key vouches for itself and writes its entry again from
+ * what it knows (its node key, address and pin), so a cluster made before
+ * needs no step and a tampered entry of a running member is put right.  A
+ * member never vouches for another node: that is admission's job. */
+static void
+vouch_for_self (CgCluster *c, Worker *w, json_t *entry)
+{
+  gint64 *rev = g_hash_table_lookup (w->node_revs, c->cfg->name);
+  if (!entry || !rev || !w->mac_key || !c->node_key)
+    return;
+  const char *joined = json_string_value (json_object_get (entry, "joined"));
+  const char *by = json_string_value (json_object_get (entry, "admittedBy"));
+  gint64 t = 0;
+  g_autofree char *now = cg_time_now_rfc3339 ();
+  g_autofree char *pin = current_pin ();
+  json_auto_t *mine = cg_cluster_node_entry_new (
+      c->cfg->name, c->node_key, c->cfg->address, pin,
+      joined && cg_time_parse_rfc3339 (joined, &t) ? joined : now,
+      by && cg_name_is_valid (by) ? by : NULL);
+  g_autoptr (GError) error = NULL;
+  if (!cg_cluster_entry_seal (CG_CLUSTER_ENTRY_NODE, w->mac_key, c->cfg->id, c->cfg->name, mine,
+                              &error))
+    {
+      g_warning ("cluster: cannot vouch for this node's entry: %s", error->message);
+      return;
+    }
+  g_autoptr (CgEtcdTxn) txn = cg_etcd_txn_new ();
+  g_autoptr (GBytes) nkey = cg_cluster_key (c, "node/%s", c->cfg->name);
+  g_autoptr (GBytes) mkey = cg_cluster_key (c, "meta/%s", CG_VAULT_META_MASTER_CURRENT);
+  g_autoptr (GBytes) value = cg_cluster_json_bytes (mine);
+  cg_etcd_txn_compare_mod_revision (txn, nkey, *rev);
+  cg_etcd_txn_compare_mod_revision (txn, mkey, w->mrev);
+  cg_etcd_txn_put (txn, nkey, value, 0);
+  if (cg_etcd_txn (w->etcd, txn, NULL, &error))
+    g_message ("cluster: this node's entry in etcd did not verify under master key %s "
+               "(written before entries carried a MAC, or changed in etcd): written again "
+               "from this node's own key, address and pin",
+               w->mkid);
+  else if (!g_error_matches (error, CG_ETCD_ERROR, CG_ETCD_ERROR_CONFLICT))
+    g_message ("cluster: cannot write this node's entry yet: %s", error->message);
 }
 
 /* The master key ids the vault holds (current and earlier) as candidates
@@ -742,8 +904,11 @@ round_once (CgCluster *c, Worker *w, gboolean sync, gboolean reload)
     consider_pending (c, w, w->pending->pdata[i]);
   g_mutex_lock (&c->lock);
   json_auto_t *nodes = json_incref (c->nodes);
+  g_autoptr (GHashTable) verified = g_hash_table_ref (c->verified);
   g_mutex_unlock (&c->lock);
-  repair (c, w, nodes);
+  if (!g_hash_table_contains (verified, c->cfg->name))
+    vouch_for_self (c, w, json_object_get (nodes, c->cfg->name));
+  repair (c, w, nodes, verified);
 }
 
 static gpointer
@@ -762,6 +927,7 @@ worker_main (gpointer data)
   w.node_revs = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
   w.wrap_keys = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   w.my_ids = g_ptr_array_new_with_free_func (g_free);
+  w.warned = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, g_free);
 
   g_mutex_lock (&c->lock);
   while (!c->stop)
@@ -786,6 +952,10 @@ worker_main (gpointer data)
   g_hash_table_unref (w.wrap_keys);
   g_ptr_array_unref (w.my_ids);
   g_clear_pointer (&w.pending, g_ptr_array_unref);
+  g_hash_table_unref (w.warned);
+  g_free (w.mkid);
+  g_free (w.warned_mkid);
+  cg_buf_free (w.mac_key);
   return NULL;
 }
 
@@ -808,6 +978,8 @@ cg_cluster_new (CgAgent *agent, CgClusterConfig *cfg, CgVaultStore *store, CgSea
   c->etcd = etcd;
   c->nodes = json_object ();
   c->alive = json_object ();
+  c->verified = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
+  c->alive_verified = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   c->epoch = g_get_real_time () / G_USEC_PER_SEC;
   c->last_beat = -1;
   g_mutex_init (&c->lock);
@@ -926,6 +1098,10 @@ cg_cluster_free (CgCluster *c)
     cg_seal_key_unref (c->node_key);
   json_decref (c->nodes);
   json_decref (c->alive);
+  g_hash_table_unref (c->verified);
+  g_hash_table_unref (c->alive_verified);
+  g_free (c->mac_mkid);
+  cg_buf_free (c->mac_key);
   g_clear_pointer (&c->retired_masters, g_hash_table_unref);
   cg_etcd_free (c->etcd);
   g_mutex_clear (&c->lock);
@@ -958,8 +1134,14 @@ cg_cluster_info (CgCluster *c)
   json_t *entry;
   json_object_foreach (c->nodes, name, entry)
     {
+      /* Clients learn these pins: only from entries a member wrote, the
+       * heartbeat's (a new TLS key) only when it verifies too. */
+      if (!g_hash_table_contains (c->verified, name))
+        continue;
       json_t *alive = json_object_get (c->alive, name);
-      json_t *pin = json_object_get (alive, "pin");
+      json_t *pin = g_hash_table_contains (c->alive_verified, name)
+                        ? json_object_get (alive, "pin")
+                        : NULL;
       json_array_append_new (
           nodes, json_pack ("{s:s, s:O?, s:O?, s:b}", "name", name, "address",
                             json_object_get (entry, "address"), "pin",

@@ -89,14 +89,17 @@ static const char status_help[]
       "Every node (name, address, TLS pin, last heartbeat, applied etcd revision, lag,\n"
       "cluster keys present), etcd's members and their health, and whether this node\n"
       "can write.  A node gone longer than its lease (10 s) shows as gone; one that\n"
-      "lags shows as lagging.  With --json, one JSON object.\n" CG_CTL_HELP_FOOTER;
+      "lags shows as lagging; one whose entry in etcd no member wrote (no valid MAC\n"
+      "under the current master key) shows as unverified and gets no cluster secret.\n"
+      "With --json, one JSON object.\n" CG_CTL_HELP_FOOTER;
 
 static const char remove_help[]
     = "Usage: credgatectl cluster remove NODE\n"
       "\n"
       "Deletes NODE's entry, heartbeat and wrapped keys from the cluster (run it on\n"
       "another member).  Its copy of the keys still opens what was sealed before: run\n"
-      "'credgatectl key rotate --all' next, and revoke its etcd client certificate.\n"
+      "'credgatectl key rotate --all' next, and revoke its etcd client certificate\n"
+      "first (until it is revoked the node can still write to etcd).\n"
       CG_CTL_HELP_FOOTER;
 
 typedef struct
@@ -332,6 +335,16 @@ print_status (json_t *s)
               cg_tool_str_or (n, "address", "-"), cg_tool_str_or (n, "pin", "-"),
               cg_tool_str_or (n, "lastHeartbeat", "-"), applied, lag, keytext);
     }
+  gboolean unverified = FALSE;
+  json_array_foreach (json_object_get (s, "nodes"), i, n)
+    unverified |= json_is_false (json_object_get (n, "verified"));
+  if (unverified)
+    printf ("\nunverified: the node's entry in etcd carries no valid MAC under the current "
+            "master key%s,\nso no member wrote it as it is: it gets no cluster secret and "
+            "clients do not learn its pin.\n",
+            json_is_false (json_object_get (self, "holdsMaster"))
+                ? " (this node does not hold that key yet: a key rotate --all is under way?)"
+                : "");
   json_t *etcd = json_object_get (s, "etcd");
   printf ("\netcd: %s\n", !json_is_true (json_object_get (etcd, "reachable"))
                               ? cg_tool_str_or (etcd, "error", "unreachable")
@@ -358,8 +371,12 @@ run_remove (const CgCtl *ctl, const CgCtlVerb *verb, int argc, char **argv)
   json_auto_t *result = cg_ctl_ask (ctl, request, &status);
   if (!result)
     return status;
-  printf ("removed node %s; its keyring still opens what was sealed before.\n"
-          "next: credgatectl key rotate --all  (and revoke its etcd client certificate)\n",
+  printf ("removed node %s.  Its keyring still opens what was sealed before, and its etcd\n"
+          "client certificate still lets it write to etcd (delete or roll back records, and\n"
+          "put its entry back while it holds the current master key).  Next:\n"
+          "  1. revoke its etcd client certificate (etcd --client-crl-file; README, \"Removing\n"
+          "     a node\"), and check that 'credgatectl cluster status' lists only your nodes;\n"
+          "  2. credgatectl key rotate --all\n",
           cg_tool_str_or (result, "name", "?"));
   return 0;
 }

@@ -7,6 +7,7 @@
 #include "tests/cg-test-util.h"
 
 #include "agent/cg-cluster-config.h"
+#include "agent/cg-cluster-entry.h"
 #include "agent/cg-cluster-join.h"
 #include "agent/cg-cluster-keys.h"
 #include "agent/cg-keystore.h"
@@ -265,6 +266,110 @@ test_wrap (void)
   g_assert_false (cg_cluster_secret_id_valid ("master/.."));
 }
 
+/* Node entry MACs (cg-cluster-entry.h): the key and the canonical bytes
+ * are fixed (known answers, computed apart with Python's hmac), so members
+ * of different builds agree; every field the MAC covers changes it, and the
+ * encoding tells apart what plain concatenation would not. */
+static void
+test_entry_mac (void)
+{
+  static const char x[] = "cLKYNbwmUpleZDDpGlKnAaYhtZZcIsGdW-ZSAOw-Vg8";
+  static const char y[] = "hcl-GpEzscPIfIn3msi-hvx9_s87sb0_TIQP2zns7B8";
+  g_autoptr (GError) error = NULL;
+  g_autoptr (CgBuf) master = cg_buf_new (32);
+  memset (master->data, 0x11, 32);
+  g_autoptr (CgBuf) key = cg_cluster_entry_key (master);
+  g_autofree char *key_hex = g_malloc0 (65);
+  for (gsize i = 0; i < key->len; i++)
+    g_snprintf (key_hex + 2 * i, 3, "%02x", key->data[i]);
+  g_assert_cmpstr (key_hex, ==, "da01fd7f98ae87a466d3dba1c15481322ee0baf9b5a7b01fe069043f37b6a5d8");
+
+  json_auto_t *entry = json_pack ("{s:s, s:{s:s, s:s, s:s, s:s}, s:s, s:s, s:s}", "name", "gw2",
+                                  "pub", "kty", "EC", "crv", "P-256", "x", x, "y", y, "address",
+                                  "gw2:8050", "pin", "sha256:PIN", "joined",
+                                  "2026-12-02T10:00:00Z");
+  g_autoptr (GBytes) text = cg_cluster_entry_canonical (CG_CLUSTER_ENTRY_NODE, "CID", "gw2", entry,
+                                                        &error);
+  g_assert_no_error (error);
+  gsize len = 0;
+  const guint8 *data = g_bytes_get_data (text, &len);
+  g_autofree char *hex = g_malloc0 (2 * len + 1);
+  for (gsize i = 0; i < len; i++)
+    g_snprintf (hex + 2 * i, 3, "%02x", data[i]);
+  g_assert_cmpstr (hex, ==,
+                   "01000000046e6f646501000000034349440100000003677732010000002b387432755165777145"
+                   "454735484c6c7159727564636c2d554a6b344e5555744a6866427030434b6d52484d0100000008"
+                   "6777323a38303530010000000a7368613235363a50494e0100000014323032362d31322d303254"
+                   "31303a30303a30305a00");
+  g_assert_true (cg_cluster_entry_seal (CG_CLUSTER_ENTRY_NODE, key, "CID", "gw2", entry, &error));
+  g_assert_no_error (error);
+  g_assert_cmpstr (json_string_value (json_object_get (entry, "mac")), ==,
+                   "opHqUhA5OcESkcCl7OuirFXEfpvYuCY__xljCJ_RfKI");
+  g_assert_true (cg_cluster_entry_verify (CG_CLUSTER_ENTRY_NODE, key, "CID", "gw2", entry));
+  /* Fields the MAC does not cover (a heartbeat's counters) change nothing. */
+  json_object_set_new (entry, "extra", json_integer (1));
+  g_assert_true (cg_cluster_entry_verify (CG_CLUSTER_ENTRY_NODE, key, "CID", "gw2", entry));
+
+  /* Another cluster, another key name, another master key: no. */
+  g_assert_false (cg_cluster_entry_verify (CG_CLUSTER_ENTRY_NODE, key, "CID2", "gw2", entry));
+  g_assert_false (cg_cluster_entry_verify (CG_CLUSTER_ENTRY_NODE, key, "CID", "gw3", entry));
+  g_assert_false (cg_cluster_entry_verify (CG_CLUSTER_ENTRY_NODE, NULL, "CID", "gw2", entry));
+  g_autoptr (CgBuf) master2 = cg_buf_new (32);
+  memset (master2->data, 0x12, 32);
+  g_autoptr (CgBuf) key2 = cg_cluster_entry_key (master2);
+  g_assert_false (cg_cluster_entry_verify (CG_CLUSTER_ENTRY_NODE, key2, "CID", "gw2", entry));
+
+  /* Each covered field changed, added or dropped: no. */
+  struct
+  {
+    const char *field, *value; /* value NULL: dropped */
+  } changes[] = {
+    { "address", "evil:8050" }, { "pin", "sha256:EVIL" }, { "pin", "" }, { "pin", NULL },
+    { "joined", "2026-12-02T10:00:01Z" }, { "admittedBy", "gw1" }, { "mac", "x" },
+  };
+  for (gsize i = 0; i < G_N_ELEMENTS (changes); i++)
+    {
+      json_auto_t *copy = json_deep_copy (entry);
+      if (changes[i].value)
+        json_object_set_new (copy, changes[i].field, json_string (changes[i].value));
+      else
+        json_object_del (copy, changes[i].field);
+      g_assert_false (cg_cluster_entry_verify (CG_CLUSTER_ENTRY_NODE, key, "CID", "gw2", copy));
+    }
+  /* Another public key in "pub" (the tampered entry of a real member). */
+  g_autoptr (CgSealKey) other = cg_seal_key_generate (&error);
+  json_auto_t *swapped = json_deep_copy (entry);
+  json_object_set_new (swapped, "pub", cg_seal_key_to_public_jwk (other));
+  g_assert_false (cg_cluster_entry_verify (CG_CLUSTER_ENTRY_NODE, key, "CID", "gw2", swapped));
+
+  /* Length-prefixed: moving bytes between fields is another entry. */
+  json_auto_t *a = json_pack ("{s:s, s:s}", "address", "ab", "pin", "c");
+  json_auto_t *b = json_pack ("{s:s, s:s}", "address", "a", "pin", "bc");
+  g_assert_true (cg_cluster_entry_seal (CG_CLUSTER_ENTRY_ALIVE, key, "CID", "gw2", a, &error));
+  json_object_set (b, "mac", json_object_get (a, "mac"));
+  g_assert_false (cg_cluster_entry_verify (CG_CLUSTER_ENTRY_ALIVE, key, "CID", "gw2", b));
+  g_assert_true (cg_cluster_entry_verify (CG_CLUSTER_ENTRY_ALIVE, key, "CID", "gw2", a));
+
+  /* Refused before any MAC: a "name" that is not the key's, a field that is
+   * not a string, a private key or no key in "pub". */
+  g_assert_null (cg_cluster_entry_canonical (CG_CLUSTER_ENTRY_NODE, "CID", "gw3", entry, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_INVALID);
+  g_clear_error (&error);
+  json_auto_t *number = json_pack ("{s:i}", "pin", 5);
+  g_assert_null (cg_cluster_entry_canonical (CG_CLUSTER_ENTRY_ALIVE, "CID", "gw2", number, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_INVALID);
+  g_clear_error (&error);
+  json_auto_t *priv = json_pack ("{s:o}", "pub", cg_seal_key_to_private_jwk (other));
+  g_assert_null (cg_cluster_entry_canonical (CG_CLUSTER_ENTRY_NODE, "CID", "gw2", priv, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_INVALID);
+  g_clear_error (&error);
+  json_auto_t *nopub = json_pack ("{s:s}", "address", "gw2:8050");
+  g_assert_false (cg_cluster_entry_seal (CG_CLUSTER_ENTRY_NODE, key, "CID", "gw2", nopub, &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_INVALID);
+  g_clear_error (&error);
+  g_assert_false (cg_cluster_entry_verify (CG_CLUSTER_ENTRY_NODE, key, "CID", "gw2", nopub));
+}
+
 /* The node key: made once in an unlocked keyring, the same afterwards;
  * the cluster's secrets read back from the keyring and token.key. */
 static void
@@ -326,6 +431,7 @@ main (int argc, char **argv)
   g_test_add_func ("/cluster/code", test_code);
   g_test_add_func ("/cluster/proof", test_proof);
   g_test_add_func ("/cluster/wrap", test_wrap);
+  g_test_add_func ("/cluster/entry-mac", test_entry_mac);
   g_test_add_func ("/cluster/node-key", test_node_key);
   return g_test_run ();
 }
