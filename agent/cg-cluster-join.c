@@ -120,6 +120,46 @@ cg_cluster_code_hmac (const CgClusterCode *code)
   return cg_b64url_encode (mac, sizeof mac);
 }
 
+static void
+mac_field (struct hmac_sha256_ctx *ctx, const char *value)
+{
+  guint32 len = (guint32) strlen (value);
+  guint8 head[4] = { len >> 24, len >> 16, len >> 8, len };
+  hmac_sha256_update (ctx, sizeof head, head);
+  hmac_sha256_update (ctx, len, (const guint8 *) value);
+}
+
+static gint
+by_name (gconstpointer a, gconstpointer b)
+{
+  return strcmp (*(const char *const *) a, *(const char *const *) b);
+}
+
+char *
+cg_cluster_code_members_mac (const CgClusterCode *code, json_t *members)
+{
+  static const char label[] = "credgate cluster join members v1";
+  struct hmac_sha256_ctx ctx;
+  guint8 mac[SHA256_DIGEST_SIZE];
+  g_autoptr (GPtrArray) names = g_ptr_array_new ();
+  const char *name;
+  json_t *kid;
+  json_object_foreach (members, name, kid)
+    g_ptr_array_add (names, (gpointer) name);
+  g_ptr_array_sort (names, by_name);
+  hmac_sha256_set_key (&ctx, code->secret->len, code->secret->data);
+  hmac_sha256_update (&ctx, strlen (label), (const guint8 *) label);
+  for (guint i = 0; i < names->len; i++)
+    {
+      const char *k = json_string_value (json_object_get (members, names->pdata[i]));
+      mac_field (&ctx, names->pdata[i]);
+      mac_field (&ctx, k ? k : "");
+    }
+  hmac_sha256_digest (&ctx, sizeof mac, mac);
+  cg_wipe (&ctx, sizeof ctx);
+  return cg_b64url_encode (mac, sizeof mac);
+}
+
 gboolean
 cg_cluster_code_check (const CgClusterCode *code, json_t *entry, gint64 now, GError **error)
 {
@@ -130,6 +170,13 @@ cg_cluster_code_check (const CgClusterCode *code, json_t *entry, gint64 now, GEr
     return refused (error);
   g_autofree char *want = cg_cluster_code_hmac (code);
   if (strlen (hmac) != strlen (want) || !cg_equal_ct (hmac, want, strlen (want)))
+    return refused (error);
+  json_t *members = json_object_get (entry, "members");
+  const char *mac = json_string_value (json_object_get (entry, "membersMac"));
+  if (!json_is_object (members) || json_object_size (members) == 0 || !mac)
+    return refused (error);
+  g_autofree char *want_members = cg_cluster_code_members_mac (code, members);
+  if (strlen (mac) != strlen (want_members) || !cg_equal_ct (mac, want_members, strlen (mac)))
     return refused (error);
   return TRUE;
 }

@@ -26,7 +26,18 @@ G_BEGIN_DECLS
  * it binds the code to this name and this key: a pending entry copied with
  * another key, or replayed after the code was used, is refused.  (The
  * shared plan's "proof" was an HMAC keyed with the code's secret; members
- * hold only the one-way HMAC, so they could not have checked it.) */
+ * hold only the one-way HMAC, so they could not have checked it.)
+ *
+ * The proof carries the code's secret, so it goes only to real members: a
+ * node entry written into etcd by someone with an etcd certificate would
+ * otherwise receive it and could use the code for a key of its own.  The
+ * joining node cannot check node entries (it holds no master key), so the
+ * invite names the members it trusts in the join entry, "members": {NAME:
+ * kid}, with "membersMac": base64url (HMAC-SHA256 (secret, "credgate
+ * cluster join members v1" || each NAME and kid, sorted by NAME,
+ * length-prefixed)): only the holder of the code can check it, and
+ * nobody without the code can make one.  The joining node seals a proof only
+ * to a listed member whose entry holds the listed key. */
 
 #define CG_CLUSTER_CODE_PREFIX "cgj_"
 #define CG_CLUSTER_CODE_LEN (4 + 86)
@@ -55,8 +66,11 @@ CgClusterCode *cg_cluster_code_new (const char *cluster_id, char **text, GError 
 CgClusterCode *cg_cluster_code_parse (const char *text, GError **error);
 /* The join entry's "hmac" for @code (transfer full). */
 char *cg_cluster_code_hmac (const CgClusterCode *code);
-/* Does the join entry @entry admit @code at @now (unix seconds)?  FALSE
- * with CG_ERROR_JOIN_REFUSED otherwise (one message for every reason). */
+/* The join entry's "membersMac" over @members (NAME → kid) (transfer full). */
+char *cg_cluster_code_members_mac (const CgClusterCode *code, json_t *members);
+/* Does the join entry @entry admit @code at @now (unix seconds), its
+ * member list intact?  FALSE with CG_ERROR_JOIN_REFUSED otherwise (one
+ * message for every reason). */
 gboolean cg_cluster_code_check (const CgClusterCode *code, json_t *entry, gint64 now,
                                 GError **error);
 

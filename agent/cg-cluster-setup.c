@@ -549,6 +549,9 @@ join_request (CgEtcd *etcd, const char *prefix, CgVault *v, const CgClusterConfi
       etcd_failed (error, local, "cannot read the cluster's members");
       return NULL;
     }
+  /* Only to the members the invite named (its list checked with the code
+   * in cg_cluster_code_check): the proof carries the code's secret. */
+  json_t *trusted = json_object_get (join, "members");
   json_t *proofs = json_object ();
   for (guint i = 0; i < members->len; i++)
     {
@@ -556,11 +559,27 @@ join_request (CgEtcd *etcd, const char *prefix, CgVault *v, const CgClusterConfi
       g_autofree char *member = cg_cluster_kv_name (prefix, "node/", kv);
       json_auto_t *entry = cg_cluster_kv_json (kv);
       g_autoptr (CgSealKey) pub = entry ? cg_cluster_node_pub (entry, NULL) : NULL;
+      const char *listed = member ? json_string_value (json_object_get (trusted, member)) : NULL;
+      if (pub && (!listed || !g_str_equal (listed, cg_seal_key_get_kid (pub))))
+        {
+          g_message ("cluster: no proof of the join code for node %s: the invite did not name "
+                     "it with this key",
+                     member);
+          continue;
+        }
       g_autofree char *jwe = pub && member
                                  ? cg_cluster_proof_seal (pub, code, cfg->name, kid, NULL)
                                  : NULL;
       if (jwe)
         json_object_set_new (proofs, member, json_string (jwe));
+    }
+  if (json_object_size (proofs) == 0)
+    {
+      json_decref (proofs);
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_JOIN_REFUSED,
+                           "none of the members the join code names is in the cluster now: "
+                           "make a new code with 'credgatectl cluster invite' on a member");
+      return NULL;
     }
   json_auto_t *entry = node_entry (node_key, cfg);
   json_object_set_new (entry, "code", json_string (code->code_id));
@@ -680,6 +699,30 @@ cg_cluster_join (CgAgent *agent, const CgClusterSetup *s, GError **error)
 
 /* ---- invite, remove ---------------------------------------------------- */
 
+/* NAME → kid of the members whose entries verified in the worker's last
+ * round, and this node (cg-cluster-join.h: the joining node seals its proof
+ * only to these) (transfer full). */
+static json_t *
+trusted_members (CgCluster *c)
+{
+  json_t *members = json_object ();
+  g_mutex_lock (&c->lock);
+  GHashTableIter it;
+  gpointer name;
+  g_hash_table_iter_init (&it, c->verified);
+  while (g_hash_table_iter_next (&it, &name, NULL))
+    {
+      g_autoptr (CgSealKey) pub = cg_cluster_node_pub (json_object_get (c->nodes, name), NULL);
+      if (pub)
+        json_object_set_new (members, name, json_string (cg_seal_key_get_kid (pub)));
+    }
+  g_mutex_unlock (&c->lock);
+  CgSealKey *self = g_atomic_pointer_get (&c->node_key);
+  if (self)
+    json_object_set_new (members, c->cfg->name, json_string (cg_seal_key_get_kid (self)));
+  return members;
+}
+
 json_t *
 cg_cluster_invite (CgAgent *agent, gint64 ttl_s, GError **error)
 {
@@ -702,8 +745,11 @@ cg_cluster_invite (CgAgent *agent, gint64 ttl_s, GError **error)
   g_autofree char *expires = cg_time_rfc3339 (now + ttl_s);
   g_autofree char *created = cg_time_rfc3339 (now);
   g_autofree char *hmac = cg_cluster_code_hmac (code);
-  json_auto_t *entry = json_pack ("{s:s, s:s, s:s, s:s}", "hmac", hmac, "expires", expires,
-                                  "by", c->cfg->name, "created", created);
+  json_t *members = trusted_members (c);
+  g_autofree char *members_mac = cg_cluster_code_members_mac (code, members);
+  json_auto_t *entry = json_pack ("{s:s, s:s, s:s, s:s, s:o, s:s}", "hmac", hmac, "expires",
+                                  expires, "by", c->cfg->name, "created", created, "members",
+                                  members, "membersMac", members_mac);
   g_autoptr (GBytes) key = cg_cluster_key (c, "join/%s", code->code_id);
   g_autoptr (GBytes) value = cg_cluster_json_bytes (entry);
   g_autoptr (CgEtcdTxn) txn = cg_etcd_txn_new ();

@@ -14,6 +14,10 @@
 #   etcd_member_start N      start member N again on its data and ports
 #   etcd_cluster_wait_healthy  wait until a quorum write goes through
 #   etcdctl_cg ARGS…         etcdctl with the client certificate, all endpoints
+#   etcd_revoke_client PEM   add the client certificate PEM to the CRL every
+#                            member reads (--client-crl-file): etcd reads the
+#                            file again at each new TLS connection (3.4.23),
+#                            so no restart; connections already open stay
 #   etcd_cluster_cleanup     stop every member (call from the EXIT trap)
 #
 # Nothing secret crosses argv or the environment: only paths of key files.
@@ -93,12 +97,31 @@ _etcd_member_run () {
     --initial-cluster "$ETCD_INITIAL_CLUSTER" --initial-cluster-token "cg-test-$$" \
     --initial-cluster-state new \
     --cert-file "$d/server.pem" --key-file "$d/server.key" \
-    --trusted-ca-file "$d/ca.pem" --client-cert-auth \
+    --trusted-ca-file "$d/ca.pem" --client-cert-auth --client-crl-file "$d/crl.pem" \
     --peer-cert-file "$d/server.pem" --peer-key-file "$d/server.key" \
     --peer-trusted-ca-file "$d/ca.pem" --peer-client-cert-auth \
     --listen-metrics-urls "" --logger zap --log-outputs stderr --log-level warn \
     >>"$ETCD_DIR/m$n.log" 2>&1 &
   ETCD_PIDS[$i]=$!
+}
+
+# _etcd_crl: $ETCD_DIR/pki/crl.pem, signed by the CA, listing the
+# certificates in revoked.pem (none at first); replaced atomically.
+_etcd_crl () {
+  local d=$ETCD_DIR/pki n
+  n=$(( $(cat "$d/crl.number" 2>/dev/null || echo 0) + 1 ))
+  echo "$n" > "$d/crl.number"
+  printf 'crl_next_update = 2\ncrl_number = %d\n' "$n" > "$d/crl.tmpl"
+  local revoked=()
+  [ -s "$d/revoked.pem" ] && revoked=(--load-certificate "$d/revoked.pem")
+  _etcd_certtool --generate-crl --load-ca-privkey "$d/ca.key" --load-ca-certificate "$d/ca.pem" \
+    "${revoked[@]}" --template "$d/crl.tmpl" --outfile "$d/crl.pem.new"
+  mv "$d/crl.pem.new" "$d/crl.pem"
+}
+
+etcd_revoke_client () {
+  cat "$1" >> "$ETCD_DIR/pki/revoked.pem"
+  _etcd_crl
 }
 
 etcdctl_cg () {
@@ -125,6 +148,7 @@ etcd_cluster_start () {
   command -v etcdctl >/dev/null || _etcd_fail "etcdctl is not installed (scripts/setup installs etcd-client)"
 
   _etcd_ca ca "credgate test etcd CA"
+  _etcd_crl
   _etcd_leaf server ca "etcd member" tls_www_server tls_www_client
   _etcd_leaf client ca "credgate node" tls_www_client
   _etcd_ca foreign-ca "some other CA"

@@ -13,6 +13,18 @@
 #    keyring no longer holds it, and B, stopped during the rotation while etcd
 #    compacted past its revision, removes its copy once it is back (full
 #    resync).
+# Membership is decided by members, not by whoever can write to etcd (node
+# entries carry a MAC under the current master key):
+#  - a node entry written straight into etcd with a cluster-CA client
+#    certificate and a fresh P-256 key gets no wrap over several heartbeat
+#    rounds, shows as unverified in status (text and --json), is not in
+#    /v1/info, is warned about once, and is never deleted by a member;
+#  - after remove gw3 and rotate --all, gw3's old entry put back byte for byte
+#    gets no wrap (its MAC is under the old master key);
+#  - B's entry with its public key swapped gets none of the wraps B lacks;
+#    put back as it was, B gets them again;
+#  - gw3's etcd client certificate revoked in the members' CRL: refused at
+#    its next connection, without an etcd restart; the others go on.
 source "$top_srcdir/tests/cluster-lib.sh"
 
 cluster_start
@@ -57,8 +69,69 @@ for n in 1 2 3; do
 done
 [ "$(keyring_masters 1)" = "0 " ] && [ "$(keyring_masters 2)" = "0 " ] ||
   fail "master keys before: A '$(keyring_masters 1)', B '$(keyring_masters 2)'"
-etcdctl_cg get --prefix "${P}wrap/" --keys-only | grep -q '/master/0$' || fail "no wraps of master 0 in etcd"
+etcdctl_cg get --prefix "${P}wrap/" --keys-only | has '/master/0$' || fail "no wraps of master 0 in etcd"
 pass "a three-node cluster: every node opens 'before', 'mid' and a value sealed on C"
+
+# Trust helpers.  PY: Debian's python3, which has python3-jwcrypto.
+PY=/usr/bin/python3; [ -x "$PY" ] || PY=python3
+# wrap_keys NODE: the keys of NODE's wraps in etcd.
+wrap_keys () { etcdctl_cg get --prefix "${P}wrap/$1/" --keys-only | grep -v '^$' || true; }
+# rounds N K: until node N's heartbeat (P/alive/<name>) was written K more
+# times: K more rounds of its worker, which verifies entries and repairs.
+alive_rev () {
+  etcdctl_cg get "${P}alive/${NODE_NAME[$1]}" -w json |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["kvs"][0]["mod_revision"])'
+}
+rounds () {
+  local n=$1 k=$2 last now i
+  last=$(alive_rev "$n")
+  for i in $(seq "$k"); do
+    wait_for 20 eval '[ "$(alive_rev '"$n"')" != "$last" ]' || fail "node $n's worker stopped beating"
+    last=$(alive_rev "$n")
+  done
+}
+# node_state N NAME: "STATE VERIFIED" of NAME in node N's status --json.
+node_state () {
+  ctl_on "$1" --json cluster status | python3 -c '
+import json, sys
+s = json.load(sys.stdin)
+n = [n for n in s["nodes"] if n["name"] == sys.argv[1]]
+print("%s %s" % (n[0]["state"], n[0]["verified"]) if n else "absent")' "$2"
+}
+unverified_said () { grep -cE "entry of node $2 in etcd \(revision [0-9]+\) does not verify" "${NODE_LOG[$1]}" || true; }
+
+# (a) A node entry written straight into etcd by someone with a client
+# certificate of the cluster's etcd CA (any node's; here the tests' own),
+# with a fresh P-256 public key: no member hands it anything.
+"$PY" -c '
+import json
+from jwcrypto import jwk
+k = jwk.JWK.generate(kty="EC", crv="P-256")
+pub = json.loads(k.export_public())
+print(json.dumps({"name": "evil", "pub": {f: pub[f] for f in ("kty", "crv", "x", "y")},
+                  "address": "127.0.0.1:1", "pin": "sha256:" + "A" * 43 + "=",
+                  "joined": "2026-01-01T00:00:00Z", "admittedBy": "gw1", "mac": "A" * 43},
+                 separators=(",", ":")))' > "$WORK/evil.node" || fail "making a forged node entry (python3-jwcrypto)"
+etcdctl_cg put "${P}node/evil" "$(cat "$WORK/evil.node")" >/dev/null
+for n in 1 2 3; do agent_wait_log "$n" 'entry of node evil in etcd \(revision [0-9]+\) does not verify' 20; done
+rounds 1 3
+rounds 2 1
+[ -z "$(wrap_keys evil)" ] || fail "the forged node entry got wraps: $(wrap_keys evil)"
+for n in 1 2 3; do
+  [ "$(node_state "$n" evil)" = "unverified False" ] || fail "node $n's status shows evil as '$(node_state "$n" evil)'"
+  [ "$(unverified_said "$n" evil)" = 1 ] || fail "node $n warned $(unverified_said "$n" evil) times about one entry revision"
+  [ "$(node_state "$n" gw1)" = "ok True" ] || fail "node $n's status shows gw1 as '$(node_state "$n" gw1)'"
+done
+ctl_on 1 cluster status > "$WORK/status.txt"
+has -E "^evil +unverified " "$WORK/status.txt" || fail "text status: $(cat "$WORK/status.txt")"
+has "^unverified: the node's entry in etcd carries no valid MAC" "$WORK/status.txt" || fail "text status explains nothing: $(cat "$WORK/status.txt")"
+api_on 1 GET /v1/info "" | cut -d' ' -f2- | python3 -c '
+import json, sys
+names = sorted(n["name"] for n in json.load(sys.stdin)["cluster"]["nodes"])
+assert names == ["gw1", "gw2", "gw3"], names' || fail "/v1/info lists the forged node"
+etcdctl_cg get "${P}node/evil" --print-value-only | has -F -x "$(cat "$WORK/evil.node")" || fail "a member changed or deleted the forged entry"
+etcdctl_cg del "${P}node/evil" >/dev/null
+pass "a node entry written straight into etcd gets no wrap over several rounds, shows unverified (text, --json), is not in /v1/info, warned about once per node"
 
 # C's copy: its keyring and state directory as they are now.
 agent_stop 3
@@ -66,7 +139,10 @@ _cluster_session_stop 3
 cp -a "${NODE_STATE[3]}" "$WORK/c-state"
 cp -a "${NODE_DIR[3]}/data/keyrings" "$WORK/c-keyrings"
 
+etcdctl_cg get "${P}node/gw3" --print-value-only > "$WORK/gw3.node"
+python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["mac"]' "$WORK/gw3.node" || fail "gw3's entry has no MAC"
 out=$(ctl_on 1 cluster remove gw3) || fail "cluster remove gw3"
+echo "$out" | has "revoke its etcd client certificate" || fail "remove does not say to revoke: $out"
 echo "$out" | has "key rotate --all" || fail "remove said: $out"
 # B is down during the rotation (and etcd compacts past it below).
 agent_stop 2
@@ -86,6 +162,39 @@ if grep '/master/0$' "$WORK/etcd-keys"; then fail "wraps of the old master key a
 for g in gw1 gw2; do has -x "${P}wrap/$g/master/$NEW" "$WORK/etcd-keys" || fail "no wrap of $NEW for $g"; done
 [ "$(keyring_masters 1)" = "$NEW " ] || fail "A's keyring holds master keys '$(keyring_masters 1)'"
 pass "remove gw3, rotate --all on A: every record under master $NEW; the old master key's wraps are gone from etcd and from A's keyring"
+
+# (b) gw3's entry, as it was before the remove, put back byte for byte: its
+# MAC is under the old master key, and gw3 lacks the new one to make another.
+etcdctl_cg put "${P}node/gw3" "$(cat "$WORK/gw3.node")" >/dev/null
+agent_wait_log 1 'entry of node gw3 in etcd \(revision [0-9]+\) does not verify' 20
+rounds 1 3
+[ -z "$(wrap_keys gw3)" ] || fail "gw3's replayed entry got wraps: $(wrap_keys gw3)"
+[ "$(node_state 1 gw3)" = "unverified False" ] || fail "A's status shows the replayed gw3 as '$(node_state 1 gw3)'"
+etcdctl_cg get "${P}node/gw3" --print-value-only | has -F -x "$(cat "$WORK/gw3.node")" || fail "a member changed or deleted the replayed entry"
+etcdctl_cg del "${P}node/gw3" >/dev/null
+pass "after remove and rotate --all, gw3's old entry replayed into etcd gets no wrap of the new keys and shows unverified"
+
+# (c) B's entry (B is down) with another public key in it, and one of B's
+# wraps gone: A's repair would hand it back, but not to a key no member
+# admitted.  Put back as it was, B gets it again (nothing was deleted).
+etcdctl_cg get "${P}node/gw2" --print-value-only > "$WORK/gw2.node"
+"$PY" -c '
+import json, sys
+from jwcrypto import jwk
+e = json.load(open(sys.argv[1]))
+pub = json.loads(jwk.JWK.generate(kty="EC", crv="P-256").export_public())
+e["pub"] = {f: pub[f] for f in ("kty", "crv", "x", "y")}
+print(json.dumps(e, separators=(",", ":")))' "$WORK/gw2.node" > "$WORK/gw2.tampered" || fail "tampering with gw2's entry"
+etcdctl_cg put "${P}node/gw2" "$(cat "$WORK/gw2.tampered")" >/dev/null
+etcdctl_cg del "${P}wrap/gw2/token" >/dev/null
+agent_wait_log 1 'entry of node gw2 in etcd \(revision [0-9]+\) does not verify' 20
+rounds 1 3
+if wrap_keys gw2 | grep -q '/token$'; then fail "the tampered gw2 entry got a wrap"; fi
+[ "$(node_state 1 gw2)" = "unverified False" ] || fail "A's status shows the tampered gw2 as '$(node_state 1 gw2)'"
+etcdctl_cg put "${P}node/gw2" "$(cat "$WORK/gw2.node")" >/dev/null
+wait_for 20 eval 'wrap_keys gw2 | grep -q "/token$"' || fail "not within 20 s: gw2's entry put back, its token wrap again"
+[ "$(node_state 1 gw2)" = "gone True" ] || fail "A's status shows gw2 as '$(node_state 1 gw2)'"
+pass "B's entry with its key swapped gets none of the wraps B lacks and shows unverified; put back as it was, B gets them again"
 
 # etcd forgets the history B would need: B resyncs fully when it is back,
 # and drops the old master key from its keyring (no watch event tells it).
@@ -122,3 +231,18 @@ done
 if ctl_on 3 decrypt <<<"$EC_NEW" >"$WORK/c.out" 2>&1; then fail "C's copy opened a value sealed after the rotation"; fi
 if grep -F v-new "$WORK/c.out"; then fail "C's copy printed the new value"; fi
 pass "C's copy (keyring and state from before the remove) opens no record stored or re-sealed after the rotation and no value sealed after it"
+
+# gw3's etcd client certificate revoked: the members read their CRL file at
+# each new TLS connection, so its next connection is refused with no etcd
+# restart, while the others go on.
+etcdctl_as () { ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINTS" --cacert "$ETCD_CA" --cert "$1" --key "$2" --command-timeout 3s --dial-timeout 2s "${@:3}"; }
+etcdctl_as "${NODE_ETCD_CERT[3]}" "${NODE_ETCD_KEY[3]}" get "${P}ready" >/dev/null || fail "gw3's certificate before it is revoked"
+etcd_revoke_client "${NODE_ETCD_CERT[3]}"
+if etcdctl_as "${NODE_ETCD_CERT[3]}" "${NODE_ETCD_KEY[3]}" put "${P}node/gw3" x >/dev/null 2>&1; then
+  fail "gw3's revoked etcd certificate could still write"
+fi
+[ -z "$(etcdctl_cg get "${P}node/gw3" --keys-only)" ] || fail "the revoked certificate's write landed"
+etcdctl_as "${NODE_ETCD_CERT[1]}" "${NODE_ETCD_KEY[1]}" get "${P}ready" >/dev/null || fail "gw1's certificate is refused too"
+put_on 1 after-crl s-after-crl
+wait_for 20 resolves 2 after-crl s-after-crl || fail "not within 20 s: B opens what A stored after the revocation"
+pass "gw3's etcd client certificate revoked in the members' CRL file: refused at once, no etcd restart; A and B go on"

@@ -147,9 +147,35 @@ test_code (void)
   g_autofree char *hmac = cg_cluster_code_hmac (code);
   g_autofree char *later = cg_time_rfc3339 (now + 60);
   g_autofree char *earlier = cg_time_rfc3339 (now - 1);
-  json_auto_t *entry = json_pack ("{s:s, s:s}", "hmac", hmac, "expires", later);
+  json_auto_t *members = json_pack ("{s:s, s:s}", "gw1", "kid-1", "gw2", "kid-2");
+  g_autofree char *members_mac = cg_cluster_code_members_mac (code, members);
+  json_auto_t *entry = json_pack ("{s:s, s:s, s:O, s:s}", "hmac", hmac, "expires", later,
+                                  "members", members, "membersMac", members_mac);
   g_assert_true (cg_cluster_code_check (parsed, entry, now, &error));
   g_assert_no_error (error);
+  /* The member list is bound to the code: a member added (one written
+   * into etcd, to receive a proof), a key swapped, or the list or its MAC
+   * dropped, and the code is refused. */
+  {
+    json_auto_t *copy = json_deep_copy (entry);
+    json_object_set_new (json_object_get (copy, "members"), "evil", json_string ("kid-e"));
+    g_assert_false (cg_cluster_code_check (parsed, copy, now, &error));
+    g_assert_error (error, CG_ERROR, CG_ERROR_JOIN_REFUSED);
+    g_clear_error (&error);
+    json_object_del (json_object_get (copy, "members"), "evil");
+    g_assert_true (cg_cluster_code_check (parsed, copy, now, NULL));
+    json_object_set_new (json_object_get (copy, "members"), "gw2", json_string ("kid-e"));
+    g_assert_false (cg_cluster_code_check (parsed, copy, now, NULL));
+    json_object_set_new (json_object_get (copy, "members"), "gw2", json_string ("kid-2"));
+    json_object_del (copy, "membersMac");
+    g_assert_false (cg_cluster_code_check (parsed, copy, now, NULL));
+    json_object_set_new (copy, "membersMac", json_string (members_mac));
+    json_object_del (copy, "members");
+    g_assert_false (cg_cluster_code_check (parsed, copy, now, NULL));
+    /* The order the names come in does not matter. */
+    json_object_set_new (copy, "members", json_pack ("{s:s, s:s}", "gw2", "kid-2", "gw1", "kid-1"));
+    g_assert_true (cg_cluster_code_check (parsed, copy, now, NULL));
+  }
   /* The secret is nowhere in the entry. */
   g_autofree char *dump = cg_json_dump (entry);
   g_assert_null (strstr (dump, text + 4 + 44));
