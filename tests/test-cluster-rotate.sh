@@ -116,6 +116,9 @@ etcdctl_cg put "${P}node/evil" "$(cat "$WORK/evil.node")" >/dev/null
 for n in 1 2 3; do agent_wait_log "$n" 'entry of node evil in etcd \(revision [0-9]+\) does not verify' 20; done
 rounds 1 3
 rounds 2 1
+# A new sealing key meanwhile: wrapped to the members in its txn, not to evil.
+SEAL_KID=$(ctl_on 1 --json key rotate | python3 -c 'import json,sys; print(json.load(sys.stdin)["kid"])')
+for g in gw1 gw2 gw3; do wrap_keys $g | has -x "${P}wrap/$g/seal/$SEAL_KID" || fail "no wrap of the new sealing key for $g"; done
 [ -z "$(wrap_keys evil)" ] || fail "the forged node entry got wraps: $(wrap_keys evil)"
 for n in 1 2 3; do
   [ "$(node_state "$n" evil)" = "unverified False" ] || fail "node $n's status shows evil as '$(node_state "$n" evil)'"
@@ -131,7 +134,7 @@ names = sorted(n["name"] for n in json.load(sys.stdin)["cluster"]["nodes"])
 assert names == ["gw1", "gw2", "gw3"], names' || fail "/v1/info lists the forged node"
 etcdctl_cg get "${P}node/evil" --print-value-only | has -F -x "$(cat "$WORK/evil.node")" || fail "a member changed or deleted the forged entry"
 etcdctl_cg del "${P}node/evil" >/dev/null
-pass "a node entry written straight into etcd gets no wrap over several rounds, shows unverified (text, --json), is not in /v1/info, warned about once per node"
+pass "a node entry written straight into etcd gets no wrap (repair or a new sealing key) over several rounds, shows unverified (text, --json), is not in /v1/info, warned about once per node"
 
 # C's copy: its keyring and state directory as they are now.
 agent_stop 3
