@@ -56,6 +56,13 @@ cg_cluster_node_key (CgVault *v, gboolean create, GError **error)
 static gboolean
 keyring_item (const char *id, const char **kind, const char **kid)
 {
+  if (g_str_equal (id, "clientca"))
+    {
+      /* The client CA's key: one per cluster, where a single agent keeps it. */
+      *kind = "clientca";
+      *kid = "";
+      return TRUE;
+    }
   if (g_str_has_prefix (id, "master/"))
     {
       *kind = "master";
@@ -69,6 +76,20 @@ keyring_item (const char *id, const char **kind, const char **kid)
   else
     return FALSE;
   return cg_name_is_valid (id + strlen (*kind) + 1);
+}
+
+gboolean
+cg_cluster_secret_replaces (CgVault *v, const char *id, const CgBuf *held, const CgBuf *wrapped)
+{
+  if (!g_str_equal (id, "clientca"))
+    return FALSE;
+  GError *local = NULL;
+  g_mutex_lock (&v->lock);
+  g_autofree char *pem = v->store->ops->meta_get (v->store, "client_ca_cert", &local);
+  g_mutex_unlock (&v->lock);
+  g_clear_error (&local);
+  return pem && cg_vault_clients_ca_matches (pem, wrapped)
+         && !cg_vault_clients_ca_matches (pem, held);
 }
 
 gboolean
@@ -160,6 +181,8 @@ cg_cluster_secret_ids (CgVault *v, gboolean needed_only, GError **error)
   g_mutex_lock (&v->lock);
   g_autofree char *mcur = v->store->ops->meta_get (v->store, "master_current", &local);
   g_autofree char *mold = local ? NULL : v->store->ops->meta_get (v->store, "master_old", &local);
+  g_autofree char *client_ca = local ? NULL
+                                     : v->store->ops->meta_get (v->store, "client_ca_cert", &local);
   json_t *rows = local ? NULL : v->store->ops->key_list (v->store, &local);
   g_mutex_unlock (&v->lock);
   if (local)
@@ -200,6 +223,16 @@ cg_cluster_secret_ids (CgVault *v, gboolean needed_only, GError **error)
     }
   json_decref (rows);
   g_ptr_array_add (ids, g_strdup ("token"));
+  /* The client CA's key, once there is a client CA: every node enrolls
+   * clients.  Handed on at init only if this node holds it (a single agent
+   * whose keyring lost it still moves its enrolled clients). */
+  if (client_ca)
+    {
+      g_autoptr (CgBuf) have = needed_only ? NULL
+                                           : cg_keystore_lookup (v->instance, "clientca", "", NULL);
+      if (needed_only || have)
+        g_ptr_array_add (ids, g_strdup ("clientca"));
+    }
   return g_steal_pointer (&ids);
 }
 

@@ -16,7 +16,11 @@ G_BEGIN_DECLS
  *                    <mkid>; today's key, kid "", is "master/0"),
  *   "seal/<kid>"     a sealing private key (keyring kind "seal"),
  *   "token"          the token HMAC key (STATE_DIR/token.key), so a token
- *                    works on every node.
+ *                    works on every node (and an enrollment code's HMAC
+ *                    is the same on each),
+ *   "clientca"       the client CA's P-256 scalar (keyring kind
+ *                    "clientca", kid ""), so every node enrolls clients
+ *                    under the one CA whose certificate the store holds.
  * and reaches another node only as P/wrap/<node>/<secret-id>: a JWE
  * (jose/, ECDH-ES + A256GCM) to that node's node key with ctx
  * "cluster-secret:<secret-id>", so a wrap copied to another id or node
@@ -41,10 +45,17 @@ gboolean cg_cluster_secret_install (CgVault *vault, const char *id, const CgBuf 
 /* Secret ids from the vault's store (takes the vault's lock):
  * with @needed_only, what every node must hold: the current master key
  * (meta master_current, "master/0" without it), the sealing keys not
- * retired, "token"; otherwise what this node hands on at init (keys
- * loaded first): "master/0" too, and the retired sealing keys it still
- * holds.  (transfer full) */
+ * retired, "token", and "clientca" once there is a client CA; otherwise
+ * what this node hands on at init (keys loaded first): "master/0" too, and
+ * the retired sealing keys and client CA key it holds.  (transfer full) */
 GPtrArray *cg_cluster_secret_ids (CgVault *vault, gboolean needed_only, GError **error);
+/* A running member installs a wrapped secret only where it holds none,
+ * except here: TRUE when @id is "clientca", and @wrapped is the key of
+ * the client CA certificate the replica holds while @held is not (another
+ * node's client CA won over one this node made at the same moment).
+ * Takes the vault's lock. */
+gboolean cg_cluster_secret_replaces (CgVault *vault, const char *id, const CgBuf *held,
+                                     const CgBuf *wrapped);
 
 /* The JWE of @secret to @node_pub for @id (transfer full). */
 char *cg_cluster_wrap (CgSealKey *node_pub, const char *id, const CgBuf *secret, GError **error);

@@ -165,7 +165,7 @@ cg_cluster_install_wraps (CgVault *v, CgEtcd *etcd, const char *prefix, const ch
         }
       if (have && have->len == secret->len && cg_equal_ct (have->data, secret->data, have->len))
         continue;
-      if (have && !replace)
+      if (have && !replace && !cg_cluster_secret_replaces (v, id, have, secret))
         {
           /* Whoever can write to etcd can wrap a key of their choosing to
            * this node's public key: a running member installs only what it

@@ -5,11 +5,16 @@
  * The client CA's key is a P-256 scalar in the secret store (kind
  * "clientca"), made only after the keyring answered that it is unlocked,
  * like the other keys; its self-signed certificate is public and lives in
- * the state database (meta "client_ca_cert"), so presented certificates can
- * still be checked while the keyring is locked, as tokens can.  Codes are
- * kept as HMAC-SHA256 under the token key, never in the clear.  Every
- * issued certificate is a row of "clients" (serial, SPKI pin, name, dates,
- * revocation), and that row is read on every request. */
+ * the vault's store (setting "client_ca_cert"), so presented certificates
+ * can still be checked while the keyring is locked, as tokens can.  Codes
+ * are kept as HMAC-SHA256 under the token key, never in the clear.  Every
+ * issued certificate is a row of the store (serial, SPKI pin, name, dates,
+ * revocation), and that row is read on every request.
+ *
+ * Everything but the key goes through CgVaultStore (client_* ops), so in a
+ * cluster every node sees the same CA certificate, certificates, codes and
+ * revocations; the key is a cluster secret ("clientca", wrapped to each
+ * node's node key like the master key), so any node can enroll. */
 #include "config.h"
 
 #include "agent/cg-vault-private.h"
@@ -30,6 +35,7 @@
 #define CODE_TEXT_LEN (4 + 43)
 #define CA_DAYS (20 * 366)
 #define LAST_USED_GRANULARITY_S 60
+#define CA_SETTING "client_ca_cert"
 
 static const char CODE_REFUSED[] = "the enrollment code is not valid (unknown, used or expired)";
 
@@ -87,11 +93,13 @@ crt_from_pem (const char *pem)
 /* The module's state, under the vault's lock. */
 typedef struct
 {
-  gnutls_x509_crt_t ca;   /* the client CA certificate, once read */
-  GPtrArray *ca_old;      /* ones a restore replaced, freed with the vault */
+  gnutls_x509_crt_t ca;   /* the client CA certificate, as last read */
+  char *ca_pem;           /* its PEM, to see when the store holds another */
+  GPtrArray *ca_old;      /* ones replaced (a restore, another node's), freed with the vault */
 } Clients;
 
 static const CgVaultHooks clients_hooks;
+static void ca_changed_locked (Clients *c);
 
 static Clients *
 clients_of (CgVault *v)
@@ -101,15 +109,25 @@ clients_of (CgVault *v)
   return c;
 }
 
-/* With the lock held: the CA certificate from the database, parsed once
- * and kept until a restore replaces it (CG_VAULT_CLIENT_CA_RESTORED). */
+/* With the lock held: the CA certificate the store holds, parsed when it
+ * differs from the last one read.  Compared on every call, because it may
+ * change under this node: a restore, or in a cluster the replica taking
+ * the cluster's CA (a joining node's own gives way to it) or one made on
+ * another node.  A store that cannot be read keeps the last one. */
 static gnutls_x509_crt_t
 ca_cert_locked (CgVault *v)
 {
   Clients *c = clients_of (v);
-  if (c->ca)
+  GError *local = NULL;
+  g_autofree char *pem = v->store->ops->meta_get (v->store, CA_SETTING, &local);
+  if (local)
+    {
+      g_error_free (local);
+      return c->ca;
+    }
+  if (c->ca && g_strcmp0 (pem, c->ca_pem) == 0)
     return c->ca;
-  g_autofree char *pem = cg_db_meta_get (v->db, "client_ca_cert", NULL);
+  ca_changed_locked (c);
   if (!pem)
     return NULL;
   gnutls_x509_crt_t crt = crt_from_pem (pem);
@@ -119,7 +137,33 @@ ca_cert_locked (CgVault *v)
       return NULL;
     }
   c->ca = crt;
+  c->ca_pem = g_steal_pointer (&pem);
   return crt;
+}
+
+/* A new client CA's certificate into the store, its key @d already in the
+ * keyring.  In a cluster another node may have made one meanwhile (the
+ * store's write loses its compare): this node's key then goes, unless the
+ * cluster's was installed over it already, and the enrollment is retried. */
+static gboolean
+ca_publish_locked (CgVault *v, const char *cert, const CgBuf *d, GError **error)
+{
+  GError *local = NULL;
+  if (v->store->ops->meta_set (v->store, CA_SETTING, cert, &local))
+    return TRUE;
+  if (g_error_matches (local, CG_ERROR, CG_ERROR_CONFLICT))
+    {
+      g_autoptr (CgBuf) held = cg_keystore_lookup (v->instance, "clientca", "", NULL);
+      if (held && held->len == d->len && cg_equal_ct (held->data, d->data, d->len))
+        cg_keystore_delete (v->instance, "clientca", "", NULL);
+      g_clear_error (&local);
+      g_set_error_literal (error, CG_ERROR, CG_ERROR_CONFLICT,
+                           "another node of the cluster made the client CA meanwhile; "
+                           "try again once its key reached this node");
+      return FALSE;
+    }
+  g_propagate_error (error, local);
+  return FALSE;
 }
 
 /* With the lock held and the keys loaded (so the keyring is unlocked):
@@ -128,7 +172,7 @@ static gnutls_privkey_t
 ca_key_locked (CgVault *v, GError **error)
 {
   GError *local = NULL;
-  g_autofree char *pem = cg_db_meta_get (v->db, "client_ca_cert", &local);
+  g_autofree char *pem = v->store->ops->meta_get (v->store, CA_SETTING, &local);
   if (local)
     {
       g_propagate_error (error, local);
@@ -137,7 +181,8 @@ ca_key_locked (CgVault *v, GError **error)
   if (!pem)
     {
       /* The key into the keyring first, then the certificate into the
-       * database: a crash between leaves an unused item, never a CA
+       * store (in a cluster, with the key wrapped to every node in the
+       * same write): a crash between leaves an unused item, never a CA
        * certificate without its key. */
       g_autoptr (CgBuf) d = cg_buf_new (CG_P256_LEN);
       guint8 x[CG_P256_LEN], y[CG_P256_LEN];
@@ -152,7 +197,7 @@ ca_key_locked (CgVault *v, GError **error)
       g_autofree char *label = g_strndup (v->instance, 8);
       g_autofree char *cert = cg_client_ca_make_cert (key, label, CA_DAYS, error);
       if (!cert || !cg_keystore_store (v->instance, "clientca", "", d, error)
-          || !cg_db_meta_set (v->db, "client_ca_cert", cert, error))
+          || !ca_publish_locked (v, cert, d, error))
         {
           gnutls_privkey_deinit (key);
           return NULL;
@@ -180,9 +225,13 @@ static void
 created_keys_locked (CgVault *v)
 {
   g_autoptr (GError) error = NULL;
-  g_autofree char *have = cg_db_meta_get (v->db, "client_ca_cert", NULL);
-  if (have)
-    return;
+  GError *local = NULL;
+  g_autofree char *have = v->store->ops->meta_get (v->store, CA_SETTING, &local);
+  if (have || local)
+    {
+      g_clear_error (&local);
+      return;
+    }
   gnutls_privkey_t key = ca_key_locked (v, &error);
   if (key)
     gnutls_privkey_deinit (key);
@@ -196,10 +245,12 @@ crt_free (gpointer crt)
   gnutls_x509_crt_deinit (crt);
 }
 
-/* A restore replaced the client CA: the certificate is read again. */
+/* The client CA changed (a restore, or the store holds another): the
+ * certificate is read again. */
 static void
 ca_changed_locked (Clients *c)
 {
+  g_clear_pointer (&c->ca_pem, g_free);
   if (!c->ca)
     return;
   /* A check may be using it outside the lock: kept until the vault goes. */
@@ -223,6 +274,7 @@ clients_free (gpointer data)
   Clients *c = data;
   if (c->ca)
     gnutls_x509_crt_deinit (c->ca);
+  g_free (c->ca_pem);
   g_clear_pointer (&c->ca_old, g_ptr_array_unref);
   g_free (c);
 }
@@ -297,27 +349,11 @@ cg_vault_client_code_create (CgVault *v, const char *name, gint64 ttl_s, gint64 
   g_autofree char *created = cg_time_rfc3339 (now);
   g_autofree char *expires = cg_time_rfc3339 (now + ttl_s);
   guint8 mac[32];
-  gboolean ok = FALSE;
 
   g_mutex_lock (&v->lock);
   cg_vault_token_hmac (v, code, strlen (code), mac);
-  /* One pending code per name: a new one replaces the last. */
-  sqlite3_stmt *st = cg_db_prepare (v->db,
-                                    "INSERT OR REPLACE INTO enroll_codes (name, hmac, created, "
-                                    "expires, validity) VALUES (?, ?, ?, ?, ?)",
-                                    error);
-  if (st)
-    {
-      sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
-      sqlite3_bind_blob (st, 2, mac, sizeof mac, SQLITE_STATIC);
-      sqlite3_bind_text (st, 3, created, -1, SQLITE_STATIC);
-      sqlite3_bind_text (st, 4, expires, -1, SQLITE_STATIC);
-      sqlite3_bind_int64 (st, 5, validity_s);
-      ok = sqlite3_step (st) == SQLITE_DONE;
-      if (!ok)
-        cg_db_set_error (error, v->db, "cannot store the enrollment code");
-      sqlite3_finalize (st);
-    }
+  gboolean ok = v->store->ops->client_code_add (v->store, name, mac, created, expires,
+                                                validity_s, error);
   g_mutex_unlock (&v->lock);
   if (!ok)
     {
@@ -329,138 +365,28 @@ cg_vault_client_code_create (CgVault *v, const char *name, gint64 ttl_s, gint64 
   return code;
 }
 
-/* With the lock held: the live code's name and the validity it grants,
- * or FALSE (an expired code is dropped on the way).  The code is HMAC'd
- * whatever its shape, so a malformed one costs the same. */
-static gboolean
-code_lookup_locked (CgVault *v, const char *code, guint8 mac[32], char **name,
-                    gint64 *validity_s)
+/* With the lock held: the live code's name (transfer full) and the
+ * validity it grants, or NULL.  The code is HMAC'd whatever its shape, so
+ * a malformed one costs the same. */
+static char *
+code_lookup_locked (CgVault *v, const char *code, guint8 mac[32], gint64 *validity_s)
 {
   gsize len = strnlen (code, CODE_TEXT_LEN + 1);
   gboolean well_formed = len == CODE_TEXT_LEN && g_str_has_prefix (code, CODE_PREFIX);
   g_autofree char *now = cg_vault_now_rfc3339 ();
-  gboolean found = FALSE, expired = FALSE;
-
   cg_vault_token_hmac (v, code, len, mac);
-  sqlite3_stmt *st = cg_db_prepare (
-      v->db, "SELECT name, expires, validity FROM enroll_codes WHERE hmac = ?", NULL);
-  if (!st)
-    return FALSE;
-  sqlite3_bind_blob (st, 1, mac, 32, SQLITE_STATIC);
-  if (sqlite3_step (st) == SQLITE_ROW && well_formed)
-    {
-      expired = strcmp ((const char *) sqlite3_column_text (st, 1), now) <= 0;
-      if (!expired)
-        {
-          found = TRUE;
-          if (name)
-            *name = g_strdup ((const char *) sqlite3_column_text (st, 0));
-          if (validity_s)
-            *validity_s = sqlite3_column_int64 (st, 2);
-        }
-    }
-  sqlite3_finalize (st);
-  if (expired)
-    {
-      st = cg_db_prepare (v->db, "DELETE FROM enroll_codes WHERE hmac = ?", NULL);
-      if (st)
-        {
-          sqlite3_bind_blob (st, 1, mac, 32, SQLITE_STATIC);
-          sqlite3_step (st);
-          sqlite3_finalize (st);
-        }
-    }
-  return found;
+  g_autofree char *name = v->store->ops->client_code_find (v->store, mac, now, validity_s, NULL);
+  return well_formed ? g_steal_pointer (&name) : NULL;
 }
 
 char *
 cg_vault_client_code_name (CgVault *v, const char *code)
 {
   guint8 mac[32];
-  char *name = NULL;
   g_mutex_lock (&v->lock);
-  code_lookup_locked (v, code, mac, &name, NULL);
+  char *name = code_lookup_locked (v, code, mac, NULL);
   g_mutex_unlock (&v->lock);
   return name;
-}
-
-/* With the lock held, in a transaction: mark @name's live certificates
- * revoked for @reason; *changed (nullable) gets how many. */
-static gboolean
-revoke_name_locked (CgVault *v, const char *name, const char *reason, int *changed,
-                    GError **error)
-{
-  g_autofree char *now = cg_vault_now_rfc3339 ();
-  sqlite3_stmt *st = cg_db_prepare (v->db,
-                                    "UPDATE clients SET revoked = ?, revoked_reason = ? "
-                                    "WHERE name = ? AND revoked IS NULL",
-                                    error);
-  if (!st)
-    return FALSE;
-  sqlite3_bind_text (st, 1, now, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 2, reason, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 3, name, -1, SQLITE_STATIC);
-  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
-  sqlite3_finalize (st);
-  if (!ok)
-    cg_db_set_error (error, v->db, "cannot revoke the client certificate");
-  else if (changed)
-    *changed += sqlite3_changes (v->db);
-  return ok;
-}
-
-typedef struct
-{
-  CgVault *v;
-  const guint8 *mac;
-  const char *name, *serial, *spki, *expires;
-} EnrollTxn;
-
-static gboolean
-enroll_txn (sqlite3 *db, gpointer user_data, GError **error)
-{
-  EnrollTxn *e = user_data;
-  g_autofree char *now = cg_vault_now_rfc3339 ();
-  sqlite3_stmt *st = cg_db_prepare (db, "DELETE FROM enroll_codes WHERE hmac = ?", error);
-  if (!st)
-    return FALSE;
-  sqlite3_bind_blob (st, 1, e->mac, 32, SQLITE_STATIC);
-  gboolean ok = sqlite3_step (st) == SQLITE_DONE && sqlite3_changes (db) == 1;
-  sqlite3_finalize (st);
-  if (!ok)
-    {
-      g_set_error_literal (error, CG_ERROR, CG_ERROR_FORBIDDEN, CODE_REFUSED);
-      return FALSE;
-    }
-  if (!revoke_name_locked (e->v, e->name, "superseded", NULL, error))
-    return FALSE;
-  st = cg_db_prepare (db,
-                      "INSERT INTO clients (serial, name, spki, enrolled, expires) "
-                      "VALUES (?, ?, ?, ?, ?)",
-                      error);
-  if (!st)
-    return FALSE;
-  sqlite3_bind_text (st, 1, e->serial, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 2, e->name, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 3, e->spki, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 4, now, -1, SQLITE_STATIC);
-  sqlite3_bind_text (st, 5, e->expires, -1, SQLITE_STATIC);
-  ok = sqlite3_step (st) == SQLITE_DONE;
-  if (!ok)
-    cg_db_set_error (error, db, "cannot record the client certificate");
-  sqlite3_finalize (st);
-  return ok;
-}
-
-/* With the lock held, inside no transaction: consume the code and record
- * the certificate, superseding the name's earlier ones, all or nothing. */
-static gboolean
-record_enrollment_locked (CgVault *v, const guint8 mac[32], const char *name,
-                          const char *serial, const char *spki, const char *expires,
-                          GError **error)
-{
-  EnrollTxn e = { v, mac, name, serial, spki, expires };
-  return cg_db_transaction (v->db, enroll_txn, &e, error);
 }
 
 json_t *
@@ -469,7 +395,7 @@ cg_vault_client_enroll (CgVault *v, const char *code, const char *csr, gsize csr
 {
   guint8 mac[32];
   g_autofree char *name = NULL, *cert = NULL, *serial = NULL, *spki = NULL, *expires = NULL;
-  g_autofree char *ca_pem = NULL;
+  g_autofree char *ca_pem = NULL, *now = NULL;
   gint64 validity = 0, not_after = 0;
   gnutls_privkey_t ca_key = NULL;
   json_t *result = NULL;
@@ -478,7 +404,7 @@ cg_vault_client_enroll (CgVault *v, const char *code, const char *csr, gsize csr
   /* The keyring first: a locked one refuses before the code is used. */
   if (!cg_vault_ensure_keys (v, error) || !(ca_key = ca_key_locked (v, error)))
     goto out;
-  if (!code_lookup_locked (v, code, mac, &name, &validity))
+  if (!(name = code_lookup_locked (v, code, mac, &validity)))
     {
       g_set_error_literal (error, CG_ERROR, CG_ERROR_FORBIDDEN, CODE_REFUSED);
       goto out;
@@ -495,9 +421,23 @@ cg_vault_client_enroll (CgVault *v, const char *code, const char *csr, gsize csr
   if (!cert)
     goto out;
   expires = cg_time_rfc3339 (not_after);
-  if (!record_enrollment_locked (v, mac, name, serial, spki, expires, error))
-    goto out;
-  ca_pem = cg_db_meta_get (v->db, "client_ca_cert", NULL);
+  now = cg_vault_now_rfc3339 ();
+  /* Uses up the code and records the certificate, superseding the name's
+   * earlier ones, all or nothing; the code used meanwhile (on any node of
+   * a cluster) is the same refusal as an unknown one. */
+  GError *local = NULL;
+  if (!v->store->ops->client_enroll (v->store, mac, name, serial, spki, now, expires, &local))
+    {
+      if (g_error_matches (local, CG_ERROR, CG_ERROR_NOT_FOUND))
+        {
+          g_clear_error (&local);
+          g_set_error_literal (error, CG_ERROR, CG_ERROR_FORBIDDEN, CODE_REFUSED);
+        }
+      else
+        g_propagate_error (error, local);
+      goto out;
+    }
+  ca_pem = v->store->ops->meta_get (v->store, CA_SETTING, NULL);
   result = json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s?}", "name", name, "certificate", cert,
                       "serial", serial, "fingerprint", spki, "expires", expires, "ca", ca_pem);
 
@@ -523,61 +463,43 @@ cg_vault_client_check (CgVault *v, const guint8 *der, gsize len, GError **error)
                            "the client certificate was not issued by this agent");
       return NULL;
     }
-  /* The CA certificate is never freed while the vault lives: checked
+  /* A CA certificate is never freed while the vault lives: checked
    * outside the lock. */
   if (!cg_client_ca_verify (ca, der, len, &serial, &spki, error))
     return NULL;
 
   char *name = NULL;
   g_autofree char *now = cg_vault_now_rfc3339 ();
+  GError *local = NULL;
   g_mutex_lock (&v->lock);
-  sqlite3_stmt *st = cg_db_prepare (
-      v->db,
-      "SELECT name, spki, expires, revoked, revoked_reason, last_used FROM clients "
-      "WHERE serial = ?",
-      error);
-  if (st)
+  json_auto_t *row = v->store->ops->client_get (v->store, serial, &local);
+  const char *revoked = json_string_value (json_object_get (row, "revoked"));
+  const char *expires = json_string_value (json_object_get (row, "expires"));
+  if (local)
+    g_propagate_error (error, local);
+  else if (!row || g_strcmp0 (json_string_value (json_object_get (row, "spki")), spki) != 0)
+    g_set_error_literal (error, CG_ERROR, CG_ERROR_FORBIDDEN,
+                         "the client certificate is not enrolled");
+  else if (revoked)
+    g_set_error (error, CG_ERROR, CG_ERROR_FORBIDDEN, "the client certificate was %s",
+                 g_strcmp0 (json_string_value (json_object_get (row, "revokedReason")),
+                            "superseded")
+                         == 0
+                     ? "replaced by a newer enrollment"
+                     : "revoked");
+  else if (!expires || strcmp (expires, now) <= 0)
+    g_set_error_literal (error, CG_ERROR, CG_ERROR_FORBIDDEN,
+                         "the client certificate has expired");
+  else
     {
-      sqlite3_bind_text (st, 1, serial, -1, SQLITE_STATIC);
-      int r = sqlite3_step (st);
-      if (r != SQLITE_ROW && r != SQLITE_DONE)
-        cg_db_set_error (error, v->db, "cannot read the enrolled clients");
-      else if (r == SQLITE_DONE
-               || g_strcmp0 ((const char *) sqlite3_column_text (st, 1), spki) != 0)
-        g_set_error_literal (error, CG_ERROR, CG_ERROR_FORBIDDEN,
-                             "the client certificate is not enrolled");
-      else if (sqlite3_column_type (st, 3) != SQLITE_NULL)
-        g_set_error (error, CG_ERROR, CG_ERROR_FORBIDDEN,
-                     "the client certificate was %s",
-                     g_strcmp0 ((const char *) sqlite3_column_text (st, 4), "superseded") == 0
-                         ? "replaced by a newer enrollment"
-                         : "revoked");
-      else if (strcmp ((const char *) sqlite3_column_text (st, 2), now) <= 0)
-        g_set_error_literal (error, CG_ERROR, CG_ERROR_FORBIDDEN,
-                             "the client certificate has expired");
-      else
-        {
-          name = g_strdup ((const char *) sqlite3_column_text (st, 0));
-          const char *last = (const char *) sqlite3_column_text (st, 5);
-          g_autoptr (GDateTime) then = last ? g_date_time_new_from_iso8601 (last, NULL) : NULL;
-          g_autoptr (GDateTime) t_now = g_date_time_new_now_utc ();
-          /* At most a write a minute, as for tokens. */
-          if (!then
-              || g_date_time_difference (t_now, then) > LAST_USED_GRANULARITY_S * G_USEC_PER_SEC)
-            {
-              sqlite3_stmt *up
-                  = cg_db_prepare (v->db, "UPDATE clients SET last_used = ? WHERE serial = ?",
-                                   NULL);
-              if (up)
-                {
-                  sqlite3_bind_text (up, 1, now, -1, SQLITE_STATIC);
-                  sqlite3_bind_text (up, 2, serial, -1, SQLITE_STATIC);
-                  sqlite3_step (up);
-                  sqlite3_finalize (up);
-                }
-            }
-        }
-      sqlite3_finalize (st);
+      name = g_strdup (json_string_value (json_object_get (row, "name")));
+      const char *last = json_string_value (json_object_get (row, "lastUsed"));
+      g_autoptr (GDateTime) then = last ? g_date_time_new_from_iso8601 (last, NULL) : NULL;
+      g_autoptr (GDateTime) t_now = g_date_time_new_now_utc ();
+      /* At most a write a minute, as for tokens. */
+      if (!then
+          || g_date_time_difference (t_now, then) > LAST_USED_GRANULARITY_S * G_USEC_PER_SEC)
+        v->store->ops->client_touch (v->store, serial, now, NULL);
     }
   g_mutex_unlock (&v->lock);
   return name;
@@ -589,87 +511,10 @@ json_t *
 cg_vault_client_list (CgVault *v, GError **error)
 {
   g_autofree char *now = cg_vault_now_rfc3339 ();
-  json_t *list = NULL;
   g_mutex_lock (&v->lock);
-  sqlite3_stmt *st = cg_db_prepare (
-      v->db,
-      "SELECT name, serial, spki, enrolled, expires, revoked, revoked_reason, last_used "
-      "FROM clients ORDER BY name, enrolled",
-      error);
-  sqlite3_stmt *codes = st ? cg_db_prepare (v->db,
-                                            "SELECT name, created, expires FROM enroll_codes "
-                                            "WHERE expires > ? ORDER BY name",
-                                            error)
-                           : NULL;
-  if (st && codes)
-    {
-      list = json_array ();
-      int r;
-      while ((r = sqlite3_step (st)) == SQLITE_ROW)
-        {
-          const char *expires = (const char *) sqlite3_column_text (st, 4);
-          const char *state = sqlite3_column_type (st, 5) != SQLITE_NULL
-                                  ? (const char *) sqlite3_column_text (st, 6)
-                              : strcmp (expires, now) <= 0 ? "expired"
-                                                           : "active";
-          json_array_append_new (
-              list, json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s}", "name",
-                               sqlite3_column_text (st, 0), "serial", sqlite3_column_text (st, 1),
-                               "fingerprint", sqlite3_column_text (st, 2), "enrolled",
-                               sqlite3_column_text (st, 3), "expires", expires, "revoked",
-                               sqlite3_column_text (st, 5), "lastUsed",
-                               sqlite3_column_text (st, 7), "state", state ? state : "revoked"));
-        }
-      if (r != SQLITE_DONE)
-        g_clear_pointer (&list, json_decref);
-      sqlite3_bind_text (codes, 1, now, -1, SQLITE_STATIC);
-      while (list && (r = sqlite3_step (codes)) == SQLITE_ROW)
-        json_array_append_new (list, json_pack ("{s:s, s:s, s:s, s:s}", "name",
-                                                sqlite3_column_text (codes, 0), "codeCreated",
-                                                sqlite3_column_text (codes, 1), "codeExpires",
-                                                sqlite3_column_text (codes, 2), "state",
-                                                "pending"));
-      if (list && r != SQLITE_DONE)
-        g_clear_pointer (&list, json_decref);
-      if (!list)
-        cg_db_set_error (error, v->db, "cannot list the clients");
-    }
-  sqlite3_finalize (codes);
-  sqlite3_finalize (st);
+  json_t *list = v->store->ops->client_list (v->store, now, error);
   g_mutex_unlock (&v->lock);
   return list;
-}
-
-typedef struct
-{
-  CgVault *v;
-  const char *name;
-} RevokeTxn;
-
-static gboolean
-revoke_txn (sqlite3 *db, gpointer user_data, GError **error)
-{
-  RevokeTxn *r = user_data;
-  int changed = 0;
-  if (!revoke_name_locked (r->v, r->name, "revoked", &changed, error))
-    return FALSE;
-  /* A pending code for the name goes too. */
-  sqlite3_stmt *st = cg_db_prepare (db, "DELETE FROM enroll_codes WHERE name = ?", error);
-  if (!st)
-    return FALSE;
-  sqlite3_bind_text (st, 1, r->name, -1, SQLITE_STATIC);
-  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
-  changed += sqlite3_changes (db);
-  sqlite3_finalize (st);
-  if (!ok)
-    cg_db_set_error (error, db, "cannot revoke the client");
-  else if (changed == 0)
-    {
-      g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND,
-                   "no enrolled client or pending code named \"%s\"", r->name);
-      ok = FALSE;
-    }
-  return ok;
 }
 
 gboolean
@@ -677,9 +522,9 @@ cg_vault_client_revoke (CgVault *v, const char *name, GError **error)
 {
   if (!check_client_name (name, error))
     return FALSE;
-  RevokeTxn r = { v, name };
+  g_autofree char *now = cg_vault_now_rfc3339 ();
   g_mutex_lock (&v->lock);
-  gboolean ok = cg_db_transaction (v->db, revoke_txn, &r, error);
+  gboolean ok = v->store->ops->client_revoke (v->store, name, now, error);
   g_mutex_unlock (&v->lock);
   return ok;
 }

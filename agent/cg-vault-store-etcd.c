@@ -12,6 +12,7 @@
 #include "common/cg-error.h"
 #include "common/cg-json.h"
 #include "jose/cg-b64.h"
+#include "common/cg-secure.h"
 #include "protocol/cg-names.h"
 
 #include <string.h>
@@ -48,6 +49,8 @@ typedef enum
   AREA_KEY,
   AREA_TOK,
   AREA_META,
+  AREA_CLIENT, /* client/<serial>: a certificate the client CA signed */
+  AREA_CODE,   /* enroll/<name>: a pending enrollment code's HMAC */
 } Area;
 
 typedef struct
@@ -122,7 +125,8 @@ area_of (const char *ekey, const char **rest)
     const char *head;
     Area area;
   } areas[] = {
-    { "rec/", AREA_REC }, { "key/", AREA_KEY }, { "tok/", AREA_TOK }, { "meta/", AREA_META }
+    { "rec/", AREA_REC },       { "key/", AREA_KEY },      { "tok/", AREA_TOK },
+    { "meta/", AREA_META },     { "client/", AREA_CLIENT }, { "enroll/", AREA_CODE },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (areas); i++)
     if (g_str_has_prefix (ekey, areas[i].head) && ekey[strlen (areas[i].head)] != '\0')
@@ -147,6 +151,9 @@ area_bit (Area area)
       return CG_STORE_CHANGED_TOKENS;
     case AREA_META:
       return CG_STORE_CHANGED_META;
+    case AREA_CLIENT:
+    case AREA_CODE:
+      return CG_STORE_CHANGED_CLIENTS;
     case AREA_OTHER:
     default:
       return 0;
@@ -166,6 +173,10 @@ area_name (Area area)
       return "tokens";
     case AREA_META:
       return "settings";
+    case AREA_CLIENT:
+      return "client certificates";
+    case AREA_CODE:
+      return "enrollment codes";
     case AREA_OTHER:
     default:
       return "other";
@@ -173,14 +184,15 @@ area_name (Area area)
 }
 
 /* Meta keys that stay on this node: its identity, the replica's own
- * bookkeeping, and what other modules keep on the file directly (the
- * client CA, escrow's signer and sequence).  Never written to etcd, never
- * taken from it. */
+ * bookkeeping, and what other modules keep on the file directly (escrow's
+ * signer and sequence).  Never written to etcd, never taken from it.  The
+ * client CA's certificate ("client_ca_cert") is the cluster's: every node
+ * checks client certificates against the same CA. */
 static gboolean
 meta_is_local (const char *key)
 {
   static const char *const local[] = {
-    "instance", META_APPLIED, META_PREFIX, "client_ca_cert", "escrow_signer", "escrow_seq",
+    "instance", META_APPLIED, META_PREFIX, "escrow_signer", "escrow_seq",
   };
   for (gsize i = 0; i < G_N_ELEMENTS (local); i++)
     if (strcmp (key, local[i]) == 0)
@@ -361,6 +373,84 @@ b64_member (json_t *obj, const char *key)
   return data ? g_bytes_new_take (data, len) : NULL;
 }
 
+/* client/<serial> into the replica's clients table; its last use is this
+ * node's, kept.  FALSE without @error: malformed. */
+static gboolean
+apply_client (sqlite3 *db, const char *serial, json_t *v, GError **error)
+{
+  const char *name, *spki, *enrolled, *expires, *revoked = NULL, *reason = NULL;
+  if (json_unpack (v, "{s:s, s:s, s:s, s:s, s?s, s?s}", "name", &name, "spki", &spki,
+                   "enrolled", &enrolled, "expires", &expires, "revoked", &revoked,
+                   "revokedReason", &reason)
+          != 0
+      || !cg_name_is_valid (name) || (revoked && !reason))
+    return FALSE;
+  sqlite3_stmt *st = cg_db_prepare (
+      db,
+      "INSERT INTO clients (serial, name, spki, enrolled, expires, revoked, revoked_reason) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (serial) DO UPDATE SET name = excluded.name, "
+      "spki = excluded.spki, enrolled = excluded.enrolled, expires = excluded.expires, "
+      "revoked = excluded.revoked, revoked_reason = excluded.revoked_reason",
+      error);
+  if (!st)
+    return FALSE;
+  const char *text[] = { serial, name, spki, enrolled, expires, revoked, reason };
+  for (int i = 0; i < 7; i++)
+    sqlite3_bind_text (st, i + 1, text[i], -1, SQLITE_STATIC); /* NULL binds NULL */
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  if (!ok)
+    cg_db_set_error (error, db, "cannot store the client certificate in the replica");
+  sqlite3_finalize (st);
+  return ok;
+}
+
+/* enroll/<name> into the replica's enroll_codes.  FALSE without @error:
+ * malformed. */
+static gboolean
+apply_code (sqlite3 *db, const char *name, json_t *v, GError **error)
+{
+  const char *created, *expires;
+  json_int_t validity;
+  if (json_unpack (v, "{s:s, s:s, s:I}", "created", &created, "expires", &expires, "validity",
+                   &validity)
+          != 0
+      || validity < 1)
+    return FALSE;
+  g_autoptr (GBytes) hmac = b64_member (v, "hmac");
+  if (!hmac || g_bytes_get_size (hmac) != 32)
+    return FALSE;
+  /* An HMAC is unique: another name holding it was deleted in etcd. */
+  sqlite3_stmt *st
+      = cg_db_prepare (db, "DELETE FROM enroll_codes WHERE hmac = ? AND name <> ?", error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_blob (st, 1, g_bytes_get_data (hmac, NULL), 32, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, name, -1, SQLITE_STATIC);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  sqlite3_finalize (st);
+  if (!ok)
+    {
+      cg_db_set_error (error, db, "cannot store the enrollment code in the replica");
+      return FALSE;
+    }
+  st = cg_db_prepare (db,
+                      "INSERT OR REPLACE INTO enroll_codes (name, hmac, created, expires, "
+                      "validity) VALUES (?, ?, ?, ?, ?)",
+                      error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_blob (st, 2, g_bytes_get_data (hmac, NULL), 32, SQLITE_STATIC);
+  sqlite3_bind_text (st, 3, created, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 4, expires, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 5, validity);
+  ok = sqlite3_step (st) == SQLITE_DONE;
+  if (!ok)
+    cg_db_set_error (error, db, "cannot store the enrollment code in the replica");
+  sqlite3_finalize (st);
+  return ok;
+}
+
 /* Writes a PUT of @area/@name to the replica's table.  FALSE without
  * @error set: the value is malformed (the caller logs and skips it). */
 static gboolean
@@ -471,6 +561,10 @@ apply_put (sqlite3 *db, Area area, const char *name, GBytes *value, GError **err
       sqlite3_finalize (st);
       return ok;
     }
+  if (area == AREA_CLIENT)
+    return apply_client (db, name, v, error);
+  if (area == AREA_CODE)
+    return apply_code (db, name, v, error);
   /* AREA_META */
   const char *mv;
   if (json_unpack (v, "{s:s}", "value", &mv) != 0)
@@ -486,6 +580,8 @@ apply_delete (sqlite3 *db, Area area, const char *name, GError **error)
     [AREA_KEY] = "DELETE FROM seal_keys WHERE kid = ?",
     [AREA_TOK] = "DELETE FROM tokens WHERE name = ?",
     [AREA_META] = "DELETE FROM meta WHERE key = ?",
+    [AREA_CLIENT] = "DELETE FROM clients WHERE serial = ?",
+    [AREA_CODE] = "DELETE FROM enroll_codes WHERE name = ?",
   };
   return exec2 (db, sql[area], name, NULL, error);
 }
@@ -640,6 +736,10 @@ sync_txn (sqlite3 *db, gpointer user_data, GError **error)
   if (!sync_delete_missing (db, y, "SELECT name FROM credentials", "rec/", AREA_REC, error)
       || !sync_delete_missing (db, y, "SELECT kid FROM seal_keys", "key/", AREA_KEY, error)
       || !sync_delete_missing (db, y, "SELECT name FROM tokens", "tok/", AREA_TOK, error)
+      || !sync_delete_missing (db, y, "SELECT serial FROM clients", "client/", AREA_CLIENT,
+                               error)
+      || !sync_delete_missing (db, y, "SELECT name FROM enroll_codes", "enroll/", AREA_CODE,
+                               error)
       || !sync_delete_missing (db, y,
                                "SELECT substr (ekey, 6) FROM cluster_revs "
                                "WHERE ekey LIKE 'meta/%' AND deleted = 0",
@@ -733,7 +833,7 @@ full_sync (EtcdStore *s, sqlite3 *db, CgEtcd *etcd, gboolean fresh, GError **err
       }
   if (s->changed)
     s->changed (CG_STORE_CHANGED_RECORDS | CG_STORE_CHANGED_KEYS | CG_STORE_CHANGED_TOKENS
-                    | CG_STORE_CHANGED_META,
+                    | CG_STORE_CHANGED_META | CG_STORE_CHANGED_CLIENTS,
                 revision, s->cb_data);
   return TRUE;
 }
@@ -1607,6 +1707,247 @@ token_delete (CgVaultStore *store, const char *name, GError **error)
   return ok;
 }
 
+/* ---- client certificates ------------------------------------------------- */
+
+static json_t *
+client_value (const char *name, const char *spki, const char *enrolled, const char *expires,
+              const char *revoked, const char *reason)
+{
+  json_t *v = json_pack ("{s:s, s:s, s:s, s:s}", "name", name, "spki", spki, "enrolled",
+                         enrolled, "expires", expires);
+  if (revoked)
+    {
+      json_object_set_new (v, "revoked", json_string (revoked));
+      json_object_set_new (v, "revokedReason", json_string (reason ? reason : "revoked"));
+    }
+  return v;
+}
+
+static json_t *
+code_value (const guint8 *hmac, const char *created, const char *expires, gint64 validity_s)
+{
+  g_autofree char *b64 = cg_b64url_encode (hmac, 32);
+  return json_pack ("{s:s, s:s, s:s, s:I}", "hmac", b64, "created", created, "expires", expires,
+                    "validity", (json_int_t) validity_s);
+}
+
+static gboolean
+client_code_add (CgVaultStore *store, const char *name, const guint8 *hmac, const char *created,
+                 const char *expires, gint64 validity_s, GError **error)
+{
+  EtcdStore *s = (EtcdStore *) store;
+  g_autofree char *ekey = g_strconcat ("enroll/", name, NULL);
+  gboolean ok = FALSE;
+  /* A new code replaces the name's last: a lost compare (another node
+   * made one meanwhile) is tried once more over what won. */
+  for (int tries = 0; tries < 2 && !ok; tries++)
+    {
+      g_clear_error (error);
+      gint64 rev = write_rev (s->db, ekey, error);
+      if (rev < 0)
+        return FALSE;
+      Write w;
+      write_init (&w);
+      write_add (s, &w, ekey, code_value (hmac, created, expires, validity_s), rev);
+      ok = write_commit (s, &w, "cannot store the enrollment code", error);
+      write_clear (&w);
+      if (!ok && !g_error_matches (*error, CG_ERROR, CG_ERROR_CONFLICT))
+        break;
+    }
+  return ok;
+}
+
+/* From the replica, which only the applier changes: an expired code stays
+ * until the name gets another, enrolls or is revoked (a failed attempt
+ * writes nothing to etcd). */
+static char *
+client_code_find (CgVaultStore *store, const guint8 *hmac, const char *now, gint64 *validity_s,
+                  GError **error)
+{
+  EtcdStore *s = (EtcdStore *) store;
+  sqlite3_stmt *st = cg_db_prepare (
+      s->db, "SELECT name, validity FROM enroll_codes WHERE hmac = ? AND expires > ?", error);
+  if (!st)
+    return NULL;
+  sqlite3_bind_blob (st, 1, hmac, 32, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, now, -1, SQLITE_STATIC);
+  char *name = NULL;
+  int r = sqlite3_step (st);
+  if (r == SQLITE_ROW)
+    {
+      name = g_strdup ((const char *) sqlite3_column_text (st, 0));
+      if (validity_s)
+        *validity_s = sqlite3_column_int64 (st, 1);
+    }
+  else if (r != SQLITE_DONE)
+    cg_db_set_error (error, s->db, "cannot read the enrollment codes");
+  sqlite3_finalize (st);
+  return name;
+}
+
+/* Is @hmac still @name's pending code in the replica?  -1 on a read error. */
+static int
+replica_code_is (EtcdStore *s, const char *name, const guint8 *hmac, GError **error)
+{
+  sqlite3_stmt *st = cg_db_prepare (s->db, "SELECT hmac FROM enroll_codes WHERE name = ?", error);
+  if (!st)
+    return -1;
+  sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
+  int r = sqlite3_step (st), is = 0;
+  if (r == SQLITE_ROW)
+    is = sqlite3_column_bytes (st, 0) == 32 && cg_equal_ct (sqlite3_column_blob (st, 0), hmac, 32);
+  else if (r != SQLITE_DONE)
+    {
+      cg_db_set_error (error, s->db, "cannot read the enrollment codes");
+      is = -1;
+    }
+  sqlite3_finalize (st);
+  return is;
+}
+
+/* Adds to @w: each of @name's live certificates marked revoked at @now for
+ * @reason, each compared with the replica's revision; *@count gets how
+ * many.  FALSE on a read error. */
+static gboolean
+write_revoke_name (EtcdStore *s, Write *w, const char *name, const char *now, const char *reason,
+                   guint *count, GError **error)
+{
+  sqlite3_stmt *st = cg_db_prepare (s->db,
+                                    "SELECT serial, spki, enrolled, expires FROM clients "
+                                    "WHERE name = ? AND revoked IS NULL",
+                                    error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
+  int r;
+  gboolean ok = TRUE;
+  while (ok && (r = sqlite3_step (st)) == SQLITE_ROW)
+    {
+      g_autofree char *ekey = g_strconcat ("client/", sqlite3_column_text (st, 0), NULL);
+      gint64 rev = write_rev (s->db, ekey, error);
+      ok = rev >= 0;
+      if (ok)
+        write_add (s, w, ekey,
+                   client_value (name, (const char *) sqlite3_column_text (st, 1),
+                                 (const char *) sqlite3_column_text (st, 2),
+                                 (const char *) sqlite3_column_text (st, 3), now, reason),
+                   rev);
+      (*count)++;
+    }
+  if (ok && r != SQLITE_DONE)
+    {
+      cg_db_set_error (error, s->db, "cannot read the enrolled clients");
+      ok = FALSE;
+    }
+  sqlite3_finalize (st);
+  return ok;
+}
+
+/* One etcd txn: the code's key deleted if still at the replica's revision
+ * (so of two nodes redeeming it at once one wins: the other's compare
+ * fails, and its refreshed replica no longer holds the code), the name's
+ * live certificates superseded, the new one created (compare: absent). */
+static gboolean
+client_enroll (CgVaultStore *store, const guint8 *hmac, const char *name, const char *serial,
+               const char *spki, const char *now, const char *expires, GError **error)
+{
+  EtcdStore *s = (EtcdStore *) store;
+  g_autofree char *code_key = g_strconcat ("enroll/", name, NULL);
+  g_autofree char *cert_key = g_strconcat ("client/", serial, NULL);
+  gboolean ok = FALSE;
+  for (int tries = 0; tries < 2 && !ok; tries++)
+    {
+      g_clear_error (error);
+      int is = replica_code_is (s, name, hmac, error);
+      if (is < 0)
+        return FALSE;
+      if (!is)
+        {
+          g_set_error_literal (error, CG_ERROR, CG_ERROR_NOT_FOUND,
+                               "the enrollment code is gone (used or replaced)");
+          return FALSE;
+        }
+      gint64 code_rev = write_rev (s->db, code_key, error);
+      if (code_rev < 0)
+        return FALSE;
+      Write w;
+      guint superseded = 0;
+      write_init (&w);
+      write_add (s, &w, code_key, NULL, code_rev);
+      ok = write_revoke_name (s, &w, name, now, "superseded", &superseded, error);
+      if (ok)
+        write_add (s, &w, cert_key, client_value (name, spki, now, expires, NULL, NULL), 0);
+      ok = ok && write_commit (s, &w, "cannot record the client certificate", error);
+      write_clear (&w);
+      /* Lost: the refreshed replica says whether the code went (the next
+       * round refuses it) or something else changed (tried once more). */
+      if (!ok && !g_error_matches (*error, CG_ERROR, CG_ERROR_CONFLICT))
+        break;
+    }
+  return ok;
+}
+
+static json_t *
+client_get (CgVaultStore *store, const char *serial, GError **error)
+{
+  CgVaultStore *local = ((EtcdStore *) store)->local;
+  return local->ops->client_get (local, serial, error);
+}
+
+/* last_used is this node's: local. */
+static gboolean
+client_touch (CgVaultStore *store, const char *serial, const char *when, GError **error)
+{
+  CgVaultStore *local = ((EtcdStore *) store)->local;
+  return local->ops->client_touch (local, serial, when, error);
+}
+
+static json_t *
+client_list (CgVaultStore *store, const char *now, GError **error)
+{
+  CgVaultStore *local = ((EtcdStore *) store)->local;
+  return local->ops->client_list (local, now, error);
+}
+
+static gboolean
+client_revoke (CgVaultStore *store, const char *name, const char *now, GError **error)
+{
+  EtcdStore *s = (EtcdStore *) store;
+  g_autofree char *code_key = g_strconcat ("enroll/", name, NULL);
+  gboolean ok = FALSE;
+  for (int tries = 0; tries < 2 && !ok; tries++)
+    {
+      g_clear_error (error);
+      gboolean has_code = FALSE;
+      guint count = 0;
+      if (!replica_has (s, "SELECT 1 FROM enroll_codes WHERE name = ?", name, &has_code, error))
+        return FALSE;
+      Write w;
+      write_init (&w);
+      ok = write_revoke_name (s, &w, name, now, "revoked", &count, error);
+      if (ok && has_code)
+        {
+          gint64 rev = write_rev (s->db, code_key, error);
+          ok = rev >= 0;
+          if (ok)
+            write_add (s, &w, code_key, NULL, rev);
+        }
+      if (ok && count == 0 && !has_code)
+        {
+          g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND,
+                       "no enrolled client or pending code named \"%s\"", name);
+          write_clear (&w);
+          return FALSE;
+        }
+      ok = ok && write_commit (s, &w, "cannot revoke the client", error);
+      write_clear (&w);
+      /* Lost to a change on another node: once more over what won. */
+      if (!ok && !g_error_matches (*error, CG_ERROR, CG_ERROR_CONFLICT))
+        break;
+    }
+  return ok;
+}
+
 /* ---- the rest ------------------------------------------------------------- */
 
 static char *
@@ -1688,6 +2029,9 @@ meta_set (CgVaultStore *store, const char *key, const char *value, GError **erro
       g_autofree char *secret_id = g_strconcat ("master/", *value ? value : "0", NULL);
       ok = s->key_wraps (secret_id, w.txn, s->cb_data, error);
     }
+  /* The client CA's key goes to every node with its certificate. */
+  if (s->key_wraps && strcmp (key, "client_ca_cert") == 0)
+    ok = s->key_wraps ("clientca", w.txn, s->cb_data, error);
   if (strcmp (key, "master_old") == 0)
     ok = delete_retired_master_wraps (s, &w, value, error);
   ok = ok && write_commit (s, &w, "cannot store the setting", error);
@@ -1754,6 +2098,13 @@ static const CgVaultStoreOps etcd_ops = {
   .token_delete = token_delete,
   .meta_get = meta_get,
   .meta_set = meta_set,
+  .client_code_add = client_code_add,
+  .client_code_find = client_code_find,
+  .client_enroll = client_enroll,
+  .client_get = client_get,
+  .client_touch = client_touch,
+  .client_list = client_list,
+  .client_revoke = client_revoke,
   .counts = counts,
   .free = store_free,
 };
@@ -1886,7 +2237,7 @@ cg_vault_store_etcd_push_all (CgVaultStore *store, GError **error)
   if (!etcd)
     return FALSE;
 
-  static const char *const areas[] = { "rec/", "key/", "tok/", "meta/" };
+  static const char *const areas[] = { "rec/", "key/", "tok/", "meta/", "client/", "enroll/" };
   for (gsize i = 0; i < G_N_ELEMENTS (areas); i++)
     {
       g_autoptr (GBytes) prefix = full_key (s, areas[i]);
@@ -1950,6 +2301,37 @@ cg_vault_store_etcd_push_all (CgVaultStore *store, GError **error)
       g_ptr_array_add (ekeys, g_strconcat ("tok/", sqlite3_column_text (st, 0), NULL));
       g_ptr_array_add (values, json_pack ("{s:s, s:s}", "hmac", b64, "created",
                                           sqlite3_column_text (st, 2)));
+    }
+  sqlite3_finalize (st);
+  /* The client certificates the client CA signed, and the pending codes. */
+  if (!(st = cg_db_prepare (s->db,
+                            "SELECT serial, name, spki, enrolled, expires, revoked, revoked_reason "
+                            "FROM clients",
+                            error)))
+    return FALSE;
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      g_ptr_array_add (ekeys, g_strconcat ("client/", sqlite3_column_text (st, 0), NULL));
+      g_ptr_array_add (values, client_value ((const char *) sqlite3_column_text (st, 1),
+                                             (const char *) sqlite3_column_text (st, 2),
+                                             (const char *) sqlite3_column_text (st, 3),
+                                             (const char *) sqlite3_column_text (st, 4),
+                                             (const char *) sqlite3_column_text (st, 5),
+                                             (const char *) sqlite3_column_text (st, 6)));
+    }
+  sqlite3_finalize (st);
+  if (!(st = cg_db_prepare (s->db, "SELECT name, hmac, created, expires, validity FROM enroll_codes",
+                            error)))
+    return FALSE;
+  while (sqlite3_step (st) == SQLITE_ROW)
+    {
+      if (sqlite3_column_bytes (st, 1) != 32)
+        continue;
+      g_ptr_array_add (ekeys, g_strconcat ("enroll/", sqlite3_column_text (st, 0), NULL));
+      g_ptr_array_add (values, code_value (sqlite3_column_blob (st, 1),
+                                           (const char *) sqlite3_column_text (st, 2),
+                                           (const char *) sqlite3_column_text (st, 3),
+                                           sqlite3_column_int64 (st, 4)));
     }
   sqlite3_finalize (st);
   /* Every setting but this node's own (meta_is_local). */

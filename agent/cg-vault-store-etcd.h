@@ -11,8 +11,17 @@
  *                  "updated","sealed": base64url of the sealed bytes}
  *   P/key/<kid>   {"created","current","retired"}
  *   P/tok/<name>  {"hmac": base64url (32 bytes),"created"}
- *   P/meta/<key>  {"value"}
- * Everything else under P (node/, alive/, wrap/, join/, pending/, ready) is
+ *   P/meta/<key>  {"value"} (among them "client_ca_cert": the client CA's
+ *                 certificate, public; its key is the cluster secret
+ *                 "clientca", wrapped to each node in the same txn)
+ *   P/client/<serial>  {"name","spki","enrolled","expires","revoked"?,
+ *                 "revokedReason"?}: a certificate the client CA signed
+ *   P/enroll/<name>  {"hmac": base64url (32 bytes),"created","expires",
+ *                 "validity"}: a pending enrollment code, as its HMAC
+ * An enrollment uses up its code with a compare on P/enroll/<name>'s
+ * mod_revision in the txn that records the certificate: one code, one
+ * certificate, cluster-wide.  Everything else under P (node/, alive/,
+ * wrap/, join/, pending/, ready) is
  * the member module's (agent/cg-cluster*.h); the applier hands those events
  * to the @other callback and keeps nothing of them.
  *
@@ -39,7 +48,8 @@
  * other errors are the SQLite store's: NOT_FOUND, EXISTS, IO.
  *
  * What stays local to each node (never in etcd): the meta key "instance";
- * a token's last_used (token_touch); the key use counters "opened" and
+ * a token's last_used (token_touch), a client certificate's (client_touch);
+ * the key use counters "opened" and
  * "lastOpened" (key_note_use: a write per decrypt would put etcd in the
  * read path; status shows them as this node's); the replica's own
  * bookkeeping: meta "cluster_applied_revision" and "cluster_prefix", and
@@ -97,6 +107,7 @@ enum
   CG_STORE_CHANGED_KEYS = 1 << 1,
   CG_STORE_CHANGED_TOKENS = 1 << 2,
   CG_STORE_CHANGED_META = 1 << 3,
+  CG_STORE_CHANGED_CLIENTS = 1 << 4, /* client certificates, enrollment codes */
 };
 
 /* Adds the wrapped copies of a new key to the SAME etcd txn that records

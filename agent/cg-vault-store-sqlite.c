@@ -431,6 +431,280 @@ token_delete (CgVaultStore *s, const char *name, GError **error)
   return r > 0;
 }
 
+/* ---- client certificates --------------------------------------------------- */
+
+static gboolean
+client_code_add (CgVaultStore *s, const char *name, const guint8 *hmac, const char *created,
+                 const char *expires, gint64 validity_s, GError **error)
+{
+  sqlite3 *db = db_of (s);
+  /* One pending code per name: a new one replaces the last. */
+  sqlite3_stmt *st = cg_db_prepare (db,
+                                    "INSERT OR REPLACE INTO enroll_codes (name, hmac, created, "
+                                    "expires, validity) VALUES (?, ?, ?, ?, ?)",
+                                    error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
+  sqlite3_bind_blob (st, 2, hmac, 32, SQLITE_STATIC);
+  sqlite3_bind_text (st, 3, created, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 4, expires, -1, SQLITE_STATIC);
+  sqlite3_bind_int64 (st, 5, validity_s);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  if (!ok)
+    cg_db_set_error (error, db, "cannot store the enrollment code");
+  sqlite3_finalize (st);
+  return ok;
+}
+
+static char *
+client_code_find (CgVaultStore *s, const guint8 *hmac, const char *now, gint64 *validity_s,
+                  GError **error)
+{
+  sqlite3 *db = db_of (s);
+  sqlite3_stmt *st
+      = cg_db_prepare (db, "SELECT name, expires, validity FROM enroll_codes WHERE hmac = ?", error);
+  if (!st)
+    return NULL;
+  sqlite3_bind_blob (st, 1, hmac, 32, SQLITE_STATIC);
+  char *name = NULL;
+  gboolean expired = FALSE;
+  int r = sqlite3_step (st);
+  if (r == SQLITE_ROW)
+    {
+      expired = strcmp ((const char *) sqlite3_column_text (st, 1), now) <= 0;
+      if (!expired)
+        {
+          name = g_strdup ((const char *) sqlite3_column_text (st, 0));
+          if (validity_s)
+            *validity_s = sqlite3_column_int64 (st, 2);
+        }
+    }
+  else if (r != SQLITE_DONE)
+    cg_db_set_error (error, db, "cannot read the enrollment codes");
+  sqlite3_finalize (st);
+  if (expired)
+    {
+      /* Dropped on the way; a failure here only leaves it for later. */
+      st = cg_db_prepare (db, "DELETE FROM enroll_codes WHERE hmac = ?", NULL);
+      if (st)
+        {
+          sqlite3_bind_blob (st, 1, hmac, 32, SQLITE_STATIC);
+          sqlite3_step (st);
+          sqlite3_finalize (st);
+        }
+    }
+  return name;
+}
+
+/* Inside a transaction: @name's live certificates revoked at @now for
+ * @reason; *changed (nullable) gets how many. */
+static gboolean
+revoke_name (sqlite3 *db, const char *name, const char *now, const char *reason, int *changed,
+             GError **error)
+{
+  sqlite3_stmt *st = cg_db_prepare (db,
+                                    "UPDATE clients SET revoked = ?, revoked_reason = ? "
+                                    "WHERE name = ? AND revoked IS NULL",
+                                    error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, now, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, reason, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 3, name, -1, SQLITE_STATIC);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  sqlite3_finalize (st);
+  if (!ok)
+    cg_db_set_error (error, db, "cannot revoke the client certificate");
+  else if (changed)
+    *changed += sqlite3_changes (db);
+  return ok;
+}
+
+typedef struct
+{
+  const guint8 *hmac;
+  const char *name, *serial, *spki, *now, *expires;
+} EnrollTxn;
+
+static gboolean
+enroll_txn (sqlite3 *db, gpointer user_data, GError **error)
+{
+  EnrollTxn *e = user_data;
+  sqlite3_stmt *st
+      = cg_db_prepare (db, "DELETE FROM enroll_codes WHERE hmac = ? AND name = ?", error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_blob (st, 1, e->hmac, 32, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, e->name, -1, SQLITE_STATIC);
+  int r = sqlite3_step (st);
+  gboolean ok = r == SQLITE_DONE && sqlite3_changes (db) == 1;
+  if (r != SQLITE_DONE)
+    cg_db_set_error (error, db, "cannot use the enrollment code");
+  else if (!ok)
+    g_set_error_literal (error, CG_ERROR, CG_ERROR_NOT_FOUND,
+                         "the enrollment code is gone (used or replaced)");
+  sqlite3_finalize (st);
+  if (!ok || !revoke_name (db, e->name, e->now, "superseded", NULL, error))
+    return FALSE;
+  st = cg_db_prepare (db,
+                      "INSERT INTO clients (serial, name, spki, enrolled, expires) "
+                      "VALUES (?, ?, ?, ?, ?)",
+                      error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, e->serial, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, e->name, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 3, e->spki, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 4, e->now, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 5, e->expires, -1, SQLITE_STATIC);
+  ok = sqlite3_step (st) == SQLITE_DONE;
+  if (!ok)
+    cg_db_set_error (error, db, "cannot record the client certificate");
+  sqlite3_finalize (st);
+  return ok;
+}
+
+static gboolean
+client_enroll (CgVaultStore *s, const guint8 *hmac, const char *name, const char *serial,
+               const char *spki, const char *now, const char *expires, GError **error)
+{
+  EnrollTxn e = { hmac, name, serial, spki, now, expires };
+  return cg_db_transaction (db_of (s), enroll_txn, &e, error);
+}
+
+static json_t *
+client_get (CgVaultStore *s, const char *serial, GError **error)
+{
+  sqlite3 *db = db_of (s);
+  sqlite3_stmt *st = cg_db_prepare (db,
+                                    "SELECT name, spki, enrolled, expires, revoked, "
+                                    "revoked_reason, last_used FROM clients WHERE serial = ?",
+                                    error);
+  if (!st)
+    return NULL;
+  sqlite3_bind_text (st, 1, serial, -1, SQLITE_STATIC);
+  json_t *row = NULL;
+  int r = sqlite3_step (st);
+  if (r == SQLITE_ROW)
+    row = json_pack ("{s:s, s:s, s:s, s:s, s:s?, s:s?, s:s?}", "name",
+                     sqlite3_column_text (st, 0), "spki", sqlite3_column_text (st, 1), "enrolled",
+                     sqlite3_column_text (st, 2), "expires", sqlite3_column_text (st, 3),
+                     "revoked", sqlite3_column_text (st, 4), "revokedReason",
+                     sqlite3_column_text (st, 5), "lastUsed", sqlite3_column_text (st, 6));
+  else if (r != SQLITE_DONE)
+    cg_db_set_error (error, db, "cannot read the enrolled clients");
+  sqlite3_finalize (st);
+  return row;
+}
+
+static gboolean
+client_touch (CgVaultStore *s, const char *serial, const char *when, GError **error)
+{
+  sqlite3 *db = db_of (s);
+  sqlite3_stmt *st = cg_db_prepare (db, "UPDATE clients SET last_used = ? WHERE serial = ?", error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, when, -1, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, serial, -1, SQLITE_STATIC);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  if (!ok)
+    cg_db_set_error (error, db, "cannot record the client's use");
+  sqlite3_finalize (st);
+  return ok;
+}
+
+static json_t *
+client_list (CgVaultStore *s, const char *now, GError **error)
+{
+  sqlite3 *db = db_of (s);
+  json_t *list = NULL;
+  sqlite3_stmt *st = cg_db_prepare (
+      db,
+      "SELECT name, serial, spki, enrolled, expires, revoked, revoked_reason, last_used "
+      "FROM clients ORDER BY name, enrolled",
+      error);
+  sqlite3_stmt *codes = st ? cg_db_prepare (db,
+                                            "SELECT name, created, expires FROM enroll_codes "
+                                            "WHERE expires > ? ORDER BY name",
+                                            error)
+                           : NULL;
+  if (st && codes)
+    {
+      list = json_array ();
+      int r;
+      while ((r = sqlite3_step (st)) == SQLITE_ROW)
+        {
+          const char *expires = (const char *) sqlite3_column_text (st, 4);
+          const char *state = sqlite3_column_type (st, 5) != SQLITE_NULL
+                                  ? (const char *) sqlite3_column_text (st, 6)
+                              : strcmp (expires, now) <= 0 ? "expired"
+                                                           : "active";
+          json_array_append_new (
+              list, json_pack ("{s:s, s:s, s:s, s:s, s:s, s:s?, s:s?, s:s}", "name",
+                               sqlite3_column_text (st, 0), "serial", sqlite3_column_text (st, 1),
+                               "fingerprint", sqlite3_column_text (st, 2), "enrolled",
+                               sqlite3_column_text (st, 3), "expires", expires, "revoked",
+                               sqlite3_column_text (st, 5), "lastUsed",
+                               sqlite3_column_text (st, 7), "state", state ? state : "revoked"));
+        }
+      if (r != SQLITE_DONE)
+        g_clear_pointer (&list, json_decref);
+      sqlite3_bind_text (codes, 1, now, -1, SQLITE_STATIC);
+      while (list && (r = sqlite3_step (codes)) == SQLITE_ROW)
+        json_array_append_new (list, json_pack ("{s:s, s:s, s:s, s:s}", "name",
+                                                sqlite3_column_text (codes, 0), "codeCreated",
+                                                sqlite3_column_text (codes, 1), "codeExpires",
+                                                sqlite3_column_text (codes, 2), "state",
+                                                "pending"));
+      if (list && r != SQLITE_DONE)
+        g_clear_pointer (&list, json_decref);
+      if (!list)
+        cg_db_set_error (error, db, "cannot list the clients");
+    }
+  sqlite3_finalize (codes);
+  sqlite3_finalize (st);
+  return list;
+}
+
+typedef struct
+{
+  const char *name, *now;
+} RevokeTxn;
+
+static gboolean
+revoke_txn (sqlite3 *db, gpointer user_data, GError **error)
+{
+  RevokeTxn *r = user_data;
+  int changed = 0;
+  if (!revoke_name (db, r->name, r->now, "revoked", &changed, error))
+    return FALSE;
+  /* A pending code for the name goes too. */
+  sqlite3_stmt *st = cg_db_prepare (db, "DELETE FROM enroll_codes WHERE name = ?", error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_text (st, 1, r->name, -1, SQLITE_STATIC);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  changed += sqlite3_changes (db);
+  sqlite3_finalize (st);
+  if (!ok)
+    cg_db_set_error (error, db, "cannot revoke the client");
+  else if (changed == 0)
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_NOT_FOUND,
+                   "no enrolled client or pending code named \"%s\"", r->name);
+      ok = FALSE;
+    }
+  return ok;
+}
+
+static gboolean
+client_revoke (CgVaultStore *s, const char *name, const char *now, GError **error)
+{
+  RevokeTxn r = { name, now };
+  return cg_db_transaction (db_of (s), revoke_txn, &r, error);
+}
+
 /* ---- the rest ------------------------------------------------------------- */
 
 static char *
@@ -490,6 +764,13 @@ static const CgVaultStoreOps sqlite_ops = {
   .token_delete = token_delete,
   .meta_get = meta_get,
   .meta_set = meta_set,
+  .client_code_add = client_code_add,
+  .client_code_find = client_code_find,
+  .client_enroll = client_enroll,
+  .client_get = client_get,
+  .client_touch = client_touch,
+  .client_list = client_list,
+  .client_revoke = client_revoke,
   .counts = counts,
   .free = store_free,
 };

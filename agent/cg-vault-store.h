@@ -37,10 +37,10 @@ G_BEGIN_DECLS
  *     hangs; reads go on.
  *   - What goes through here is what etcd may hold: sealed bytes, HMACs,
  *     key ids and states, never a key or a plaintext.
- * Left outside for now, on the SQLite file directly: client certificates
- * (cg-vault-clients.c), escrow's bookkeeping (cg-escrow.c) and
- * backup/restore (cg-vault-backup.c, one transaction over every table);
- * the cluster moves them here as it needs them.
+ * Left outside for now, on the SQLite file directly: escrow's bookkeeping
+ * (cg-escrow.c) and backup/restore (cg-vault-backup.c, one transaction
+ * over every table, refused on a cluster member); the cluster moves them
+ * here as it needs them.
  *
  * The caller serialises calls (the vault's lock).  Errors are CG_ERROR:
  * CG_ERROR_NOT_FOUND for a missing name, CG_ERROR_EXISTS for a taken one,
@@ -110,6 +110,51 @@ typedef struct
   char *(*meta_get) (CgVaultStore *store, const char *key, GError **error);
   gboolean (*meta_set) (CgVaultStore *store, const char *key, const char *value,
                         GError **error);
+
+  /* Client certificates (cg-vault-clients.c), so that a client enrolled on
+   * one node of a cluster is one on every node.  The client CA's
+   * certificate (public) is the setting "client_ca_cert" (meta_get,
+   * meta_set); in the cluster, setting it also wraps the CA's key (cluster
+   * secret "clientca") to every node in the same write, as a new master
+   * key is.  Codes are kept by their HMAC (32 bytes), never in the clear;
+   * times are RFC 3339 UTC text, compared as text.
+   *
+   * A pending enrollment code for @name, for certificates of @validity_s:
+   * a new one replaces the name's last. */
+  gboolean (*client_code_add) (CgVaultStore *store, const char *name, const guint8 *hmac,
+                               const char *created, const char *expires, gint64 validity_s,
+                               GError **error);
+  /* The name (transfer full) and the validity the live code with @hmac
+   * grants, or NULL without an error when no code has it or it expired at
+   * @now (the SQLite store drops an expired one on the way). */
+  char *(*client_code_find) (CgVaultStore *store, const guint8 *hmac, const char *now,
+                             gint64 *validity_s, GError **error);
+  /* One write, all or nothing: uses up the code with @hmac, which must
+   * still be @name's pending code (CG_ERROR_NOT_FOUND when it is gone:
+   * used meanwhile, on this node or another, or replaced), marks @name's
+   * live certificates superseded at @now and records the new one
+   * (@serial, its key's SPKI pin @spki, until @expires).  Of two nodes
+   * redeeming one code at once, exactly one succeeds. */
+  gboolean (*client_enroll) (CgVaultStore *store, const guint8 *hmac, const char *name,
+                             const char *serial, const char *spki, const char *now,
+                             const char *expires, GError **error);
+  /* The certificate with @serial: {"name","spki","enrolled","expires",
+   * "revoked","revokedReason","lastUsed" (the last three null when
+   * unset)}, or NULL without an error when there is none. */
+  json_t *(*client_get) (CgVaultStore *store, const char *serial, GError **error);
+  /* Its last use (this node's own in the cluster, like a token's). */
+  gboolean (*client_touch) (CgVaultStore *store, const char *serial, const char *when,
+                            GError **error);
+  /* `client list`: every certificate by name and enrollment
+   * ({"name","serial","fingerprint","enrolled","expires","revoked"?,
+   * "lastUsed"?,"state"}: active, expired at @now, revoked or superseded),
+   * then the codes still live at @now ({"name","codeCreated",
+   * "codeExpires","state": "pending"}). */
+  json_t *(*client_list) (CgVaultStore *store, const char *now, GError **error);
+  /* One write: @name's live certificates revoked at @now and its pending
+   * code dropped; CG_ERROR_NOT_FOUND when it has neither. */
+  gboolean (*client_revoke) (CgVaultStore *store, const char *name, const char *now,
+                             GError **error);
 
   /* For status: credentials, tokens, client certificates valid at @now. */
   gboolean (*counts) (CgVaultStore *store, const char *now, gint64 *credentials,

@@ -231,3 +231,131 @@ cg_test_store_contract_reseal (CgVaultStore *store)
   g_assert_true (json_equal (after, got));
   g_free (r.old);
 }
+
+static const char *
+member (json_t *obj, const char *key)
+{
+  return json_string_value (json_object_get (obj, key));
+}
+
+/* Client certificates: the CA certificate is a setting; a code is found by
+ * its HMAC until it expires, a new one replaces the name's last; an
+ * enrollment uses the code up (the same code again, or a replaced one, is
+ * NOT_FOUND), supersedes the name's earlier certificate and records the
+ * new one; a revocation marks the live ones and drops a pending code; the
+ * counts and the list follow. */
+void
+cg_test_store_contract_clients (CgVaultStore *store)
+{
+  const CgVaultStoreOps *ops = store->ops;
+  g_autoptr (GError) error = NULL;
+  guint8 mac1[32], mac2[32], mac3[32], mac4[32];
+  memset (mac1, 0x11, sizeof mac1);
+  memset (mac2, 0x22, sizeof mac2);
+  memset (mac3, 0x33, sizeof mac3);
+  memset (mac4, 0x44, sizeof mac4);
+  const char *pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+  g_assert_true (ops->meta_set (store, "client_ca_cert", pem, &error));
+  g_autofree char *got_pem = ops->meta_get (store, "client_ca_cert", &error);
+  g_assert_cmpstr (got_pem, ==, pem);
+
+  g_assert_true (ops->client_code_add (store, "laptop", mac1, "2026-01-01T00:00:00Z",
+                                       "2026-01-02T00:00:00Z", 3600, &error));
+  gint64 validity = 0;
+  g_autofree char *n1 = ops->client_code_find (store, mac1, "2026-01-01T12:00:00Z", &validity,
+                                               &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (n1, ==, "laptop");
+  g_assert_cmpint (validity, ==, 3600);
+  g_assert_null (ops->client_code_find (store, mac1, "2026-01-02T00:00:00Z", NULL, &error));
+  g_assert_no_error (error);
+  /* A new code for the name replaces the last. */
+  g_assert_true (ops->client_code_add (store, "laptop", mac2, "2026-01-01T01:00:00Z",
+                                       "2026-01-02T01:00:00Z", 7200, &error));
+  g_assert_null (ops->client_code_find (store, mac1, "2026-01-01T12:00:00Z", NULL, &error));
+  g_autofree char *n2 = ops->client_code_find (store, mac2, "2026-01-01T12:00:00Z", &validity,
+                                               &error);
+  g_assert_cmpstr (n2, ==, "laptop");
+  g_assert_cmpint (validity, ==, 7200);
+  json_auto_t *pending = ops->client_list (store, "2026-01-01T12:00:00Z", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_size (pending), ==, 1);
+  g_assert_cmpstr (member (json_array_get (pending, 0), "state"), ==, "pending");
+  g_assert_cmpstr (member (json_array_get (pending, 0), "codeExpires"), ==,
+                   "2026-01-02T01:00:00Z");
+
+  /* Enrollment: the replaced code is gone, the live one works once. */
+  g_assert_false (ops->client_enroll (store, mac1, "laptop", "0a01", "sha256:one",
+                                      "2026-01-01T13:00:00Z", "2027-01-01T00:00:00Z", &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_true (ops->client_enroll (store, mac2, "laptop", "0a01", "sha256:one",
+                                     "2026-01-01T13:00:00Z", "2027-01-01T00:00:00Z", &error));
+  g_assert_no_error (error);
+  g_assert_false (ops->client_enroll (store, mac2, "laptop", "0a09", "sha256:nine",
+                                      "2026-01-01T13:30:00Z", "2027-01-01T00:00:00Z", &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_null (ops->client_code_find (store, mac2, "2026-01-01T12:00:00Z", NULL, &error));
+  json_auto_t *c1 = ops->client_get (store, "0a01", &error);
+  g_assert_no_error (error);
+  g_assert_cmpstr (member (c1, "name"), ==, "laptop");
+  g_assert_cmpstr (member (c1, "spki"), ==, "sha256:one");
+  g_assert_cmpstr (member (c1, "expires"), ==, "2027-01-01T00:00:00Z");
+  g_assert_null (member (c1, "revoked"));
+  g_assert_null (ops->client_get (store, "0a09", &error));
+  g_assert_no_error (error);
+  gint64 creds = -1, tokens = -1, clients = -1;
+  g_assert_true (ops->counts (store, "2026-06-01T00:00:00Z", &creds, &tokens, &clients));
+  g_assert_cmpint (clients, ==, 1);
+  g_assert_true (ops->counts (store, "2027-06-01T00:00:00Z", &creds, &tokens, &clients));
+  g_assert_cmpint (clients, ==, 0);
+
+  /* Enrolling the name again supersedes the first certificate. */
+  g_assert_true (ops->client_code_add (store, "laptop", mac3, "2026-01-03T00:00:00Z",
+                                       "2026-01-04T00:00:00Z", 3600, &error));
+  g_assert_true (ops->client_enroll (store, mac3, "laptop", "0a02", "sha256:two",
+                                     "2026-01-03T01:00:00Z", "2027-01-03T00:00:00Z", &error));
+  g_assert_no_error (error);
+  json_auto_t *c1b = ops->client_get (store, "0a01", &error);
+  g_assert_cmpstr (member (c1b, "revoked"), ==, "2026-01-03T01:00:00Z");
+  g_assert_cmpstr (member (c1b, "revokedReason"), ==, "superseded");
+  g_assert_true (ops->client_touch (store, "0a02", "2026-01-03T02:00:00Z", &error));
+  json_auto_t *c2 = ops->client_get (store, "0a02", &error);
+  g_assert_null (member (c2, "revoked"));
+  g_assert_cmpstr (member (c2, "lastUsed"), ==, "2026-01-03T02:00:00Z");
+  json_auto_t *list = ops->client_list (store, "2026-01-05T00:00:00Z", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_size (list), ==, 2);
+  g_assert_cmpstr (member (json_array_get (list, 0), "serial"), ==, "0a01");
+  g_assert_cmpstr (member (json_array_get (list, 0), "state"), ==, "superseded");
+  g_assert_cmpstr (member (json_array_get (list, 1), "fingerprint"), ==, "sha256:two");
+  g_assert_cmpstr (member (json_array_get (list, 1), "state"), ==, "active");
+  g_assert_cmpstr (member (json_array_get (list, 1), "lastUsed"), ==, "2026-01-03T02:00:00Z");
+
+  /* Revocation: the live certificate, and the name's pending code. */
+  g_assert_true (ops->client_code_add (store, "laptop", mac4, "2026-01-05T00:00:00Z",
+                                       "2026-01-06T00:00:00Z", 3600, &error));
+  g_assert_true (ops->client_revoke (store, "laptop", "2026-01-05T01:00:00Z", &error));
+  g_assert_no_error (error);
+  json_auto_t *c2b = ops->client_get (store, "0a02", &error);
+  g_assert_cmpstr (member (c2b, "revoked"), ==, "2026-01-05T01:00:00Z");
+  g_assert_cmpstr (member (c2b, "revokedReason"), ==, "revoked");
+  g_assert_null (ops->client_code_find (store, mac4, "2026-01-05T02:00:00Z", NULL, &error));
+  g_assert_no_error (error);
+  g_assert_false (ops->client_enroll (store, mac4, "laptop", "0a03", "sha256:three",
+                                      "2026-01-05T02:00:00Z", "2027-01-05T00:00:00Z", &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  g_assert_true (ops->counts (store, "2026-06-01T00:00:00Z", &creds, &tokens, &clients));
+  g_assert_cmpint (clients, ==, 0);
+  g_assert_false (ops->client_revoke (store, "laptop", "2026-01-05T03:00:00Z", &error));
+  g_assert_error (error, CG_ERROR, CG_ERROR_NOT_FOUND);
+  g_clear_error (&error);
+  /* A name with only a pending code: revoked, the code is gone. */
+  g_assert_true (ops->client_code_add (store, "tablet", mac1, "2026-01-05T00:00:00Z",
+                                       "2026-01-06T00:00:00Z", 3600, &error));
+  g_assert_true (ops->client_revoke (store, "tablet", "2026-01-05T01:00:00Z", &error));
+  g_assert_null (ops->client_code_find (store, mac1, "2026-01-05T02:00:00Z", NULL, &error));
+  g_assert_no_error (error);
+}

@@ -24,5 +24,6 @@ void cg_test_store_contract_keys (CgVaultStore *store);
 void cg_test_store_contract_tokens (CgVaultStore *store);
 void cg_test_store_contract_meta (CgVaultStore *store);
 void cg_test_store_contract_reseal (CgVaultStore *store);
+void cg_test_store_contract_clients (CgVaultStore *store);
 
 G_END_DECLS

@@ -192,8 +192,12 @@ dump_replica (const char *path)
     "SELECT 'key/' || kid || '=' || created || '|' || current || '|' || retired FROM seal_keys",
     "SELECT 'tok/' || name || '=' || hex (hmac) || '|' || created FROM tokens",
     "SELECT 'meta/' || key || '=' || value FROM meta WHERE key NOT IN "
-    "('instance', 'cluster_applied_revision', 'cluster_prefix', 'client_ca_cert', "
-    "'escrow_signer', 'escrow_seq')",
+    "('instance', 'cluster_applied_revision', 'cluster_prefix', 'escrow_signer', 'escrow_seq')",
+    "SELECT 'client/' || serial || '=' || name || '|' || spki || '|' || enrolled || '|' || "
+    "expires || '|' || coalesce (revoked, '') || '|' || coalesce (revoked_reason, '') "
+    "FROM clients",
+    "SELECT 'enroll/' || name || '=' || hex (hmac) || '|' || created || '|' || expires || '|' "
+    "|| validity FROM enroll_codes",
   };
   g_autoptr (GPtrArray) lines = g_ptr_array_new_with_free_func (g_free);
   for (gsize i = 0; i < G_N_ELEMENTS (sql); i++)
@@ -280,6 +284,29 @@ dump_etcd (const char *prefix)
           g_ptr_array_add (lines, g_strdup_printf (
                                       "%s=%s", ekey,
                                       json_string_value (json_object_get (v, "value"))));
+        }
+      else if (g_str_has_prefix (ekey, "client/"))
+        {
+          v = value_json (kv);
+          const char *revoked = json_string_value (json_object_get (v, "revoked"));
+          const char *reason = json_string_value (json_object_get (v, "revokedReason"));
+          g_ptr_array_add (lines, g_strdup_printf (
+                                      "%s=%s|%s|%s|%s|%s|%s", ekey,
+                                      json_string_value (json_object_get (v, "name")),
+                                      json_string_value (json_object_get (v, "spki")),
+                                      json_string_value (json_object_get (v, "enrolled")),
+                                      json_string_value (json_object_get (v, "expires")),
+                                      revoked ? revoked : "", reason ? reason : ""));
+        }
+      else if (g_str_has_prefix (ekey, "enroll/"))
+        {
+          v = value_json (kv);
+          g_autofree char *hmac = b64_hex (v, "hmac");
+          g_ptr_array_add (lines, g_strdup_printf (
+                                      "%s=%s|%s|%s|%" JSON_INTEGER_FORMAT, ekey, hmac,
+                                      json_string_value (json_object_get (v, "created")),
+                                      json_string_value (json_object_get (v, "expires")),
+                                      json_integer_value (json_object_get (v, "validity"))));
         }
     }
   return join_sorted (lines);
@@ -465,6 +492,108 @@ test_contract_meta (Fixture *f, gconstpointer data)
     g_assert_null (g_strstr_len (g_bytes_get_data (((CgEtcdKv *) all->pdata[i])->key, NULL),
                                  g_bytes_get_size (((CgEtcdKv *) all->pdata[i])->key),
                                  "instance"));
+}
+
+static void
+test_contract_clients (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  contract_then_second_node (f, cg_test_store_contract_clients);
+  /* A certificate's last use stays on the node that saw it. */
+  g_autofree char *client_prefix = g_strconcat (f->prefix, "client/", NULL);
+  g_autoptr (GPtrArray) rows = etcd_all (client_prefix);
+  g_assert_cmpuint (rows->len, ==, 2);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      json_auto_t *v = value_json (rows->pdata[i]);
+      g_assert_null (json_object_get (v, "lastUsed"));
+    }
+}
+
+typedef struct
+{
+  CgVaultStore *store;
+  const guint8 *mac;
+  const char *serial;
+  GCond *cond;
+  GMutex *lock;
+  gboolean *go;
+  GError *error;
+  gboolean ok;
+} Redeemer;
+
+static gpointer
+redeem_thread (gpointer data)
+{
+  Redeemer *r = data;
+  g_mutex_lock (r->lock);
+  while (!*r->go)
+    g_cond_wait (r->cond, r->lock);
+  g_mutex_unlock (r->lock);
+  g_autofree char *spki = g_strconcat ("sha256:", r->serial, NULL);
+  r->ok = r->store->ops->client_enroll (r->store, r->mac, "racer", r->serial, spki,
+                                        "2026-04-01T00:00:00Z", "2027-04-01T00:00:00Z",
+                                        &r->error);
+  return NULL;
+}
+
+/* One enrollment code redeemed on two nodes at the same moment, many
+ * times over: each time exactly one succeeds, the other is NOT_FOUND (the
+ * code is gone), and both replicas end with the one certificate. */
+static void
+test_enroll_race (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  g_autoptr (GError) error = NULL;
+  g_autofree char *path2 = g_build_filename (f->dir, "b.db", NULL);
+  CgVaultStore *b_store = open_store (path2, f->prefix);
+  start (b_store);
+  const char *paths[] = { f->path, path2, NULL };
+  GMutex lock;
+  GCond cond;
+  g_mutex_init (&lock);
+  g_cond_init (&cond);
+  for (int round = 0; round < 10; round++)
+    {
+      guint8 mac[32];
+      memset (mac, 0x50 + round, sizeof mac);
+      g_assert_true (f->store->ops->client_code_add (f->store, "racer", mac,
+                                                     "2026-04-01T00:00:00Z",
+                                                     "2099-01-01T00:00:00Z", 3600, &error));
+      g_assert_no_error (error);
+      assert_converge (f->prefix, paths); /* B knows the code */
+      gboolean go = FALSE;
+      g_autofree char *sa = g_strdup_printf ("a%02d", round), *sb = g_strdup_printf ("b%02d", round);
+      Redeemer ra = { f->store, mac, sa, &cond, &lock, &go, NULL, FALSE };
+      Redeemer rb = { b_store, mac, sb, &cond, &lock, &go, NULL, FALSE };
+      GThread *ta = g_thread_new ("redeem-a", redeem_thread, &ra);
+      GThread *tb = g_thread_new ("redeem-b", redeem_thread, &rb);
+      g_mutex_lock (&lock);
+      go = TRUE;
+      g_cond_broadcast (&cond);
+      g_mutex_unlock (&lock);
+      g_thread_join (ta);
+      g_thread_join (tb);
+      g_assert_true (ra.ok != rb.ok);
+      Redeemer *lost = ra.ok ? &rb : &ra;
+      g_assert_error (lost->error, CG_ERROR, CG_ERROR_NOT_FOUND);
+      g_clear_error (&lost->error);
+      assert_converge (f->prefix, paths);
+      const char *won = ra.ok ? sa : sb;
+      CgVaultStore *stores[] = { f->store, b_store };
+      for (int k = 0; k < 2; k++)
+        {
+          json_auto_t *w = stores[k]->ops->client_get (stores[k], won, &error);
+          json_auto_t *l = stores[k]->ops->client_get (stores[k], ra.ok ? sb : sa, &error);
+          g_assert_no_error (error);
+          g_assert_nonnull (w);
+          g_assert_null (json_string_value (json_object_get (w, "revoked")));
+          g_assert_null (l);
+        }
+    }
+  g_mutex_clear (&lock);
+  g_cond_clear (&cond);
+  b_store->ops->free (b_store);
 }
 
 /* B's replica is behind (B never started its applier): its replace of a
@@ -1269,11 +1398,30 @@ test_push_all (void)
   g_assert_true (single->ops->token_add (single, "ci", mac, "2026-01-01T00:00:00Z", &error));
   g_assert_true (single->ops->token_touch (single, "ci", "2026-02-03T00:00:00Z", &error));
   g_assert_true (single->ops->meta_set (single, "instance", "single-node", &error));
-  /* A rotation under way: both master ids go; the client CA stays this
-   * node's. */
+  /* A rotation under way: both master ids go; so do the client CA's
+   * certificate, the certificates it signed (revoked ones too) and a
+   * pending code; a certificate's last use stays this node's. */
   g_assert_true (single->ops->meta_set (single, "master_current", "m2", &error));
   g_assert_true (single->ops->meta_set (single, "master_old", "m1", &error));
   g_assert_true (cg_db_meta_set (db, "client_ca_cert", "-----BEGIN CERTIFICATE-----", &error));
+  guint8 code1[32], code2[32], code3[32];
+  memset (code1, 7, sizeof code1);
+  memset (code2, 8, sizeof code2);
+  memset (code3, 9, sizeof code3);
+  g_assert_true (single->ops->client_code_add (single, "laptop", code1, "2026-01-01T00:00:00Z",
+                                               "2099-01-01T00:00:00Z", 60, &error));
+  g_assert_true (single->ops->client_enroll (single, code1, "laptop", "0b01", "sha256:l",
+                                             "2026-01-01T01:00:00Z", "2099-01-01T00:00:00Z",
+                                             &error));
+  g_assert_true (single->ops->client_touch (single, "0b01", "2026-01-02T00:00:00Z", &error));
+  g_assert_true (single->ops->client_code_add (single, "gone", code2, "2026-01-01T00:00:00Z",
+                                               "2099-01-01T00:00:00Z", 60, &error));
+  g_assert_true (single->ops->client_enroll (single, code2, "gone", "0b02", "sha256:g",
+                                             "2026-01-01T01:00:00Z", "2099-01-01T00:00:00Z",
+                                             &error));
+  g_assert_true (single->ops->client_revoke (single, "gone", "2026-01-03T00:00:00Z", &error));
+  g_assert_true (single->ops->client_code_add (single, "later", code3, "2026-01-01T00:00:00Z",
+                                               "2099-01-01T00:00:00Z", 60, &error));
   g_assert_no_error (error);
   single->ops->free (single);
   sqlite3_close (db);
@@ -1287,7 +1435,12 @@ test_push_all (void)
   g_assert_cmpstr (in_etcd, ==, before);
   g_assert_nonnull (strstr (in_etcd, "meta/master_old=m1"));
   g_assert_nonnull (strstr (in_etcd, "meta/keys_created=1"));
-  g_assert_null (strstr (in_etcd, "client_ca_cert"));
+  g_assert_nonnull (strstr (in_etcd, "meta/client_ca_cert=-----BEGIN CERTIFICATE-----"));
+  g_assert_nonnull (strstr (in_etcd, "client/0b01=laptop|sha256:l|"));
+  g_assert_nonnull (strstr (in_etcd, "client/0b02=gone|sha256:g|2026-01-01T01:00:00Z|"
+                                     "2099-01-01T00:00:00Z|2026-01-03T00:00:00Z|revoked"));
+  g_assert_nonnull (strstr (in_etcd, "enroll/later="));
+  g_assert_null (strstr (in_etcd, "2026-01-02T00:00:00Z"));
   g_assert_null (strstr (in_etcd, "instance"));
   start (store);
   g_assert_false (cg_vault_store_etcd_push_all (store, &error));
@@ -1302,6 +1455,9 @@ test_push_all (void)
                    "2026-02-03T00:00:00Z");
   g_autofree char *instance = store->ops->meta_get (store, "instance", &error);
   g_assert_cmpstr (instance, ==, "single-node");
+  json_auto_t *laptop = store->ops->client_get (store, "0b01", &error);
+  g_assert_cmpstr (json_string_value (json_object_get (laptop, "lastUsed")), ==,
+                   "2026-01-02T00:00:00Z");
 
   /* Again into the same prefix, from another node's tables: refused. */
   g_autofree char *path2 = g_build_filename (dir, "other.db", NULL);
@@ -1377,11 +1533,20 @@ test_canary (Fixture *f, gconstpointer data)
   g_assert_true (f->store->ops->token_add (f->store, "ci", mac, "2026-03-01T00:00:00Z", &error));
   g_assert_true (f->store->ops->key_add_current (f->store, "k1", "2026-03-01T00:00:00Z", TRUE,
                                                  &error));
+  /* An enrollment code goes to etcd as its HMAC alone. */
+  g_autofree char *canary_code = g_strdup_printf ("cge_canarycode%08x", g_random_int ());
+  guint8 code_mac[32];
+  g_assert_cmpint (gnutls_hmac_fast (GNUTLS_MAC_SHA256, "token-key", 9, canary_code,
+                                     strlen (canary_code), code_mac),
+                   ==, 0);
+  g_assert_true (f->store->ops->client_code_add (f->store, "laptop", code_mac,
+                                                 "2026-03-01T00:00:00Z", "2099-01-01T00:00:00Z",
+                                                 60, &error));
 
   g_autoptr (GBytes) sealed0 = get_sealed (f->store, "secret0", NULL);
   g_autofree char *sealed0_b64 = cg_b64url_encode (g_bytes_get_data (sealed0, NULL),
                                                    g_bytes_get_size (sealed0));
-  const char *secrets[] = { canary, canary_token };
+  const char *secrets[] = { canary, canary_token, canary_code };
   g_autoptr (GPtrArray) needles = g_ptr_array_new_with_free_func (g_free);
   for (gsize i = 0; i < G_N_ELEMENTS (secrets); i++)
     {
@@ -1421,7 +1586,7 @@ test_canary (Fixture *f, gconstpointer data)
         }
     }
   g_assert_true (found_sealed);
-  g_assert_cmpuint (ours, ==, 5 + 1 + 1 + 1);
+  g_assert_cmpuint (ours, ==, 5 + 1 + 1 + 1 + 1);
 }
 
 /* ---- phases with members stopped ------------------------------------------ */
@@ -1621,6 +1786,8 @@ main (int argc, char **argv)
       ADD ("/vault-store-etcd/contract/tokens", test_contract_tokens);
       ADD ("/vault-store-etcd/contract/meta", test_contract_meta);
       ADD ("/vault-store-etcd/contract/reseal", test_contract_reseal);
+      ADD ("/vault-store-etcd/contract/clients", test_contract_clients);
+      ADD ("/vault-store-etcd/enroll-race", test_enroll_race);
       ADD ("/vault-store-etcd/conflict", test_conflict);
       ADD ("/vault-store-etcd/reseal-conflict", test_reseal_conflict);
       ADD ("/vault-store-etcd/master-race", test_master_race);

@@ -79,6 +79,13 @@ test_record_reseal (Fixture *f, gconstpointer data)
   cg_test_store_contract_reseal (f->store);
 }
 
+static void
+test_clients (Fixture *f, gconstpointer data)
+{
+  (void) data;
+  cg_test_store_contract_clients (f->store);
+}
+
 /* A full disk during a put: the error says so, and the record is as it
  * was (version 1, its bytes), not half-replaced. */
 static void
@@ -126,6 +133,7 @@ main (int argc, char **argv)
   ADD ("/vault-store/keys", test_keys);
   ADD ("/vault-store/tokens", test_tokens);
   ADD ("/vault-store/meta", test_meta);
+  ADD ("/vault-store/clients", test_clients);
 #undef ADD
   return g_test_run ();
 }
