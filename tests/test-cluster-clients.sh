@@ -7,15 +7,53 @@
 #    with no prompt;
 #  - --agent A,B,C with A stopped: B answers;
 #  - key rotate --all on B: every node opens what was stored before and
-#    after, under the new master key.
+#    after, under the new master key;
+#  - client certificates: a code made on A enrolls a client on B
+#    (credgate-encrypt-value --enroll), whose certificate then authenticates
+#    on A, B and C (curl, credgate-encrypt-value); the code is refused when
+#    used again on C and A; revoked on C, refused on A and B at their next
+#    connection, and every node's status counts it no more.
 source "$top_srcdir/tests/cluster-lib.sh"
 EV="$top_builddir/credgate-encrypt-value"
+
+# capi_on N CERT KEY PATH: GET PATH on node N with a client certificate and
+# no token; prints "STATUS BODY".
+capi_on () {
+  local n=$1 out code
+  out=$(mktemp "$WORK/out.XXXXXX")
+  code=$(curl -sS -o "$out" -w '%{http_code}' --max-time 30 --cacert "${NODE_STATE[$n]}/tls/server.crt" \
+    --cert "$2" --key "$3" "https://localhost:${NODE_PORT[$n]}$4" </dev/null) || true
+  printf '%s %s\n' "${code:-000}" "$(cat "$out")"
+  rm -f "$out"
+}
+# new_csr NAME: a P-256 key and a CSR for it in $WORK (openssl: any
+# client's own); enroll_body NAME: the POST /v1/enroll body with the code
+# on stdin.
+new_csr () {
+  openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/$1.key" 2>/dev/null
+  openssl req -new -key "$WORK/$1.key" -subj "/CN=$1" -out "$WORK/$1.csr" 2>/dev/null
+}
+enroll_body () {
+  python3 -c 'import json,sys; print(json.dumps({"code": sys.stdin.read().strip(), "csr": open(sys.argv[1]).read()}))' \
+    "$WORK/$1.csr"
+}
+# cert_of REPLY NAME: the certificate of a 201 enrollment into $WORK/NAME.crt.
+cert_of () {
+  expect "$1" 201
+  printf '%s' "${1#* }" | python3 -c 'import json,sys; sys.stdout.write(json.load(sys.stdin)["certificate"])' >"$WORK/$2.crt"
+}
 
 cluster_start
 CLUSTER_TOKEN=$(ctl_on 1 token create clients)
 printf '%s\n' "$CLUSTER_TOKEN" >"$WORK/token"
 export CREDGATE_TOKEN_FILE="$WORK/token"
 expect "$(api_on 1 PUT /v1/credentials/before "$CLUSTER_TOKEN" '{"type":"mysql","properties":{},"secret":"s-before"}')" 201
+# A single agent's client CA, a client it enrolled and a code still
+# pending move into the cluster with cluster init.
+new_csr early
+cert_of "$(ctl_on 1 client enroll early 2>/dev/null | enroll_body early | api_on 1 POST /v1/enroll "" -)" early
+[ "$(capi_on 1 "$WORK/early.crt" "$WORK/early.key" /v1/credentials | cut -d' ' -f1)" = 200 ] || fail "early on A"
+ctl_on 1 client enroll later --expires 1h 2>/dev/null >"$WORK/later.code" || fail "client enroll later"
 etcd_opts 1
 ctl_on 1 cluster init "${ETCD_OPTS[@]}" --name gw1 --address "${NODE_ADDRESS[1]}" >/dev/null ||
   fail "cluster init on A"
@@ -37,6 +75,13 @@ wait_for () {
 }
 nodes_listed () { [ "$(api_on 1 GET /v1/info "" | cut -d' ' -f2- | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["cluster"]["nodes"]))')" = 3 ]; }
 wait_for 20 "A's /v1/info listing 3 nodes" nodes_listed
+for n in 2 3; do
+  expect "$(capi_on "$n" "$WORK/early.crt" "$WORK/early.key" /v1/credentials)" 200
+done
+new_csr later
+cert_of "$(enroll_body later <"$WORK/later.code" | api_on 3 POST /v1/enroll "" -)" later
+expect "$(capi_on 2 "$WORK/later.crt" "$WORK/later.key" /v1/credentials)" 200
+pass "cluster init moved A's client CA, its enrolled client and a pending code: both work on B and C"
 A=${NODE_ADDRESS[1]} B=${NODE_ADDRESS[2]} C=${NODE_ADDRESS[3]}
 KNOWN="$XDG_CONFIG_HOME/credgate/known_agents"
 
@@ -77,3 +122,71 @@ for n in 1 2 3; do
   [ "$(ctl_on "$n" decrypt --context ls <"$WORK/v.jwe")" = failed-over ] || fail "node $n: the old value"
 done
 pass "key rotate --all on B: A, B and C open every record stored before and after it, and the old value"
+
+# Client certificates are the cluster's (issue 13): a code made on A
+# enrolls a client on B; its certificate authenticates on A, B and C over
+# real TLS; the same code again on C is refused; revoked on C, refused on A
+# and B at their next connection.
+pending_on () { ctl_on "$1" client list | grep "^$2 " | has pending; }
+cert_status_on () { [ "$(capi_on "$1" "$WORK/roamer.crt" "$WORK/roamer.key" /v1/credentials | cut -d' ' -f1)" = "$2" ]; }
+clients_on () { ctl_on "$1" status | has -E "clients: *$2 enrolled"; }
+
+ENROLL_CODE=$(ctl_on 1 client enroll roamer --expires 10m 2>/dev/null) || fail "client enroll on A"
+[[ "$ENROLL_CODE" == cge_* ]] || fail "client enroll on A printed '$ENROLL_CODE'"
+wait_for 10 "A's enrollment code pending on B" pending_on 2 roamer
+run "$EV" --agent "$B" --enroll --client-cert "$WORK/roamer.crt" --client-key "$WORK/roamer.key" <<<"$ENROLL_CODE"
+[ $rc = 0 ] || fail "enrolling on B with A's code: $(cat "$WORK/err")"
+has 'enrolled as "roamer"' "$WORK/out" || fail "enroll on B said: $(cat "$WORK/out")"
+for n in 1 2 3; do
+  wait_for 10 "roamer's certificate accepted on node $n" cert_status_on "$n" 200
+done
+run "$EV" --agent "$C" --client-cert "$WORK/roamer.crt" --client-key "$WORK/roamer.key" --context cc <<<"by-roamer"
+[ $rc = 0 ] || fail "encrypt-value on C with the certificate enrolled on B: $(cat "$WORK/err")"
+[ "$(ctl_on 1 decrypt --context cc <"$WORK/out")" = by-roamer ] || fail "A cannot open what C sealed for roamer"
+ctl_on 3 --json client list | python3 -c '
+import json, sys
+rows = [r for r in json.load(sys.stdin) if r["name"] == "roamer" and r["state"] == "active"]
+assert len(rows) == 1 and rows[0]["lastUsed"], rows' || fail "C did not record roamer's use"
+for n in 1 2 3; do
+  wait_for 10 "roamer listed active with 3 clients enrolled on node $n" clients_on "$n" 3
+  ctl_on "$n" client list | grep '^roamer ' | has active || fail "roamer not active on node $n: $(ctl_on "$n" client list)"
+done
+pass "a code made on A enrolls a client on B (credgate-encrypt-value --enroll); its certificate authenticates on A, B and C"
+
+# The same code on C: used up cluster-wide.
+openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/again.key" 2>/dev/null
+openssl req -new -key "$WORK/again.key" -subj "/CN=roamer" -out "$WORK/again.csr" 2>/dev/null
+body=$(python3 -c 'import json,sys; print(json.dumps({"code": sys.stdin.read().strip(), "csr": open(sys.argv[1]).read()}))' \
+  "$WORK/again.csr" <<<"$ENROLL_CODE")
+expect "$(api_on 3 POST /v1/enroll "" "$body")" 403 enrollment_refused
+run "$EV" --agent "$A" --enroll --client-cert "$WORK/again.crt" --client-key "$WORK/again2.key" <<<"$ENROLL_CODE"
+[ $rc = 5 ] || fail "the used code on A via encrypt-value exited $rc: $(cat "$WORK/err")"
+[ ! -e "$WORK/again.crt" ] || fail "a refused enrollment left a certificate"
+cert_status_on 2 200 || fail "the refused reuse changed roamer's certificate"
+pass "the same enrollment code used again on C (and A) is refused: one code, one certificate, cluster-wide"
+
+# Revoked on C: refused on C at once, on A and B at their next connection.
+ctl_on 3 client revoke roamer >/dev/null || fail "client revoke on C"
+r=$(capi_on 3 "$WORK/roamer.crt" "$WORK/roamer.key" /v1/credentials)
+expect "$r" 403 client_certificate_refused
+echo "$r" | has revoked || fail "C's refusal says: $r"
+for n in 1 2; do
+  wait_for 10 "roamer refused on node $n after its revocation on C" cert_status_on "$n" 403
+  r=$(capi_on "$n" "$WORK/roamer.crt" "$WORK/roamer.key" /v1/credentials)
+  echo "$r" | has 'client_certificate_refused.*revoked' || fail "node $n's refusal says: $r"
+  ctl_on "$n" client list | grep '^roamer ' | has revoked || fail "roamer not listed revoked on node $n"
+  clients_on "$n" 2 || fail "node $n still counts roamer: $(ctl_on "$n" status | grep clients)"
+done
+pass "a client revoked on C is refused on C, and on A and B at their next connection"
+
+# A backup made on a member holds the cluster's client CA and the
+# certificates enrolled on any node (early and later from before init,
+# roamer, enrolled on B and revoked on C).
+ca_pin=$(sqlite3 -readonly "${NODE_STATE[3]}/state.db" "SELECT value FROM meta WHERE key = 'client_ca_cert'" \
+  | openssl x509 -pubkey -noout | openssl pkey -pubin -outform der | openssl dgst -sha256 -binary | base64)
+[ -n "$ca_pin" ] || fail "C's replica holds no client CA certificate"
+printf 'cluster-clients-backup\n' >"$WORK/pass"
+ctl_on 1 backup --output "$WORK/a.cgb" --passphrase-fd 3 3<"$WORK/pass" >/dev/null || fail "backup on A"
+ctl_on 1 backup --inspect "$WORK/a.cgb" >"$WORK/inspect" || fail "backup --inspect"
+has "^clients: *3 enrolled, client CA sha256:$ca_pin\$" "$WORK/inspect" || fail "inspect: $(cat "$WORK/inspect")"
+pass "a backup on A holds the cluster's client CA and the client enrolled on B and revoked on C"

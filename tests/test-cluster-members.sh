@@ -9,7 +9,8 @@
 #    made on B online and offline opens on C; a token made on A works on C;
 #    revoked on C, refused on A at its next request;
 #  - nothing secret is in etcd: every key and value scanned for the canaries
-#    (secrets, tokens, the join code) and for a JWK private part;
+#    (secrets, tokens, the join code), for a JWK private part, and for the
+#    client CA's key, which every node holds the same (wrapped to each);
 #  - a master key forged into B's wraps (python3-jwcrypto, to B's public node
 #    key) is ignored: B keeps the cluster's key;
 #  - status on every node: 3 nodes alive, every key present, etcd's 3
@@ -153,6 +154,37 @@ PY
 etcdctl_cg get --prefix "${P}wrap/gw2/" --keys-only | has "wrap/gw2/master/0" || fail "no master key wrapped to gw2"
 etcdctl_cg get --prefix "${P}wrap/gw2/" --keys-only | has "wrap/gw2/token" || fail "no token key wrapped to gw2"
 pass "etcd holds no canary, no token, no join code, no private JWK"
+
+# 6b. The client CA's key is a cluster secret: the same key in every node's
+#     keyring, in etcd only wrapped to each node (P/wrap/<node>/clientca),
+#     its bytes in no etcd key or value in any encoding.
+for n in 1 2 3; do
+  (umask 077 && node_env "$n" secret-tool lookup xdg:schema org.credgate.Key kind clientca >"$WORK/clientca.$n") ||
+    fail "no client CA key in node $n's keyring"
+done
+cmp -s "$WORK/clientca.1" "$WORK/clientca.2" && cmp -s "$WORK/clientca.1" "$WORK/clientca.3" ||
+  fail "the nodes hold different client CA keys"
+for g in gw1 gw2 gw3; do
+  etcdctl_cg get "${P}wrap/$g/clientca" --keys-only | has "wrap/$g/clientca" || fail "no client CA key wrapped to $g"
+done
+etcdctl_cg get "${P}meta/client_ca_cert" --print-value-only | has 'BEGIN CERTIFICATE' ||
+  fail "the client CA certificate is not the cluster's setting"
+python3 - "$WORK/etcd.json" "$WORK/clientca.1" <<'PY' || fail "the client CA key is in etcd unwrapped"
+import base64, binascii, json, sys
+text = open(sys.argv[2]).read().strip()
+d = base64.b64decode(text)
+assert len(d) == 32, len(d)
+needles = [d, text.encode(), base64.urlsafe_b64encode(d).rstrip(b"="), binascii.hexlify(d),
+           binascii.hexlify(d).upper(), base64.b64encode(d[:24]), base64.urlsafe_b64encode(d[:24])]
+kvs = json.load(open(sys.argv[1])).get("kvs", [])
+for kv in kvs:
+    for blob in (base64.b64decode(kv["key"]), base64.b64decode(kv.get("value", ""))):
+        for n in needles:
+            assert n not in blob, "the client CA key at " + base64.b64decode(kv["key"]).decode("utf-8", "replace")
+print("scanned %d keys for the client CA key" % len(kvs))
+PY
+rm -f "$WORK"/clientca.?
+pass "the client CA key is the same in every node's keyring and in etcd only wrapped to each node"
 
 # 7. Status on every node, /v1/info's cluster field.
 status_ok () {
