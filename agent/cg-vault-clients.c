@@ -19,7 +19,6 @@
 
 #include "agent/cg-vault-private.h"
 #include "common/cg-time.h"
-#include "agent/cg-db.h"
 #include "agent/cg-keystore.h"
 #include "certs/cg-cert.h"
 #include "certs/cg-client-cert.h"

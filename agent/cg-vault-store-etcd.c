@@ -733,6 +733,11 @@ sync_txn (sqlite3 *db, gpointer user_data, GError **error)
   Sync *y = user_data;
   if (y->fresh && !cg_db_exec (db, "DELETE FROM cluster_revs", error))
     return FALSE;
+  /* A joining node's own client CA gives way to the cluster's, and is gone
+   * where the cluster has none yet: every node checks against one CA. */
+  if (y->fresh && !g_hash_table_contains (y->keys, "meta/client_ca_cert")
+      && !cg_db_exec (db, "DELETE FROM meta WHERE key = 'client_ca_cert'", error))
+    return FALSE;
   if (!sync_delete_missing (db, y, "SELECT name FROM credentials", "rec/", AREA_REC, error)
       || !sync_delete_missing (db, y, "SELECT kid FROM seal_keys", "key/", AREA_KEY, error)
       || !sync_delete_missing (db, y, "SELECT name FROM tokens", "tok/", AREA_TOK, error)

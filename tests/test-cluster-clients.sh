@@ -54,6 +54,9 @@ new_csr early
 cert_of "$(ctl_on 1 client enroll early 2>/dev/null | enroll_body early | api_on 1 POST /v1/enroll "" -)" early
 [ "$(capi_on 1 "$WORK/early.crt" "$WORK/early.key" /v1/credentials | cut -d' ' -f1)" = 200 ] || fail "early on A"
 ctl_on 1 client enroll later --expires 1h 2>/dev/null >"$WORK/later.code" || fail "client enroll later"
+# B checks it against B's own client CA for now (and keeps that in hand):
+# after the join, against the cluster's.
+expect "$(capi_on 2 "$WORK/early.crt" "$WORK/early.key" /v1/credentials)" 403 client_certificate_refused
 etcd_opts 1
 ctl_on 1 cluster init "${ETCD_OPTS[@]}" --name gw1 --address "${NODE_ADDRESS[1]}" >/dev/null ||
   fail "cluster init on A"
@@ -81,7 +84,7 @@ done
 new_csr later
 cert_of "$(enroll_body later <"$WORK/later.code" | api_on 3 POST /v1/enroll "" -)" later
 expect "$(capi_on 2 "$WORK/later.crt" "$WORK/later.key" /v1/credentials)" 200
-pass "cluster init moved A's client CA, its enrolled client and a pending code: both work on B and C"
+pass "cluster init moved A's client CA, its enrolled client and a pending code: both work on B and C (B's own CA gave way)"
 A=${NODE_ADDRESS[1]} B=${NODE_ADDRESS[2]} C=${NODE_ADDRESS[3]}
 KNOWN="$XDG_CONFIG_HOME/credgate/known_agents"
 

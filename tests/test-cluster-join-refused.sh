@@ -12,7 +12,8 @@
 #    refused with one message, and nothing in etcd changes (a full dump,
 #    heartbeats aside, before and after each, and no write seen by a watch
 #    meanwhile); the refused node stays a single node;
-#  - a join on an agent that holds credentials is refused (they would be lost);
+#  - a join on an agent that holds credentials, tokens or enrolled client
+#    certificates is refused (they would be lost);
 #  - a node whose etcd client certificate is not signed by the cluster's CA
 #    is refused by etcd (the join fails, nothing is written), and etcdctl
 #    with that certificate is refused too;
@@ -171,6 +172,22 @@ has "a node joins empty" "$WORK/join.out" || fail "join of a non-empty agent sai
 [ "$before" = "$(dump)" ] || fail "the refused join of a non-empty agent changed etcd"
 ctl_on 3 token revoke local >/dev/null
 pass "an agent holding a token is refused before anything is written"
+
+# 3b. Nor one with an enrolled client certificate (its client CA and
+#     clients would be lost to the cluster's).
+openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/dev.key" 2>/dev/null
+openssl req -new -key "$WORK/dev.key" -subj "/CN=dev" -out "$WORK/dev.csr" 2>/dev/null
+r=$(ctl_on 3 client enroll dev 2>/dev/null | python3 -c 'import json,sys; print(json.dumps({"code": sys.stdin.read().strip(), "csr": open(sys.argv[1]).read()}))' "$WORK/dev.csr" |
+  api_on 3 POST /v1/enroll "" -)
+expect "$r" 201
+if printf '%s\n' "$GOOD" | ctl_on 3 cluster join "${ETCD_OPTS[@]}" --name gw3 \
+   --address "${NODE_ADDRESS[3]}" --code-fd 0 >"$WORK/join.out" 2>&1; then
+  fail "an agent with an enrolled client joined"
+fi
+has "1 client(s); a node joins empty" "$WORK/join.out" || fail "join with a client said: $(cat "$WORK/join.out")"
+[ "$before" = "$(dump)" ] || fail "the refused join of an agent with a client changed etcd"
+ctl_on 3 client revoke dev >/dev/null
+pass "an agent with an enrolled client certificate is refused before anything is written"
 
 # 4. An etcd client certificate from another CA: refused by etcd.
 before=$(dump)

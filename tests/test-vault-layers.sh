@@ -4,8 +4,8 @@
 # (cg-vault.c, cg-vault-keys.c) names none of the modules built on it
 # (tokens, key use, client certificates, escrow) and they reach it only
 # through its hooks; only cg-vault-modules.c puts them together; the core
-# and the tokens and key-use modules keep no SQL of their own: their
-# storage goes through CgVaultStore (cg-vault-store.h).
+# and the tokens, key-use and client-certificate modules keep no SQL of
+# their own: their storage goes through CgVaultStore (cg-vault-store.h).
 set -euo pipefail
 : "${top_srcdir:?}"
 cd "$top_srcdir/agent"
@@ -38,13 +38,13 @@ echo "ok - cg-vault-modules.c alone attaches the modules"
 
 # No SQL outside the store in the core and the modules moved behind it
 # (the core opens and closes the file the store and the other modules use).
-for f in $core cg-vault-tokens.c cg-vault-key-use.c; do
+for f in $core cg-vault-tokens.c cg-vault-key-use.c cg-vault-clients.c; do
   if grep -nE "sqlite3_|cg_db_|\"(SELECT|INSERT|UPDATE|DELETE) " "$f" |
       grep -vE "= cg_db_open \(|sqlite3_close \(v->db\)"; then
     fail "$f reaches the database past CgVaultStore"
   fi
 done
-echo "ok - records, key rows and tokens go through CgVaultStore"
+echo "ok - records, key rows, tokens and client certificates go through CgVaultStore"
 
 # No hand-written transaction anywhere: cg_db_transaction is the one.
 if grep -nE "\"(BEGIN|COMMIT|ROLLBACK)|; *(BEGIN|COMMIT|ROLLBACK)" ./*.c | grep -v "^./cg-db.c:"; then
