@@ -286,6 +286,8 @@ test_wrap (void)
   g_assert_true (cg_cluster_secret_id_valid ("master/0"));
   g_assert_true (cg_cluster_secret_id_valid ("seal/kid-1_2"));
   g_assert_true (cg_cluster_secret_id_valid ("token"));
+  g_assert_true (cg_cluster_secret_id_valid ("clientca"));
+  g_assert_false (cg_cluster_secret_id_valid ("clientca/x"));
   g_assert_false (cg_cluster_secret_id_valid ("seal/"));
   g_assert_false (cg_cluster_secret_id_valid ("seal/a/b"));
   g_assert_false (cg_cluster_secret_id_valid ("node/x"));
@@ -418,10 +420,11 @@ test_node_key (void)
 
   g_autoptr (GPtrArray) ids = cg_cluster_secret_ids (vault, FALSE, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (ids->len, ==, 3); /* master/0, seal/<kid>, token */
+  g_assert_cmpuint (ids->len, ==, 4); /* master/0, seal/<kid>, token, clientca */
+  g_assert_cmpstr (ids->pdata[3], ==, "clientca");
   g_autoptr (GPtrArray) needed = cg_cluster_secret_ids (vault, TRUE, &error);
   g_assert_no_error (error);
-  g_assert_cmpuint (needed->len, ==, 3);
+  g_assert_cmpuint (needed->len, ==, 4);
   for (guint i = 0; i < ids->len; i++)
     {
       g_autoptr (CgBuf) s = cg_cluster_secret_read (vault, ids->pdata[i], &error);
@@ -431,6 +434,18 @@ test_node_key (void)
   g_assert_null (cg_cluster_secret_read (vault, "seal/not-there", &error));
   g_assert_error (error, CG_ERROR, CG_ERROR_KEYS_MISSING);
   g_clear_error (&error);
+
+  /* A held client CA key gives way to a wrapped one only when the wrapped
+   * one is the key of the CA certificate the store holds and the held one
+   * is not; never for another secret. */
+  g_autoptr (CgBuf) ca = cg_cluster_secret_read (vault, "clientca", &error);
+  g_assert_no_error (error);
+  g_autoptr (CgBuf) other = cg_buf_new (32);
+  memset (other->data, 9, 32);
+  g_assert_false (cg_cluster_secret_replaces (vault, "clientca", ca, other));
+  g_assert_true (cg_cluster_secret_replaces (vault, "clientca", other, ca));
+  g_assert_false (cg_cluster_secret_replaces (vault, "clientca", ca, ca));
+  g_assert_false (cg_cluster_secret_replaces (vault, "token", other, ca));
 
   /* A token key installed: in the file (0600) and in use at once. */
   g_autofree char *token = cg_vault_token_create (vault, "t", &error);

@@ -1036,6 +1036,16 @@ test_hostile_values (Fixture *f, gconstpointer data)
     { "tok/short", "{\"hmac\":\"AAAA\",\"created\":\"c\"}" },
     { "key/k", "{\"created\":\"c\",\"current\":\"yes\",\"retired\":false}" },
     { "meta/instance", "{\"value\":\"someone else\"}" },
+    { "client/0c01", "{\"name\":\"bad name\",\"spki\":\"s\",\"enrolled\":\"e\","
+                     "\"expires\":\"2099-01-01T00:00:00Z\"}" },
+    { "client/0c02", "{\"name\":\"ok\",\"spki\":\"s\",\"enrolled\":\"e\","
+                     "\"expires\":\"2099-01-01T00:00:00Z\",\"revoked\":null}" },
+    { "client/0c03", "{\"name\":\"ok\",\"spki\":\"s\",\"enrolled\":\"e\","
+                     "\"expires\":\"2099-01-01T00:00:00Z\",\"revoked\":\"r\"}" },
+    { "enroll/short", "{\"hmac\":\"AAAA\",\"created\":\"c\",\"expires\":\"2099\","
+                      "\"validity\":60}" },
+    { "enroll/novalidity", "{\"hmac\":\"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\","
+                           "\"created\":\"c\",\"expires\":\"2099\",\"validity\":0}" },
   };
   for (gsize i = 0; i < G_N_ELEMENTS (bad); i++)
     {
@@ -1065,6 +1075,11 @@ test_hostile_values (Fixture *f, gconstpointer data)
   g_assert_cmpuint (json_array_size (tokens), ==, 0);
   json_auto_t *keys = f->store->ops->key_list (f->store, &error);
   g_assert_cmpuint (json_array_size (keys), ==, 0);
+  /* No client row from a bad name, a null revocation or one without its
+   * reason; no code from a short HMAC or a zero validity. */
+  json_auto_t *clients = f->store->ops->client_list (f->store, "2026-01-01T00:00:00Z", &error);
+  g_assert_no_error (error);
+  g_assert_cmpuint (json_array_size (clients), ==, 0);
   g_autofree char *instance = f->store->ops->meta_get (f->store, "instance", &error);
   g_assert_cmpstr (instance, ==, "mine");
   g_assert_true (log_has ("a malformed value at revision"));
