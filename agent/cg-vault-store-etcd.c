@@ -373,6 +373,25 @@ b64_member (json_t *obj, const char *key)
   return data ? g_bytes_new_take (data, len) : NULL;
 }
 
+/* An HMAC is unique (tokens, enrollment codes): a row of another name
+ * holding it was deleted in etcd (its event comes, or came, separately),
+ * so it goes here.  @sql: "DELETE FROM <table> WHERE hmac = ? AND name <> ?". */
+static gboolean
+drop_hmac_elsewhere (sqlite3 *db, const char *sql, GBytes *hmac, const char *name,
+                     const char *what, GError **error)
+{
+  sqlite3_stmt *st = cg_db_prepare (db, sql, error);
+  if (!st)
+    return FALSE;
+  sqlite3_bind_blob (st, 1, g_bytes_get_data (hmac, NULL), 32, SQLITE_STATIC);
+  sqlite3_bind_text (st, 2, name, -1, SQLITE_STATIC);
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
+  if (!ok)
+    cg_db_set_error (error, db, what);
+  sqlite3_finalize (st);
+  return ok;
+}
+
 /* client/<serial> into the replica's clients table; its last use is this
  * node's, kept.  FALSE without @error: malformed. */
 static gboolean
@@ -419,21 +438,11 @@ apply_code (sqlite3 *db, const char *name, json_t *v, GError **error)
   g_autoptr (GBytes) hmac = b64_member (v, "hmac");
   if (!hmac || g_bytes_get_size (hmac) != 32)
     return FALSE;
-  /* An HMAC is unique: another name holding it was deleted in etcd. */
-  sqlite3_stmt *st
-      = cg_db_prepare (db, "DELETE FROM enroll_codes WHERE hmac = ? AND name <> ?", error);
-  if (!st)
+  const char *what = "cannot store the enrollment code in the replica";
+  if (!drop_hmac_elsewhere (db, "DELETE FROM enroll_codes WHERE hmac = ? AND name <> ?", hmac,
+                            name, what, error))
     return FALSE;
-  sqlite3_bind_blob (st, 1, g_bytes_get_data (hmac, NULL), 32, SQLITE_STATIC);
-  sqlite3_bind_text (st, 2, name, -1, SQLITE_STATIC);
-  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
-  sqlite3_finalize (st);
-  if (!ok)
-    {
-      cg_db_set_error (error, db, "cannot store the enrollment code in the replica");
-      return FALSE;
-    }
-  st = cg_db_prepare (db,
+  sqlite3_stmt *st = cg_db_prepare (db,
                       "INSERT OR REPLACE INTO enroll_codes (name, hmac, created, expires, "
                       "validity) VALUES (?, ?, ?, ?, ?)",
                       error);
@@ -444,9 +453,9 @@ apply_code (sqlite3 *db, const char *name, json_t *v, GError **error)
   sqlite3_bind_text (st, 3, created, -1, SQLITE_STATIC);
   sqlite3_bind_text (st, 4, expires, -1, SQLITE_STATIC);
   sqlite3_bind_int64 (st, 5, validity);
-  ok = sqlite3_step (st) == SQLITE_DONE;
+  gboolean ok = sqlite3_step (st) == SQLITE_DONE;
   if (!ok)
-    cg_db_set_error (error, db, "cannot store the enrollment code in the replica");
+    cg_db_set_error (error, db, what);
   sqlite3_finalize (st);
   return ok;
 }
@@ -529,33 +538,21 @@ apply_put (sqlite3 *db, Area area, const char *name, GBytes *value, GError **err
       g_autoptr (GBytes) hmac = b64_member (v, "hmac");
       if (!hmac || g_bytes_get_size (hmac) != 32)
         return FALSE;
-      /* An HMAC is unique: another name holding it was deleted in etcd
-       * (its event comes, or came, separately). */
-      sqlite3_stmt *st
-          = cg_db_prepare (db, "DELETE FROM tokens WHERE hmac = ? AND name <> ?", error);
-      if (!st)
+      if (!drop_hmac_elsewhere (db, "DELETE FROM tokens WHERE hmac = ? AND name <> ?", hmac,
+                                name, "cannot store the token in the replica", error))
         return FALSE;
-      sqlite3_bind_blob (st, 1, g_bytes_get_data (hmac, NULL), 32, SQLITE_STATIC);
-      sqlite3_bind_text (st, 2, name, -1, SQLITE_STATIC);
-      gboolean ok = sqlite3_step (st) == SQLITE_DONE;
-      sqlite3_finalize (st);
-      if (!ok)
-        {
-          cg_db_set_error (error, db, "cannot store the token in the replica");
-          return FALSE;
-        }
       /* last_used is this node's: kept. */
-      st = cg_db_prepare (db,
-                          "INSERT INTO tokens (name, hmac, created) VALUES (?, ?, ?) "
-                          "ON CONFLICT (name) DO UPDATE SET hmac = excluded.hmac, "
-                          "created = excluded.created",
-                          error);
+      sqlite3_stmt *st = cg_db_prepare (db,
+                                        "INSERT INTO tokens (name, hmac, created) VALUES (?, ?, ?) "
+                                        "ON CONFLICT (name) DO UPDATE SET hmac = excluded.hmac, "
+                                        "created = excluded.created",
+                                        error);
       if (!st)
         return FALSE;
       sqlite3_bind_text (st, 1, name, -1, SQLITE_STATIC);
       sqlite3_bind_blob (st, 2, g_bytes_get_data (hmac, NULL), 32, SQLITE_STATIC);
       sqlite3_bind_text (st, 3, created, -1, SQLITE_STATIC);
-      ok = sqlite3_step (st) == SQLITE_DONE;
+      gboolean ok = sqlite3_step (st) == SQLITE_DONE;
       if (!ok)
         cg_db_set_error (error, db, "cannot store the token in the replica");
       sqlite3_finalize (st);

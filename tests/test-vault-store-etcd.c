@@ -441,6 +441,21 @@ contract_then_second_node (Fixture *f, void (*check) (CgVaultStore *))
   second->ops->free (second);
 }
 
+/* etcd holds @count rows under @prefix + @area, none with @local_field:
+ * what stays on the node that saw it. */
+static void
+assert_rows_without (const char *prefix, const char *area, guint count, const char *local_field)
+{
+  g_autofree char *area_prefix = g_strconcat (prefix, area, NULL);
+  g_autoptr (GPtrArray) rows = etcd_all (area_prefix);
+  g_assert_cmpuint (rows->len, ==, count);
+  for (guint i = 0; i < rows->len; i++)
+    {
+      json_auto_t *v = value_json (rows->pdata[i]);
+      g_assert_null (json_object_get (v, local_field));
+    }
+}
+
 static void
 test_contract_records (Fixture *f, gconstpointer data)
 {
@@ -454,15 +469,8 @@ test_contract_keys (Fixture *f, gconstpointer data)
   (void) data;
   contract_then_second_node (f, cg_test_store_contract_keys);
   /* The use counters stayed on this node: etcd's key rows have none. */
-  g_autofree char *key_prefix = g_strconcat (f->prefix, "key/", NULL);
-  g_autoptr (GPtrArray) keys = etcd_all (key_prefix);
-  g_assert_cmpuint (keys->len, ==, 2);
-  for (guint i = 0; i < keys->len; i++)
-    {
-      json_auto_t *v = value_json (keys->pdata[i]);
-      g_assert_null (json_object_get (v, "opened"));
-      g_assert_null (json_object_get (v, "lastOpened"));
-    }
+  assert_rows_without (f->prefix, "key/", 2, "opened");
+  assert_rows_without (f->prefix, "key/", 2, "lastOpened");
 }
 
 static void
@@ -500,14 +508,7 @@ test_contract_clients (Fixture *f, gconstpointer data)
   (void) data;
   contract_then_second_node (f, cg_test_store_contract_clients);
   /* A certificate's last use stays on the node that saw it. */
-  g_autofree char *client_prefix = g_strconcat (f->prefix, "client/", NULL);
-  g_autoptr (GPtrArray) rows = etcd_all (client_prefix);
-  g_assert_cmpuint (rows->len, ==, 2);
-  for (guint i = 0; i < rows->len; i++)
-    {
-      json_auto_t *v = value_json (rows->pdata[i]);
-      g_assert_null (json_object_get (v, "lastUsed"));
-    }
+  assert_rows_without (f->prefix, "client/", 2, "lastUsed");
 }
 
 typedef struct
