@@ -54,6 +54,40 @@ add_field (GByteArray *out, const char *value)
   g_byte_array_append (out, (const guint8 *) value, len);
 }
 
+static void
+add_bytes (GByteArray *out, const guint8 *data, gsize len)
+{
+  guint8 head[5] = { 1, len >> 24, len >> 16, len >> 8, len };
+  g_byte_array_append (out, head, sizeof head);
+  g_byte_array_append (out, data, len);
+}
+
+static char *
+mac_of (const CgBuf *key, const guint8 *data, gsize len)
+{
+  struct hmac_sha256_ctx ctx;
+  guint8 mac[SHA256_DIGEST_SIZE];
+  hmac_sha256_set_key (&ctx, key->len, key->data);
+  hmac_sha256_update (&ctx, len, data);
+  hmac_sha256_digest (&ctx, sizeof mac, mac);
+  cg_wipe (&ctx, sizeof ctx);
+  return cg_b64url_encode (mac, sizeof mac);
+}
+
+char *
+cg_cluster_secret_mac (const CgBuf *key, const char *cluster_id, const char *secret_id,
+                       const CgBuf *secret)
+{
+  g_autoptr (GByteArray) out = g_byte_array_new ();
+  add_field (out, "secret");
+  add_field (out, cluster_id);
+  add_field (out, secret_id);
+  add_bytes (out, secret->data, secret->len);
+  char *mac = mac_of (key, out->data, out->len);
+  cg_wipe (out->data, out->len);
+  return mac;
+}
+
 /* @entry's string @field, or NULL when absent or null; FALSE when it is
  * something else. */
 static gboolean
@@ -120,15 +154,9 @@ entry_mac (CgClusterEntryKind kind, const CgBuf *key, const char *cluster_id, co
   g_autoptr (GBytes) text = cg_cluster_entry_canonical (kind, cluster_id, name, entry, error);
   if (!text)
     return NULL;
-  struct hmac_sha256_ctx ctx;
-  guint8 mac[SHA256_DIGEST_SIZE];
   gsize len = 0;
   const guint8 *data = g_bytes_get_data (text, &len);
-  hmac_sha256_set_key (&ctx, key->len, key->data);
-  hmac_sha256_update (&ctx, len, data);
-  hmac_sha256_digest (&ctx, sizeof mac, mac);
-  cg_wipe (&ctx, sizeof ctx);
-  return cg_b64url_encode (mac, sizeof mac);
+  return mac_of (key, data, len);
 }
 
 gboolean

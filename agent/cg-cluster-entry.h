@@ -55,4 +55,16 @@ gboolean cg_cluster_entry_seal (CgClusterEntryKind kind, const CgBuf *key,
 gboolean cg_cluster_entry_verify (CgClusterEntryKind kind, const CgBuf *key,
                                   const char *cluster_id, const char *name, json_t *entry);
 
+/* A cluster secret's voucher, P/secretmac/<id> = {"master": MKID, "mac"}:
+ * HMAC-SHA-256 under the entry key of master key MKID over ("secret",
+ * cluster id, secret id, the secret's bytes), written in the txn that first
+ * wraps the secret (init, a new sealing or master key).  A running member
+ * installs a secret it lacks from its wrap only when the voucher verifies
+ * under a master key it already holds: anyone can wrap a key of their own
+ * to a node's public key, but only a member can vouch for it, so a key
+ * planted in etcd (and named current there) never reaches a keyring.
+ * (transfer full) */
+char *cg_cluster_secret_mac (const CgBuf *key, const char *cluster_id, const char *secret_id,
+                             const CgBuf *secret);
+
 G_END_DECLS

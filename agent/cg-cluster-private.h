@@ -83,13 +83,14 @@ gboolean cg_cluster_can_write (CgCluster *cluster);
 /* Puts @store under the vault (the lock held), dropping the old one and
  * the loaded keys. */
 void cg_cluster_vault_set_store_locked (CgVault *vault, CgVaultStore *store);
-/* Installs every P/wrap/<self>/ this node lacks with @etcd; with
+/* Installs every P/wrap/<self>/ this node lacks with @etcd, each only
+ * with a voucher under a master key it holds (cg-cluster-entry.h); with
  * @replace (joining) also over what it holds (its own master and token key
  * give way to the cluster's).  FALSE + @error when etcd cannot be read or
  * a wrap does not open. */
 gboolean cg_cluster_install_wraps (CgVault *vault, CgEtcd *etcd, const char *prefix,
-                                   const char *self, CgSealKey *node_key, gboolean replace,
-                                   GError **error);
+                                   const char *cluster_id, const char *self,
+                                   CgSealKey *node_key, gboolean replace, GError **error);
 
 /* ---- trust (cg-cluster-trust.c, cg-cluster-entry.h) ---------------------- */
 
@@ -115,5 +116,16 @@ json_t *cg_cluster_node_entry_new (const char *name, CgSealKey *pub, const char 
 gboolean cg_cluster_remac_entries (CgCluster *c, CgEtcdTxn *txn, GPtrArray *kvs, gint64 read_rev,
                                    const CgBuf *old_key, const char *new_id,
                                    const CgBuf *new_master, GHashTable *verified, GError **error);
+
+/* Into @txn: P/secretmac/<@secret_id>, the voucher for @secret under
+ * master key @mkid's entry key @mac_key (cg-cluster-entry.h). */
+void cg_cluster_txn_put_voucher (CgEtcdTxn *txn, const char *prefix, const char *cluster_id,
+                                 const char *mkid, const CgBuf *mac_key, const char *secret_id,
+                                 const CgBuf *secret);
+/* Does etcd hold a voucher for @secret under a master key this node
+ * holds?  FALSE with @error otherwise. */
+gboolean cg_cluster_secret_vouched (CgVault *vault, CgEtcd *etcd, const char *prefix,
+                                    const char *cluster_id, const char *secret_id,
+                                    const CgBuf *secret, GError **error);
 
 G_END_DECLS

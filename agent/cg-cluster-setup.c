@@ -262,25 +262,30 @@ node_entry (CgSealKey *node_key, const CgClusterConfig *cfg)
 }
 
 /* Init: the first node's entry, MAC'd under the master key its state
- * names current (what it pushes into etcd). */
-static gboolean
-seal_own_entry (CgVault *v, const CgClusterConfig *cfg, json_t *entry, GError **error)
+ * names current (what it pushes into etcd); that key's id in *@mkid and
+ * its entry key, which vouches for the secrets init wraps (transfer full). */
+static CgBuf *
+seal_own_entry (CgVault *v, const CgClusterConfig *cfg, json_t *entry, char **mkid,
+                GError **error)
 {
   g_autofree char *current = NULL, *old = NULL;
   g_mutex_lock (&v->lock);
   gboolean ok = cg_vault_master_meta_locked (v, &current, &old, error);
   g_mutex_unlock (&v->lock);
   if (!ok)
-    return FALSE;
+    return NULL;
   g_autoptr (CgBuf) key = cg_cluster_mac_key_from_vault (v, current);
   if (!key)
     {
       g_set_error (error, CG_ERROR, CG_ERROR_KEYS_MISSING,
                    "the current master key %s is missing from this node's secret store",
                    current);
-      return FALSE;
+      return NULL;
     }
-  return cg_cluster_entry_seal (CG_CLUSTER_ENTRY_NODE, key, cfg->id, cfg->name, entry, error);
+  if (!cg_cluster_entry_seal (CG_CLUSTER_ENTRY_NODE, key, cfg->id, cfg->name, entry, error))
+    return NULL;
+  *mkid = g_steal_pointer (&current);
+  return g_steal_pointer (&key);
 }
 
 /* The end of init and join, with the vault's lock held: start the store
@@ -366,7 +371,9 @@ do_init (CgAgent *agent, const CgClusterSetup *s, GError **error)
   g_autoptr (CgEtcdTxn) txn = cg_etcd_txn_new ();
   g_autoptr (GBytes) nkey = cg_cluster_key_in (prefix, "node/%s", cfg->name);
   json_auto_t *entry = node_entry (node_key, cfg);
-  if (!seal_own_entry (v, cfg, entry, error))
+  g_autofree char *mkid = NULL;
+  g_autoptr (CgBuf) mac_key = seal_own_entry (v, cfg, entry, &mkid, error);
+  if (!mac_key)
     return NULL;
   g_autoptr (GBytes) nvalue = cg_cluster_json_bytes (entry);
   cg_etcd_txn_compare_mod_revision (txn, nkey, 0);
@@ -377,6 +384,7 @@ do_init (CgAgent *agent, const CgClusterSetup *s, GError **error)
       g_autoptr (CgBuf) secret = cg_cluster_secret_read (v, sid, error);
       if (!secret || !cg_cluster_txn_put_wrap (txn, prefix, cfg->name, node_key, sid, secret, error))
         return NULL;
+      cg_cluster_txn_put_voucher (txn, prefix, cfg->id, mkid, mac_key, sid, secret);
     }
   if (!cg_etcd_txn (etcd, txn, NULL, &local))
     {
@@ -654,7 +662,7 @@ do_join (CgAgent *agent, const CgClusterSetup *s, GError **error)
     return NULL;
 
   /* Admitted: the cluster's keys into this node's keyring, then its state. */
-  if (!cg_cluster_install_wraps (v, etcd, prefix, cfg->name, node_key, TRUE, error))
+  if (!cg_cluster_install_wraps (v, etcd, prefix, cfg->id, cfg->name, node_key, TRUE, error))
     {
       g_prefix_error (error, "admitted, but (run the same cluster join again to finish) ");
       return NULL;

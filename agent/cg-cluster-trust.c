@@ -120,3 +120,49 @@ cg_cluster_remac_entries (CgCluster *c, CgEtcdTxn *txn, GPtrArray *kvs, gint64 r
              new_id);
   return TRUE;
 }
+
+/* ---- vouchers for the cluster's secrets (cg-cluster-entry.h) ------------- */
+
+void
+cg_cluster_txn_put_voucher (CgEtcdTxn *txn, const char *prefix, const char *cluster_id,
+                            const char *mkid, const CgBuf *mac_key, const char *secret_id,
+                            const CgBuf *secret)
+{
+  g_autofree char *mac = cg_cluster_secret_mac (mac_key, cluster_id, secret_id, secret);
+  json_auto_t *voucher = json_pack ("{s:s, s:s}", "master", mkid, "mac", mac);
+  g_autoptr (GBytes) key = cg_cluster_key_in (prefix, "secretmac/%s", secret_id);
+  g_autoptr (GBytes) value = cg_cluster_json_bytes (voucher);
+  cg_etcd_txn_put (txn, key, value, 0);
+}
+
+gboolean
+cg_cluster_secret_vouched (CgVault *v, CgEtcd *etcd, const char *prefix, const char *cluster_id,
+                           const char *secret_id, const CgBuf *secret, GError **error)
+{
+  g_autoptr (GBytes) key = cg_cluster_key_in (prefix, "secretmac/%s", secret_id);
+  g_autoptr (GPtrArray) kvs = NULL;
+  GError *local = NULL;
+  if (!cg_etcd_range (etcd, key, CG_ETCD_RANGE_NONE, 0, 0, &kvs, NULL, NULL, &local))
+    {
+      cg_cluster_etcd_error (error, local, "cannot read the cluster secret's voucher");
+      g_error_free (local);
+      return FALSE;
+    }
+  json_auto_t *voucher = kvs->len == 1 ? cg_cluster_kv_json (kvs->pdata[0]) : NULL;
+  const char *mkid = json_string_value (json_object_get (voucher, "master"));
+  const char *mac = json_string_value (json_object_get (voucher, "mac"));
+  /* Under a master key this node holds already. */
+  g_autoptr (CgBuf) mac_key = mkid && mac ? cg_cluster_mac_key_from_vault (v, mkid) : NULL;
+  g_autofree char *want = mac_key ? cg_cluster_secret_mac (mac_key, cluster_id, secret_id, secret)
+                                  : NULL;
+  if (!want || strlen (want) != strlen (mac) || !cg_equal_ct (want, mac, strlen (mac)))
+    {
+      g_set_error (error, CG_ERROR, CG_ERROR_DECRYPT,
+                   "no member vouched for cluster secret %s under a master key this node "
+                   "holds: not installed (planted in etcd by someone with an etcd client "
+                   "certificate?)",
+                   secret_id);
+      return FALSE;
+    }
+  return TRUE;
+}

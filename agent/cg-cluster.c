@@ -125,8 +125,9 @@ cg_cluster_vault_set_store_locked (CgVault *v, CgVaultStore *store)
 /* ---- wraps addressed to this node --------------------------------------- */
 
 gboolean
-cg_cluster_install_wraps (CgVault *v, CgEtcd *etcd, const char *prefix, const char *self,
-                          CgSealKey *node_key, gboolean replace, GError **error)
+cg_cluster_install_wraps (CgVault *v, CgEtcd *etcd, const char *prefix, const char *cluster_id,
+                          const char *self, CgSealKey *node_key, gboolean replace,
+                          GError **error)
 {
   g_autoptr (GBytes) key = cg_cluster_key_in (prefix, "wrap/%s/", self);
   g_autoptr (GPtrArray) kvs = NULL;
@@ -173,6 +174,20 @@ cg_cluster_install_wraps (CgVault *v, CgEtcd *etcd, const char *prefix, const ch
           g_warning ("cluster: a wrap of %s for this node differs from the key it holds; "
                      "ignored (who writes to etcd under %s?)",
                      id, prefix);
+          continue;
+        }
+      g_autoptr (GError) unvouched = NULL;
+      if (!replace && !cg_cluster_secret_vouched (v, etcd, prefix, cluster_id, id, secret,
+                                                  &unvouched))
+        {
+          /* A joining node (@replace) has no master key to check with yet:
+           * it takes what the member that admitted it wrapped. */
+          if (!g_error_matches (unvouched, CG_ERROR, CG_ERROR_DECRYPT))
+            {
+              g_propagate_error (error, g_steal_pointer (&unvouched));
+              return FALSE;
+            }
+          g_warning ("cluster: %s", unvouched->message);
           continue;
         }
       if (!cg_cluster_secret_install (v, id, secret, error))
@@ -261,6 +276,9 @@ cg_cluster_key_wraps_cb (const char *secret_id, CgEtcdTxn *txn, gpointer data, G
                    mkid);
       return FALSE;
     }
+  /* Vouched for under the current master key, which every member holds:
+   * so they install it (a key merely wrapped to them they would not). */
+  cg_cluster_txn_put_voucher (txn, c->prefix, c->cfg->id, mkid, mac_key, secret_id, secret);
   g_autoptr (GHashTable) verified = g_hash_table_new_full (g_str_hash, g_str_equal, g_free, NULL);
   const char *new_id = g_str_has_prefix (secret_id, "master/") ? secret_id + strlen ("master/")
                                                                 : NULL;
@@ -342,7 +360,10 @@ master_needed_cb (const char *secret_id, CgEtcd *etcd, gpointer data, GError **e
   g_autofree char *jwe = g_strndup (g_bytes_get_data (kv->value, NULL),
                                     g_bytes_get_size (kv->value));
   g_autoptr (CgBuf) secret = cg_cluster_unwrap (node_key, secret_id, jwe, error);
-  return secret && cg_cluster_secret_install (c->vault, secret_id, secret, error);
+  return secret
+         && cg_cluster_secret_vouched (c->vault, etcd ? etcd : c->etcd, c->prefix, c->cfg->id,
+                                       secret_id, secret, error)
+         && cg_cluster_secret_install (c->vault, secret_id, secret, error);
 }
 
 /* ---- the worker ---------------------------------------------------------- */
@@ -866,7 +887,8 @@ round_once (CgCluster *c, Worker *w, gboolean sync, gboolean reload)
   if (sync || !w->wraps_done)
     {
       g_autoptr (GError) error = NULL;
-      w->wraps_done = cg_cluster_install_wraps (c->vault, w->etcd, c->prefix, c->cfg->name,
+      w->wraps_done = cg_cluster_install_wraps (c->vault, w->etcd, c->prefix, c->cfg->id,
+                                                c->cfg->name,
                                                 c->node_key, FALSE, &error);
       if (!w->wraps_done)
         g_message ("cluster: cannot install this node's wrapped keys yet: %s", error->message);

@@ -12,7 +12,8 @@
 #    (secrets, tokens, the join code), for a JWK private part, and for the
 #    client CA's key, which every node holds the same (wrapped to each);
 #  - a master key forged into B's wraps (python3-jwcrypto, to B's public node
-#    key) is ignored: B keeps the cluster's key;
+#    key) is ignored: B keeps the cluster's key; one B lacks is not
+#    installed (no member vouched for it);
 #  - status on every node: 3 nodes alive, every key present, etcd's 3
 #    members healthy, writable; /v1/info's cluster field lists the pins;
 #  - heartbeats: C's agent killed (no goodbye) is shown gone after its lease,
@@ -247,6 +248,30 @@ has "a wrap of master/0 for this node differs" "${NODE_LOG[2]}" || fail "B did n
 expect "$(api_on 2 PUT /v1/credentials/after-forgery "$B_TOKEN" "{\"type\":\"mysql\",\"properties\":{},\"secret\":\"$CANARY-forgery\"}")" 201
 wait_for 10 "A opens what B stored after the forged wrap" resolves 1 after-forgery "$CANARY-forgery"
 pass "a master key forged into B's wraps is ignored: B keeps the cluster's key"
+
+# 7c. A master key B does not hold, wrapped to B by someone with an etcd
+#     certificate (were it installed, naming it current in etcd would make
+#     every member seal under a key the writer knows): no member vouched for
+#     it under a master key B holds, so B never installs it.
+EVIL=EvilEvilEvilEvil
+PLANTED=$("$PY" - "$WORK/gw2.node" "$EVIL" <<'PY'
+import json, os, sys
+from jwcrypto import jwe, jwk
+pub = json.load(open(sys.argv[1]))["pub"]
+key = jwk.JWK(**{k: pub[k] for k in ("kty", "crv", "x", "y")})
+hdr = {"alg": "ECDH-ES", "enc": "A256GCM", "kid": key.thumbprint(), "ctx": "cluster-secret:master/" + sys.argv[2]}
+t = jwe.JWE(os.urandom(32), protected=json.dumps(hdr))
+t.add_recipient(key)
+print(t.serialize(compact=True))
+PY
+) || fail "planting a wrap"
+etcdctl_cg put "${P}wrap/gw2/master/$EVIL" "$PLANTED" >/dev/null
+agent_wait_log 2 "no member vouched for cluster secret master/$EVIL" 15
+if node_env 2 secret-tool search --all xdg:schema org.credgate.Key kind master 2>&1 | has -x "attribute.kid = $EVIL"; then
+  fail "B installed a master key planted in etcd"
+fi
+etcdctl_cg del "${P}wrap/gw2/master/$EVIL" >/dev/null
+pass "a master key B lacks, planted in etcd wrapped to B, is not installed: no member vouched for it"
 
 # 8. Heartbeats: C killed (its lease not revoked) is gone after the lease, back when it returns.
 gone_on_a () {

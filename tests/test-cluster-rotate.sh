@@ -161,7 +161,7 @@ EC_NEW=$(seal_on 1 v-new)
 # No wrap of the old master key is left in etcd, for any node; the new one
 # is wrapped to A and B.
 etcdctl_cg get --prefix "$P" --keys-only | grep -v '^$' >"$WORK/etcd-keys"
-if grep '/master/0$' "$WORK/etcd-keys"; then fail "wraps of the old master key are still in etcd"; fi
+if grep '/wrap/.*/master/0$' "$WORK/etcd-keys"; then fail "wraps of the old master key are still in etcd"; fi
 for g in gw1 gw2; do has -x "${P}wrap/$g/master/$NEW" "$WORK/etcd-keys" || fail "no wrap of $NEW for $g"; done
 [ "$(keyring_masters 1)" = "$NEW " ] || fail "A's keyring holds master keys '$(keyring_masters 1)'"
 pass "remove gw3, rotate --all on A: every record under master $NEW; the old master key's wraps are gone from etcd and from A's keyring"

@@ -396,6 +396,22 @@ test_entry_mac (void)
   g_assert_error (error, CG_ERROR, CG_ERROR_INVALID);
   g_clear_error (&error);
   g_assert_false (cg_cluster_entry_verify (CG_CLUSTER_ENTRY_NODE, key, "CID", "gw2", nopub));
+
+  /* A secret's voucher binds the cluster, the secret id and its bytes. */
+  g_autoptr (CgBuf) secret = cg_buf_new (32);
+  memset (secret->data, 0x33, 32);
+  g_autofree char *v1 = cg_cluster_secret_mac (key, "CID", "master/abc", secret);
+  g_autofree char *same = cg_cluster_secret_mac (key, "CID", "master/abc", secret);
+  g_assert_cmpstr (v1, ==, same);
+  g_autofree char *other_id = cg_cluster_secret_mac (key, "CID", "master/abd", secret);
+  g_autofree char *other_cluster = cg_cluster_secret_mac (key, "CIE", "master/abc", secret);
+  g_autofree char *other_key = cg_cluster_secret_mac (key2, "CID", "master/abc", secret);
+  secret->data[31] ^= 1;
+  g_autofree char *other_secret = cg_cluster_secret_mac (key, "CID", "master/abc", secret);
+  g_assert_cmpstr (v1, !=, other_id);
+  g_assert_cmpstr (v1, !=, other_cluster);
+  g_assert_cmpstr (v1, !=, other_key);
+  g_assert_cmpstr (v1, !=, other_secret);
 }
 
 /* The node key: made once in an unlocked keyring, the same afterwards;
