@@ -15,24 +15,36 @@
 
 #include <string.h>
 
+/* The JSON entry under @key in *@out (NULL when absent or not JSON), its
+ * mod_revision in *@rev (0 when absent); FALSE when etcd cannot be read. */
+static gboolean
+read_entry (CgEtcd *etcd, GBytes *key, const char *what, json_t **out, gint64 *rev,
+            GError **error)
+{
+  g_autoptr (GPtrArray) kvs = NULL;
+  GError *local = NULL;
+  if (!cg_etcd_range (etcd, key, CG_ETCD_RANGE_NONE, 0, 0, &kvs, NULL, NULL, &local))
+    {
+      cg_cluster_etcd_error (error, local, what);
+      g_error_free (local);
+      return FALSE;
+    }
+  CgEtcdKv *kv = kvs->len == 1 ? kvs->pdata[0] : NULL;
+  *out = kv ? cg_cluster_kv_json (kv) : NULL;
+  *rev = kv ? kv->mod_revision : 0;
+  return TRUE;
+}
+
 gboolean
 cg_cluster_master_current (CgEtcd *etcd, const char *prefix, char **mkid, gint64 *rev,
                            GError **error)
 {
   g_autoptr (GBytes) key = cg_cluster_key_in (prefix, "meta/%s", CG_VAULT_META_MASTER_CURRENT);
-  g_autoptr (GPtrArray) kvs = NULL;
-  GError *local = NULL;
-  if (!cg_etcd_range (etcd, key, CG_ETCD_RANGE_NONE, 0, 0, &kvs, NULL, NULL, &local))
-    {
-      cg_cluster_etcd_error (error, local, "cannot read the current master key's id");
-      g_error_free (local);
-      return FALSE;
-    }
-  CgEtcdKv *kv = kvs->len == 1 ? kvs->pdata[0] : NULL;
-  json_auto_t *meta = kv ? cg_cluster_kv_json (kv) : NULL;
+  json_auto_t *meta = NULL;
+  if (!read_entry (etcd, key, "cannot read the current master key's id", &meta, rev, error))
+    return FALSE;
   const char *value = json_string_value (json_object_get (meta, "value"));
   *mkid = g_strdup (value && *value ? value : CG_RECORD_MASTER_FIRST);
-  *rev = kv ? kv->mod_revision : 0;
   return TRUE;
 }
 
@@ -140,15 +152,10 @@ cg_cluster_secret_vouched (CgVault *v, CgEtcd *etcd, const char *prefix, const c
                            const char *secret_id, const CgBuf *secret, GError **error)
 {
   g_autoptr (GBytes) key = cg_cluster_key_in (prefix, "secretmac/%s", secret_id);
-  g_autoptr (GPtrArray) kvs = NULL;
-  GError *local = NULL;
-  if (!cg_etcd_range (etcd, key, CG_ETCD_RANGE_NONE, 0, 0, &kvs, NULL, NULL, &local))
-    {
-      cg_cluster_etcd_error (error, local, "cannot read the cluster secret's voucher");
-      g_error_free (local);
-      return FALSE;
-    }
-  json_auto_t *voucher = kvs->len == 1 ? cg_cluster_kv_json (kvs->pdata[0]) : NULL;
+  json_auto_t *voucher = NULL;
+  gint64 rev = 0;
+  if (!read_entry (etcd, key, "cannot read the cluster secret's voucher", &voucher, &rev, error))
+    return FALSE;
   const char *mkid = json_string_value (json_object_get (voucher, "master"));
   const char *mac = json_string_value (json_object_get (voucher, "mac"));
   /* Under a master key this node holds already. */
