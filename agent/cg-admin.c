@@ -9,6 +9,7 @@
 #include "agent/cg-admin-cluster.h"
 #include "agent/cg-api.h"
 #include "agent/cg-audit.h"
+#include "agent/cg-write-clock.h"
 #include "common/cg-error.h"
 #include "common/cg-file.h"
 #include "common/cg-json.h"
@@ -349,6 +350,7 @@ run_cb (GThreadedSocketService *service, GSocketConnection *conn, GObject *sourc
   g_autoptr (GError) error = NULL;
   json_auto_t *reply = NULL;
   g_autofree char *who = NULL;
+  gint64 arrived = g_get_monotonic_time ();
 
   /* Only root or the agent's own user may talk to it; the 0600 socket
    * says the same, this holds even if the mode is changed. */
@@ -381,7 +383,10 @@ run_cb (GThreadedSocketService *service, GSocketConnection *conn, GObject *sourc
       cg_wipe (text, len);
       g_free (text);
       GOutputStream *os = g_io_stream_get_output_stream (G_IO_STREAM (conn));
+      /* A cluster write's 5 s count from here (cg-write-clock.h). */
+      cg_write_clock_start (arrived);
       reply = request ? handle (admin->agent, request, who, os) : error_reply (error);
+      cg_write_clock_stop ();
     }
 
   write_line (g_io_stream_get_output_stream (G_IO_STREAM (conn)), reply);

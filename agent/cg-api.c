@@ -36,18 +36,19 @@ static const struct
   const char *method;
   const char *path;
   gboolean needs_token;
+  gboolean writes; /* changes the vault's store: in a cluster, an etcd write */
   Handler handler;
 } routes[] = {
-  { "GET", "/v1/info", FALSE, handle_info },
-  { "GET", "/v1/credentials", TRUE, handle_list },
-  { "GET", CREDENTIALS_PREFIX, TRUE, handle_get },
-  { "PUT", CREDENTIALS_PREFIX, TRUE, handle_put },
-  { "DELETE", CREDENTIALS_PREFIX, TRUE, handle_delete },
-  { "POST", "/v1/encrypt", TRUE, handle_encrypt },
-  { "POST", "/v1/verify", TRUE, handle_verify },
-  { "POST", "/v1/rewrap", TRUE, handle_rewrap },
+  { "GET", "/v1/info", FALSE, FALSE, handle_info },
+  { "GET", "/v1/credentials", TRUE, FALSE, handle_list },
+  { "GET", CREDENTIALS_PREFIX, TRUE, FALSE, handle_get },
+  { "PUT", CREDENTIALS_PREFIX, TRUE, TRUE, handle_put },
+  { "DELETE", CREDENTIALS_PREFIX, TRUE, TRUE, handle_delete },
+  { "POST", "/v1/encrypt", TRUE, FALSE, handle_encrypt },
+  { "POST", "/v1/verify", TRUE, FALSE, handle_verify },
+  { "POST", "/v1/rewrap", TRUE, FALSE, handle_rewrap },
   /* The one-time code is the credential: checked and throttled there. */
-  { "POST", "/v1/enroll", FALSE, handle_enroll },
+  { "POST", "/v1/enroll", FALSE, TRUE, handle_enroll },
 };
 
 static const char UNAUTHORIZED_MESSAGE[] = "a valid access token is required";
@@ -578,6 +579,13 @@ cg_api_begin (CgAgent *agent, CgRequest *req, enum MHD_Result *ret)
       && !(req->who = authenticate (agent, req, ret)))
     return FALSE;
   return TRUE;
+}
+
+gboolean
+cg_api_is_cluster_write (CgAgent *agent, CgRequest *req)
+{
+  return req->route >= 0 && routes[req->route].writes
+         && g_atomic_pointer_get (&agent->cluster) != NULL;
 }
 
 enum MHD_Result

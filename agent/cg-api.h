@@ -17,6 +17,10 @@ gboolean cg_api_begin (CgAgent *agent, CgRequest *req, enum MHD_Result *ret);
  * one response is queued. */
 enum MHD_Result cg_api_dispatch (CgAgent *agent, CgRequest *req);
 
+/* Is @req (after cg_api_begin) a change that, with this agent in a
+ * cluster, goes to etcd: one that may wait seconds on it (cg-write-queue.h). */
+gboolean cg_api_is_cluster_write (CgAgent *agent, CgRequest *req);
+
 /* The public /v1/info document (transfer full); also shown by status. */
 json_t *cg_api_info (CgAgent *agent);
 

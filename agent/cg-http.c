@@ -21,6 +21,7 @@ cg_request_new (struct MHD_Connection *connection, const char *method, const cha
   req->client = cg_http_client_address (connection);
   req->route = -1;
   req->body_max = body_max;
+  req->arrived = g_get_monotonic_time ();
   return req;
 }
 
@@ -38,6 +39,7 @@ cg_request_free (CgRequest *req)
   g_free (req->url);
   g_free (req->client);
   g_free (req->who);
+  g_clear_pointer (&req->answer, MHD_destroy_response);
   g_free (req);
 }
 
@@ -59,6 +61,24 @@ cg_request_append (CgRequest *req, const char *data, gsize len)
   req->body_len += len;
 }
 
+static _Thread_local CgRequest *keeping;
+
+void
+cg_http_keep_answers (CgRequest *req)
+{
+  keeping = req;
+}
+
+enum MHD_Result
+cg_http_queue_kept (CgRequest *req)
+{
+  if (!req->answer)
+    return MHD_NO;
+  enum MHD_Result ret = MHD_queue_response (req->connection, req->answer_status, req->answer);
+  g_clear_pointer (&req->answer, MHD_destroy_response);
+  return ret;
+}
+
 static enum MHD_Result
 reply_text (struct MHD_Connection *c, unsigned int status, char *text, gsize len,
             enum MHD_ResponseMemoryMode mode)
@@ -71,6 +91,14 @@ reply_text (struct MHD_Connection *c, unsigned int status, char *text, gsize len
     MHD_add_response_header (resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer realm=\"credgate\"");
   if (status == MHD_HTTP_TOO_MANY_REQUESTS)
     MHD_add_response_header (resp, MHD_HTTP_HEADER_RETRY_AFTER, "60");
+  if (keeping)
+    {
+      g_warn_if_fail (keeping->connection == c && !keeping->answer);
+      g_clear_pointer (&keeping->answer, MHD_destroy_response);
+      keeping->answer = resp;
+      keeping->answer_status = status;
+      return MHD_YES;
+    }
   enum MHD_Result ret = MHD_queue_response (c, status, resp);
   MHD_destroy_response (resp);
   return ret;

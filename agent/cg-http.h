@@ -22,6 +22,13 @@ typedef struct
   gsize body_len;
   gsize body_max;
   gboolean too_large;
+  gint64 arrived;          /* g_get_monotonic_time () at its headers: cg-write-clock.h */
+  /* Answered off libmicrohttpd's thread (cg-write-queue.h): the response
+   * kept for the access handler's next call, once the connection is
+   * resumed. */
+  gboolean handed_off;
+  struct MHD_Response *answer;
+  unsigned int answer_status;
 } CgRequest;
 
 CgRequest *cg_request_new (struct MHD_Connection *connection, const char *method,
@@ -29,6 +36,14 @@ CgRequest *cg_request_new (struct MHD_Connection *connection, const char *method
 void cg_request_free (CgRequest *req);
 /* Append upload data; past the limit sets too_large and drops the rest. */
 void cg_request_append (CgRequest *req, const char *data, gsize len);
+
+/* While @req is answered off libmicrohttpd's threads (cg-write-queue.c),
+ * on this thread, the cg_http_reply_* below keep the response in @req
+ * instead of queueing it; NULL ends that. */
+void cg_http_keep_answers (CgRequest *req);
+/* Queues the response kept in @req (on libmicrohttpd's thread, after the
+ * resume); MHD_NO, closing the connection, when there is none. */
+enum MHD_Result cg_http_queue_kept (CgRequest *req);
 
 /* Queue a JSON response (the value is not consumed).  Every response is
  * no-store: nothing the agent says belongs in a cache. */

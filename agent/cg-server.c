@@ -7,6 +7,8 @@
 #include "agent/cg-http.h"
 #include "agent/cg-linger.h"
 #include "agent/cg-tls.h"
+#include "agent/cg-write-clock.h"
+#include "agent/cg-write-queue.h"
 #include "common/cg-error.h"
 
 #include <arpa/inet.h>
@@ -27,6 +29,7 @@ struct CgServer
   GPtrArray *urls;
   CgLinger *linger;   /* closes the connections refused before their body */
   CgConnLimit *limit; /* max_connections, max_connections_per_ip: all listeners */
+  CgWriteQueue *writes; /* a cluster's writes, answered off the daemons' threads */
 };
 
 /* What the agent keeps per connection (MHD's socket context), from
@@ -175,7 +178,18 @@ access_cb (void *cls, struct MHD_Connection *connection, const char *url, const 
       return MHD_YES;
     }
 
-  return cg_api_dispatch (server->agent, req);
+  /* Answered by the write queue, its connection resumed: the answer. */
+  if (req->handed_off)
+    return cg_http_queue_kept (req);
+  if (cg_write_queue_take (server->writes, req))
+    return MHD_YES;
+
+  /* A write's 5 s count from the request's arrival, not from when it
+   * gets the vault's lock (cg-write-clock.h). */
+  cg_write_clock_start (req->arrived);
+  enum MHD_Result ret = cg_api_dispatch (server->agent, req);
+  cg_write_clock_stop ();
+  return ret;
 }
 
 static void
@@ -321,7 +335,8 @@ start_daemon (CgServer *server, int fd, const char *addr, GError **error)
     { MHD_OPTION_END, 0, NULL },
   };
   struct MHD_Daemon *d = MHD_start_daemon (
-      MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG,
+      MHD_USE_TLS | MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ERROR_LOG
+          | MHD_ALLOW_SUSPEND_RESUME,
       0, accept_cb, server, access_cb, server, MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
   if (!d)
     {
@@ -361,6 +376,7 @@ cg_server_bind (CgAgent *agent, GError **error)
   server->linger = cg_linger_new ();
   server->limit = cg_conn_limit_new (agent->config->max_connections,
                                      agent->config->max_connections_per_ip);
+  server->writes = cg_write_queue_new (agent);
 
   if (agent->config->listen)
     {
@@ -420,6 +436,8 @@ cg_server_stop (CgServer *server)
 {
   if (!server)
     return;
+  /* Every write in hand answered and its connection resumed first. */
+  g_clear_pointer (&server->writes, cg_write_queue_free);
   for (guint i = 0; i < server->daemons->len; i++)
     {
       struct MHD_Daemon *d = server->daemons->pdata[i];

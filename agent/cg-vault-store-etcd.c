@@ -9,6 +9,7 @@
 #include "agent/cg-vault-store-etcd.h"
 
 #include "agent/cg-db.h"
+#include "agent/cg-write-clock.h"
 #include "common/cg-error.h"
 #include "common/cg-json.h"
 #include "jose/cg-b64.h"
@@ -31,12 +32,31 @@
 #define PUSH_BATCH_BYTES (512 * 1024)
 #define DEFAULT_TIMEOUT_MS 3000
 #define MAX_TIMEOUT_MS 4500
-/* A write, its refresh after a lost compare included, ends within this;
- * each read of that refresh is bounded by REFRESH_MS. */
+/* A write, its refresh after a lost compare included, ends within this,
+ * counted from the request's arrival (cg-write-clock.h), so that the
+ * client has its answer within 5 s of sending it; each read of that
+ * refresh is bounded by REFRESH_MS. */
 #define WRITE_BUDGET_MS 4800
 #define REFRESH_MS 1000
-/* The least a write's txn is given after its quorum check (quorum_check);
- * with less left, the write fails before proposing anything. */
+/* The quorum check's own bound (quorum_check).  A leader just cut off
+ * from its quorum does not answer a linearizable read until it steps
+ * down, and the read waits out its timeout: with the client's full
+ * per-call timeout (up to MAX_TIMEOUT_MS) the first write after the loss
+ * answered after 4.5 s of its 5, leaving nothing for a write queued
+ * behind it.  A quorum that is there answers in a ReadIndex round trip
+ * (milliseconds on a LAN; tests/test-cluster-quorum.sh measures the
+ * refusal), so 2.5 s only ever cuts off a cluster that cannot take the
+ * write, and leaves 2.3 s of the budget for the txn. */
+#define QUORUM_CHECK_MS 2500
+/* The same check while the last one failed and none got through since:
+ * a quorum that is back answers as fast as ever, and the writes a busy
+ * server thread had not yet read (the agent cannot see them arrive) must
+ * not each wait 2.5 s more (a server thread answers its connections one
+ * at a time: eight writes on two threads were 2.5 + 3 x 0.5 s with the
+ * members frozen). */
+#define QUORUM_RECHECK_MS 500
+/* The least a write's quorum check and txn are each given; with less left
+ * of the budget, the write fails before proposing anything. */
 #define MIN_TXN_MS 250
 
 #define META_APPLIED "cluster_applied_revision"
@@ -66,6 +86,11 @@ typedef struct
   guint timeout_ms;
   CgEtcd *etcd;         /* the callers' client, made at the first write */
   CgEtcd *refresh_etcd; /* the same with REFRESH_MS, for the reads after a conflict */
+  /* When a write last found etcd unavailable, and last got through its
+   * quorum check (monotonic µs, 0: never): the callers' lock guards them.
+   * A write that was already waiting when the cluster was found unavailable
+   * is refused at once (write_commit). */
+  gint64 unavailable_at, available_at;
 
   /* The applier. */
   GThread *thread;
@@ -1120,33 +1145,75 @@ write_failed (EtcdStore *s, const GError *etcd_error, const char *what, GError *
   return FALSE;
 }
 
+/* @etcd's per-call timeout for one call: @want, cut to what the write
+ * started at @since has left of WRITE_BUDGET_MS, keeping @keep_ms of it
+ * for what comes after the call.  0 when less than MIN_TXN_MS is left. */
+static guint
+budget_ms (gint64 since, guint want, gint64 keep_ms)
+{
+  gint64 left = WRITE_BUDGET_MS - (g_get_monotonic_time () - since) / 1000 - keep_ms;
+  return left < MIN_TXN_MS ? 0 : (guint) MIN ((gint64) want, left);
+}
+
+/* CLUSTER_UNAVAILABLE for the write @what, because @why.  FALSE. */
+static gboolean
+write_unavailable (const char *what, const char *why, GError **error)
+{
+  g_set_error (error, CG_ERROR, CG_ERROR_CLUSTER_UNAVAILABLE, "%s: the cluster is unavailable (%s)",
+               what, why);
+  return FALSE;
+}
+
 /* Runs @w's txn and applies it to the replica at its revision.  A lost
  * compare is CG_ERROR_CONFLICT (with the replica refreshed: the caller
  * words the error); etcd not reachable (or without quorum)
- * CG_ERROR_CLUSTER_UNAVAILABLE, and nothing proposed. */
+ * CG_ERROR_CLUSTER_UNAVAILABLE, and nothing proposed.
+ *
+ * The whole write ends within WRITE_BUDGET_MS of the request's arrival
+ * (cg-write-clock.h), the time it waited for the callers' lock included.
+ * A write that was already waiting when another found etcd unavailable is
+ * refused at once, without a check of its own: it would only wait out the
+ * same timeout again, and with a few of them queued the last would answer
+ * long after 5 s.  One that arrived after that failure, or after a write
+ * got through since, checks for itself, so a write that arrives once
+ * contact is back is never refused for an outage it did not wait in. */
 static gboolean
-write_commit (EtcdStore *s, Write *w, const char *what, GError **error)
+write_commit_since (EtcdStore *s, CgEtcd *etcd, Write *w, gint64 since, const char *what,
+                    GError **error)
 {
   g_autoptr (GError) local = NULL;
-  CgEtcd *etcd = callers_client (s, error);
-  if (!etcd)
-    return FALSE;
-  gint64 started = g_get_monotonic_time ();
   gint64 rev = 0;
-  if (!quorum_check (s, etcd, &local))
-    return write_failed (s, local, what, error);
-  /* The txn gets what the check left of the write's budget, so that the
-   * whole write still answers within 5 s. */
-  gint64 left_ms = WRITE_BUDGET_MS - (g_get_monotonic_time () - started) / 1000;
+  gboolean known_down = s->unavailable_at > s->available_at;
+  if (known_down && s->unavailable_at > since)
+    return write_unavailable (what, "etcd was found without quorum or out of reach while "
+                              "this change waited for its turn", error);
+
   guint full_ms = cg_etcd_get_timeout (etcd);
-  if (left_ms < MIN_TXN_MS)
+  guint check_ms = budget_ms (since, MIN (full_ms, known_down ? QUORUM_RECHECK_MS
+                                                              : QUORUM_CHECK_MS), MIN_TXN_MS);
+  if (check_ms == 0)
+    return write_unavailable (what, "no time left to reach etcd: the change waited too long "
+                              "for its turn", error);
+  cg_etcd_set_timeout (etcd, check_ms);
+  gboolean checked = quorum_check (s, etcd, &local);
+  cg_etcd_set_timeout (etcd, full_ms);
+  if (!checked)
+    {
+      if (is_unreachable (local))
+        s->unavailable_at = g_get_monotonic_time ();
+      return write_failed (s, local, what, error);
+    }
+  s->available_at = g_get_monotonic_time ();
+
+  /* The txn gets what the check left of the write's budget, so that the
+   * whole write still answers within 5 s of its arrival. */
+  guint txn_ms = budget_ms (since, full_ms, 0);
+  if (txn_ms == 0)
     {
       note_unreachable (s);
-      g_set_error (error, CG_ERROR, CG_ERROR_CLUSTER_UNAVAILABLE,
-                   "%s: the cluster is unavailable (etcd answered too slowly)", what);
-      return FALSE;
+      return write_unavailable (what, "etcd answered too slowly", error);
     }
-  cg_etcd_set_timeout (etcd, (guint) MIN ((gint64) full_ms, left_ms));
+  cg_etcd_set_timeout (etcd, txn_ms);
   gboolean committed = cg_etcd_txn (etcd, w->txn, &rev, &local);
   cg_etcd_set_timeout (etcd, full_ms);
   if (!committed)
@@ -1154,11 +1221,13 @@ write_commit (EtcdStore *s, Write *w, const char *what, GError **error)
       if (g_error_matches (local, CG_ETCD_ERROR, CG_ETCD_ERROR_CONFLICT))
         {
           note_contact (s, rev);
-          refresh_keys (s, w, started);
+          refresh_keys (s, w, since);
           g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT, "%s: changed meanwhile on another node",
                        what);
           return FALSE;
         }
+      if (is_unreachable (local))
+        s->unavailable_at = g_get_monotonic_time ();
       if (g_error_matches (local, CG_ETCD_ERROR, CG_ETCD_ERROR_UNAVAILABLE))
         {
           /* Sent, not confirmed (the quorum went between the check and
@@ -1188,6 +1257,22 @@ write_commit (EtcdStore *s, Write *w, const char *what, GError **error)
       return FALSE;
     }
   return TRUE;
+}
+
+/* write_commit_since, from the request's arrival (cg-write-clock.h) or,
+ * outside a request, from now. */
+static gboolean
+write_commit (EtcdStore *s, Write *w, const char *what, GError **error)
+{
+  CgEtcd *etcd = callers_client (s, error);
+  if (!etcd)
+    return FALSE;
+  gint64 since = cg_write_clock_since ();
+  if (since == 0)
+    since = g_get_monotonic_time ();
+  gboolean ok = write_commit_since (s, etcd, w, since, what, error);
+  cg_write_clock_restart ();
+  return ok;
 }
 
 /* ---- records -------------------------------------------------------------- */

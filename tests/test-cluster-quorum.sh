@@ -2,11 +2,14 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The cluster, issue 13 scenario 4: two of the three etcd members stopped.
 # On every node a write (PUT, DELETE, a token) answers 503
-# cluster_unavailable within 5 s and never hangs; reads go on from the
-# replica (GET, list, resolve, /v1/encrypt to the current key, decrypt,
-# /v1/verify); /v1/info says how stale the replica is; nothing is
+# cluster_unavailable within 5 s and never hangs, also 8 sent at once (the
+# ones queued behind the first count from when they were sent); reads go
+# on from the replica (GET, list, resolve, /v1/encrypt to the current key,
+# decrypt, /v1/verify); /v1/info says how stale the replica is; nothing is
 # half-written.  With the members back, writes resume on every node and
-# the replicas converge.
+# the replicas converge.  The same bursts first with the two members
+# frozen (SIGSTOP) instead: etcd then answers nothing at all, as behind a
+# network partition, and every check waits out its bound.
 source "$top_srcdir/tests/cluster-lib.sh"
 
 cluster_start
@@ -22,19 +25,82 @@ JWE_BEFORE=$(sed -n 's/.*"encryptedCredential":"\([^"]*\)".*/\1/p' <<<"$r")
 cluster_wait_converged 30
 replica_dump 1 >"$WORK/before"
 
-# The two members that do not lead: the leader then has a txn in hand in
-# the second before it notices it lost its quorum, the case where a write
-# answered 503 could be committed later.
-leader=$(etcdctl_cg endpoint status --write-out=json | python3 -c '
+etcd_leader () { # the member (1..3) that leads
+  local leader
+  leader=$(etcdctl_cg endpoint status --write-out=json | python3 -c '
 import json, os, sys
 for e in json.load(sys.stdin):
     if e["Status"]["header"]["member_id"] == e["Status"]["leader"]:
         for n in (1, 2, 3):
             if os.environ["ETCD_ENDPOINT_%d" % n] == e["Endpoint"]:
                 print(n)')
-case $leader in 1 | 2 | 3) ;; *) fail "no etcd leader found: $leader" ;; esac
+  case $leader in 1 | 2 | 3) echo "$leader" ;; *) fail "no etcd leader found: $leader" ;; esac
+}
+
+# burst N: BURST writes sent at once to node N (PUTs of new names and of
+# existing ones, DELETEs), each with curl's own "STATUS SECONDS" in
+# $WORK/burst/N-I, while GET and list go on; burst_refused N WHAT: each
+# answered 503 cluster_unavailable within 5 s of being sent (curl's
+# time_total: from its connection to the last byte), the slowest in
+# $BURST_MAX.  The token travels in a header file, not argv.
+BURST=8 BURST_MAX=0
+mkdir -p "$WORK/burst"
+printf 'Authorization: Bearer %s\n' "$CLUSTER_TOKEN" >"$WORK/burst/auth"
+burst_write () {
+  local n=$1 i=$2 url="https://localhost:${NODE_PORT[$1]}/v1/credentials" args
+  args=(-sS -o "$WORK/burst/$n-$i.body" -w '%{http_code} %{time_total}\n' --max-time 30
+        --cacert "${NODE_STATE[$n]}/tls/server.crt" -H @"$WORK/burst/auth")
+  case $(( i % 3 )) in
+    0) args+=(-X PUT -H 'Content-Type: application/json' --data-binary '{"type":"mysql","secret":"never"}' "$url/burst-$n-$i") ;;
+    1) args+=(-X PUT -H 'Content-Type: application/json' --data-binary '{"type":"mysql","secret":"never"}' "$url/q-$(( i % 3 ))") ;;
+    *) args+=(-X DELETE "$url/q-$(( i % 3 ))") ;;
+  esac
+  curl "${args[@]}" >"$WORK/burst/$n-$i" 2>>"$WORK/burst/errors" || true
+}
+burst () {
+  local n=$1 i pids=()
+  rm -f "$WORK/burst/$n-"*
+  for i in $(seq "$BURST"); do burst_write "$n" "$i" & pids+=($!); done
+  for i in 1 2; do
+    [ "$(api_on "$n" GET /v1/credentials/q-0 | cut -d' ' -f1)" = 200 ] || echo "node $n: GET during the burst" >>"$WORK/burst/read-errors"
+    [ "$(api_on "$n" GET /v1/credentials | cut -d' ' -f1)" = 200 ] || echo "node $n: list during the burst" >>"$WORK/burst/read-errors"
+  done
+  wait "${pids[@]}"
+}
+burst_refused () {
+  local n=$1 what=$2 i code secs
+  [ ! -s "$WORK/burst/read-errors" ] || fail "reads failed: $(cat "$WORK/burst/read-errors")"
+  for i in $(seq "$BURST"); do
+    read -r code secs <"$WORK/burst/$n-$i" || fail "node $n ($what), write $i: no answer: $(cat "$WORK/burst/errors")"
+    [ "$code" = 503 ] && has '"code":"cluster_unavailable"' "$WORK/burst/$n-$i.body" ||
+      fail "node $n ($what), concurrent write $i: $code $(cat "$WORK/burst/$n-$i.body")"
+    echo "# node $n ($what), concurrent write $i: 503 in $secs s"
+    awk -v s="$secs" 'BEGIN {exit !(s <= 5.0)}' || fail "node $n ($what), concurrent write $i answered after $secs s"
+    BURST_MAX=$(awk -v a="$BURST_MAX" -v b="$secs" 'BEGIN {print (b > a) ? b : a}')
+  done
+}
+
+# Frozen: the two members that do not lead stop answering (SIGSTOP), as
+# behind a partition: a connection to them is accepted and hangs.  Bursts
+# at nodes 1 and 2; the members go on (SIGCONT) before anything is
+# checked, so that a failed check never leaves them stopped.
+leader=$(etcd_leader)
+for m in 1 2 3; do [ "$m" = "$leader" ] || kill -STOP "${ETCD_PIDS[$(( m - 1 ))]}"; done
+burst 1; burst 2
+for m in 1 2 3; do [ "$m" = "$leader" ] || kill -CONT "${ETCD_PIDS[$(( m - 1 ))]}"; done
+burst_refused 1 frozen; burst_refused 2 frozen
+pass "the two etcd members that do not lead frozen: $BURST writes sent at once to node 1, then to node 2, each answer 503 cluster_unavailable within 5 s (the slowest $BURST_MAX s); reads answered meanwhile"
+etcd_cluster_wait_healthy
+
+# Stopped: the two members that do not lead.  The leader then has a txn
+# in hand in the second before it notices it lost its quorum, the case
+# where a write answered 503 could be committed later.
+leader=$(etcd_leader)
 for m in 1 2 3; do [ "$m" = "$leader" ] || etcd_member_stop "$m"; done
 pass "the two etcd members that do not lead stopped (member $leader leads)"
+BURST_MAX=0
+for n in 1 2 3; do burst "$n"; burst_refused "$n" stopped; done
+pass "$BURST writes sent at once to each node: every one answers 503 cluster_unavailable within 5 s (the slowest $BURST_MAX s); reads answered meanwhile"
 
 # Writes: 503 cluster_unavailable within 5 s, on every node.
 timed () { # prints "SECONDS STATUS BODY" of api_on ARGS…, SECONDS curl's
@@ -103,9 +169,12 @@ done
 cluster_wait_converged 30
 for n in 1 2 3; do
   expect "$(api_on "$n" GET "/v1/credentials/new-$n")" 404
+  for m in 1 2 3; do
+    for i in $(seq 3 3 "$BURST"); do expect "$(api_on "$n" GET "/v1/credentials/burst-$m-$i")" 404; done
+  done
   ctl_on "$n" credential resolve "q-$(( n - 1 ))" | has -F "before-$(( n - 1 ))" ||
     fail "q-$(( n - 1 )) changed although its writes were refused"
   ctl_on "$n" token list | has "during-$n" && fail "a refused token exists"
 done
 diff <(grep -v '^after-' <(replica_dump 1)) "$WORK/before" >&2 || fail "the records changed without quorum"
-pass "quorum back: writes resume on every node, nothing half-written, replicas converge"
+pass "quorum back: writes resume on every node, nothing half-written (none of the refused writes, concurrent or not), replicas converge"
