@@ -49,11 +49,10 @@
  * write, and leaves 2.3 s of the budget for the txn. */
 #define QUORUM_CHECK_MS 2500
 /* The same check while the last one failed and none got through since:
- * a quorum that is back answers as fast as ever, and the writes a busy
- * server thread had not yet read (the agent cannot see them arrive) must
- * not each wait 2.5 s more (a server thread answers its connections one
- * at a time: eight writes on two threads were 2.5 + 3 x 0.5 s with the
- * members frozen). */
+ * a quorum that is back answers as fast as ever, and the writes that keep
+ * coming one after another through an outage (each arriving after the
+ * last refusal, so each checks for itself) are refused in half a second,
+ * not two and a half. */
 #define QUORUM_RECHECK_MS 500
 /* The least a write's quorum check and txn are each given; with less left
  * of the budget, the write fails before proposing anything. */

@@ -262,6 +262,8 @@ cg_connection_classify_error (const GError *error)
       case CG_ERROR_UNAVAILABLE:
       case CG_ERROR_KEYS_MISSING:
         return CG_CONNECTION_PROBLEM_STORE_LOCKED;
+      case CG_ERROR_CLUSTER_UNAVAILABLE:
+        return CG_CONNECTION_PROBLEM_CLUSTER_UNAVAILABLE;
       default:
         break;
       }
@@ -299,6 +301,10 @@ cg_connection_describe_error (const GError *error)
       return g_strdup (_ ("The secret store on the agent’s host is locked or unavailable, so "
                           "the agent cannot seal or open credentials. Ask its administrator "
                           "to unlock it."));
+    case CG_CONNECTION_PROBLEM_CLUSTER_UNAVAILABLE:
+      return g_strdup (_ ("The cluster cannot accept changes right now: its etcd store has no "
+                          "quorum or cannot be reached. Nothing was changed, and reading "
+                          "credentials still works. Try again shortly."));
     case CG_CONNECTION_PROBLEM_OTHER:
     default:
       return g_strdup_printf (_ ("The agent refused the request: %s"), error->message);

@@ -39,6 +39,7 @@ typedef enum
   CG_CONNECTION_PROBLEM_CERTIFICATE_REFUSED, /* this device's client certificate or code */
   CG_CONNECTION_PROBLEM_THROTTLED,
   CG_CONNECTION_PROBLEM_STORE_LOCKED,
+  CG_CONNECTION_PROBLEM_CLUSTER_UNAVAILABLE, /* a change refused: etcd has no quorum */
   CG_CONNECTION_PROBLEM_KNOWN_AGENTS, /* the known-agents file cannot be read */
   CG_CONNECTION_PROBLEM_OTHER,
 } CgConnectionProblem;
