@@ -12,7 +12,10 @@
 #    (credgate-encrypt-value --enroll), whose certificate then authenticates
 #    on A, B and C (curl, credgate-encrypt-value); the code is refused when
 #    used again on C and A; revoked on C, refused on A and B at their next
-#    connection, and every node's status counts it no more.
+#    connection, and every node's status counts it no more;
+#  - no failover after a definite answer: a PUT through the desktop
+#    client's list A,B that A answers 409 (its txn lost the compare to B's
+#    writes of the same name) reports the conflict and never reaches B.
 source "$top_srcdir/tests/cluster-lib.sh"
 EV="$top_builddir/credgate-encrypt-value"
 
@@ -193,3 +196,42 @@ ctl_on 1 backup --output "$WORK/a.cgb" --passphrase-fd 3 3<"$WORK/pass" >/dev/nu
 ctl_on 1 backup --inspect "$WORK/a.cgb" >"$WORK/inspect" || fail "backup --inspect"
 has "^clients: *3 enrolled, client CA sha256:$ca_pin\$" "$WORK/inspect" || fail "inspect: $(cat "$WORK/inspect")"
 pass "a backup on A holds the cluster's client CA and the client enrolled on B and revoked on C"
+
+# No failover on 409.  B takes back-to-back PUTs of one name (curl, one
+# kept-alive connection) while the desktop app's client (gui/cg-manager-
+# client.c, through tests/test-gui-failover) stores the same name with the
+# list A,B, its own token, until A answers 409: A's txn compared the
+# record's revision in its replica and lost to a write B committed
+# meanwhile.  The client reports that conflict, and B's audit log has no
+# line from that token: B never heard of it.
+PROBE_TOKEN=$(ctl_on 1 token create gui-probe)
+printf '%s\n' "$PROBE_TOKEN" >"$WORK/probe-token"
+printf 'Authorization: Bearer %s\n' "$CLUSTER_TOKEN" >"$WORK/auth"
+pin_of () { ctl_on "$1" --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["tlsPin"])'; }
+probe_works_on_a () { [ "$(api_on 1 GET /v1/credentials "$PROBE_TOKEN" | cut -d' ' -f1)" = 200 ]; }
+wait_for 20 "the probe token working on A" probe_works_on_a
+PIN_A=$(pin_of 1) PIN_B=$(pin_of 2)
+urls=()
+for i in $(seq 50); do urls+=("https://localhost:${NODE_PORT[2]}/v1/credentials/raced"); done
+( while [ ! -e "$WORK/stop-race" ]; do
+    curl -s --cacert "${NODE_STATE[2]}/tls/server.crt" -H @"$WORK/auth" -X PUT \
+      -H 'Content-Type: application/json' --data-binary '{"type":"mysql","properties":{},"secret":"from-b"}' \
+      "${urls[@]}" >/dev/null 2>&1 || true
+  done ) &
+racer=$!
+conflict=
+for i in $(seq 300); do
+  out=$("$top_builddir/tests/test-gui-failover" put=raced "$A=$PIN_A" "$B=$PIN_B" <"$WORK/probe-token")
+  case $out in
+    "answered $A "*) ;;
+    "error CG_ERROR "*"[conflict]") conflict=$out; break ;;
+    *) touch "$WORK/stop-race"; wait "$racer"; fail "the desktop client's PUT through A,B: $out" ;;
+  esac
+done
+touch "$WORK/stop-race"
+wait "$racer"
+[ -n "$conflict" ] || fail "A answered no 409 in 300 PUTs racing B's"
+grep -F '"who":"gui-probe"' "${NODE_LOG[1]}" | has 'credential.put.*changed on another node' ||
+  fail "A's audit log does not show the conflict: $(grep gui-probe "${NODE_LOG[1]}" | tail -n 3)"
+! has '"who":"gui-probe"' "${NODE_LOG[2]}" || fail "B heard of the PUT that A refused: $(grep gui-probe "${NODE_LOG[2]}")"
+pass "a PUT through A,B that A answers 409 (after $i tries racing B's writes) reports the conflict; B never heard of it (its audit log)"

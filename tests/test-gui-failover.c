@@ -1,11 +1,14 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* The desktop app's client (gui/cg-manager-client.c) over a list of
  * agents, run by tests/test-client-failover.sh against real agents:
- *   test-gui-failover list|encrypt HOST:PORT=PIN [HOST:PORT=PIN…] < token
+ *   test-gui-failover list|encrypt|put=NAME HOST:PORT=PIN [HOST:PORT=PIN…] < token
  * The first is the agent, the others its fallbacks.  Lists the credentials
- * (GET /v1/credentials) or seals a value (POST /v1/encrypt), through the
- * GTask worker and the main loop as the window does, and prints "answered HOST:PORT SIGNALS" (the "answered"
- * signals seen) or "error DOMAIN CODE: MESSAGE", exit 0 either way. */
+ * (GET /v1/credentials), seals a value (POST /v1/encrypt) or stores NAME
+ * (PUT /v1/credentials/NAME, a fixed test secret), through the GTask
+ * worker and the main loop as the window does, and prints "answered
+ * HOST:PORT SIGNALS" (the "answered" signals seen) or "error DOMAIN CODE:
+ * MESSAGE [API CODE]" (the API's code name for CG_ERROR), exit 0 either
+ * way. */
 #include "config.h"
 
 #include <stdio.h>
@@ -41,9 +44,10 @@ done_cb (GObject *source, GAsyncResult *result, gpointer data)
 int
 main (int argc, char **argv)
 {
-  if (argc < 3 || (!g_str_equal (argv[1], "list") && !g_str_equal (argv[1], "encrypt")))
+  const char *put = g_str_has_prefix (argv[1] ? argv[1] : "", "put=") ? argv[1] + 4 : NULL;
+  if (argc < 3 || (!g_str_equal (argv[1], "list") && !g_str_equal (argv[1], "encrypt") && !put))
     {
-      fprintf (stderr, "usage: test-gui-failover list|encrypt HOST:PORT=PIN… < token\n");
+      fprintf (stderr, "usage: test-gui-failover list|encrypt|put=NAME HOST:PORT=PIN… < token\n");
       return 2;
     }
   cg_client_global_init ();
@@ -79,14 +83,21 @@ main (int argc, char **argv)
   g_signal_connect (client, "answered", G_CALLBACK (answered_cb), &st);
   if (g_str_equal (argv[1], "list"))
     cg_manager_client_list_async (client, NULL, done_cb, &st);
+  else if (put)
+    {
+      json_auto_t *body = json_pack ("{s:s, s:{}, s:s}", "type", "mysql", "properties", "secret",
+                                     "gui-put-value");
+      cg_manager_client_put_async (client, put, body, NULL, done_cb, &st);
+    }
   else
     cg_manager_client_encrypt_async (client, "gui-value", NULL, NULL, done_cb, &st);
   g_main_loop_run (st.loop);
   if (st.reply)
     printf ("answered %s %u\n", cg_manager_client_get_answered (client), st.answered);
   else
-    printf ("error %s %d: %s\n", st.error->domain == CG_ERROR ? "CG_ERROR" : "CG_CLIENT_ERROR",
-            st.error->code, st.error->message);
+    printf ("error %s %d: %s [%s]\n", st.error->domain == CG_ERROR ? "CG_ERROR" : "CG_CLIENT_ERROR",
+            st.error->code, st.error->message,
+            st.error->domain == CG_ERROR ? cg_error_code_name (st.error->code) : "-");
   json_decref (st.reply);
   g_clear_error (&st.error);
   g_main_loop_unref (st.loop);
