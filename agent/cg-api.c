@@ -291,8 +291,10 @@ handle_put (CgAgent *agent, CgRequest *req, const char *who, const char *name)
   if (!audit_before_change (req, who, "credential.put", name, &ret))
     return ret;
   json_auto_t *empty = json_object ();
-  json_auto_t *meta = cg_vault_put (agent->vault, name, type, properties ? properties : empty,
-                                    secret, &error);
+  json_auto_t *meta = cg_cluster_write_ready (agent, &error)
+                          ? cg_vault_put (agent->vault, name, type,
+                                          properties ? properties : empty, secret, &error)
+                          : NULL;
   cg_audit_log (who, req->client, "credential.put", name, meta ? "ok" : error->message);
   if (!meta)
     return reply_write_error (agent, req, name, error);
@@ -307,7 +309,8 @@ handle_delete (CgAgent *agent, CgRequest *req, const char *who, const char *name
   enum MHD_Result ret;
   if (!audit_before_change (req, who, "credential.delete", name, &ret))
     return ret;
-  gboolean ok = cg_vault_delete (agent->vault, name, &error);
+  gboolean ok = cg_cluster_write_ready (agent, &error)
+                && cg_vault_delete (agent->vault, name, &error);
   cg_audit_log (who, req->client, "credential.delete", name, ok ? "ok" : error->message);
   if (!ok)
     return reply_write_error (agent, req, name, error);

@@ -891,6 +891,13 @@ etcd_members (CgCluster *c)
   return out;
 }
 
+gboolean
+cg_cluster_write_ready (CgAgent *agent, GError **error)
+{
+  CgCluster *c = g_atomic_pointer_get (&agent->cluster);
+  return c == NULL || cg_vault_store_etcd_write_ready (c->store, error);
+}
+
 json_t *
 cg_cluster_status (CgAgent *agent, GError **error)
 {

@@ -59,4 +59,9 @@ json_t *cg_cluster_invite (CgAgent *agent, gint64 ttl_s, GError **error);
 json_t *cg_cluster_remove (CgAgent *agent, const char *name, GError **error);
 json_t *cg_cluster_status (CgAgent *agent, GError **error);
 
+/* Before a change takes the vault's lock: TRUE for a single node, else
+ * cg_vault_store_etcd_write_ready (during an outage, the change is
+ * checked, or refused, without the lock that reads wait on). */
+gboolean cg_cluster_write_ready (CgAgent *agent, GError **error);
+
 G_END_DECLS

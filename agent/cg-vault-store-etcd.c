@@ -85,11 +85,10 @@ typedef struct
   guint timeout_ms;
   CgEtcd *etcd;         /* the callers' client, made at the first write */
   CgEtcd *refresh_etcd; /* the same with REFRESH_MS, for the reads after a conflict */
-  /* When a write last found etcd unavailable, and last got through its
-   * quorum check (monotonic µs, 0: never): the callers' lock guards them.
-   * A write that was already waiting when the cluster was found unavailable
-   * is refused at once (write_commit). */
-  gint64 unavailable_at, available_at;
+  /* The quorum checks made before the vault's lock while etcd is known
+   * to be unavailable (cg_vault_store_etcd_write_ready), one at a time. */
+  GMutex gate_lock;
+  CgEtcd *gate_etcd;
 
   /* The applier. */
   GThread *thread;
@@ -113,6 +112,10 @@ typedef struct
   GCond cond;
   gboolean stopping;
   CgVaultStoreEtcdState state;
+  /* When a quorum check last found etcd unavailable, and last got through
+   * (monotonic µs, 0: never).  A write that was already waiting when the
+   * cluster was found unavailable is refused at once (write_commit). */
+  gint64 unavailable_at, available_at;
 } EtcdStore;
 
 static const CgVaultStoreOps etcd_ops;
@@ -1144,6 +1147,38 @@ write_failed (EtcdStore *s, const GError *etcd_error, const char *what, GError *
   return FALSE;
 }
 
+/* A quorum check's outcome (or a txn's that did not get through): got
+ * through, or found etcd unavailable (@etcd_error says unreachable);
+ * neither for another error. */
+static void
+note_check (EtcdStore *s, gboolean got_through, const GError *etcd_error)
+{
+  if (!got_through && !is_unreachable (etcd_error))
+    return;
+  g_mutex_lock (&s->lock);
+  if (got_through)
+    s->available_at = g_get_monotonic_time ();
+  else
+    s->unavailable_at = g_get_monotonic_time ();
+  g_mutex_unlock (&s->lock);
+}
+
+#define WAITED_IN_OUTAGE                                                                  \
+  "etcd was found without quorum or out of reach while this change waited for its turn"
+
+/* Was etcd found unavailable after @since, with nothing got through since
+ * (the write counting from @since is refused at once)?  *@down: the last
+ * check found it unavailable. */
+static gboolean
+found_down_since (EtcdStore *s, gint64 since, gboolean *down)
+{
+  g_mutex_lock (&s->lock);
+  *down = s->unavailable_at > s->available_at;
+  gboolean refused = *down && s->unavailable_at > since;
+  g_mutex_unlock (&s->lock);
+  return refused;
+}
+
 /* @etcd's per-call timeout for one call: @want, cut to what the write
  * started at @since has left of WRITE_BUDGET_MS, keeping @keep_ms of it
  * for what comes after the call.  0 when less than MIN_TXN_MS is left. */
@@ -1182,10 +1217,9 @@ write_commit_since (EtcdStore *s, CgEtcd *etcd, Write *w, gint64 since, const ch
 {
   g_autoptr (GError) local = NULL;
   gint64 rev = 0;
-  gboolean known_down = s->unavailable_at > s->available_at;
-  if (known_down && s->unavailable_at > since)
-    return write_unavailable (what, "etcd was found without quorum or out of reach while "
-                              "this change waited for its turn", error);
+  gboolean known_down;
+  if (found_down_since (s, since, &known_down))
+    return write_unavailable (what, WAITED_IN_OUTAGE, error);
 
   guint full_ms = cg_etcd_get_timeout (etcd);
   guint check_ms = budget_ms (since, MIN (full_ms, known_down ? QUORUM_RECHECK_MS
@@ -1196,13 +1230,9 @@ write_commit_since (EtcdStore *s, CgEtcd *etcd, Write *w, gint64 since, const ch
   cg_etcd_set_timeout (etcd, check_ms);
   gboolean checked = quorum_check (s, etcd, &local);
   cg_etcd_set_timeout (etcd, full_ms);
+  note_check (s, checked, local);
   if (!checked)
-    {
-      if (is_unreachable (local))
-        s->unavailable_at = g_get_monotonic_time ();
-      return write_failed (s, local, what, error);
-    }
-  s->available_at = g_get_monotonic_time ();
+    return write_failed (s, local, what, error);
 
   /* The txn gets what the check left of the write's budget, so that the
    * whole write still answers within 5 s of its arrival. */
@@ -1225,8 +1255,7 @@ write_commit_since (EtcdStore *s, CgEtcd *etcd, Write *w, gint64 since, const ch
                        what);
           return FALSE;
         }
-      if (is_unreachable (local))
-        s->unavailable_at = g_get_monotonic_time ();
+      note_check (s, FALSE, local);
       if (g_error_matches (local, CG_ETCD_ERROR, CG_ETCD_ERROR_UNAVAILABLE))
         {
           /* Sent, not confirmed (the quorum went between the check and
@@ -2150,6 +2179,7 @@ store_free (CgVaultStore *store)
   g_clear_pointer (&s->watch_etcd, cg_etcd_free);
   g_clear_pointer (&s->etcd, cg_etcd_free);
   g_clear_pointer (&s->refresh_etcd, cg_etcd_free);
+  g_clear_pointer (&s->gate_etcd, cg_etcd_free);
   if (s->apply_db)
     sqlite3_close (s->apply_db);
   if (s->local)
@@ -2163,6 +2193,7 @@ store_free (CgVaultStore *store)
   g_free (s->prefix);
   g_free (s->db_path);
   g_mutex_clear (&s->lock);
+  g_mutex_clear (&s->gate_lock);
   g_cond_clear (&s->cond);
   g_free (s);
 }
@@ -2241,6 +2272,7 @@ cg_vault_store_etcd_new (const char *db_path, const CgClusterEtcdConfig *cfg, GE
   EtcdStore *s = g_new0 (EtcdStore, 1);
   s->parent.ops = &etcd_ops;
   g_mutex_init (&s->lock);
+  g_mutex_init (&s->gate_lock);
   g_cond_init (&s->cond);
   s->db_path = g_strdup (db_path);
   s->endpoints = g_strdupv ((char **) cfg->endpoints);
@@ -2473,6 +2505,47 @@ cg_vault_store_etcd_client (CgVaultStore *store, GError **error)
     g_set_error (error, CG_ERROR, CG_ERROR_INVALID, "the cluster's etcd settings: %s",
                  local->message);
   return etcd;
+}
+
+gboolean
+cg_vault_store_etcd_write_ready (CgVaultStore *store, GError **error)
+{
+  g_return_val_if_fail (cg_vault_store_is_etcd (store), FALSE);
+  EtcdStore *s = (EtcdStore *) store;
+  static const char what[] = "cannot make the change";
+  gint64 since = cg_write_clock_since ();
+  if (since == 0)
+    since = g_get_monotonic_time ();
+  gboolean down;
+  if (found_down_since (s, since, &down))
+    return write_unavailable (what, WAITED_IN_OUTAGE, error);
+  if (!down)
+    return TRUE;
+
+  /* One check at a time: the others wait here, then learn from it. */
+  g_mutex_lock (&s->gate_lock);
+  gboolean ok = FALSE;
+  g_autoptr (GError) local = NULL;
+  guint check_ms = 0;
+  if (found_down_since (s, since, &down))
+    write_unavailable (what, WAITED_IN_OUTAGE, error);
+  else if (!down)
+    ok = TRUE;
+  else if ((check_ms = budget_ms (since, MIN (s->timeout_ms, QUORUM_RECHECK_MS), MIN_TXN_MS)) == 0)
+    write_unavailable (what, "no time left to reach etcd: the change waited too long for its turn",
+                       error);
+  else if (s->gate_etcd
+           || (s->gate_etcd = cg_etcd_new ((const char *const *) s->endpoints, s->ca_file,
+                                           s->cert_file, s->key_file, check_ms, error)))
+    {
+      cg_etcd_set_timeout (s->gate_etcd, check_ms);
+      ok = quorum_check (s, s->gate_etcd, &local);
+      note_check (s, ok, local);
+      if (!ok)
+        write_failed (s, local, what, error);
+    }
+  g_mutex_unlock (&s->gate_lock);
+  return ok;
 }
 
 void

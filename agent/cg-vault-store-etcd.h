@@ -162,6 +162,16 @@ gboolean cg_vault_store_etcd_push_all (CgVaultStore *store, GError **error);
  * calls (transfer full; not thread-safe: one per thread). */
 CgEtcd *cg_vault_store_etcd_client (CgVaultStore *store, GError **error);
 
+/* Before a write takes the vault's lock, from any thread (the store keeps
+ * its own locks): may it go on to its own quorum check under the lock?
+ * While etcd is not known to be unavailable, TRUE at once.  Once a check
+ * found it unavailable (and none got through since), the writes are
+ * checked here, one at a time, refused at once when a check failed after
+ * their arrival (cg-write-clock.h), so that during an outage no refused
+ * write holds the vault's lock, which reads wait on.  FALSE with
+ * CG_ERROR_CLUSTER_UNAVAILABLE. */
+gboolean cg_vault_store_etcd_write_ready (CgVaultStore *store, GError **error);
+
 typedef struct
 {
   gint64 applied_revision; /* the replica holds every change under P up to it */

@@ -125,6 +125,23 @@ for n in 1 2 3; do
   pass "node $n: PUT (${first} s), replace, DELETE answer 503 cluster_unavailable within 5 s; token create refused"
 done
 
+# 503 cluster_unavailable fails over: a client cannot tell a cluster
+# without quorum from a node that alone lost touch with etcd, where the
+# next node takes the write; and each node answers within 5 s, so the
+# whole list answers within 5 s per node.  The desktop app's client with
+# the list A,B: A refuses, B is asked (both audit the attempt), the client
+# reports cluster_unavailable.
+printf '%s\n' "$CLUSTER_TOKEN" >"$WORK/token"
+pin_of () { ctl_on "$1" --json status | python3 -c 'import json,sys; print(json.load(sys.stdin)["tlsPin"])'; }
+out=$("$top_builddir/tests/test-gui-failover" put=failover-503 "${NODE_ADDRESS[1]}=$(pin_of 1)" \
+  "${NODE_ADDRESS[2]}=$(pin_of 2)" <"$WORK/token")
+case $out in "error CG_ERROR "*"[cluster_unavailable]") ;; *) fail "the desktop client's PUT through A,B without quorum: $out" ;; esac
+for n in 1 2; do
+  grep -F '"target":"failover-503"' "${NODE_LOG[$n]}" | has '"result":"attempt"' ||
+    fail "node $n was not asked to store failover-503"
+done
+pass "a PUT through A,B without quorum: A answers 503 cluster_unavailable, the client asks B, which answers the same"
+
 # Reads go on from the replica.
 for n in 1 2 3; do
   expect "$(api_on "$n" GET /v1/credentials)" 200
@@ -169,6 +186,7 @@ done
 cluster_wait_converged 30
 for n in 1 2 3; do
   expect "$(api_on "$n" GET "/v1/credentials/new-$n")" 404
+  expect "$(api_on "$n" GET /v1/credentials/failover-503)" 404
   for m in 1 2 3; do
     for i in $(seq 3 3 "$BURST"); do expect "$(api_on "$n" GET "/v1/credentials/burst-$m-$i")" 404; done
   done
