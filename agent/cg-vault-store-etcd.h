@@ -33,8 +33,11 @@
  * (one current key, even across nodes).  After the txn the write is applied
  * to the replica at its revision before the call returns (a client reads its
  * own write).  etcd unreachable, no leader, no quorum or no answer in time:
- * CG_ERROR_CLUSTER_UNAVAILABLE within the configured timeout (at most
- * 4.5 s, so a write fails within 5 s).  A txn sent to a leader that has
+ * CG_ERROR_CLUSTER_UNAVAILABLE within 4.8 s of the request's arrival
+ * (cg-write-clock.h; the time it waited for the vault's lock counted), so
+ * a write fails within 5 s, also behind other writes: its quorum check
+ * waits 2.5 s at most, and a write that was already waiting when another
+ * found etcd unavailable is refused at once.  A txn sent to a leader that has
  * just lost its quorum stays in its raft log, and etcd may commit it when
  * the members come back (seen in the cluster tests, in the second after two
  * of three members stopped), although the caller was told it failed; so
