@@ -2354,6 +2354,10 @@ cg_vault_store_etcd_push_all (CgVaultStore *store, GError **error)
   CgEtcd *etcd = callers_client (s, error);
   if (!etcd)
     return FALSE;
+  /* Nothing else writes through a store not yet started: what cluster
+   * init did before this was its own work, not a wait for its turn, and
+   * its batches each get a write's budget from here (cg-write-clock.h). */
+  cg_write_clock_restart ();
 
   static const char *const areas[] = { "rec/", "key/", "tok/", "meta/", "client/", "enroll/" };
   for (gsize i = 0; i < G_N_ELEMENTS (areas); i++)
