@@ -16,6 +16,7 @@ const { Forms, parseKeyValues, parsePort, formatKeyValues, propertyToText } = aw
 const { parse, serialize, JsonNumber } = await import(web('cg-json.js'));
 const { analyse, stripConnectionString, LinkedServiceError } = await import(web('cg-linked-service.js'));
 const { format, pickLanguage, stripMnemonic } = await import(web('cg-i18n.js'));
+const { ApiError, describeError } = await import(web('cg-api.js'));
 
 const forms = new Forms(JSON.parse(fs.readFileSync(path.join(build, 'web/credential-types.json'), 'utf8')));
 
@@ -83,6 +84,16 @@ test('helpers', () => {
   assert.equal(pickLanguage(['DE-at']), 'de');
   assert.equal(pickLanguage(['fr']), 'en');
   assert.equal(pickLanguage(undefined), 'en');
+});
+
+test('a refused change says why, as the desktop app does', () => {
+  // A cluster without quorum (issue 13): its own words, not "the secret
+  // store is not available".
+  const cluster = describeError(new ApiError(503, 'cluster_unavailable', 'cannot store'));
+  assert.match(cluster, /cluster cannot accept changes/);
+  assert.match(cluster, /Nothing was changed/);
+  assert.match(describeError(new ApiError(503, 'secret_store_locked', 'x')), /locked/);
+  assert.match(describeError(new ApiError(409, 'conflict', 'changed meanwhile')), /changed meanwhile/);
 });
 
 test('JSON keeps order and refuses what jansson refuses', () => {

@@ -74,6 +74,9 @@ export function describeError (e) {
       if (e.code === 'secret_store_locked') {
         return _('The agent’s secret store (its keyring) is locked, so nothing can be sealed. Ask the admin to unlock it; nothing was stored.');
       }
+      if (e.code === 'cluster_unavailable') {
+        return _('The cluster cannot accept changes right now: its etcd store has no quorum or cannot be reached. Nothing was changed, and reading credentials still works. Try again shortly.');
+      }
       if (e.code === 'audit_unavailable') {
         return _('The agent cannot write its audit log, so it refuses changes. Tell the agent’s admin.');
       }
