@@ -452,9 +452,11 @@ handle_enroll (CgAgent *agent, CgRequest *req, const char *who, const char *name
   g_autofree char *client_who = g_strconcat ("client:", client, NULL);
   if (!audit_before_change (req, client_who, "client.enrollment", client, &ret))
     return ret;
-  json_auto_t *result = cg_vault_client_enroll (agent->vault, code, csr,
-                                                json_string_length (json_object_get (body, "csr")),
-                                                &error);
+  json_auto_t *result
+      = cg_cluster_write_ready (agent, &error)
+            ? cg_vault_client_enroll (agent->vault, code, csr,
+                                      json_string_length (json_object_get (body, "csr")), &error)
+            : NULL;
   cg_audit_log (client_who, req->client, "client.enrollment", client,
                 result ? "ok" : error->message);
   if (!result)
@@ -466,7 +468,9 @@ handle_enroll (CgAgent *agent, CgRequest *req, const char *who, const char *name
           return cg_http_reply_error (req->connection, MHD_HTTP_FORBIDDEN, "enrollment_refused",
                                       ENROLL_REFUSED_MESSAGE, "code");
         }
-      return cg_http_reply_gerror (req->connection, error, "csr");
+      return cg_http_reply_gerror (
+          req->connection, error,
+          g_error_matches (error, CG_ERROR, CG_ERROR_CLUSTER_UNAVAILABLE) ? NULL : "csr");
     }
   cg_throttle_succeed (agent->throttle, req->client);
   return cg_http_reply_json (req->connection, MHD_HTTP_CREATED, result);
