@@ -1,7 +1,8 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # The cluster, issue 13 scenario 4: two of the three etcd members stopped.
-# On every node a write (PUT, DELETE, a token) answers 503
+# On every node a write (PUT, DELETE, an enrollment; token create and
+# revoke, key rotate on the admin socket) answers 503
 # cluster_unavailable within 5 s and never hangs, also 8 sent at once (the
 # ones queued behind the first count from when they were sent); reads go
 # on from the replica (GET, list, resolve, /v1/encrypt to the current key,
@@ -22,8 +23,17 @@ done
 r=$(api_on 2 POST /v1/encrypt "$CLUSTER_TOKEN" '{"value":"sealed-before","context":"q"}')
 expect "$r" 200
 JWE_BEFORE=$(sed -n 's/.*"encryptedCredential":"\([^"]*\)".*/\1/p' <<<"$r")
+# For the other write paths without quorum: a token to revoke, an
+# enrollment code to use (and its CSR).
+ctl_on 1 token create spare >/dev/null || fail "token create spare"
+ENROLL_CODE=$(ctl_on 1 client enroll during-q --expires 30m 2>/dev/null) || fail "client enroll"
+openssl ecparam -name prime256v1 -genkey -noout -out "$WORK/q.key" 2>/dev/null
+openssl req -new -key "$WORK/q.key" -subj "/CN=during-q" -out "$WORK/q.csr" 2>/dev/null
+ENROLL_BODY=$(python3 -c 'import json,sys; print(json.dumps({"code": sys.stdin.read().strip(), "csr": open(sys.argv[1]).read()}))' \
+  "$WORK/q.csr" <<<"$ENROLL_CODE")
 cluster_wait_converged 30
 replica_dump 1 >"$WORK/before"
+ctl_on 1 key list >"$WORK/keys-before"
 
 etcd_leader () { # the member (1..3) that leads
   local leader
@@ -120,9 +130,19 @@ for n in 1 2 3; do
   r=$(timed "$n" DELETE "/v1/credentials/q-$(( n - 1 ))" "$CLUSTER_TOKEN")
   within5 "$r" || fail "node $n: the DELETE took ${r%% *} s"
   expect "${r#* }" 503 cluster_unavailable
-  out=$(ctl_on "$n" token create "during-$n" 2>&1) && fail "node $n made a token without quorum: $out"
-  has cluster_unavailable <<<"$out" || has -i 'cluster' <<<"$out" || fail "node $n: token create said: $out"
-  pass "node $n: PUT (${first} s), replace, DELETE answer 503 cluster_unavailable within 5 s; token create refused"
+  r=$(timed "$n" POST /v1/enroll "" "$ENROLL_BODY")
+  within5 "$r" || fail "node $n: the enrollment took ${r%% *} s"
+  expect "${r#* }" 503 cluster_unavailable
+  for cmd in "token create during-$n" "token revoke spare" "key rotate"; do
+    t0=$(date +%s.%N)
+    # shellcheck disable=SC2086 # the words of $cmd are its arguments
+    out=$(ctl_on "$n" $cmd 2>&1) && fail "node $n: $cmd without quorum: $out"
+    t1=$(date +%s.%N)
+    # The store's refusal, or (key rotate) the cluster's own read of its nodes.
+    has -i -e 'cluster is unavailable' -e 'etcd' <<<"$out" || fail "node $n: $cmd said: $out"
+    awk -v a="$t0" -v b="$t1" 'BEGIN {exit !(b - a <= 5.0)}' || fail "node $n: $cmd took over 5 s"
+  done
+  pass "node $n: PUT (${first} s), replace, DELETE, enroll answer 503 cluster_unavailable within 5 s; token create and revoke, key rotate refused within 5 s"
 done
 
 # 503 cluster_unavailable fails over: a client cannot tell a cluster
@@ -193,6 +213,9 @@ for n in 1 2 3; do
   ctl_on "$n" credential resolve "q-$(( n - 1 ))" | has -F "before-$(( n - 1 ))" ||
     fail "q-$(( n - 1 )) changed although its writes were refused"
   ctl_on "$n" token list | has "during-$n" && fail "a refused token exists"
+  ctl_on "$n" token list | has '^spare ' || fail "node $n: the token whose revocation was refused is gone"
+  ctl_on "$n" client list | grep '^during-q ' | has pending || fail "node $n: the refused enrollment used its code"
 done
 diff <(grep -v '^after-' <(replica_dump 1)) "$WORK/before" >&2 || fail "the records changed without quorum"
+diff <(ctl_on 1 key list | cut -d' ' -f1) <(cut -d' ' -f1 "$WORK/keys-before") >&2 || fail "the sealing keys changed without quorum"
 pass "quorum back: writes resume on every node, nothing half-written (none of the refused writes, concurrent or not), replicas converge"
