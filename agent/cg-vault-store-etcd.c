@@ -84,7 +84,7 @@ typedef struct
   gsize prefix_len;
   guint timeout_ms;
   CgEtcd *etcd;         /* the callers' client, made at the first write */
-  CgEtcd *refresh_etcd; /* the same with REFRESH_MS, for the reads after a conflict */
+  CgEtcd *refresh_etcd; /* the same with REFRESH_MS, for a master key's wrap (master_moved) */
   /* The quorum checks made before the vault's lock while etcd is known
    * to be unavailable (cg_vault_store_etcd_write_ready), one at a time. */
   GMutex gate_lock;
@@ -1074,6 +1074,16 @@ write_add (EtcdStore *s, Write *w, const char *ekey, json_t *value, gint64 expec
   g_clear_pointer (&kv.value, g_bytes_unref);
 }
 
+/* @etcd's per-call timeout for one call: @want, cut to what the write
+ * started at @since has left of WRITE_BUDGET_MS, keeping @keep_ms of it
+ * for what comes after the call.  0 when less than MIN_TXN_MS is left. */
+static guint
+budget_ms (gint64 since, guint want, gint64 keep_ms)
+{
+  gint64 left = WRITE_BUDGET_MS - (g_get_monotonic_time () - since) / 1000 - keep_ms;
+  return left < MIN_TXN_MS ? 0 : (guint) MIN ((gint64) want, left);
+}
+
 static CgEtcd *
 callers_client (EtcdStore *s, GError **error)
 {
@@ -1084,25 +1094,28 @@ callers_client (EtcdStore *s, GError **error)
 
 /* After a lost compare: the current state of @w's keys, read from etcd and
  * applied to the replica (a key that is gone as a delete at the read's
- * revision), so the caller re-reads what won.  Best effort. */
+ * revision), so the caller re-reads what won.  Best effort, through @etcd,
+ * the connection the txn just used: a new one would spend its first read's
+ * bound on a TLS handshake, which a loaded host (ASan, CI) took past 1 s,
+ * leaving the replica behind (test-vault-store-etcd's reseal-conflict). */
 static void
-refresh_keys (EtcdStore *s, Write *w, gint64 started)
+refresh_keys (EtcdStore *s, CgEtcd *etcd, Write *w, gint64 since)
 {
   g_autoptr (GPtrArray) events = g_ptr_array_new_with_free_func (event_free);
-  if (!s->refresh_etcd)
-    s->refresh_etcd = cg_etcd_new ((const char *const *) s->endpoints, s->ca_file, s->cert_file,
-                                   s->key_file, MIN (REFRESH_MS, s->timeout_ms), NULL);
-  if (!s->refresh_etcd)
-    return;
+  guint full_ms = cg_etcd_get_timeout (etcd);
   for (guint i = 0; i < w->ekeys->len; i++)
     {
       g_autoptr (GBytes) key = full_key (s, w->ekeys->pdata[i]);
       g_autoptr (GPtrArray) kvs = NULL;
       gint64 rev = 0;
-      if ((g_get_monotonic_time () - started) / 1000 + REFRESH_MS > WRITE_BUDGET_MS
-          || !cg_etcd_range (s->refresh_etcd, key, CG_ETCD_RANGE_NONE, 0, 0, &kvs, &rev, NULL,
-                             NULL))
+      guint read_ms = budget_ms (since, MIN (full_ms, REFRESH_MS), 0);
+      if (read_ms == 0)
         break; /* the applier brings the rest */
+      cg_etcd_set_timeout (etcd, read_ms);
+      gboolean read = cg_etcd_range (etcd, key, CG_ETCD_RANGE_NONE, 0, 0, &kvs, &rev, NULL, NULL);
+      cg_etcd_set_timeout (etcd, full_ms);
+      if (!read)
+        break;
       if (kvs->len == 1)
         g_ptr_array_add (events, event_new (CG_ETCD_EVENT_PUT, kvs->pdata[0]));
       else
@@ -1179,16 +1192,6 @@ found_down_since (EtcdStore *s, gint64 since, gboolean *down)
   return refused;
 }
 
-/* @etcd's per-call timeout for one call: @want, cut to what the write
- * started at @since has left of WRITE_BUDGET_MS, keeping @keep_ms of it
- * for what comes after the call.  0 when less than MIN_TXN_MS is left. */
-static guint
-budget_ms (gint64 since, guint want, gint64 keep_ms)
-{
-  gint64 left = WRITE_BUDGET_MS - (g_get_monotonic_time () - since) / 1000 - keep_ms;
-  return left < MIN_TXN_MS ? 0 : (guint) MIN ((gint64) want, left);
-}
-
 /* CLUSTER_UNAVAILABLE for the write @what, because @why.  FALSE. */
 static gboolean
 write_unavailable (const char *what, const char *why, GError **error)
@@ -1250,7 +1253,7 @@ write_commit_since (EtcdStore *s, CgEtcd *etcd, Write *w, gint64 since, const ch
       if (g_error_matches (local, CG_ETCD_ERROR, CG_ETCD_ERROR_CONFLICT))
         {
           note_contact (s, rev);
-          refresh_keys (s, w, since);
+          refresh_keys (s, etcd, w, since);
           g_set_error (error, CG_ERROR, CG_ERROR_CONFLICT, "%s: changed meanwhile on another node",
                        what);
           return FALSE;
@@ -1419,7 +1422,10 @@ master_moved (EtcdStore *s, const char *name, gint64 master_rev)
   g_autoptr (GError) error = NULL;
   g_autofree char *mkid = meta_get (&s->parent, "master_current", NULL);
   g_autofree char *secret_id = g_strconcat ("master/", mkid && *mkid ? mkid : "0", NULL);
-  if (!s->master_needed (secret_id, s->refresh_etcd, s->master_data, &error))
+  if (!s->refresh_etcd)
+    s->refresh_etcd = cg_etcd_new ((const char *const *) s->endpoints, s->ca_file, s->cert_file,
+                                   s->key_file, MIN (REFRESH_MS, s->timeout_ms), &error);
+  if (!s->refresh_etcd || !s->master_needed (secret_id, s->refresh_etcd, s->master_data, &error))
     {
       g_warning ("cluster: master key %s made on another node is not usable here yet: %s",
                  mkid ? mkid : "0", error->message);
