@@ -20,7 +20,12 @@
 #   cluster_token NAME            CLUSTER_TOKEN= a token made on node 1, once
 #                                 it works on every running node
 #   cluster_wait_alive N COUNT [S]  until node N's /v1/info shows COUNT alive
-#   wait_for SECONDS CMD…         CMD every 0.2 s until it succeeds (or false)
+#   wait_for SECONDS WHAT CMD…    CMD (quiet) every 0.1 s until it succeeds;
+#                                 fails the test "not within SECONDS s: WHAT"
+#   poll_until SECONDS CMD…       the same, but false after SECONDS (for a
+#                                 caller that says more when it fails)
+#   resolves N NAME TEXT          node N's credential NAME resolves to a
+#                                 secret containing TEXT
 #   replica_dump N                node N's credentials table, every column
 #   cluster_wait_converged [S] [N…]  until the running nodes' replicas match
 #   agent_start N [OPTION…]       start agent N on its state, port and keyring
@@ -295,7 +300,7 @@ cluster_token () {
   CLUSTER_TOKEN=$(ctl_on 1 token create "$1") || fail "token create on node 1"
   for n in 2 3; do
     agent_running "$n" || continue
-    wait_for 20 _token_works "$n" || fail "the token made on node 1 does not work on node $n"
+    wait_for 20 "the token made on node 1 working on node $n" _token_works "$n"
   done
 }
 _token_works () { [ "$(api_on "$1" GET /v1/credentials | cut -d' ' -f1)" = 200 ]; }
@@ -323,17 +328,29 @@ cluster_wait_alive () {
   fail "node $1 does not see $2 nodes alive after $secs s: $(api_on "$1" GET /v1/info "")"
 }
 
-# wait_for SECONDS CMD…: true once CMD succeeds (tried every 0.2 s), false
-# after SECONDS.
-wait_for () {
+# poll_until SECONDS CMD…: true once CMD succeeds (tried every 0.1 s, its
+# output discarded), false after SECONDS.
+poll_until () {
   local secs=$1 i
   shift
-  for i in $(seq $(( secs * 5 ))); do
-    "$@" && return 0
-    sleep 0.2
+  [ $# -ge 1 ] || fail "poll_until: no command"
+  for i in $(seq $(( secs * 10 ))); do
+    "$@" >/dev/null 2>&1 && return 0
+    sleep 0.1
   done
   return 1
 }
+
+# wait_for SECONDS WHAT CMD…: CMD succeeds within SECONDS, or the test fails
+# with "not within SECONDS s: WHAT".
+wait_for () {
+  local secs=$1 what=$2
+  shift 2 || fail "wait_for: usage: wait_for SECONDS WHAT CMD…"
+  [ $# -ge 1 ] || fail "wait_for: no command (usage: wait_for SECONDS WHAT CMD…)"
+  poll_until "$secs" "$@" || fail "not within $secs s: $what"
+}
+
+resolves () { ctl_on "$1" credential resolve "$2" 2>/dev/null | has -F -- "$3"; }
 
 # replica_dump N: node N's credentials as its replica (STATE_DIR/state.db)
 # holds them, every column, one line each, sorted by name: what "byte-

@@ -70,15 +70,6 @@ for n in 2 3; do
     --address "${NODE_ADDRESS[$n]}" --code-fd 0 >"$WORK/join-$n.out" 2>&1 ||
     fail "join of node $n: $(cat "$WORK/join-$n.out")"
 done
-wait_for () {
-  local secs=$1 what=$2 i
-  shift 2
-  for i in $(seq $(( secs * 10 ))); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  fail "not within $secs s: $what"
-}
 nodes_listed () { [ "$(api_on 1 GET /v1/info "" | cut -d' ' -f2- | python3 -c 'import json,sys; print(len(json.load(sys.stdin)["cluster"]["nodes"]))')" = 3 ]; }
 wait_for 20 "A's /v1/info listing 3 nodes" nodes_listed
 for n in 2 3; do
@@ -116,7 +107,6 @@ pass "--agent A,B,C with A stopped: B answers, C opens what B sealed"
 agent_start 1
 
 # key rotate --all on B; every node opens every record, old and new.
-resolves () { ctl_on "$1" credential resolve "$2" | has -- "$3"; }
 expect "$(api_on 2 PUT /v1/credentials/mid "$CLUSTER_TOKEN" '{"type":"mysql","properties":{},"secret":"s-mid"}')" 201
 ctl_on 2 key rotate --all >"$WORK/rot.out" 2>"$WORK/rot.err" || fail "rotate --all on B: $(cat "$WORK/rot.err")"
 has 'retired master key: 0' "$WORK/rot.out" || fail "rotate --all said: $(cat "$WORK/rot.out")"

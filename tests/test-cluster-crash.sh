@@ -37,7 +37,7 @@ missing_on () {
 }
 none_missing () { [ -z "$(missing_on "$1")" ]; }
 for n in 2 3; do
-  wait_for 30 none_missing "$n" ||
+  poll_until 30 none_missing "$n" ||
     fail "node $n lacks acknowledged stores (name version): $(missing_on "$n" | head)"
 done
 cluster_wait_converged 30 2 3

@@ -66,18 +66,6 @@ join 2 1
 join 3 2
 pass "B joined with a code from A, C with a code from B"
 
-# wait_for N DESCRIPTION CMD…: CMD succeeds within N seconds.
-wait_for () {
-  local secs=$1 what=$2 i
-  shift 2
-  for i in $(seq $(( secs * 10 ))); do
-    "$@" >/dev/null 2>&1 && return 0
-    sleep 0.1
-  done
-  fail "not within $secs s: $what"
-}
-resolves () { ctl_on "$1" credential resolve "$2" | has -- "$3"; }
-
 # 3. A credential stored on A resolves on B and C (and the one from before).
 expect "$(api_on 1 PUT /v1/credentials/after "$PRE_TOKEN" "{\"type\":\"mysql\",\"properties\":{},\"secret\":{\"password\":\"$CANARY-after\"}}")" 201
 for n in 2 3; do

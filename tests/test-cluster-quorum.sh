@@ -186,7 +186,7 @@ s = json.loads(body)["cluster"]["stale_seconds"]
 sys.exit(0 if isinstance(s, int) and s >= 0 else 1)'
 }
 for n in 1 2 3; do
-  wait_for 20 stale_known "$n" || fail "node $n's /v1/info does not say how stale it is: $(api_on "$n" GET /v1/info "")"
+  poll_until 20 stale_known "$n" || fail "node $n's /v1/info does not say how stale it is: $(api_on "$n" GET /v1/info "")"
 done
 pass "/v1/info gives cluster.stale_seconds on every node"
 
@@ -201,7 +201,7 @@ for m in 1 2 3; do
 done
 for n in 1 2 3; do
   writes () { [[ "$(api_on "$n" PUT "/v1/credentials/after-$n" "$CLUSTER_TOKEN" '{"type":"mysql","secret":"after"}' | cut -d' ' -f1)" == 20[01] ]]; }
-  wait_for 30 writes || fail "node $n takes no write 30 s after quorum came back"
+  poll_until 30 writes || fail "node $n takes no write 30 s after quorum came back"
 done
 cluster_wait_converged 30
 for n in 1 2 3; do

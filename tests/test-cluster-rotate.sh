@@ -38,7 +38,6 @@ seal_on () {
   expect "$r" 200
   echo "${r#* }" | python3 -c 'import json,sys; print(json.load(sys.stdin)["encryptedCredential"])'
 }
-resolves () { ctl_on "$1" credential resolve "$2" | has -- "\"$3\""; }
 opens () { [ "$(ctl_on "$1" decrypt <<<"$2")" = "$3" ]; }
 # The master key ids in node N's keyring ("0" for the first one, kid "").
 keyring_masters () {
@@ -63,7 +62,7 @@ P="/credgate/$CID/"
 put_on 2 mid s-mid
 EC_OLD=$(seal_on 3 v-old)
 for n in 1 2 3; do
-  wait_for 20 resolves "$n" mid s-mid || fail "not within 20 s: node $n opens 'mid'"
+  wait_for 20 "node $n opens 'mid'" resolves "$n" mid s-mid
   resolves "$n" before s-before || fail "node $n: 'before'"
   opens "$n" "$EC_OLD" v-old || fail "node $n: the value sealed on C"
 done
@@ -205,8 +204,8 @@ rev=$(etcdctl_cg get "${P}ready" -w json | python3 -c 'import json,sys; print(js
 etcdctl_cg compact "$rev" >/dev/null || fail "etcdctl compact"
 agent_start 2
 agent_wait_log 2 'resynced fully' 30
-wait_for 20 resolves 2 after s-after || fail "not within 20 s: B opens 'after'"
-wait_for 20 eval '[ "$(keyring_masters 2)" = "$NEW " ]' || fail "not within 20 s: B's keyring without the old master key"
+wait_for 20 "B opens 'after'" resolves 2 after s-after
+wait_for 20 "B's keyring without the old master key" eval '[ "$(keyring_masters 2)" = "$NEW " ]'
 for n in 1 2; do
   for r in before:s-before mid:s-mid after:s-after; do
     resolves "$n" "${r%%:*}" "${r#*:}" || fail "node $n cannot open '${r%%:*}' after the rotation"
@@ -221,9 +220,9 @@ rm -rf "${NODE_STATE[3]}" "${NODE_DIR[3]}/data/keyrings"
 cp -a "$WORK/c-state" "${NODE_STATE[3]}"
 cp -a "$WORK/c-keyrings" "${NODE_DIR[3]}/data/keyrings"
 agent_start 3
-wait_for 30 eval '[ "$(sealed_under 3 after)" = "$NEW" ]' || fail "not within 30 s: C's replica holds 'after'"
+wait_for 30 "C's replica holds 'after'" eval '[ "$(sealed_under 3 after)" = "$NEW" ]'
 for r in before mid; do
-  wait_for 20 eval '[ "$(sealed_under 3 $r)" = "$NEW" ]' || fail "not within 20 s: C's replica holds '$r' re-sealed"
+  wait_for 20 "C's replica holds '$r' re-sealed" eval '[ "$(sealed_under 3 $r)" = "$NEW" ]'
 done
 for r in before:s-before mid:s-mid after:s-after; do
   if ctl_on 3 credential resolve "${r%%:*}" >"$WORK/c.out" 2>&1; then

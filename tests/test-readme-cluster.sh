@@ -196,8 +196,7 @@ CODE=$(ctl_on 1 cluster invite --expires 1h 2>/dev/null)
 GW=3
 out=$(eval "$(block 2 "$gateways" | bend | sed 's/gw2/gw3/g')" 2>&1) || fail "README's join on gw3 failed: $out"
 cluster_wait_alive 1 3
-resolves () { ctl_on "$1" credential resolve "$2" 2>/dev/null | has -F "$3"; }
-wait_for 20 resolves 3 readme-db readme-canary || fail "gw1's credential does not resolve on gw3"
+wait_for 20 "gw1's credential resolving on gw3" resolves 3 readme-db readme-canary
 expect "$(api_on 3 GET /v1/credentials/readme-db)" 200
 pass "README's init, invite and join: gw1's credential and token work on gw3"
 
