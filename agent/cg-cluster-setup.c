@@ -22,8 +22,14 @@
 #define JOIN_WAIT_MAX_S 600
 #define INVITE_TTL_DEFAULT_S 3600
 #define INVITE_TTL_MAX_S (7 * 24 * 3600)
-/* A node whose replica is this many revisions behind is shown as lagging. */
-#define LAG_WARN 1000
+/* A node whose replica has lacked a revision it knew of for longer than
+ * this (seconds) is shown as lagging.  Time, not a revision count: how many
+ * revisions a minute means depends on the write rate (heartbeats alone make
+ * one a second), and what an admin weighs is how old the answers a node
+ * gives may be (a token revoked elsewhere still accepted there).  A healthy
+ * replica applies each revision within milliseconds and reports every
+ * heartbeat (3 s); 10 s is also the lease after which a silent node is gone. */
+#define LAG_WARN_S 10
 
 /* One init or join at a time. */
 static GMutex setup_lock;
@@ -970,13 +976,17 @@ cg_cluster_status (CgAgent *agent, GError **error)
           json_int_t applied = json_integer_value (json_object_get (a, "applied"));
           json_int_t seen = json_integer_value (json_object_get (a, "etcdRevision"));
           json_int_t lag = seen > applied ? seen - applied : 0;
-          gint64 beat = 0;
+          gint64 beat = 0, behind = 0;
           cg_time_parse_rfc3339 (json_string_value (json_object_get (a, "time")), &beat);
+          cg_time_parse_rfc3339 (json_string_value (json_object_get (a, "behindSince")), &behind);
+          /* Still behind now as far as anyone knows: its next beat says. */
+          gint64 lag_s = behind ? MAX (now - behind, 0) : 0;
           json_object_set (n, "lastHeartbeat", json_object_get (a, "time"));
           json_object_set_new (n, "heartbeatAgeSeconds", json_integer (beat ? now - beat : -1));
           json_object_set_new (n, "applied", json_integer (applied));
           json_object_set_new (n, "lag", json_integer (lag));
-          json_object_set_new (n, "state", json_string (lag > LAG_WARN ? "lagging" : "ok"));
+          json_object_set_new (n, "lagSeconds", json_integer (lag_s));
+          json_object_set_new (n, "state", json_string (lag_s > LAG_WARN_S ? "lagging" : "ok"));
         }
       else
         json_object_set_new (n, "state", json_string ("gone"));

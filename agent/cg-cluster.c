@@ -416,9 +416,12 @@ beat (CgCluster *c, Worker *w)
       cg_vault_store_etcd_get_state (c->store, &st);
       g_autofree char *pin = current_pin ();
       g_autofree char *now = cg_time_now_rfc3339 ();
-      json_auto_t *alive = json_pack ("{s:s?, s:s?, s:I, s:I, s:s}", "address", c->cfg->address,
-                                      "pin", pin, "applied", (json_int_t) st.applied_revision,
-                                      "etcdRevision", (json_int_t) st.etcd_revision, "time", now);
+      g_autofree char *behind = st.behind_since ? cg_time_rfc3339 (st.behind_since) : NULL;
+      json_auto_t *alive = json_pack ("{s:s?, s:s?, s:I, s:I, s:s?, s:s}", "address",
+                                      c->cfg->address, "pin", pin, "applied",
+                                      (json_int_t) st.applied_revision, "etcdRevision",
+                                      (json_int_t) st.etcd_revision, "behindSince", behind,
+                                      "time", now);
       /* MAC'd so that a reader trusts the pin in it (clients learn it
        * through /v1/info); without the key yet it goes without. */
       if (w->mac_key)
@@ -426,7 +429,11 @@ beat (CgCluster *c, Worker *w)
                                alive, NULL);
       g_autoptr (GBytes) key = cg_cluster_key (c, "alive/%s", c->cfg->name);
       g_autoptr (GBytes) value = cg_cluster_json_bytes (alive);
-      cg_etcd_put (w->etcd, key, value, w->lease, NULL, &error);
+      gint64 rev = 0;
+      /* The beat is a revision under P too: one the watch must bring, so a
+       * watch that brings nothing shows as behind. */
+      if (cg_etcd_put (w->etcd, key, value, w->lease, &rev, &error))
+        cg_vault_store_etcd_note_revision (c->store, rev);
     }
   if (error && w->beat_ok)
     g_warning ("cluster: heartbeat failed: %s; this node shows as gone once its lease "

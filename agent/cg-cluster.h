@@ -17,8 +17,9 @@ G_BEGIN_DECLS
  *
  * A running member has one worker thread with its own etcd client: every
  * 3 s it renews the node's lease (TTL 10 s) and writes P/alive/<name>
- * {"address","pin","applied","etcdRevision","time"} attached to it (gone 10 s
- * after the node is, back when it returns), reads the member entries,
+ * {"address","pin","applied","etcdRevision","behindSince","time"} attached
+ * to it (behindSince: null, or since when its replica has lacked a revision
+ * it knew of; the entry is gone 10 s after the node is, back when it returns), reads the member entries,
  * admits pending joins addressed to it, gives every member the wraps it
  * lacks of the secrets this node holds (a node admitted while a key was
  * being rotated), and installs into this node's keyring the wraps

@@ -59,6 +59,9 @@
 #define MIN_TXN_MS 250
 
 #define META_APPLIED "cluster_applied_revision"
+/* How many "known since" marks of revisions not yet applied are kept: one
+ * a second at most, so they cover minutes of being behind. */
+#define BEHIND_MAX 64
 #define META_PREFIX "cluster_prefix"
 
 typedef enum
@@ -108,7 +111,7 @@ typedef struct
   gboolean apply_failed;   /* the last watch message could not be applied */
   gint64 failed_logged;    /* the first revision of the batch whose failure was logged */
 
-  GMutex lock; /* guards state, stopping; cond wakes the applier's sleeps */
+  GMutex lock; /* guards state, behind, stopping; cond wakes the applier's sleeps */
   GCond cond;
   gboolean stopping;
   CgVaultStoreEtcdState state;
@@ -116,6 +119,17 @@ typedef struct
    * (monotonic µs, 0: never).  A write that was already waiting when the
    * cluster was found unavailable is refused at once (write_commit). */
   gint64 unavailable_at, available_at;
+  /* Marks "by @since (unix seconds) this node knew of every revision up to
+   * @revision", oldest first, each above state.applied_revision: how long
+   * the replica has been behind, measured in time (a revision count means
+   * nothing without the write rate).  One mark a second at most; when all
+   * BEHIND_MAX are in use the newest one takes the later revisions (it then
+   * errs towards "behind for longer", only ever for a node minutes behind). */
+  struct
+  {
+    gint64 revision, since;
+  } behind[BEHIND_MAX];
+  guint n_behind;
 } EtcdStore;
 
 static const CgVaultStoreOps etcd_ops;
@@ -247,6 +261,31 @@ set_cluster_error (GError **error, const GError *etcd_error, const char *what)
 
 /* ---- state ---------------------------------------------------------------- */
 
+/* @revision is known to exist in etcd: behind until it is applied.  With
+ * s->lock held. */
+static void
+note_seen_locked (EtcdStore *s, gint64 revision)
+{
+  if (revision <= s->state.applied_revision)
+    return;
+  gint64 now = g_get_real_time () / G_USEC_PER_SEC;
+  if (s->n_behind > 0)
+    {
+      gint64 *last = &s->behind[s->n_behind - 1].revision;
+      if (revision <= *last)
+        return; /* known since that mark already */
+      if (s->behind[s->n_behind - 1].since == now || s->n_behind == BEHIND_MAX)
+        {
+          *last = revision;
+          return;
+        }
+    }
+  s->behind[s->n_behind].revision = revision;
+  s->behind[s->n_behind].since = now;
+  if (s->n_behind++ == 0)
+    s->state.behind_since = now;
+}
+
 static void
 note_contact (EtcdStore *s, gint64 revision)
 {
@@ -255,6 +294,17 @@ note_contact (EtcdStore *s, gint64 revision)
   s->state.writable = TRUE;
   if (revision > s->state.etcd_revision)
     s->state.etcd_revision = revision;
+  note_seen_locked (s, revision);
+  g_mutex_unlock (&s->lock);
+}
+
+static void
+note_seen (EtcdStore *s, gint64 revision)
+{
+  g_mutex_lock (&s->lock);
+  if (revision > s->state.etcd_revision)
+    s->state.etcd_revision = revision;
+  note_seen_locked (s, revision);
   g_mutex_unlock (&s->lock);
 }
 
@@ -273,6 +323,12 @@ note_applied (EtcdStore *s, gint64 revision)
   s->state.applied_revision = revision;
   if (revision > s->state.etcd_revision)
     s->state.etcd_revision = revision;
+  guint done = 0;
+  while (done < s->n_behind && s->behind[done].revision <= revision)
+    done++;
+  s->n_behind -= done;
+  memmove (s->behind, s->behind + done, s->n_behind * sizeof s->behind[0]);
+  s->state.behind_since = s->n_behind ? s->behind[0].since : 0;
   g_mutex_unlock (&s->lock);
 }
 
@@ -886,6 +942,9 @@ watch_batch_cb (gint64 revision, gpointer user_data)
   g_autoptr (GPtrArray) events = g_steal_pointer (&s->pending);
   s->pending = g_ptr_array_new_with_free_func (event_free);
 
+  /* Known from now on, applied or not: a replica that cannot take it (its
+   * database locked by another process, a full disk) shows as behind. */
+  note_seen (s, revision);
   if (!apply_events (s, s->apply_db, events, revision, &error))
     {
       /* Not applied, not recorded: the next round, after a pause, starts
@@ -2566,6 +2625,13 @@ cg_vault_store_etcd_get_state (CgVaultStore *store, CgVaultStoreEtcdState *out)
   g_mutex_lock (&s->lock);
   *out = s->state;
   g_mutex_unlock (&s->lock);
+}
+
+void
+cg_vault_store_etcd_note_revision (CgVaultStore *store, gint64 revision)
+{
+  g_return_if_fail (cg_vault_store_is_etcd (store));
+  note_seen ((EtcdStore *) store, revision);
 }
 
 gboolean

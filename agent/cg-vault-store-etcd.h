@@ -183,9 +183,16 @@ typedef struct
                             * applied_revision below it without any lag */
   gint64 last_contact;     /* unix seconds of the last answer from etcd, 0: none */
   gboolean writable;       /* the last write or watch round reached etcd's quorum */
+  gint64 behind_since;     /* unix seconds since which this node has known of a revision
+                            * under P that its replica does not hold yet (to within a
+                            * second); 0: it holds every one it has seen */
 } CgVaultStoreEtcdState;
 
 void cg_vault_store_etcd_get_state (CgVaultStore *store, CgVaultStoreEtcdState *out);
+
+/* @revision, one that changed something under the prefix (the heartbeat's
+ * own put), seen by the caller: the replica is behind until it applies it. */
+void cg_vault_store_etcd_note_revision (CgVaultStore *store, gint64 revision);
 
 /* TRUE when @store is the etcd store. */
 gboolean cg_vault_store_is_etcd (CgVaultStore *store);

@@ -88,8 +88,9 @@ static const char status_help[]
       "\n"
       "Every node (name, address, TLS pin, last heartbeat, applied etcd revision, lag,\n"
       "cluster keys present), etcd's members and their health, and whether this node\n"
-      "can write.  A node gone longer than its lease (10 s) shows as gone; one that\n"
-      "lags shows as lagging; one whose entry in etcd no member wrote (no valid MAC\n"
+      "can write.  A node gone longer than its lease (10 s) shows as gone; one whose\n"
+      "replica has lacked a change for more than 10 s shows as lagging, its lag in\n"
+      "revisions and seconds; one whose entry in etcd no member wrote (no valid MAC\n"
       "under the current master key) shows as unverified and gets no cluster secret.\n"
       "With --json, one JSON object.\n" CG_CTL_HELP_FOOTER;
 
@@ -305,7 +306,7 @@ print_status (json_t *s)
           json_integer_value (json_object_get (self, "etcdRevision")));
   if (!json_is_true (json_object_get (s, "fromEtcd")))
     printf ("  (etcd could not be read: the nodes below are as this node last saw them)\n");
-  printf ("\n%-16s %-8s %-24s %-52s %-21s %-9s %-5s %s\n", "node", "state", "address", "pin",
+  printf ("\n%-16s %-8s %-24s %-52s %-21s %-9s %-12s %s\n", "node", "state", "address", "pin",
           "last heartbeat", "applied", "lag", "keys");
   size_t i;
   json_t *n;
@@ -324,14 +325,18 @@ print_status (json_t *s)
                                      ? g_strdup_printf ("%" JSON_INTEGER_FORMAT,
                                                         json_integer_value (json_object_get (n, "applied")))
                                      : g_strdup ("-");
+      json_int_t lag_s = json_integer_value (json_object_get (n, "lagSeconds"));
+      g_autofree char *lag_time = lag_s > 0 ? g_strdup_printf (" (%" JSON_INTEGER_FORMAT " s)", lag_s)
+                                            : g_strdup ("");
       g_autofree char *lag = json_object_get (n, "lag")
-                                 ? g_strdup_printf ("%" JSON_INTEGER_FORMAT,
-                                                    json_integer_value (json_object_get (n, "lag")))
+                                 ? g_strdup_printf ("%" JSON_INTEGER_FORMAT "%s",
+                                                    json_integer_value (json_object_get (n, "lag")),
+                                                    lag_time)
                                  : g_strdup ("-");
       g_autofree char *name = g_strdup_printf (
           "%s%s", cg_tool_str_or (n, "name", "?"),
           json_is_true (json_object_get (n, "self")) ? "*" : "");
-      printf ("%-16s %-8s %-24s %-52s %-21s %-9s %-5s %s\n", name, cg_tool_str_or (n, "state", "?"),
+      printf ("%-16s %-8s %-24s %-52s %-21s %-9s %-12s %s\n", name, cg_tool_str_or (n, "state", "?"),
               cg_tool_str_or (n, "address", "-"), cg_tool_str_or (n, "pin", "-"),
               cg_tool_str_or (n, "lastHeartbeat", "-"), applied, lag, keytext);
     }

@@ -4,7 +4,9 @@
 # 1,000 writes (and some deletes) go through A, then started: B catches up
 # from its last applied revision (no full resync).  Then the same with
 # etcd's history compacted past B's revision: B resyncs fully, says so in
-# its log, and drops what was deleted meanwhile.
+# its log, and drops what was deleted meanwhile.  Last, B alive but its
+# replica unable to take a change (its database write-locked by another
+# process): status on A shows it lagging, then ok once it has caught up.
 source "$top_srcdir/tests/cluster-lib.sh"
 
 cluster_start
@@ -46,3 +48,45 @@ ctl_on 2 credential resolve d-99 | has -F secret-d-99 || fail "B does not open d
 expect "$(api_on 2 PUT /v1/credentials/from-b "$CLUSTER_TOKEN" '{"type":"mysql","secret":"b"}')" 201
 cluster_wait_converged 30
 pass "B, behind a compaction, resyncs fully (its log says so), drops the deleted records and writes again"
+
+# 3. B alive (its heartbeats go on) but its replica cannot take a change:
+#    another process holds state.db's write lock, as a backup tool or an
+#    admin's sqlite3 shell left open would.  Status on A shows B lagging
+#    (text and --json: its lag in revisions and seconds, over the 10 s
+#    threshold); lock released, B applies what it missed and is ok again.
+gw2_lag () {
+  ctl_on 1 --json cluster status | python3 -c '
+import json, sys
+n = [n for n in json.load(sys.stdin)["nodes"] if n["name"] == "gw2"][0]
+print(n["state"], n["lag"], n["lagSeconds"], n["alive"])'
+}
+gw2_state () { [ "$(gw2_lag | cut -d' ' -f1)" = "$1" ]; }
+gw2_state ok || fail "B is not ok before its replica is locked: $(gw2_lag)"
+mkfifo "$WORK/unlock"
+python3 -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+db.execute("BEGIN IMMEDIATE")   # the write lock; readers go on (WAL)
+open(sys.argv[2], "w").close()
+open(sys.argv[3]).read()        # held until the test writes to the fifo
+db.execute("ROLLBACK")' "${NODE_STATE[2]}/state.db" "$WORK/locked" "$WORK/unlock" &
+LOCKER=$!
+# A failure before the release would leave it waiting on the fifo.
+trap 'kill "$LOCKER" 2>/dev/null || true; cluster_cleanup; cleanup' EXIT
+wait_for 10 "the write lock on B's replica taken" test -e "$WORK/locked"
+cluster_load put "$(node_spec 1)" --prefix lag --count 20 >"$WORK/puts3.log"
+[ "$(grep -c ' 201 ' "$WORK/puts3.log")" = 20 ] || fail "A refused stores while B's replica was locked"
+wait_for 40 "B shown lagging on A" gw2_state lagging
+read -r state lag lag_s alive <<<"$(gw2_lag)"
+[ "$alive" = True ] && [ "$lag" -ge 20 ] && [ "$lag_s" -gt 10 ] ||
+  fail "B $state with alive $alive, lag $lag revisions, $lag_s s"
+ctl_on 1 cluster status >"$WORK/status.txt" || fail "cluster status on A"
+has -E '^gw2 +lagging .* [0-9]+ \([0-9]+ s\) ' "$WORK/status.txt" || fail "text status: $(cat "$WORK/status.txt")"
+has -E '^gw1\* +ok ' "$WORK/status.txt" || fail "A is not ok in its own status: $(cat "$WORK/status.txt")"
+agent_wait_log 2 'cannot apply the revisions from [0-9]+ to the replica \(retrying' 5
+echo >"$WORK/unlock"
+wait "$LOCKER" || fail "the process holding B's lock"
+wait_for 30 "B ok again on A" gw2_state ok
+cluster_wait_converged 30
+ctl_on 2 credential resolve lag-19 | has -F secret-lag-19 || fail "B does not open lag-19"
+pass "B with its replica write-locked: lagging on A ($lag revisions, $lag_s s behind), ok again once caught up"
