@@ -36,6 +36,11 @@
 #   agent_kill N                  SIGKILL, wait (a crash: no cleanup)
 #   agent_running N               true while agent N's process lives
 #   agent_wait_log N REGEX [S]    wait (default 30 s) for REGEX in N's log
+#   applier_freeze N              stop node N's applier thread alone (ptrace:
+#                                 tests/thread-freeze.py), caught waiting on
+#                                 its etcd watch: N serves and writes while its
+#                                 replica applies nothing (CAP_SYS_PTRACE)
+#   applier_thaw N                let it go on
 #   ctl_on N ARGS…                credgatectl on N's admin socket, in N's env
 #   api_on N METHOD PATH [TOKEN] [BODY]
 #                                 as lib.sh's api, against agent N, trusting
@@ -78,6 +83,7 @@ NODE_LOG=()
 NODE_ADDRESS=()
 NODE_ARGS=("" "" "" "")
 AGENT_PIDS=("" "" "" "")
+FREEZE_PIDS=("" "" "" "")
 SESSION_PIDS=("" "" "" "")
 KEYRING_PIDS=("" "" "" "")
 NODE_ETCD_CERT=()
@@ -422,6 +428,27 @@ agent_wait_log () {
   fail "agent $n (${NODE_NAME[$n]}): no '$re' in its log after $secs s"
 }
 
+applier_freeze () {
+  local n=$1 f=$CLUSTER_DIR/freeze.$1
+  agent_running "$n" || fail "applier_freeze: agent $n is not running"
+  [ -z "${FREEZE_PIDS[$n]}" ] || fail "node $n's applier is frozen already"
+  rm -f "$f.ready"
+  python3 "$top_srcdir/tests/thread-freeze.py" "${AGENT_PIDS[$n]}" cg-etcd-applier "$f.ready" \
+    2>"$f.err" &
+  FREEZE_PIDS[$n]=$!
+  poll_until 30 test -s "$f.ready" ||
+    fail "node $n's applier thread not frozen: $(cat "$f.err")"
+}
+
+applier_thaw () {
+  local n=$1 rc=0
+  [ -n "${FREEZE_PIDS[$n]}" ] || fail "node $n's applier is not frozen"
+  kill -TERM "${FREEZE_PIDS[$n]}" 2>/dev/null || true
+  wait "${FREEZE_PIDS[$n]}" || rc=$?
+  FREEZE_PIDS[$n]=
+  [ $rc = 0 ] || fail "thawing node $n's applier: $(cat "$CLUSTER_DIR/freeze.$n.err")"
+}
+
 ctl_on () {
   local n=$1
   _cluster_check_n "$n"
@@ -486,6 +513,10 @@ cluster_leftovers () {
 
 cluster_cleanup () {
   local n
+  # A frozen thread first goes on (its tracer ends), or its agent would not end.
+  for n in 1 2 3; do
+    [ -z "${FREEZE_PIDS[$n]}" ] || { kill -TERM "${FREEZE_PIDS[$n]}" 2>/dev/null; wait "${FREEZE_PIDS[$n]}"; } || true
+  done
   for n in 1 2 3; do
     if [ -n "${AGENT_PIDS[$n]}" ]; then
       kill -TERM "${AGENT_PIDS[$n]}" 2>/dev/null || true
