@@ -4,7 +4,9 @@
 # gnome-keyring and state directory) and three TLS etcd members (issue 13,
 # scenario 1, and status, heartbeats, remove):
 #  - init on A (its credential and token made before init move into etcd),
-#    join B with a code from A and C with a code from B;
+#    join B with a code from A and C with a code from B, typed at a
+#    terminal (a pty: echo off, the code in no output, argv or environment;
+#    without a terminal or --code-fd the join is refused);
 #  - a credential stored on A resolves on B and C; an EncryptedCredential
 #    made on B online and offline opens on C; a token made on A works on C;
 #    revoked on C, refused on A at its next request;
@@ -62,9 +64,106 @@ join () {
   has "joined cluster $CID as node ${NODE_NAME[$n]}" "$WORK/join-$n.out" || fail "join of $n said: $(cat "$WORK/join-$n.out")"
   echo "$code" >> "$WORK/codes"
 }
+# join_on_terminal N FROM: as join, but the code typed at credgatectl's
+# prompt on a terminal (a pty), without --code-fd.  First, the same command
+# with the code piped in and no terminal at all is refused with a clear
+# error, reads nothing and writes nothing to etcd.  On the terminal: echo is
+# off at the prompt and back on after, the code never shows in the
+# terminal's output, and never in credgatectl's argv or environment
+# (/proc/PID/cmdline and environ, read again and again while it joins).
+join_on_terminal () {
+  local n=$1 from=$2 code
+  code=$(ctl_on "$from" cluster invite --expires 10m 2>/dev/null) || fail "invite on $from"
+  (umask 077 && printf '%s\n' "$code" > "$WORK/code-$n")
+  etcd_opts "$n"
+  local argv=("$CTL" --socket "${NODE_SOCKET[$n]}" cluster join "${ETCD_OPTS[@]}"
+              --name "${NODE_NAME[$n]}" --address "${NODE_ADDRESS[$n]}")
+  if node_env "$n" setsid -w "${argv[@]}" <"$WORK/code-$n" >"$WORK/join-$n.out" 2>&1; then
+    fail "a join without a terminal or --code-fd read its code from stdin"
+  fi
+  has "no join code: give --code-fd N, or run on a terminal to be asked" "$WORK/join-$n.out" ||
+    fail "a join without a terminal said: $(cat "$WORK/join-$n.out")"
+  [ -z "$(etcdctl_cg get --prefix "${P}" --keys-only | grep -E "/(node|pending)/${NODE_NAME[$n]}")" ] ||
+    fail "a join without a terminal wrote to etcd"
+  node_env "$n" python3 - "$WORK/code-$n" "${argv[@]}" >"$WORK/join-$n.out" 2>&1 <<'PY' ||
+import fcntl, os, select, sys, termios, time
+code = open(sys.argv[1], "rb").readline().strip()
+needles = (code, code[4 + 44:])           # the code, and its secret part alone
+master, slave = os.openpty()
+pid = os.fork()
+if pid == 0:
+    os.setsid()
+    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
+    for fd in (0, 1, 2):
+        os.dup2(slave, fd)
+    os.close(master)
+    os.execv(sys.argv[2], sys.argv[2:])
+
+def echo():
+    return bool(termios.tcgetattr(slave)[3] & termios.ECHO)
+
+def clean(stage):
+    """The code is not in credgatectl's argv nor in its environment."""
+    for what in ("cmdline", "environ"):
+        try:
+            with open("/proc/%d/%s" % (pid, what), "rb") as f:
+                data = f.read()
+        except OSError:
+            return False                        # it has ended
+        if any(n in data for n in needles):
+            sys.exit("the code is in credgatectl's %s (%s)" % (what, stage))
+    return True
+
+out, deadline = b"", time.time() + 30
+while b"Join code: " not in out:
+    if time.time() > deadline:
+        sys.exit("no prompt: %r" % out)
+    if select.select([master], [], [], 0.1)[0]:
+        out += os.read(master, 4096)
+if echo():
+    sys.exit("echo is on at the prompt")
+clean("at the prompt")
+os.write(master, code + b"\n")
+checks = 0
+while True:
+    if clean("while joining"):
+        checks += 1
+    if select.select([master], [], [], 0.05)[0]:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            data = b""
+        out += data
+    done, status = os.waitpid(pid, os.WNOHANG)
+    if done:
+        break
+try:
+    while select.select([master], [], [], 0.2)[0]:
+        data = os.read(master, 4096)
+        if not data:
+            break
+        out += data
+except OSError:
+    pass
+sys.stdout.write(out.decode(errors="replace"))
+if any(n in out for n in needles):
+    sys.exit("the code showed on the terminal")
+if not echo():
+    sys.exit("echo is still off after the prompt")
+if os.waitstatus_to_exitcode(status) != 0:
+    sys.exit("credgatectl exited %d" % os.waitstatus_to_exitcode(status))
+print("argv and environment checked %d times while it joined" % checks)
+PY
+    fail "join of node $n on a terminal: $(cat "$WORK/join-$n.out")"
+  has "joined cluster $CID as node ${NODE_NAME[$n]}" "$WORK/join-$n.out" || fail "join of $n said: $(cat "$WORK/join-$n.out")"
+  has -E "checked [1-9][0-9]* times" "$WORK/join-$n.out" || fail "credgatectl's argv and environment never read while it joined"
+  echo "$code" >> "$WORK/codes"
+  rm -f "$WORK/code-$n"
+}
+
 join 2 1
-join 3 2
-pass "B joined with a code from A, C with a code from B"
+join_on_terminal 3 2
+pass "B joined with a code from A, C with a code from B typed at a terminal (echo off, not in argv or environment); without a terminal or --code-fd the join is refused"
 
 # 3. A credential stored on A resolves on B and C (and the one from before).
 expect "$(api_on 1 PUT /v1/credentials/after "$PRE_TOKEN" "{\"type\":\"mysql\",\"properties\":{},\"secret\":{\"password\":\"$CANARY-after\"}}")" 201
