@@ -41,6 +41,12 @@
 #                                 its etcd watch: N serves and writes while its
 #                                 replica applies nothing (CAP_SYS_PTRACE)
 #   applier_thaw N                let it go on
+#   etcd_step N WHEN THEN         run agent N in short steps until etcd shows
+#                                 WHEN, then do THEN (tests/etcd-step.py: a
+#                                 fault at a chosen point of a multi-txn
+#                                 write); start the operation after it
+#   etcd_step_wait                until that happened; STEP_SEEN= what etcd
+#                                 held then
 #   ctl_on N ARGS…                credgatectl on N's admin socket, in N's env
 #   api_on N METHOD PATH [TOKEN] [BODY]
 #                                 as lib.sh's api, against agent N, trusting
@@ -84,6 +90,8 @@ NODE_ADDRESS=()
 NODE_ARGS=("" "" "" "")
 AGENT_PIDS=("" "" "" "")
 FREEZE_PIDS=("" "" "" "")
+STEP_PID=
+STEP_NODE=
 SESSION_PIDS=("" "" "" "")
 KEYRING_PIDS=("" "" "" "")
 NODE_ETCD_CERT=()
@@ -449,6 +457,27 @@ applier_thaw () {
   [ $rc = 0 ] || fail "thawing node $n's applier: $(cat "$CLUSTER_DIR/freeze.$n.err")"
 }
 
+etcd_step () {
+  local n=$1
+  agent_running "$n" || fail "etcd_step: agent $n is not running"
+  [ -z "$STEP_PID" ] || fail "etcd_step: a stepper runs already"
+  rm -f "$CLUSTER_DIR/step.on" "$CLUSTER_DIR/step.seen"
+  python3 "$top_srcdir/tests/etcd-step.py" "${AGENT_PIDS[$n]}" "$CLUSTER_DIR/step.on" \
+    "$CLUSTER_DIR/step.seen" "$2" "$3" >"$CLUSTER_DIR/step.log" 2>&1 &
+  STEP_PID=$!
+  STEP_NODE=$n
+  poll_until 20 test -e "$CLUSTER_DIR/step.on" ||
+    fail "agent $n not run in steps: $(cat "$CLUSTER_DIR/step.log")"
+}
+
+etcd_step_wait () {
+  local rc=0
+  wait "$STEP_PID" || rc=$?
+  STEP_PID=
+  [ $rc = 0 ] || fail "agent $STEP_NODE was not caught where the test wanted: $(cat "$CLUSTER_DIR/step.log")"
+  STEP_SEEN=$(cat "$CLUSTER_DIR/step.seen")
+}
+
 ctl_on () {
   local n=$1
   _cluster_check_n "$n"
@@ -517,6 +546,11 @@ cluster_cleanup () {
   for n in 1 2 3; do
     [ -z "${FREEZE_PIDS[$n]}" ] || { kill -TERM "${FREEZE_PIDS[$n]}" 2>/dev/null; wait "${FREEZE_PIDS[$n]}"; } || true
   done
+  # Likewise an agent run in steps (the stepper lets it go as it ends).
+  if [ -n "$STEP_PID" ]; then
+    kill -TERM "$STEP_PID" 2>/dev/null; wait "$STEP_PID" 2>/dev/null
+    kill -CONT "${AGENT_PIDS[$STEP_NODE]}" 2>/dev/null || true
+  fi
   for n in 1 2 3; do
     if [ -n "${AGENT_PIDS[$n]}" ]; then
       kill -TERM "${AGENT_PIDS[$n]}" 2>/dev/null || true

@@ -2,8 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # What a cluster refuses, and what a failed init leaves (issue 13, scenario
 # 7), on three real agents and three TLS etcd members:
-#  - init half-way: two etcd members stopped (SIGSTOP) the moment A's node
-#    entry appears, while A's 600 credentials move into etcd: the init fails,
+#  - init half-way: two etcd members stopped (SIGSTOP) while A, run in
+#    short steps, has pushed some but not all of its 600 credentials into
+#    etcd (its init stopped while they are counted): the init fails,
 #    A is exactly the single node it was (no cluster.json, every credential
 #    readable, writes work); once etcd is back a second init succeeds and
 #    removes the half-done prefix the first one could not;
@@ -41,33 +42,18 @@ for i in range(600):
     assert r.status == 201, r.status
 PY
 
-# 1. init half-way.  A watch on etcd stops members 1 and 2 as soon as the
-#    node entry (the first write of init) is there.
-mkfifo "$WORK/watch.fifo"
-etcdctl_cg watch --prefix /credgate/ > "$WORK/watch.fifo" 2>/dev/null &
-WATCH_PID=$!
-(
-  while IFS= read -r line; do
-    case "$line" in
-      */node/gw1)
-        kill -STOP "${ETCD_PIDS[0]}" "${ETCD_PIDS[1]}"
-        echo stopped > "$WORK/stopped"
-        exit 0 ;;
-    esac
-  done < "$WORK/watch.fifo"
-) &
-STOPPER=$!
-sleep 1
+# 1. init half-way: A run in short steps (tests/etcd-step.py) until etcd
+#    holds some but not all of its 600 records, and no "ready" key: then
+#    members 1 and 2 are stopped while A is, and A goes on to find no quorum
+#    for its next write.
+etcd_step 1 records:600 "stop:${ETCD_PIDS[0]},${ETCD_PIDS[1]}"
 etcd_opts 1
 if ctl_on 1 cluster init "${ETCD_OPTS[@]}" --name gw1 --address "${NODE_ADDRESS[1]}" \
    >"$WORK/init.out" 2>&1; then
   fail "init succeeded although etcd lost its quorum half-way: $(cat "$WORK/init.out")"
 fi
-kill "$WATCH_PID" 2>/dev/null || true   # the reader then sees the end
-wait "$WATCH_PID" 2>/dev/null || true
-wait "$STOPPER" || true
+etcd_step_wait
 resume_etcd
-[ -f "$WORK/stopped" ] || fail "the members were not stopped half-way"
 has "cluster_unavailable\|etcd" "$WORK/init.out" || fail "init failed with: $(cat "$WORK/init.out")"
 [ ! -e "${NODE_STATE[1]}/cluster.json" ] || fail "a failed init left cluster.json"
 ctl_on 1 --json status | python3 -c 'import json,sys; s=json.load(sys.stdin); assert "cluster" not in s and s["credentials"] == 600, s' ||
@@ -77,7 +63,7 @@ expect "$(api_on 1 PUT /v1/credentials/after-failed-init "$T" '{"type":"mysql","
 ctl_on 1 credential resolve c123 | has '"s123"' || fail "A cannot open its credentials after the failed init"
 etcd_cluster_wait_healthy
 LEFT=$(etcdctl_cg get --prefix /credgate/ --keys-only | grep -c . || true)
-pass "init failed half-way (etcd without quorum): A is the single node it was ($LEFT keys left in etcd)"
+pass "init failed half-way (etcd without quorum, $STEP_SEEN pushed): A is the single node it was ($LEFT keys left in etcd)"
 
 out=$(ctl_on 1 cluster init "${ETCD_OPTS[@]}" --name gw1 --address "${NODE_ADDRESS[1]}") ||
   fail "init after etcd came back: $out"
