@@ -46,7 +46,7 @@
 #                                 fault at a chosen point of a multi-txn
 #                                 write); start the operation after it
 #   etcd_step_wait                until that happened; STEP_SEEN= what etcd
-#                                 held then
+#                                 held then (THEN kill: the agent is gone)
 #   ctl_on N ARGS…                credgatectl on N's admin socket, in N's env
 #   api_on N METHOD PATH [TOKEN] [BODY]
 #                                 as lib.sh's api, against agent N, trusting
@@ -92,6 +92,7 @@ AGENT_PIDS=("" "" "" "")
 FREEZE_PIDS=("" "" "" "")
 STEP_PID=
 STEP_NODE=
+STEP_THEN=
 SESSION_PIDS=("" "" "" "")
 KEYRING_PIDS=("" "" "" "")
 NODE_ETCD_CERT=()
@@ -466,6 +467,7 @@ etcd_step () {
     "$CLUSTER_DIR/step.seen" "$2" "$3" >"$CLUSTER_DIR/step.log" 2>&1 &
   STEP_PID=$!
   STEP_NODE=$n
+  STEP_THEN=$3
   poll_until 20 test -e "$CLUSTER_DIR/step.on" ||
     fail "agent $n not run in steps: $(cat "$CLUSTER_DIR/step.log")"
 }
@@ -476,6 +478,11 @@ etcd_step_wait () {
   STEP_PID=
   [ $rc = 0 ] || fail "agent $STEP_NODE was not caught where the test wanted: $(cat "$CLUSTER_DIR/step.log")"
   STEP_SEEN=$(cat "$CLUSTER_DIR/step.seen")
+  if [ "$STEP_THEN" = kill ]; then
+    wait "${AGENT_PIDS[$STEP_NODE]}" 2>/dev/null || true
+    AGENT_PIDS[$STEP_NODE]=
+    echo "=== killed $(date -u +%H:%M:%S.%N) by etcd_step: $STEP_SEEN" >> "${NODE_LOG[$STEP_NODE]}"
+  fi
 }
 
 ctl_on () {

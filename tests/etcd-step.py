@@ -11,9 +11,10 @@
 #
 #   WHEN  records:N   some but not all N records are under /credgate/*/rec/,
 #                     and no "ready" key yet (a cluster init half-way)
-#         rotating    a prefix's meta/master_old names master keys and at
-#                     least 2 records are still sealed under them (key rotate
-#                     --all half-way: one more re-seal and its end to come)
+#         rotating    a prefix's meta/master_old names master keys other than
+#                     meta/master_current and at least 2 records are still
+#                     sealed under them (key rotate --all half-way: one more
+#                     re-seal and its end to come)
 #   THEN  stop:PID,…  SIGSTOP those processes (etcd members), then PID goes on
 #         kill        SIGKILL PID itself (a crash at that point)
 import base64
@@ -64,10 +65,13 @@ def seen(state):
             sys.exit("the init ended before it was caught half-way (%d records)" % len(recs))
         return "%d of %d records" % (len(recs), total) if 0 < len(recs) < total else None
     if when == "rotating":
-        old = set()
+        old, current = set(), set()
         for k, v in state.items():
             if k.endswith("/meta/master_old") and v:
                 old |= set(v.get("value", "").split())
+            if k.endswith("/meta/master_current") and v:
+                current.add(v.get("value", ""))
+        old -= current  # named old before the new one is current: not begun yet
         under = sum(1 for v in recs.values() if v and master_of(v["sealed"]) in old)
         return "%d records under master %s" % (under, " ".join(sorted(old))) if under >= 2 else None
     sys.exit("unknown WHEN " + when)

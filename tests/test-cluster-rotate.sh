@@ -291,3 +291,57 @@ wait_for 30 "C's copy's replica holds 'during'" eval '[ "$(sealed_under 3 during
 if ctl_on 3 credential resolve during >"$WORK/c.out" 2>&1; then fail "C's copy opened 'during'"; fi
 if grep -F s-during "$WORK/c.out"; then fail "C's copy printed the secret of 'during'"; fi
 pass "B's applier stopped through a second rotate --all on A: a store through B, sealed under the old master key, lost the compare, was sealed again under $NEW2 and answered 201; every record is under $NEW2 and C's copy opens none"
+
+# A rotate --all cut short in the cluster.  A runs it in short steps
+# (tests/etcd-step.py) and is SIGKILLed once etcd names the new master key
+# current and the old one in master_old with records still sealed under it.
+# Every node's status then says the rotation is unfinished (B's, text and
+# --json), escrow is refused, everything still opens; a second rotate --all,
+# run on B, finishes it: no new key, every record under the one A made, the
+# old key out of A's and B's keyrings.
+etcd_step 1 rotating kill
+if ctl_on 1 key rotate --all >"$WORK/rot3.out" 2>&1; then fail "rotate --all on A ended although A was killed"; fi
+etcd_step_wait
+NEW3=$(etcdctl_cg get --print-value-only "${P}meta/master_current" | python3 -c 'import json,sys; print(json.load(sys.stdin)["value"])')
+[ -n "$NEW3" ] && [ "$NEW3" != "$NEW2" ] || fail "after the kill etcd names master '$NEW3' current"
+rotation_on () {
+  ctl_on "$1" --json status | python3 -c '
+import json, sys
+r = json.load(sys.stdin).get("rotation", {})
+assert r.get("unfinished") is True and r["master"] == sys.argv[1] and r["oldMasters"] == [sys.argv[2]], r
+assert r["credentialsUnderOldMaster"] >= 2 and r["finishWith"] == "credgatectl key rotate --all", r
+print(r["credentialsUnderOldMaster"])' "$NEW3" "$NEW2"
+}
+wait_for 20 "B's status says the rotation is unfinished" rotation_on 2
+under=$(rotation_on 2)
+ctl_on 2 status | has -F "UNFINISHED:  key rotate --all: $under credentials still under an earlier master key; run 'credgatectl key rotate --all' to finish" ||
+  fail "B's status half-way: $(ctl_on 2 status)"
+jose jwk gen -i '{"kty":"EC","crv":"P-256"}' -o "$WORK/admin.jwk"
+jose jwk pub -i "$WORK/admin.jwk" -o "$WORK/admin.pub.jwk"
+if ctl_on 2 escrow add "$WORK/admin.pub.jwk" >"$WORK/out" 2>"$WORK/err"; then fail "escrow add accepted half-way on B"; fi
+has "key rotate --all is unfinished" "$WORK/err" || fail "escrow add on B half-way said: $(cat "$WORK/err")"
+agent_start 1
+agent_wait_log 1 "a key rotate --all is unfinished" 20
+rotation_on 1 >/dev/null || fail "A's status after its restart: $(ctl_on 1 --json status)"
+for n in 1 2; do
+  for r in during:s-during after-race:s-after-race before:s-before mid:s-mid; do
+    resolves "$n" "${r%%:*}" "${r#*:}" || fail "node $n cannot open '${r%%:*}' half-way"
+  done
+done
+pass "rotate --all killed half-way on A ($STEP_SEEN): status on B and A says it is unfinished ($under credentials under $NEW2), escrow is refused, every record opens"
+
+ctl_on 2 key rotate --all >"$WORK/finish.out" 2>"$WORK/finish.err" || fail "the second rotate --all on B: $(cat "$WORK/finish.err")"
+has 'finished a rotation that was cut short' "$WORK/finish.out" || fail "not a resume: $(cat "$WORK/finish.out")"
+has "retired master key: $NEW2" "$WORK/finish.out" || fail "the old master not retired: $(cat "$WORK/finish.out")"
+cluster_wait_converged 30 1 2
+for n in 1 2; do
+  [ "$(masters_in "$n")" = "$NEW3" ] || fail "node $n: records under '$(masters_in "$n")' after the resume"
+  ctl_on "$n" --json status | python3 -c 'import json,sys; assert "rotation" not in json.load(sys.stdin)' ||
+    fail "node $n's status still reports a rotation"
+  wait_for 20 "node $n's keyring with master $NEW3 alone" eval '[ "$(keyring_masters '"$n"')" = "$NEW3 " ]'
+  for r in during:s-during after-race:s-after-race before:s-before mid:s-mid; do
+    resolves "$n" "${r%%:*}" "${r#*:}" || fail "node $n cannot open '${r%%:*}' after the resume"
+  done
+done
+etcdctl_cg get --prefix "${P}wrap/" --keys-only | grep -E "/master/$NEW2\$" && fail "wraps of $NEW2 are still in etcd"
+pass "a second rotate --all on B finishes A's cut-short rotation: every record under $NEW3, the old master key out of etcd and A's and B's keyrings"
