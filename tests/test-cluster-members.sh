@@ -86,21 +86,15 @@ join_on_terminal () {
   [ -z "$(etcdctl_cg get --prefix "${P}" --keys-only | grep -E "/(node|pending)/${NODE_NAME[$n]}")" ] ||
     fail "a join without a terminal wrote to etcd"
   node_env "$n" python3 - "$WORK/code-$n" "${argv[@]}" >"$WORK/join-$n.out" 2>&1 <<'PY' ||
-import fcntl, os, select, sys, termios, time
+import os, pty, select, sys, termios, time
 code = open(sys.argv[1], "rb").readline().strip()
 needles = (code, code[4 + 44:])           # the code, and its secret part alone
-master, slave = os.openpty()
-pid = os.fork()
+pid, master = pty.fork()                  # the pty is its controlling terminal
 if pid == 0:
-    os.setsid()
-    fcntl.ioctl(slave, termios.TIOCSCTTY, 0)
-    for fd in (0, 1, 2):
-        os.dup2(slave, fd)
-    os.close(master)
     os.execv(sys.argv[2], sys.argv[2:])
 
 def echo():
-    return bool(termios.tcgetattr(slave)[3] & termios.ECHO)
+    return bool(termios.tcgetattr(master)[3] & termios.ECHO)  # the terminal's settings
 
 def clean(stage):
     """The code is not in credgatectl's argv nor in its environment."""
