@@ -19,12 +19,13 @@ G_BEGIN_DECLS
  * 3 s it renews the node's lease (TTL 10 s) and writes P/alive/<name>
  * {"address","pin","applied","etcdRevision","behindSince","time"} attached
  * to it (behindSince: null, or since when its replica has lacked a revision
- * it knew of; the entry is gone 10 s after the node is, back when it returns), reads the member entries,
- * admits pending joins addressed to it, gives every member the wraps it
- * lacks of the secrets this node holds (a node admitted while a key was
- * being rotated), and installs into this node's keyring the wraps
- * addressed to it, then has the vault load its keys again.  The store's
- * applier only hands it events (never blocks on it). */
+ * it knew of; the entry is gone 10 s after the node is, back when it
+ * returns), reads the member entries, admits pending joins addressed to
+ * it, gives every member the wraps it lacks of the secrets this node holds
+ * (a node admitted while a key was being rotated), and installs into this
+ * node's keyring the wraps addressed to it, then has the vault load its
+ * keys again.  The store's applier only hands it events (never blocks on
+ * it). */
 
 
 /* At start, after the vault is open and before anything serves: with
