@@ -321,8 +321,7 @@ jose jwk pub -i "$WORK/admin.jwk" -o "$WORK/admin.pub.jwk"
 if ctl_on 2 escrow add "$WORK/admin.pub.jwk" >"$WORK/out" 2>"$WORK/err"; then fail "escrow add accepted half-way on B"; fi
 has "key rotate --all is unfinished" "$WORK/err" || fail "escrow add on B half-way said: $(cat "$WORK/err")"
 agent_start 1
-agent_wait_log 1 "a key rotate --all is unfinished" 20
-rotation_on 1 >/dev/null || fail "A's status after its restart: $(ctl_on 1 --json status)"
+wait_for 20 "A's status after its restart says the rotation is unfinished" rotation_on 1
 for n in 1 2; do
   for r in during:s-during after-race:s-after-race before:s-before mid:s-mid; do
     resolves "$n" "${r%%:*}" "${r#*:}" || fail "node $n cannot open '${r%%:*}' half-way"
