@@ -85,7 +85,7 @@ rounds () {
   local n=$1 k=$2 last now i
   last=$(alive_rev "$n")
   for i in $(seq "$k"); do
-    wait_for 20 eval '[ "$(alive_rev '"$n"')" != "$last" ]' || fail "node $n's worker stopped beating"
+    poll_until 20 eval '[ "$(alive_rev '"$n"')" != "$last" ]' || fail "node $n's worker stopped beating"
     last=$(alive_rev "$n")
   done
 }
@@ -191,10 +191,10 @@ etcdctl_cg put "${P}node/gw2" "$(cat "$WORK/gw2.tampered")" >/dev/null
 etcdctl_cg del "${P}wrap/gw2/token" >/dev/null
 agent_wait_log 1 'entry of node gw2 in etcd \(revision [0-9]+\) does not verify' 20
 rounds 1 3
-if wrap_keys gw2 | grep -q '/token$'; then fail "the tampered gw2 entry got a wrap"; fi
+if wrap_keys gw2 | has '/token$'; then fail "the tampered gw2 entry got a wrap"; fi
 [ "$(node_state 1 gw2)" = "unverified False" ] || fail "A's status shows the tampered gw2 as '$(node_state 1 gw2)'"
 etcdctl_cg put "${P}node/gw2" "$(cat "$WORK/gw2.node")" >/dev/null
-wait_for 20 eval 'wrap_keys gw2 | grep -q "/token$"' || fail "not within 20 s: gw2's entry put back, its token wrap again"
+wait_for 20 "gw2's entry put back, its token wrap again" eval 'wrap_keys gw2 | has "/token$"'
 [ "$(node_state 1 gw2)" = "gone True" ] || fail "A's status shows gw2 as '$(node_state 1 gw2)'"
 pass "B's entry with its key swapped gets none of the wraps B lacks and shows unverified; put back as it was, B gets them again"
 
