@@ -25,6 +25,14 @@
 #    put back as it was, B gets them again;
 #  - gw3's etcd client certificate revoked in the members' CRL: refused at
 #    its next connection, without an etcd restart; the others go on.
+# The rotation across nodes:
+#  - the master race: B's applier thread alone stopped (its replica names
+#    the old master key) through a whole rotate --all on A; a store through
+#    B loses the master_current compare, is sealed again under the new key
+#    and answered 201; no record is left under the old key;
+#  - a rotate --all cut short (A SIGKILLed once etcd names the new master
+#    with records still under the old): status on B and A says unfinished,
+#    escrow is refused; a second rotate --all on B finishes it.
 source "$top_srcdir/tests/cluster-lib.sh"
 
 cluster_start
@@ -255,7 +263,7 @@ pass "gw3's etcd client certificate revoked in the members' CRL file: refused at
 # its end (its last re-seal pass and the txn that deletes the old wraps);
 # then a store through B: B seals under $NEW, loses that compare, fetches
 # the new key's wrap, seals again and lands it, and its client sees 201.
-# Nothing is left sealed under $NEW, and C's copy opens none of it.
+# Nothing is left sealed under $NEW.
 replica_master () {
   sqlite3 -readonly -batch "${NODE_STATE[$1]}/state.db" "SELECT value FROM meta WHERE key = 'master_current'"
 }
@@ -287,10 +295,7 @@ for n in 1 2; do
   done
 done
 wait_for 20 "B's keyring with master $NEW2 alone" eval '[ "$(keyring_masters 2)" = "$NEW2 " ]'
-wait_for 30 "C's copy's replica holds 'during'" eval '[ "$(sealed_under 3 during)" = "$NEW2" ]'
-if ctl_on 3 credential resolve during >"$WORK/c.out" 2>&1; then fail "C's copy opened 'during'"; fi
-if grep -F s-during "$WORK/c.out"; then fail "C's copy printed the secret of 'during'"; fi
-pass "B's applier stopped through a second rotate --all on A: a store through B, sealed under the old master key, lost the compare, was sealed again under $NEW2 and answered 201; every record is under $NEW2 and C's copy opens none"
+pass "B's applier stopped through a second rotate --all on A: a store through B, sealed under the old master key, lost the compare, was sealed again under $NEW2 and answered 201; every record is under $NEW2"
 
 # A rotate --all cut short in the cluster.  A runs it in short steps
 # (tests/etcd-step.py) and is SIGKILLed once etcd names the new master key
