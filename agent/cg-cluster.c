@@ -838,6 +838,7 @@ drop_retired_masters (CgCluster *c, Worker *w)
   while (g_hash_table_iter_next (&it, &id, NULL))
     g_ptr_array_add (ids, g_strdup (id));
   g_mutex_unlock (&c->lock);
+  gboolean installed = FALSE;
   for (guint i = 0; i < ids->len; i++)
     {
       const char *mkid = ids->pdata[i];
@@ -850,6 +851,26 @@ drop_retired_masters (CgCluster *c, Worker *w)
           g_hash_table_remove (c->retired_masters, mkid);
           g_mutex_unlock (&c->lock);
           continue;
+        }
+      /* Before the key goes, the wraps addressed to this node, read from
+       * etcd after the read that found this key's own wrap gone, are
+       * installed: one vouched for under it (the sealing key a rotation
+       * made before its new master was current) would otherwise reach a
+       * node whose replica is behind only once nothing here can verify it
+       * (tests/test-cluster-rotate.sh, the master race). */
+      if (!installed)
+        {
+          g_autoptr (GError) ierr = NULL;
+          if (!c->node_key || !cg_cluster_install_wraps (c->vault, w->etcd, c->prefix, c->cfg->id,
+                                                         c->cfg->name, c->node_key, FALSE, &ierr))
+            {
+              g_message ("cluster: the retired master key %s stays until this node's wraps are "
+                         "installed: %s",
+                         mkid, ierr ? ierr->message : "no node key yet");
+              continue; /* tried again next round */
+            }
+          installed = TRUE;
+          cg_vault_reload_keys (c->vault);
         }
       const char *kid = cg_record_master_keyring_kid (mkid);
       g_autoptr (GError) error = NULL;
