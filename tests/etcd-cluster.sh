@@ -124,8 +124,13 @@ etcd_revoke_client () {
   _etcd_crl
 }
 
+# etcdctl_cg ARGS…: etcdctl on this cluster.  With CG_ETCDCTL_EXEC set it
+# replaces the calling (sub)shell, so that `(CG_ETCDCTL_EXEC=1 etcdctl_cg
+# watch …) &` makes $! etcdctl's own pid: a function sent to the background
+# runs in a subshell that $! names, and killing that subshell left its
+# etcdctl child running (CI found 16 watchers left behind).
 etcdctl_cg () {
-  ETCDCTL_API=3 etcdctl --endpoints "$ETCD_ENDPOINTS" --cacert "$ETCD_CA" --cert "$ETCD_CERT" \
+  ETCDCTL_API=3 ${CG_ETCDCTL_EXEC:+exec} etcdctl --endpoints "$ETCD_ENDPOINTS" --cacert "$ETCD_CA" --cert "$ETCD_CERT" \
     --key "$ETCD_KEY" --command-timeout 3s --dial-timeout 2s "$@"
 }
 

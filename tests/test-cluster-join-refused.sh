@@ -84,7 +84,7 @@ for kv in json.load(sys.stdin).get("kvs", []):
 # watch_start / watch_writes: every write to etcd in between (a pending
 # entry written and deleted again leaves the dump as it was), heartbeats aside.
 watch_start () {
-  etcdctl_cg watch --prefix /credgate/ > "$WORK/watch.log" 2>&1 &
+  (CG_ETCDCTL_EXEC=1 etcdctl_cg watch --prefix /credgate/) > "$WORK/watch.log" 2>&1 &
   WATCHER=$!
   sleep 0.5
 }
