@@ -32,6 +32,12 @@ import threading
 import time
 
 
+# A request that got no whole answer: refused, reset, or cut off mid-answer
+# (a SIGKILL between the headers and the body is an IncompleteRead, an
+# HTTPException, not an OSError).  Never retried: the write may have landed.
+NO_ANSWER = (OSError, http.client.HTTPException)
+
+
 class Node:
     def __init__(self, spec, token):
         port, cafile = spec.split(":", 1)
@@ -108,7 +114,7 @@ def cmd_put(a, token):
         sent = time.time()
         try:
             status, body = node.request("PUT", "/v1/credentials/" + name, put_body("secret-" + name))
-        except OSError as e:
+        except NO_ANSWER as e:
             emit(name, "ERR", "-", "%.6f" % sent, "%.6f" % time.time())
             print("put %s: %s" % (name, e), file=sys.stderr)
             if a.stop_on_error:
@@ -139,7 +145,7 @@ def cmd_race(a, token):
             secret = "race-%d" % i
             try:
                 status, body = conns[spec].request("PUT", "/v1/credentials/" + name, put_body(secret))
-            except OSError as e:
+            except NO_ANSWER as e:
                 status, body = "ERR", None
                 print("race %s: %s" % (name, e), file=sys.stderr)
             with lock:
@@ -219,7 +225,7 @@ def cmd_writer(a, token):
         sent = time.time()
         try:
             status, _ = node.request("PUT", "/v1/credentials/" + name, put_body("w-%d" % i), timeout=10)
-        except OSError:
+        except NO_ANSWER:
             status = "ERR"
             time.sleep(0.01)
         emit(status, "%.6f" % sent, "%.6f" % time.time())
